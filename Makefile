@@ -1,0 +1,58 @@
+# nocopy: `make test` sets everything up on a fresh machine and runs every test;
+# `make demo` runs the main job. Other targets are steps of those two.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+JOBS ?= 2
+CMAKE_TEST_FLAGS := -DNOCOPY_BUILD_PYTHON=OFF -DNOCOPY_BUILD_TESTS=ON -DNOCOPY_WERROR=ON
+
+.PHONY: test demo build system-deps venv cpp-test asan-test tsan-test py-test bench format clean
+
+test: cpp-test asan-test py-test
+
+demo: build
+	$(PY) examples/demo.py
+
+# Debian packages the C++ tests need (GoogleTest), installed only when missing.
+system-deps:
+	@if ! [ -f /usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfig.cmake ] && ! ls /usr/lib/*/cmake/GTest/GTestConfig.cmake >/dev/null 2>&1; then \
+	  echo "installing libgtest-dev"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev) || \
+	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev); \
+	fi
+
+# The virtualenv with every build/test dependency, rebuilt when requirements-dev.txt changes.
+$(VENV)/.deps: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.deps
+
+# Builds and installs the package into the virtualenv (incremental: build/ is reused).
+build: $(VENV)/.deps
+	$(PY) -m pip install -q --no-build-isolation --no-deps .
+
+cpp-test: system-deps
+	cmake -S . -B build/cpp -DCMAKE_BUILD_TYPE=Release $(CMAKE_TEST_FLAGS) >/dev/null
+	cmake --build build/cpp -j$(JOBS)
+	ctest --test-dir build/cpp --output-on-failure -j$(JOBS)
+
+asan-test: system-deps
+	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DNOCOPY_SANITIZE=address,undefined $(CMAKE_TEST_FLAGS) >/dev/null
+	cmake --build build/asan -j$(JOBS)
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+	  ctest --test-dir build/asan --output-on-failure -j$(JOBS)
+
+py-test: build
+	$(PY) -m pytest -q tests/python
+
+bench: build
+	$(PY) bench/bench_views.py
+
+format:
+	clang-format -i cpp/include/nocopy/*.hpp cpp/src/*.cpp cpp/bindings/*.cpp cpp/bindings/*.hpp tests/cpp/*.cpp
+
+clean:
+	rm -rf build

@@ -1,0 +1,28 @@
+// Shared declarations of the nanobind module: one bind_* function per domain, each defined in
+// its own file, and the conversions every domain needs (Python object <-> View).
+#pragma once
+
+#include <nanobind/nanobind.h>
+
+#include "nocopy/view.hpp"
+
+namespace nocopy::bindings {
+
+namespace nb = nanobind;
+
+/// Registers exception translation (C++ -> Python) for the whole module.
+void bind_errors(nb::module_& m);
+/// Registers the View class: attributes, indexing, buffer protocol, DLPack export.
+void bind_view(nb::module_& m);
+/// Registers the copy kernels (copy, ascontiguous).
+void bind_copy(nb::module_& m);
+
+/// Any supported Python object (View, buffer-protocol object, __dlpack__ producer) as a View
+/// sharing its memory; the Python object is kept alive by the view's owner. Never copies.
+View view_from_object(nb::handle obj);
+
+/// Owner that holds a reference to a Python object; its release takes the GIL and is skipped
+/// once the interpreter is finalizing.
+OwnerPtr python_owner(nb::handle obj);
+
+}  // namespace nocopy::bindings

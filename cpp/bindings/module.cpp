@@ -1,0 +1,9 @@
+// The _nocopy extension module: calls each domain's bind_* function.
+#include "bindings.hpp"
+
+NB_MODULE(_nocopy, m) {
+  m.doc() = "nocopy core: zero-copy views, DLPack, copies (use the nocopy package, not this)";
+  nocopy::bindings::bind_errors(m);
+  nocopy::bindings::bind_view(m);
+  nocopy::bindings::bind_copy(m);
+}

@@ -69,9 +69,9 @@ nb::object dlpack(nb::handle self, nb::handle stream, nb::handle max_version, nb
 }  // namespace
 
 void bind_dlpack(nb::module_&, nb::class_<View>& cls) {
-  cls.def("__dlpack__", &dlpack, nb::kw_only(), nb::arg("stream") = nb::none(),
-          nb::arg("max_version") = nb::none(), nb::arg("dl_device") = nb::none(),
-          nb::arg("copy") = nb::none(),
+  cls.def("__dlpack__", &dlpack, nb::kw_only(), nb::arg("stream").none() = nb::none(),
+          nb::arg("max_version").none() = nb::none(), nb::arg("dl_device").none() = nb::none(),
+          nb::arg("copy").none() = nb::none(),
           "DLPack export (versioned when the consumer passes max_version >= (1, 0), which is "
           "the only way a read-only view is exported). Raises BufferError for negative strides. "
           "copy=True exports a fresh copy.");

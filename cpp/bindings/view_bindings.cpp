@@ -203,7 +203,7 @@ void bind_view(nb::module_& m) {
                      return std::make_pair(r.begin, r.end);
                    },
                    "(first, end) addresses of the bytes this view can touch.")
-      .def("__getitem__", &getitem, nb::arg("index"),
+      .def("__getitem__", &getitem, nb::arg("index").none(),
            "NumPy basic indexing: integers, slices, ..., None. Never copies.")
       .def("__len__",
            [](const View& v) {
@@ -236,7 +236,7 @@ void bind_view(nb::module_& m) {
              for (nb::handle a : axis) r = r.flip(nb::cast<int64_t>(a));
              return r;
            },
-           nb::arg("axis") = nb::none(),
+           nb::arg("axis").none() = nb::none(),
            "Reverses the given axis (or axes, or all when None) with a negative stride.")
       .def("reshape",
            [](const View& v, nb::args args) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 
 #include "bindings.hpp"
 #include "nocopy/dlpack_bridge.hpp"

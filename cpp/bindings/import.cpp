@@ -112,7 +112,7 @@ View view_from_object(nb::handle obj) {
 }
 
 void bind_import(nb::module_& m) {
-  m.def("view", &view_from_object, nb::arg("obj"),
+  m.def("view", &view_from_object, nb::arg("obj").none(),
         "A zero-copy View of any array: numpy, torch, tf, jax, bytes, bytearray, mmap, "
         "memoryview, buffer-protocol or __dlpack__ object, or a DLPack capsule. Never copies.");
 }

@@ -41,8 +41,13 @@ IndexItem parse_index_item(PyObject* item) {
   }
   if (PyLong_Check(item) || PyIndex_Check(item)) {
     Py_ssize_t i = PyNumber_AsSsize_t(item, PyExc_IndexError);
-    if (i == -1 && PyErr_Occurred()) throw nb::python_error();
-    return IndexItem::integer(i);
+    if (i == -1 && PyErr_Occurred()) {
+      // Arrays define __index__ but only 0-d integer arrays convert; the rest is advanced indexing.
+      if (!PyErr_ExceptionMatches(PyExc_TypeError)) throw nb::python_error();
+      PyErr_Clear();
+    } else {
+      return IndexItem::integer(i);
+    }
   }
   throw nocopy::TypeError(
       std::string("views support basic indexing only (integers, slices, ..., None); got ") +

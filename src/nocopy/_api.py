@@ -23,7 +23,7 @@ def view(obj) -> View:
     """
     try:
         return _nocopy.view(obj)
-    except RuntimeError:
+    except (BufferError, RuntimeError):
         # torch refuses __dlpack__ on tensors that require grad; the memory is the same.
         if getattr(obj, "requires_grad", False) and hasattr(obj, "detach"):
             return _nocopy.view(obj.detach())

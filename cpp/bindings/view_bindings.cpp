@@ -62,12 +62,50 @@ View getitem(const View& self, nb::handle key) {
     if (n > 2 * kMaxDims) {
       throw std::out_of_range("index tuple of length " + std::to_string(n) + " is too long");
     }
-    IndexItem items[2 * kMaxDims];
+    constexpr Py_ssize_t kInline = 8;  // typical index tuples fit; avoids a heap allocation
+    IndexItem inline_items[kInline];
+    std::vector<IndexItem> heap_items;
+    IndexItem* items = inline_items;
+    if (n > kInline) {
+      heap_items.resize(static_cast<size_t>(n));
+      items = heap_items.data();
+    }
     for (Py_ssize_t i = 0; i < n; ++i) items[i] = parse_index_item(PyTuple_GET_ITEM(k, i));
     return self.index(std::span<const IndexItem>(items, static_cast<size_t>(n)));
   }
   IndexItem item = parse_index_item(k);
   return self.index(std::span<const IndexItem>(&item, 1));
+}
+
+// The View type object, for building result instances without a type lookup.
+PyTypeObject* g_view_type = nullptr;
+
+// Wraps a View result in a new Python instance (the hot path of indexing).
+PyObject* new_instance(View&& v) {
+  nb::object inst = nb::inst_alloc(nb::handle(reinterpret_cast<PyObject*>(g_view_type)));
+  new (nb::inst_ptr<View>(inst)) View(std::move(v));
+  nb::inst_mark_ready(inst);
+  return inst.release().ptr();
+}
+
+// mp_subscript slot: v[key] without nanobind's argument dispatch (indexing is the hottest call).
+PyObject* view_subscript(PyObject* self, PyObject* key) {
+  try {
+    return new_instance(getitem(*nb::inst_ptr<View>(self), nb::handle(key)));
+  } catch (nb::python_error& e) {
+    e.restore();
+  } catch (const nocopy::TypeError& e) {
+    PyErr_SetString(PyExc_TypeError, e.what());
+  } catch (const std::out_of_range& e) {
+    PyErr_SetString(PyExc_IndexError, e.what());
+  } catch (const std::invalid_argument& e) {
+    PyErr_SetString(PyExc_ValueError, e.what());
+  } catch (const std::overflow_error& e) {
+    PyErr_SetString(PyExc_OverflowError, e.what());
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return nullptr;
 }
 
 // Axes given as f(0, 2, 1) or f((0, 2, 1)) or f([0, 2, 1]).
@@ -153,6 +191,7 @@ void view_releasebuffer(PyObject*, Py_buffer* buf) { delete static_cast<BufferEx
 PyType_Slot view_slots[] = {
     {Py_bf_getbuffer, reinterpret_cast<void*>(view_getbuffer)},
     {Py_bf_releasebuffer, reinterpret_cast<void*>(view_releasebuffer)},
+    {Py_mp_subscript, reinterpret_cast<void*>(view_subscript)},
     {0, nullptr},
 };
 
@@ -208,8 +247,6 @@ void bind_view(nb::module_& m) {
                      return std::make_pair(r.begin, r.end);
                    },
                    "(first, end) addresses of the bytes this view can touch.")
-      .def("__getitem__", &getitem, nb::arg("index").none(),
-           "NumPy basic indexing: integers, slices, ..., None. Never copies.")
       .def("__len__",
            [](const View& v) {
              if (v.ndim() == 0) throw nocopy::TypeError("len() of a 0-d view");
@@ -258,6 +295,7 @@ void bind_view(nb::module_& m) {
            nb::arg("width"), nb::arg("axes"))
       .def("_center_crop", &View::center_crop, nb::arg("height"), nb::arg("width"), nb::arg("axes"))
       .def("__repr__", &repr);
+  g_view_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
   bind_dlpack(m, cls);
 }
 

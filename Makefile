@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 JOBS ?= 2
 CMAKE_TEST_FLAGS := -DNOCOPY_BUILD_PYTHON=OFF -DNOCOPY_BUILD_TESTS=ON -DNOCOPY_WERROR=ON
 
-.PHONY: test demo build system-deps venv cpp-test asan-test tsan-test py-test bench format clean
+.PHONY: test demo build system-deps venv cpp-test asan-test tsan-test py-test cpp-examples bench format clean
 
 test: cpp-test asan-test py-test
 
@@ -47,6 +47,24 @@ asan-test: system-deps
 
 py-test: build
 	$(PY) -m pytest -q tests/python
+
+# The C++ package as users get it: installs the core (headers, libnocopy.a, CMake config) into
+# build/install with `cmake --install`, builds examples/cpp (a program and a Python extension)
+# against it with find_package(nocopy), and runs both (tests/python/test_cpp_examples.py).
+INSTALL_PREFIX := $(CURDIR)/build/install
+EXAMPLES_BUILD := $(CURDIR)/build/examples
+cpp-examples: build
+	cmake -S . -B build/cpp -DCMAKE_BUILD_TYPE=Release $(CMAKE_TEST_FLAGS) >/dev/null
+	cmake --build build/cpp --target nocopy_core -j$(JOBS)
+	rm -rf $(INSTALL_PREFIX)
+	cmake --install build/cpp --prefix $(INSTALL_PREFIX) --component dev >/dev/null
+	cmake -S examples/cpp/consumer -B $(EXAMPLES_BUILD)/consumer -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_PREFIX_PATH=$(INSTALL_PREFIX) >/dev/null
+	cmake --build $(EXAMPLES_BUILD)/consumer -j$(JOBS)
+	cmake -S examples/cpp/extension -B $(EXAMPLES_BUILD)/extension -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_PREFIX_PATH=$(INSTALL_PREFIX) -DPython_EXECUTABLE=$(abspath $(PY)) >/dev/null
+	cmake --build $(EXAMPLES_BUILD)/extension -j$(JOBS)
+	NOCOPY_CPP_EXAMPLES=$(EXAMPLES_BUILD) $(PY) -m pytest -q tests/python/test_cpp_examples.py
 
 bench: build
 	$(PY) bench/bench_views.py

@@ -32,7 +32,13 @@ def _require_compact(v, target: str) -> None:
 
 def to_numpy(x, copy: bool = False) -> np.ndarray:
     """A NumPy array over the view's memory (read-only when the view is). ``copy=True`` returns
-    an independent copy instead."""
+    an independent copy instead.
+
+    >>> a = np.arange(6, dtype=np.int32).reshape(2, 3)
+    >>> b = nc.view(a)[:, 1:].to_numpy()
+    >>> b.shape, np.shares_memory(a, b)
+    ((2, 2), True)
+    """
     v = view(x)
     if v.device != "cpu":
         raise BufferError(f"the view is on {v.device}, not host memory; move it to the CPU with "
@@ -65,6 +71,11 @@ def _torch_importer():
 def to_torch(x, copy: bool = False):
     """A torch.Tensor sharing the view's memory. torch has no read-only tensors, so a read-only
     view raises BufferError unless ``copy=True``; so do negative strides (torch cannot hold them).
+
+    >>> images = np.zeros((4, 64, 64, 3), np.uint8)
+    >>> t = nc.center_crop(images, 32).permute(0, 3, 1, 2).to_torch()   # NCHW, same memory
+    >>> tuple(t.shape), nc.shares_memory(t, images)
+    ((4, 3, 32, 32), True)
     """
     from_capsule = _torch_from_capsule or _torch_importer()
     v = view(x)
@@ -98,7 +109,14 @@ def _immutable_export(v):
 def to_tf(x, copy: bool = False):
     """A tf.Tensor sharing the view's memory (TensorFlow tensors are immutable, so read-only
     views are fine). TensorFlow needs compact row-major strides; it shares only memory aligned
-    to 64 bytes and otherwise copies, which this function detects and reports."""
+    to 64 bytes and otherwise copies, which this function detects and reports.
+
+    >>> a = np.frombuffer(bytearray(64 * 5), np.uint8)
+    >>> aligned = a[-a.ctypes.data % 64:][:64].reshape(8, 8)    # 64-byte aligned memory
+    >>> t = nc.view(aligned).to_tf()
+    >>> tuple(t.shape), nc.shares_memory(t, aligned)
+    ((8, 8), True)
+    """
     import tensorflow as tf
 
     v = view(x)
@@ -116,7 +134,14 @@ def to_tf(x, copy: bool = False):
 def to_jax(x, copy: bool = False):
     """A jax.Array sharing the view's memory (JAX arrays are immutable, so read-only views are
     fine). JAX needs compact row-major strides and copies CPU buffers that are not suitably
-    aligned, which this function detects and reports."""
+    aligned, which this function detects and reports.
+
+    >>> a = np.frombuffer(bytearray(4 * 64 * 5), np.float32)
+    >>> aligned = a[(-a.ctypes.data % 64) // 4:][:64].reshape(8, 8)   # 64-byte aligned memory
+    >>> x = nc.view(aligned).to_jax()
+    >>> x.shape, nc.shares_memory(x, aligned)
+    ((8, 8), True)
+    """
     import jax
 
     v = view(x)

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -141,6 +142,23 @@ std::vector<uint8_t> read_header_bytes(int fd, uint64_t size) {
   std::vector<uint8_t> buf(static_cast<size_t>(std::min<uint64_t>(size, kShmDataOffset)));
   buf.resize(pread_some(fd, buf.data(), buf.size()));
   return buf;
+}
+
+// Segments created by this process, for unlink_created_segments().
+std::mutex& created_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::vector<std::weak_ptr<const ShmMapping>>& created_registry() {
+  static auto* r = new std::vector<std::weak_ptr<const ShmMapping>>();  // never destroyed
+  return *r;
+}
+
+void register_created(const std::shared_ptr<const ShmMapping>& m) {
+  std::lock_guard<std::mutex> lock(created_mutex());
+  auto& r = created_registry();
+  std::erase_if(r, [](const auto& w) { return w.expired(); });
+  r.push_back(m);
 }
 
 }  // namespace
@@ -348,6 +366,7 @@ SharedArray SharedArray::create(std::span<const int64_t> shape, DType dtype,
     fd = -1;
     auto mapping = std::shared_ptr<ShmMapping>(new ShmMapping(
         base, static_cast<size_t>(size), MapMode::ReadWrite, name, h, getpid()));
+    register_created(mapping);
     View v = View::c_contiguous(base + kShmDataOffset, dtype, h.shape, mapping);
     return SharedArray(name, std::move(mapping), std::move(v), true);
   } catch (...) {
@@ -420,6 +439,49 @@ void SharedArray::close() {
 
 const ShmMapping* shm_mapping_of(const View& view) {
   return dynamic_cast<const ShmMapping*>(view.owner().get());
+}
+
+int64_t shm_data_offset_of(const View& view) {
+  const ShmMapping* m = shm_mapping_of(view);
+  if (m == nullptr) throw std::invalid_argument("view is not of a shared array");
+  return static_cast<int64_t>(reinterpret_cast<uintptr_t>(view.data()) -
+                              reinterpret_cast<uintptr_t>(m->data() + m->header().data_offset));
+}
+
+void unlink_created_segments() {
+  std::vector<std::shared_ptr<const ShmMapping>> live;
+  {
+    std::lock_guard<std::mutex> lock(created_mutex());
+    for (const auto& w : created_registry()) {
+      if (auto m = w.lock()) live.push_back(std::move(m));
+    }
+  }
+  for (const auto& m : live) m->unlink_if_owner();
+}
+
+View SharedArray::view_at(int64_t byte_offset, DType dtype, std::vector<int64_t> shape,
+                          std::vector<int64_t> strides, bool readonly) const {
+  const View& whole = view();
+  const auto data_bytes = static_cast<int64_t>(mapping_->header().data_bytes);
+  if (byte_offset < 0 || byte_offset > data_bytes) {
+    throw std::invalid_argument("offset " + std::to_string(byte_offset) +
+                                " is outside shared array '" + name_ + "' of " +
+                                std::to_string(data_bytes) + " bytes");
+  }
+  if (!readonly && whole.readonly()) {
+    throw std::invalid_argument("shared array '" + name_ + "' is attached read-only");
+  }
+  auto* first = static_cast<uint8_t*>(whole.data()) + byte_offset;
+  View v(first, dtype, std::move(shape), std::move(strides), mapping_, readonly);
+  ByteRange r = v.byte_extent();
+  const auto lo = reinterpret_cast<uintptr_t>(whole.data());
+  const uintptr_t hi = lo + static_cast<uintptr_t>(data_bytes);
+  if (v.size() > 0 && (r.begin < lo || r.end > hi)) {
+    throw std::invalid_argument("view " + v.describe() + " at offset " +
+                                std::to_string(byte_offset) + " reaches outside shared array '" +
+                                name_ + "' of " + std::to_string(data_bytes) + " bytes");
+  }
+  return v;
 }
 
 // --- listing and cleanup ----------------------------------------------------------------------

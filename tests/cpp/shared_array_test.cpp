@@ -450,3 +450,30 @@ TEST(SharedArray, GcRemovesOnlyDeadCreatorsSegments) {
   EXPECT_FALSE(nocopy::process_alive(-1, 0));
   EXPECT_TRUE(nocopy::process_alive(getpid(), 0));
 }
+
+TEST(SharedArray, ViewAtChecksBoundsAndUnlinkCreated) {
+  SharedArray a = SharedArray::create(Shape{10, 10}, DType::Float32);
+  View s = a.view().slice(0, 2, 5).slice(1, 1, 9, 2);
+  const int64_t off = nocopy::shm_data_offset_of(s);
+  EXPECT_EQ(off, (2 * 10 + 1) * 4);
+  SharedArray b = SharedArray::attach(a.name());
+  View r = b.view_at(off, DType::Float32, s.shape(), s.strides(), false);
+  r.data_as<float>()[0] = 9.0f;
+  EXPECT_EQ(s.data_as<float>()[0], 9.0f);
+  EXPECT_EQ(r.byte_extent().end - r.byte_extent().begin, s.byte_extent().end - s.byte_extent().begin);
+  // Hostile references: outside the data area, negative offsets, overflowing geometry.
+  EXPECT_THROW(b.view_at(-4, DType::Float32, {1}, {1}, true), std::invalid_argument);
+  EXPECT_THROW(b.view_at(400, DType::Float32, {1}, {1}, true), std::invalid_argument);
+  EXPECT_THROW(b.view_at(0, DType::Float32, {101}, {1}, true), std::invalid_argument);
+  EXPECT_THROW(b.view_at(40, DType::Float32, {2}, {-20}, true), std::invalid_argument);
+  EXPECT_THROW(b.view_at(0, DType::Float32, {INT64_MAX}, {INT64_MAX}, true), std::exception);
+  EXPECT_NO_THROW(b.view_at(400, DType::Float32, {0}, {1}, true));
+  SharedArray ro = SharedArray::attach(a.name(), true);
+  EXPECT_THROW(ro.view_at(0, DType::Float32, {1}, {1}, false), std::invalid_argument);
+  EXPECT_THROW(nocopy::shm_data_offset_of(View::empty(DType::Int8, {1})), std::invalid_argument);
+  // unlink_created_segments removes the name while views keep the memory.
+  const std::string name = a.name();
+  nocopy::unlink_created_segments();
+  EXPECT_FALSE(segment_exists(name));
+  EXPECT_EQ(s.data_as<float>()[0], 9.0f);
+}

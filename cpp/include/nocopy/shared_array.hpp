@@ -129,6 +129,11 @@ class SharedArray {
   /// Drops this handle. The creator unlinks the name (unless persistent); views already taken
   /// stay valid until they are released.
   void close();
+  /// A view of this array's memory with the given geometry (element strides), e.g. rebuilt
+  /// from a pickled reference. Every element it reaches must lie inside the data area
+  /// (std::invalid_argument otherwise), so a hostile reference cannot reach outside it.
+  View view_at(int64_t byte_offset, DType dtype, std::vector<int64_t> shape,
+               std::vector<int64_t> strides, bool readonly) const;
 
  private:
   SharedArray(std::string name, std::shared_ptr<const ShmMapping> mapping, View view, bool creator)
@@ -141,6 +146,13 @@ class SharedArray {
 
 /// The shm mapping that holds a view's memory, or null when the view is not of a shared array.
 const ShmMapping* shm_mapping_of(const View& view);
+
+/// Byte offset of a shm view's first element from the start of its array's data.
+int64_t shm_data_offset_of(const View& view);
+
+/// Unlinks the name of every segment this process created that is still linked and not
+/// persistent (for interpreter exit, when objects holding views may never be destroyed).
+void unlink_created_segments();
 
 /// One nocopy segment found in /dev/shm.
 struct ShmSegmentInfo {

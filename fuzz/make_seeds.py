@@ -50,7 +50,7 @@ def shm_seeds():
         header, size = shm_header(*args)
         extra = size - len(header)
         with open(os.path.join(out, name), "wb") as f:
-            f.write(header + struct.pack("<Q", extra))
+            f.write(header + struct.pack("<Q", extra << 1 | 1))
 
 
 if __name__ == "__main__":

@@ -69,7 +69,8 @@ void bind_storage(nb::module_& m) {
             ShmCreateOptions o;
             o.name = name;
             if (mode < 0 || mode > 0777) {
-              throw std::invalid_argument("mode " + std::to_string(mode) + " is outside 0o0..0o777");
+              throw std::invalid_argument("mode " + std::to_string(mode) +
+                                          " is outside 0o0..0o777");
             }
             o.mode = static_cast<mode_t>(mode);
             o.persist = persist;
@@ -83,15 +84,17 @@ void bind_storage(nb::module_& m) {
       .def_prop_ro("view", &SharedArray::view)
       .def_prop_ro("is_creator", &SharedArray::is_creator)
       .def_prop_ro("closed", &SharedArray::closed)
-      .def_prop_ro("persist",
-                   [](const SharedArray& s) { return !s.closed() && s.mapping()->header().persist; })
+      .def_prop_ro(
+          "persist",
+          [](const SharedArray& s) { return !s.closed() && s.mapping()->header().persist; })
       .def("close", &SharedArray::close)
       .def(
           "view_at",
           [](const SharedArray& s, int64_t offset, const std::string& dtype,
              std::vector<int64_t> shape, const std::vector<int64_t>& byte_strides, bool readonly) {
             DType t = dtype_from_name(dtype);
-            return s.view_at(offset, t, std::move(shape), element_strides(byte_strides, t), readonly);
+            return s.view_at(offset, t, std::move(shape), element_strides(byte_strides, t),
+                             readonly);
           },
           nb::arg("offset"), nb::arg("dtype"), nb::arg("shape"), nb::arg("strides"),
           nb::arg("readonly"));
@@ -103,8 +106,8 @@ void bind_storage(nb::module_& m) {
         if (sm == nullptr) return nb::none();
         std::vector<int64_t> bs = v.strides();
         for (auto& s : bs) s *= static_cast<int64_t>(v.itemsize());
-        return nb::make_tuple(sm->name(), shm_data_offset_of(v), int_tuple(v.shape()), int_tuple(bs),
-                              std::string(dtype_name(v.dtype())), v.readonly());
+        return nb::make_tuple(sm->name(), shm_data_offset_of(v), int_tuple(v.shape()),
+                              int_tuple(bs), std::string(dtype_name(v.dtype())), v.readonly());
       },
       nb::arg("view"),
       "(name, byte offset, shape, byte strides, dtype, readonly) of a view of a shared array, or "

@@ -14,7 +14,9 @@
 namespace nocopy {
 namespace {
 
-std::string errno_text(int err) { return std::string(std::strerror(err)); }
+std::string errno_text(int err) {
+  return std::string(std::strerror(err));
+}
 
 }  // namespace
 
@@ -96,8 +98,10 @@ void advise(const View& view, Advice advice) {
   const auto* region = dynamic_cast<const MappedRegion*>(view.owner().get());
   if (region == nullptr) {
     std::string kind = view.owner() ? std::string(view.owner()->kind()) : std::string("none");
-    throw std::invalid_argument("advise needs a view of a memory-mapped file or shared array; "
-                                "this view's memory is held by '" + kind + "'");
+    throw std::invalid_argument(
+        "advise needs a view of a memory-mapped file or shared array; "
+        "this view's memory is held by '" +
+        kind + "'");
   }
   if (advice == Advice::DontNeed && region->mode() == MapMode::CopyOnWrite) {
     throw std::invalid_argument("advise('dontneed') on the copy-on-write mapping of '" +
@@ -115,11 +119,21 @@ void advise(const View& view, Advice advice) {
   uintptr_t begin = r.begin / page * page;
   int native = MADV_NORMAL;
   switch (advice) {
-    case Advice::Normal: native = MADV_NORMAL; break;
-    case Advice::Sequential: native = MADV_SEQUENTIAL; break;
-    case Advice::Random: native = MADV_RANDOM; break;
-    case Advice::WillNeed: native = MADV_WILLNEED; break;
-    case Advice::DontNeed: native = MADV_DONTNEED; break;
+    case Advice::Normal:
+      native = MADV_NORMAL;
+      break;
+    case Advice::Sequential:
+      native = MADV_SEQUENTIAL;
+      break;
+    case Advice::Random:
+      native = MADV_RANDOM;
+      break;
+    case Advice::WillNeed:
+      native = MADV_WILLNEED;
+      break;
+    case Advice::DontNeed:
+      native = MADV_DONTNEED;
+      break;
   }
   if (madvise(reinterpret_cast<void*>(begin), r.end - begin, native) != 0) {
     int err = errno;

@@ -164,7 +164,9 @@ uint32_t read_le(const uint8_t* p, size_t n) {
   return v;
 }
 
-std::string errno_text() { return std::string(std::strerror(errno)); }
+std::string errno_text() {
+  return std::string(std::strerror(errno));
+}
 
 // Reads exactly n bytes at offset, or fewer only at end of file.
 size_t pread_full(int fd, uint8_t* buf, size_t n, off_t offset, const std::string& path) {
@@ -231,17 +233,22 @@ DType dtype_from_npy_descr(std::string_view descr) {
   for (const Entry& e : kTable) {
     if (code != e.code) continue;
     if (itemsize(e.type) > 1 && order == '>') {
-      fail(quoted + " is big-endian, which nocopy does not map; convert it once with "
-                    "np.save(path, a.astype(a.dtype.newbyteorder('<')))");
+      fail(quoted +
+           " is big-endian, which nocopy does not map; convert it once with "
+           "np.save(path, a.astype(a.dtype.newbyteorder('<')))");
     }
     if (itemsize(e.type) > 1 && order == '|') fail(quoted + ": '|' is only valid for 1-byte types");
     return e.type;
   }
-  if (!code.empty() && code[0] == 'O') fail(quoted + " is an object dtype (pickled Python objects); "
-                                            "only plain numeric dtypes can be mapped");
-  if (!code.empty() && code[0] == 'V') fail(quoted + " is a raw void/structured dtype; not supported");
-  fail(quoted + " is not a supported dtype (bool, int8..int64, uint8..uint64, float16, float32, "
-                "float64, complex64, complex128)");
+  if (!code.empty() && code[0] == 'O')
+    fail(quoted +
+         " is an object dtype (pickled Python objects); "
+         "only plain numeric dtypes can be mapped");
+  if (!code.empty() && code[0] == 'V')
+    fail(quoted + " is a raw void/structured dtype; not supported");
+  fail(quoted +
+       " is not a supported dtype (bool, int8..int64, uint8..uint64, float16, float32, "
+       "float64, complex64, complex128)");
 }
 
 std::string npy_descr(DType dtype) {
@@ -283,7 +290,8 @@ NpyHeader parse_npy_header(std::span<const uint8_t> prefix, uint64_t file_size) 
   text.remove_suffix(1);
   for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 && c != '\t') fail("header has a control character (code " + std::to_string(u) + ")");
+    if (u < 0x20 && c != '\t')
+      fail("header has a control character (code " + std::to_string(u) + ")");
     if (u >= 0x80) fail("header has a non-ASCII byte; only ASCII dtypes are supported");
   }
   NpyHeader h = DictParser(text).parse();
@@ -291,13 +299,14 @@ NpyHeader parse_npy_header(std::span<const uint8_t> prefix, uint64_t file_size) 
   h.data_offset = data_offset;
   int64_t count = 1;
   for (int64_t n : h.shape) count = checked_mul(count, n, ".npy shape size");
-  const int64_t bytes = checked_mul(count, static_cast<int64_t>(itemsize(h.dtype)), ".npy data size");
+  const int64_t bytes =
+      checked_mul(count, static_cast<int64_t>(itemsize(h.dtype)), ".npy data size");
   h.data_bytes = static_cast<uint64_t>(bytes);
   if (h.data_bytes > file_size - data_offset) {
     fail("file is truncated: shape " + format_tuple(h.shape) + " of " +
          std::string(dtype_name(h.dtype)) + " needs " + std::to_string(h.data_bytes) +
-         " data bytes after the " + std::to_string(data_offset) + "-byte header, but the file has " +
-         std::to_string(file_size) + " bytes");
+         " data bytes after the " + std::to_string(data_offset) +
+         "-byte header, but the file has " + std::to_string(file_size) + " bytes");
   }
   return h;
 }
@@ -307,8 +316,8 @@ std::string make_npy_header(DType dtype, std::span<const int64_t> shape, bool fo
     throw std::invalid_argument("shape has " + std::to_string(shape.size()) +
                                 " dimensions; the limit is " + std::to_string(kMaxDims));
   }
-  std::string dict = "{'descr': '" + npy_descr(dtype) + "', 'fortran_order': " +
-                     (fortran_order ? "True" : "False") + ", 'shape': (";
+  std::string dict = "{'descr': '" + npy_descr(dtype) +
+                     "', 'fortran_order': " + (fortran_order ? "True" : "False") + ", 'shape': (";
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] < 0) {
       throw std::invalid_argument("negative dimension in shape " + format_tuple(shape));
@@ -332,7 +341,8 @@ std::string make_npy_header(DType dtype, std::span<const int64_t> shape, bool fo
   std::string out(reinterpret_cast<const char*>(kMagic.data()), kMagic.size());
   out += static_cast<char>(major);
   out += '\0';
-  for (size_t k = 0; k < preamble - 8; ++k) out += static_cast<char>((header_len >> (8 * k)) & 0xFF);
+  for (size_t k = 0; k < preamble - 8; ++k)
+    out += static_cast<char>((header_len >> (8 * k)) & 0xFF);
   out += dict;
   out.append(total - out.size() - 1, ' ');
   out += '\n';

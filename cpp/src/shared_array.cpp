@@ -69,7 +69,9 @@ uint64_t checksum(std::span<const uint8_t> b, size_t header_bytes) {
   return h;
 }
 
-std::string errno_text(int err) { return std::string(std::strerror(err)); }
+std::string errno_text(int err) {
+  return std::string(std::strerror(err));
+}
 
 std::string human_bytes(uint64_t n) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -92,8 +94,8 @@ uint64_t shm_free_bytes() {
 }
 
 [[noreturn]] void throw_no_space(const std::string& name, uint64_t requested) {
-  throw std::runtime_error("not enough shared memory for shared array '" + name + "': " +
-                           std::string(kShmDir) + " has " + human_bytes(shm_free_bytes()) +
+  throw std::runtime_error("not enough shared memory for shared array '" + name +
+                           "': " + std::string(kShmDir) + " has " + human_bytes(shm_free_bytes()) +
                            " free, " + human_bytes(requested) +
                            " requested (in Docker, raise it with --shm-size)");
 }
@@ -228,7 +230,8 @@ ShmHeader parse_shm_header(std::span<const uint8_t> b, uint64_t segment_size) {
     fail("segment is truncated: " + std::to_string(segment_size) + " bytes, the header needs " +
          std::to_string(header_bytes));
   }
-  if (load<uint64_t>(b, kChecksumAt) != checksum(b, header_bytes)) fail("checksum mismatch (corrupt)");
+  if (load<uint64_t>(b, kChecksumAt) != checksum(b, header_bytes))
+    fail("checksum mismatch (corrupt)");
   const char* ts = reinterpret_cast<const char*>(b.data() + 32);
   std::string typestr(ts, strnlen(ts, 8));
   bool found = false;
@@ -297,7 +300,9 @@ bool process_alive(int64_t pid, uint64_t start) {
 
 // --- mapping and handle -----------------------------------------------------------------------
 
-bool ShmMapping::is_creator() const { return owner_pid_ != 0 && owner_pid_ == getpid(); }
+bool ShmMapping::is_creator() const {
+  return owner_pid_ != 0 && owner_pid_ == getpid();
+}
 
 void ShmMapping::unlink_if_owner() const {
   if (!is_creator() || header_.persist) return;
@@ -305,7 +310,9 @@ void ShmMapping::unlink_if_owner() const {
   ::shm_unlink(("/" + name()).c_str());
 }
 
-ShmMapping::~ShmMapping() { unlink_if_owner(); }
+ShmMapping::~ShmMapping() {
+  unlink_if_owner();
+}
 
 SharedArray SharedArray::create(std::span<const int64_t> shape, DType dtype,
                                 const ShmCreateOptions& options) {
@@ -313,8 +320,7 @@ SharedArray SharedArray::create(std::span<const int64_t> shape, DType dtype,
   const bool generated = options.name.empty();
   std::string name = generated ? random_name() : normalize_shm_name(options.name);
   if ((options.mode & ~static_cast<mode_t>(0777)) != 0) {
-    throw std::invalid_argument("mode " + std::to_string(options.mode) +
-                                " has bits outside 0o777");
+    throw std::invalid_argument("mode " + std::to_string(options.mode) + " has bits outside 0o777");
   }
   if (size > shm_free_bytes()) throw_no_space(name, size);
   int fd = -1;
@@ -335,8 +341,8 @@ SharedArray SharedArray::create(std::span<const int64_t> shape, DType dtype,
   const std::string path = "/" + name;
   try {
     if (fchmod(fd, options.mode) != 0) {  // shm_open applies the umask; set the bits asked for
-      throw std::runtime_error("cannot set mode of shared array '" + name + "': " +
-                               errno_text(errno));
+      throw std::runtime_error("cannot set mode of shared array '" + name +
+                               "': " + errno_text(errno));
     }
     int err;
     do {
@@ -364,8 +370,8 @@ SharedArray SharedArray::create(std::span<const int64_t> shape, DType dtype,
     std::memcpy(base, bytes.data(), kMagic.size());
     ::close(fd);
     fd = -1;
-    auto mapping = std::shared_ptr<ShmMapping>(new ShmMapping(
-        base, static_cast<size_t>(size), MapMode::ReadWrite, name, h, getpid()));
+    auto mapping = std::shared_ptr<ShmMapping>(
+        new ShmMapping(base, static_cast<size_t>(size), MapMode::ReadWrite, name, h, getpid()));
     register_created(mapping);
     View v = View::c_contiguous(base + kShmDataOffset, dtype, h.shape, mapping);
     return SharedArray(name, std::move(mapping), std::move(v), true);
@@ -423,7 +429,9 @@ SharedArray& SharedArray::operator=(SharedArray&& other) noexcept {
   return *this;
 }
 
-SharedArray::~SharedArray() { close(); }
+SharedArray::~SharedArray() {
+  close();
+}
 
 const View& SharedArray::view() const {
   if (mapping_ == nullptr) throw std::invalid_argument("shared array '" + name_ + "' is closed");

@@ -19,7 +19,9 @@ namespace {
 
 using Shape = std::vector<int64_t>;
 
-std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
+std::vector<uint8_t> bytes_of(const std::string& s) {
+  return {s.begin(), s.end()};
+}
 
 // A v1 header with `text` as its dict (padding and newline added by the caller if wanted).
 std::string v1(const std::string& text) {
@@ -154,7 +156,8 @@ TEST(Npy, CorruptHeadersRaiseClearErrors) {
       {v1("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,)}\n") + "12345678", "negative"},
       {v1("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}\n"), "int64"},
       {v1("{'descr': '<f4', 'fortran_order': False, 'shape': [2]}\n") + "12345678", "'('"},
-      {v1("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} x\n") + "12345678", "after the dict"},
+      {v1("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} x\n") + "12345678",
+       "after the dict"},
       {v1("{'descr': '<f4\\n', 'fortran_order': False, 'shape': (2,)}\n") + "12345678", "escape"},
       {v1("{'descr': '<f4, 'fortran_order': False, 'shape': (2,)}\n") + "12345678", "'<f4, '"},
       {v1("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)}"), "newline"},

@@ -121,7 +121,8 @@ TEST(ShmHeader, CorruptHeadersRaiseClearErrors) {
       {"foreign", std::vector<uint8_t>(200, 'A'), 8192, "magic"},
       {"magic only", std::vector<uint8_t>(good.begin(), good.begin() + 8), 8, "truncated"},
       {"cut header", std::vector<uint8_t>(good.begin(), good.begin() + 60), 60, "truncated"},
-      {"cut shape", std::vector<uint8_t>(good.begin(), good.end() - 4), good.size() - 4, "truncated"},
+      {"cut shape", std::vector<uint8_t>(good.begin(), good.end() - 4), good.size() - 4,
+       "truncated"},
       {"version", with(8, le32(7)), size, "version 7"},
       {"ndim huge", with(40, le32(1000)), size, "ndim 1000"},
       {"header size", with(12, le32(500)), size, "header size"},
@@ -151,10 +152,8 @@ TEST(ShmHeader, InconsistentFieldsWithValidChecksum) {
     const char* fragment;
   };
   const std::vector<Case> cases = {
-      {"dtype", 32, {'<', 'x', '9', 0}, "unknown dtype"},
-      {"flags", 44, {0x02}, "unknown flags"},
-      {"offset", 16, {0x00, 0x20}, "data offset"},
-      {"data bytes", 24, {0x01}, "data size"},
+      {"dtype", 32, {'<', 'x', '9', 0}, "unknown dtype"}, {"flags", 44, {0x02}, "unknown flags"},
+      {"offset", 16, {0x00, 0x20}, "data offset"},        {"data bytes", 24, {0x01}, "data size"},
       {"negative dim", 87, {0x80}, "negative dimension"},
   };
   const ShmHeader base = header_for({10, 20}, DType::Int32);
@@ -236,9 +235,7 @@ TEST(SharedArray, LastCreatorViewUnlinksWhenHandleIsGone) {
   SharedArray c = SharedArray::create(Shape{8}, DType::UInt8);
   name = c.name();
   v = c.view();
-  {
-    SharedArray gone = std::move(c);
-  }
+  { SharedArray gone = std::move(c); }
   EXPECT_FALSE(segment_exists(name));
 }
 
@@ -348,7 +345,8 @@ TEST(SharedArray, ForkedChildrenWriteDisjointSlices) {
       try {
         SharedArray b = SharedArray::attach(name);
         View row = b.view().slice(0, c, c + 1);
-        for (int64_t i = 0; i < kRows; ++i) row.data_as<int32_t>()[i] = c * 10000 + static_cast<int32_t>(i);
+        for (int64_t i = 0; i < kRows; ++i)
+          row.data_as<int32_t>()[i] = c * 10000 + static_cast<int32_t>(i);
       } catch (...) {
         rc = 3;
       }
@@ -460,7 +458,8 @@ TEST(SharedArray, ViewAtChecksBoundsAndUnlinkCreated) {
   View r = b.view_at(off, DType::Float32, s.shape(), s.strides(), false);
   r.data_as<float>()[0] = 9.0f;
   EXPECT_EQ(s.data_as<float>()[0], 9.0f);
-  EXPECT_EQ(r.byte_extent().end - r.byte_extent().begin, s.byte_extent().end - s.byte_extent().begin);
+  EXPECT_EQ(r.byte_extent().end - r.byte_extent().begin,
+            s.byte_extent().end - s.byte_extent().begin);
   // Hostile references: outside the data area, negative offsets, overflowing geometry.
   EXPECT_THROW(b.view_at(-4, DType::Float32, {1}, {1}, true), std::invalid_argument);
   EXPECT_THROW(b.view_at(400, DType::Float32, {1}, {1}, true), std::invalid_argument);

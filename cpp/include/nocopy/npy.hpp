@@ -52,7 +52,8 @@ DType dtype_from_npy_descr(std::string_view descr);
 
 /// The full header (magic through '\n') for an array, padded so the data starts on a 64-byte
 /// boundary; version 1.0 unless the text needs the 32-bit length of version 2.0.
-std::string make_npy_header(DType dtype, std::span<const int64_t> shape, bool fortran_order = false);
+std::string make_npy_header(DType dtype, std::span<const int64_t> shape,
+                            bool fortran_order = false);
 
 /// Maps a .npy file and returns a view of its data (F-ordered strides when fortran_order).
 /// mode: ReadOnly (read-only view), ReadWrite (writes reach the file), CopyOnWrite (private).

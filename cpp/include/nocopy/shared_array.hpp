@@ -137,7 +137,10 @@ class SharedArray {
 
  private:
   SharedArray(std::string name, std::shared_ptr<const ShmMapping> mapping, View view, bool creator)
-      : name_(std::move(name)), mapping_(std::move(mapping)), view_(std::move(view)), creator_(creator) {}
+      : name_(std::move(name)),
+        mapping_(std::move(mapping)),
+        view_(std::move(view)),
+        creator_(creator) {}
   std::string name_;
   std::shared_ptr<const ShmMapping> mapping_;
   View view_;

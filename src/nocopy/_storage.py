@@ -128,6 +128,10 @@ class SharedArray:
             return a.copy()
         return a
 
+    def __nocopy_view__(self) -> View:
+        """The View nc.view(sa) returns (the shared memory itself, with its owner)."""
+        return self.view
+
     def __dlpack__(self, *args, **kwargs):
         return self.view.__dlpack__(*args, **kwargs)
 

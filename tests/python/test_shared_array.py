@@ -70,6 +70,8 @@ def test_create_attach_share_memory():
         np.testing.assert_array_equal(a[0], 7)
         v = nc.view(sa)
         assert v.shape == (4, 5) and v.data_ptr == a.ctypes.data
+        assert v._owner_kind == "shm" and len(pickle.dumps(v)) < 512  # still a shm view
+        assert nc.shares_memory(sa, a) and nc.shares_memory(nc.crop(sa, 1, 1, 2, 2, axes=(0, 1)), a)
         d = np.from_dlpack(sa)
         assert d.ctypes.data == a.ctypes.data and d[2, 3] == 1.5
         assert np.asarray(sa[1:3, ::2]).ctypes.data == a[1:3, ::2].ctypes.data

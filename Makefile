@@ -82,8 +82,9 @@ fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix=build/fuzz/$$t- \
-	    build/fuzz/corpus-$$t fuzz/corpus/$$t 2>build/fuzz/$$t.log || { tail -40 build/fuzz/$$t.log; exit 1; }; \
-	  grep -E "^stat::number_of_executed_runs|^Done" build/fuzz/$$t.log; \
+	    build/fuzz/corpus-$$t $$(ls -d fuzz/corpus/$$t 2>/dev/null) 2>build/fuzz/$$t.log || \
+	    { tail -40 build/fuzz/$$t.log; exit 1; }; \
+	  grep -E "DONE|^Done" build/fuzz/$$t.log; \
 	done
 
 fuzz-smoke:

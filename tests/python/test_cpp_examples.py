@@ -51,11 +51,6 @@ def assert_stats(row: dict, ref: np.ndarray) -> None:
     assert row["shares"] == "yes"
 
 
-def has_storage() -> bool:
-    include = ROOT / "build" / "install" / "include" / "nocopy"
-    return (include / "npy.hpp").exists() and hasattr(nc, "SharedArray")
-
-
 # --- the C++ program --------------------------------------------------------------------------
 
 def test_program_views_of_its_own_data_match_numpy():
@@ -82,7 +77,6 @@ def test_program_rejects_bad_arguments():
     assert out.returncode == 2 and "usage" in out.stderr
 
 
-@pytest.mark.skipif(not has_storage(), reason="this nocopy build has no .npy / shared arrays")
 @pytest.mark.parametrize("dtype,fortran", [("float32", False), ("int16", False),
                                            ("float64", True), ("uint8", False)])
 def test_program_reads_npy_written_by_numpy(tmp_path, dtype, fortran):
@@ -99,7 +93,6 @@ def test_program_reads_npy_written_by_numpy(tmp_path, dtype, fortran):
     assert_stats(rows["npy [::2]"], a[::2])
 
 
-@pytest.mark.skipif(not has_storage(), reason="this nocopy build has no .npy / shared arrays")
 def test_program_attaches_shared_array_made_in_python():
     with nc.SharedArray.create((6, 10, 4), "float32") as sa:
         data = np.asarray(sa)
@@ -111,7 +104,6 @@ def test_program_attaches_shared_array_made_in_python():
         assert_stats(rows["shm [1:]"], data[1:])
 
 
-@pytest.mark.skipif(not has_storage(), reason="this nocopy build has no .npy / shared arrays")
 def test_program_reports_corrupt_npy_and_missing_shm(tmp_path):
     bad = tmp_path / "bad.npy"
     bad.write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'")

@@ -11,22 +11,15 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <nocopy/npy.hpp>
 #include <nocopy/owner.hpp>
+#include <nocopy/shared_array.hpp>
 #include <nocopy/view.hpp>
 #include <numeric>
 #include <string>
 #include <vector>
 
 #include "stats.hpp"
-
-// The storage headers exist in nocopy builds that include memory-mapped .npy and shared arrays.
-#if __has_include(<nocopy/npy.hpp>) && __has_include(<nocopy/shared_array.hpp>)
-#include <nocopy/npy.hpp>
-#include <nocopy/shared_array.hpp>
-#define EXAMPLE_HAS_STORAGE 1
-#else
-#define EXAMPLE_HAS_STORAGE 0
-#endif
 
 namespace {
 
@@ -39,7 +32,7 @@ bool inside(const nocopy::View& part, const nocopy::View& whole) {
 
 void report(const char* label, const nocopy::View& v, const nocopy::View& source) {
   const example::Stats s = example::compute_stats(v);
-  std::printf("%s: shape=%s dtype=%s count=%lld mean=%.9g min=%.9g max=%.9g shares=%s\n", label,
+  std::printf("%s: shape=%s dtype=%s count=%lld mean=%.17g min=%.17g max=%.17g shares=%s\n", label,
               nocopy::format_tuple(v.shape()).c_str(),
               std::string(nocopy::dtype_name(v.dtype())).c_str(), static_cast<long long>(s.count),
               s.mean, s.min, s.max, inside(v, source) ? "yes" : "no");
@@ -64,7 +57,6 @@ void own_data_demo() {
   report("channel 1 of image 3", images.slice(0, 3, 4).slice(3, 1, 2), images);
 }
 
-#if EXAMPLE_HAS_STORAGE
 void npy_demo(const std::string& path) {
   const nocopy::View data = nocopy::open_npy(path, nocopy::MapMode::ReadOnly);  // mmap, no copy
   report(("npy " + path).c_str(), data, data);
@@ -80,7 +72,6 @@ void shm_demo(const std::string& name) {
     report("shm [1:]", array.view().slice(0, 1, std::nullopt), array.view());
   }
 }
-#endif
 
 int usage(const char* argv0) {
   std::fprintf(stderr, "usage: %s [--npy PATH] [--shm NAME]\n", argv0);
@@ -99,13 +90,8 @@ int main(int argc, char** argv) {
       const bool npy = std::strcmp(argv[i], "--npy") == 0;
       const bool shm = std::strcmp(argv[i], "--shm") == 0;
       if ((!npy && !shm) || i + 1 >= argc) return usage(argv[0]);
-#if EXAMPLE_HAS_STORAGE
       if (npy) npy_demo(argv[++i]);
       if (shm) shm_demo(argv[++i]);
-#else
-      std::fprintf(stderr, "error: this nocopy build has no storage (npy.hpp, shared_array.hpp)\n");
-      return 3;
-#endif
     }
     return 0;
   } catch (const std::exception& e) {

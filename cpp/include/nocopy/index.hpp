@@ -14,6 +14,7 @@ struct IndexItem {
   /// What the item selects.
   enum class Kind : uint8_t { Integer, Slice, Ellipsis, NewAxis };
 
+  /// Which of the four kinds this item is.
   Kind kind = Kind::Slice;
   /// Integer: the index (negative counts from the end). Slice: start when has_start.
   int64_t start = 0;

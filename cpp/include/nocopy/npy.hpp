@@ -26,9 +26,11 @@ inline constexpr size_t kMaxNpyHeaderBytes = 1 << 20;
 struct NpyHeader {
   /// Format major version: 1, 2 or 3.
   int version = 1;
+  /// Element type (from 'descr'; little-endian or byte-sized types only).
   DType dtype = DType::UInt8;
   /// Column-major data when true.
   bool fortran_order = false;
+  /// Extent of each axis (empty for a 0-d array).
   std::vector<int64_t> shape;
   /// Byte offset of the first data byte (magic + version + length field + header text).
   uint64_t data_offset = 0;

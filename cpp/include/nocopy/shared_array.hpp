@@ -33,7 +33,9 @@ inline constexpr uint32_t kShmFormatVersion = 1;
 struct ShmHeader {
   /// Header format version (kShmFormatVersion).
   uint32_t version = kShmFormatVersion;
+  /// Element type of the array.
   DType dtype = DType::UInt8;
+  /// Extent of each axis (C order).
   std::vector<int64_t> shape;
   /// Process id of the creator.
   int64_t creator_pid = 0;

@@ -69,10 +69,13 @@ class View {
   T* data_as() const {
     return static_cast<T*>(data_);
   }
+  /// Element type.
   DType dtype() const { return dtype_; }
   /// Element size in bytes.
   size_t itemsize() const { return nocopy::itemsize(dtype_); }
+  /// Number of axes (0 for a scalar view).
   int64_t ndim() const { return static_cast<int64_t>(shape_.size()); }
+  /// Extent of each axis (elements).
   const std::vector<int64_t>& shape() const { return shape_; }
   /// Strides in elements (NumPy's byte strides divided by the item size).
   const std::vector<int64_t>& strides() const { return strides_; }
@@ -80,8 +83,11 @@ class View {
   int64_t size() const { return size_; }
   /// size() * itemsize().
   int64_t nbytes() const { return size_ * static_cast<int64_t>(itemsize()); }
+  /// True when writes through this view are refused (bytes, read-only mappings, ...).
   bool readonly() const { return readonly_; }
+  /// Where the memory lives (host memory unless imported from a device tensor).
   const Device& device() const { return device_; }
+  /// What keeps the memory alive; shared by every view of it (may be null for raw wraps).
   const OwnerPtr& owner() const { return owner_; }
 
   /// Row-major contiguous (size-1 axes and empty views ignore strides, like NumPy).

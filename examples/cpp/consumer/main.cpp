@@ -11,10 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
-#include <nocopy/npy.hpp>
-#include <nocopy/owner.hpp>
-#include <nocopy/shared_array.hpp>
-#include <nocopy/view.hpp>
+#include <nocopy/nocopy.hpp>  // the whole API: views, owners, .npy files, shared arrays
 #include <numeric>
 #include <string>
 #include <vector>

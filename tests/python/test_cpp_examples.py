@@ -181,6 +181,12 @@ def test_total_reads_read_only_arrays_and_releases_them(ext):
     assert ext.total(np.zeros((0, 3), np.float32)) == 0.0
     # the producer's DLPack deleter ran exactly once: no reference to `a` is left behind
     assert sys.getrefcount(a) == refs
+    # nocopy exports no read-only view through __dlpack__ (torch would ignore the flag); a
+    # read-only NumPy array over it carries DLPack's read-only flag and is readable
+    ro = nc.view(np.ones((3, 4), np.float32)).as_readonly()
+    with pytest.raises(BufferError, match="read-only"):
+        ext.total(ro)
+    assert ext.total(np.asarray(ro)) == 12.0
 
 
 def test_seed_000_example_uses_the_extension():

@@ -173,6 +173,15 @@ def test_scale_refuses_what_it_cannot_write(ext):
         ext.scale(nc.view(np.ones(4, np.float32)).flip(0), 2.0)
 
 
+def test_legacy_capsules_are_read_but_never_written(ext):
+    jnp = pytest.importorskip("jax.numpy")
+    x = jnp.arange(4, dtype=jnp.float32)        # immutable; JAX sends a legacy capsule
+    assert ext.total(x) == 6.0
+    with pytest.raises(BufferError, match="legacy DLPack capsule"):
+        ext.scale(x, 2.0)
+    assert x.tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
 def test_total_reads_read_only_arrays_and_releases_them(ext):
     a = np.random.default_rng(3).standard_normal((5, 8)).astype(np.float32)
     a.flags.writeable = False

@@ -39,34 +39,48 @@ nb::object dlpack_capsule(nb::handle obj) {
   }
 }
 
+// A view of an array's memory and whether it came in a versioned capsule.
+struct Imported {
+  nocopy::View view;
+  /// False for a legacy capsule, which has no read-only flag: nobody said it may be written.
+  bool versioned;
+};
+
 // Consumes the capsule (renaming it "used_...", as the DLPack protocol requires, so its
 // destructor no longer frees the tensor) and returns a view that owns the tensor.
-nocopy::View view_of(nb::handle obj) {
+Imported view_of(nb::handle obj) {
   nb::object capsule = dlpack_capsule(obj);
   PyObject* c = capsule.ptr();
   if (PyCapsule_IsValid(c, "dltensor_versioned")) {
     auto* t = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(c, "dltensor_versioned"));
     PyCapsule_SetName(c, "used_dltensor_versioned");
-    return nocopy::import_dlpack(t);
+    return {nocopy::import_dlpack(t), true};
   }
   if (PyCapsule_IsValid(c, "dltensor")) {
     auto* t = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(c, "dltensor"));
     PyCapsule_SetName(c, "used_dltensor");
-    return nocopy::import_dlpack(t);
+    return {nocopy::import_dlpack(t), false};
   }
   throw nb::type_error(
       ("__dlpack__ of " + name_of_type(obj) + " did not return an unused DLPack capsule").c_str());
 }
 
-// Refuses views the function cannot safely write: wrong dtype, device memory, read-only memory,
-// or elements that alias one another (a zero stride would scale one element several times).
-void require_writable_float32(const nocopy::View& v, const char* what) {
+// Refuses arrays the function cannot safely write: wrong dtype, device memory, read-only memory,
+// memory whose producer could not say (a legacy capsule: JAX 0.10 sends one even when asked
+// for DLPack 1.x, for immutable arrays), or elements that alias (a zero stride).
+void require_writable_float32(const Imported& in, nb::handle obj, const char* what) {
+  const nocopy::View& v = in.view;
   if (v.dtype() != nocopy::DType::Float32) {
     throw nocopy::TypeError(std::string(what) + ": expected a float32 array, got " +
                             std::string(nocopy::dtype_name(v.dtype())));
   }
   v.require_host(what);
   v.require_writable(what);
+  if (!in.versioned) {
+    throw nocopy::BufferError(std::string(what) + ": " + name_of_type(obj) +
+                              " exported a legacy DLPack capsule, which cannot say whether its "
+                              "memory may be written; only DLPack >= 1.0 producers are written");
+  }
   for (int64_t axis = 0; axis < v.ndim(); ++axis) {
     const auto a = static_cast<size_t>(axis);
     if (v.shape()[a] > 1 && v.strides()[a] == 0) {
@@ -89,15 +103,16 @@ void for_each_element(T* p, const nocopy::View& v, int64_t axis, F& f) {
 }
 
 void scale(nb::handle array, float factor) {
-  const nocopy::View v = view_of(array);
-  require_writable_float32(v, "scale");
+  const Imported in = view_of(array);
+  require_writable_float32(in, array, "scale");
+  const nocopy::View& v = in.view;
   nb::gil_scoped_release no_gil;  // pure C++ from here on; other Python threads may run
   auto multiply = [factor](float& x) { x *= factor; };
   for_each_element(v.data_as<float>(), v, 0, multiply);
 }
 
 double total(nb::handle array) {
-  const nocopy::View v = view_of(array);
+  const nocopy::View v = view_of(array).view;
   if (v.dtype() != nocopy::DType::Float32) {
     throw nocopy::TypeError("total: expected a float32 array, got " +
                             std::string(nocopy::dtype_name(v.dtype())));

@@ -3,6 +3,10 @@
 #include "nocopy/copy.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -112,26 +116,53 @@ int resolve_threads(int num_threads) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-// Runs the plan over `threads` chunks of the flattened range: whole inner runs per chunk when
-// there are enough of them, else 64-element pieces.
-void run_parallel(const Plan& p, int64_t size, int threads) {
-  const int64_t inner = p.axes.back().n;
-  const int64_t runs = size / inner;
-  const int64_t unit = runs >= threads ? inner : 64;
-  const int64_t units = (size + unit - 1) / unit;
-  const int64_t t = std::min<int64_t>(threads, units);
-  auto bound = [&](int64_t i) {
-    return std::min(size, ((units / t) * i + std::min(i, units % t)) * unit);
-  };
-  std::vector<std::thread> workers;
-  int64_t i = 1;
-  try {
-    for (; i < t; ++i) workers.emplace_back(run_range, std::cref(p), bound(i), bound(i + 1));
-  } catch (const std::system_error&) {
-    run_range(p, bound(i), bound(t));  // no more threads: the caller does the rest
+// A parallel copy: chunks of the flattened range claimed dynamically by the caller and helper
+// threads. The caller waits only for chunks someone claimed, never for a helper the scheduler has
+// not started yet (the machine may be busy); helpers hold the job, so a late one finds no work
+// and exits without touching the arrays.
+struct Job {
+  Plan plan;
+  int64_t size = 0;
+  int64_t unit = 1;      // elements per unit (whole inner runs, or 64 elements)
+  int64_t units = 0;     // units in the range
+  int64_t chunks = 0;    // units are dealt out in this many chunks
+  std::atomic<int64_t> next{0};
+  std::atomic<int64_t> done{0};
+  std::mutex mutex;
+  std::condition_variable finished;
+
+  int64_t bound(int64_t c) const {
+    return std::min(size, ((units / chunks) * c + std::min(c, units % chunks)) * unit);
   }
-  run_range(p, bound(0), bound(1));
-  for (auto& w : workers) w.join();
+};
+
+void work(Job& job) {
+  int64_t mine = 0;
+  for (int64_t c; (c = job.next.fetch_add(1)) < job.chunks; ++mine) {
+    run_range(job.plan, job.bound(c), job.bound(c + 1));
+  }
+  if (mine > 0 && job.done.fetch_add(mine) + mine == job.chunks) {
+    std::lock_guard<std::mutex> lock(job.mutex);
+    job.finished.notify_all();
+  }
+}
+
+void run_parallel(const Plan& p, int64_t size, int threads, int64_t chunks) {
+  auto job = std::make_shared<Job>();
+  job->plan = p;
+  job->size = size;
+  const int64_t inner = p.axes.back().n;
+  job->unit = size / inner >= chunks ? inner : 64;
+  job->units = (size + job->unit - 1) / job->unit;
+  job->chunks = std::min(chunks, job->units);
+  try {
+    for (int i = 1; i < threads; ++i) std::thread([job] { work(*job); }).detach();
+  } catch (const std::system_error&) {
+    // No more threads: the ones started (and the caller) share the chunks.
+  }
+  work(*job);
+  std::unique_lock<std::mutex> lock(job->mutex);
+  job->finished.wait(lock, [&] { return job->done.load() == job->chunks; });
 }
 
 void copy_checked(const View& src, const View& dst, int threads) {
@@ -143,8 +174,10 @@ void copy_checked(const View& src, const View& dst, int threads) {
   if (threads <= 1 || bytes < kParallelCopyBytes || dst_overlaps_itself) {
     run_range(p, 0, src.size());
   } else {
-    const int64_t by_size = std::max<int64_t>(1, bytes / (kParallelCopyBytes / 4));
-    run_parallel(p, src.size(), static_cast<int>(std::min<int64_t>(threads, by_size)));
+    // At most one thread per 256 KiB; about 256 KiB per chunk, >= 4 chunks per thread.
+    threads = static_cast<int>(std::min<int64_t>(threads, bytes >> 18));
+    const int64_t chunks = std::clamp<int64_t>(bytes / (int64_t{1} << 18), 4 * threads, 4096);
+    run_parallel(p, src.size(), threads, chunks);
   }
 }
 

@@ -21,6 +21,8 @@ def view(obj) -> View:
     >>> v.shape, v.strides
     ((2, 2), (4, 2))
     """
+    if type(obj) is View:
+        return obj
     try:
         return _nocopy.view(obj)
     except (BufferError, RuntimeError):

@@ -174,8 +174,8 @@ void copy_checked(const View& src, const View& dst, int threads) {
   if (threads <= 1 || bytes < kParallelCopyBytes || dst_overlaps_itself) {
     run_range(p, 0, src.size());
   } else {
-    // At most one thread per 256 KiB; about 256 KiB per chunk, >= 4 chunks per thread.
-    threads = static_cast<int>(std::min<int64_t>(threads, bytes >> 18));
+    // At most one thread per 1 MiB; about 256 KiB per chunk, >= 4 chunks per thread.
+    threads = static_cast<int>(std::min<int64_t>(threads, bytes >> 20));
     const int64_t chunks = std::clamp<int64_t>(bytes / (int64_t{1} << 18), 4 * threads, 4096);
     run_parallel(p, src.size(), threads, chunks);
   }

@@ -282,8 +282,8 @@ TEST(Copy, OverlappingWithConversion) {
 
 TEST(Copy, ThreadCountDoesNotChangeBytes) {
   // Large enough to be split: a crop of an image batch, a long 1-d run, and few long rows.
-  const View images = filled(DType::UInt8, {4, 200, 300, 3});
-  const View crop = images.crop(20, 30, 150, 256, {1, 2});
+  const View images = filled(DType::UInt8, {8, 400, 400, 3});
+  const View crop = images.crop(20, 30, 300, 350, {1, 2});
   const View flat = filled(DType::Float32, {600001});
   const View rows = filled(DType::Int16, {2, 700001});
   const std::vector<std::pair<View, DType>> cases = {
@@ -297,6 +297,8 @@ TEST(Copy, ThreadCountDoesNotChangeBytes) {
       {crop.permute(std::vector<int64_t>{0, 3, 1, 2}), DType::BFloat16},
   };
   for (const auto& [src, to] : cases) {
+    ASSERT_GE(src.size() * static_cast<int64_t>(src.itemsize() + nocopy::itemsize(to)),
+              nocopy::kParallelCopyBytes);  // large enough to be split
     const View one = nocopy::copy_new(src, to, 1);
     for (int threads : {2, 3, 0}) {
       const View many = nocopy::copy_new(src, to, threads);

@@ -189,7 +189,7 @@ def test_overlapping_operands_behave_like_numpy(threads):
 
 def test_two_threads_give_identical_bytes():
     rng = np.random.default_rng(5)
-    images = rng.integers(0, 256, (8, 300, 400, 3), np.uint8)
+    images = rng.integers(0, 256, (12, 300, 400, 3), np.uint8)  # copies >= 4 MiB
     sources = [images[:, 20:276, 30:286], images[:, ::-1, ::2], images.transpose(0, 3, 1, 2),
                rng.standard_normal(1_000_003)[::-1], rng.standard_normal((2, 600_001))]
     for src in sources:

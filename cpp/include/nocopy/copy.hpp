@@ -12,8 +12,9 @@
 
 namespace nocopy {
 
-/// Bytes (read + written) below which a copy runs on the calling thread only.
-inline constexpr int64_t kParallelCopyBytes = int64_t{1} << 20;
+/// Bytes (read + written) below which a copy runs on the calling thread only: smaller copies
+/// mostly hit the cache, where starting a helper thread costs more than it saves.
+inline constexpr int64_t kParallelCopyBytes = int64_t{4} << 20;
 
 /// Copies every element of `src` into `dst`, converting to dst's dtype; the shapes must be equal
 /// (std::invalid_argument), dst writable (BufferError), both on the host. When the two byte ranges

@@ -1,9 +1,9 @@
 // The explicit copies: _nocopy.copy(src, dst) and _nocopy.ascontiguous(src, dtype) (always copy).
-#include <optional>
-#include <string>
-
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
+
+#include <optional>
+#include <string>
 
 #include "bindings.hpp"
 #include "nocopy/copy.hpp"

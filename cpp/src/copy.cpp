@@ -123,9 +123,9 @@ int resolve_threads(int num_threads) {
 struct Job {
   Plan plan;
   int64_t size = 0;
-  int64_t unit = 1;      // elements per unit (whole inner runs, or 64 elements)
-  int64_t units = 0;     // units in the range
-  int64_t chunks = 0;    // units are dealt out in this many chunks
+  int64_t unit = 1;    // elements per unit (whole inner runs, or 64 elements)
+  int64_t units = 0;   // units in the range
+  int64_t chunks = 0;  // units are dealt out in this many chunks
   std::atomic<int64_t> next{0};
   std::atomic<int64_t> done{0};
   std::mutex mutex;

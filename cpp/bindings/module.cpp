@@ -7,4 +7,5 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_view(m);
   nocopy::bindings::bind_import(m);
   nocopy::bindings::bind_copy(m);
+  nocopy::bindings::bind_storage(m);
 }

@@ -37,7 +37,7 @@ def image_crop(size: int) -> None:
            crop, arr)
     assert np.array_equal(np.asarray(crop), arr[r0:r1, c0:c1])
     report("np.asarray(crop) (NumPy array over the same bytes)", np.asarray(crop), arr)
-    report("np.array(crop) (an explicit copy, when you want one)", np.array(crop), arr)
+    report("crop.copy() (the explicit copy, when you want one)", crop.copy(), arr)
 
 
 def batch_crop(n: int, size: int) -> None:

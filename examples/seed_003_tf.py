@@ -79,6 +79,8 @@ def main() -> None:
     attempt("nc.center_crop(images, c).to_tf()", lambda: crop_view.to_tf(), images)
     attempt("tf.convert_to_tensor(np.asarray(nc.center_crop(images, c)))",
             lambda: tf.convert_to_tensor(np.asarray(crop_view)), images)
+    attempt("nc.center_crop(images, c).to_tf(copy=True) (the one explicit copy)",
+            lambda: crop_view.to_tf(copy=True), images)
 
     print("\nbatches (tf.data: crop + /255 inside the graph):")
 

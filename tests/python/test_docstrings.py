@@ -39,8 +39,6 @@ def test_docstring_examples_run(test):
     framework = FRAMEWORK_OF.get(test.name.split(".")[-1])
     if framework and importlib.util.find_spec(framework) is None:
         pytest.skip(f"{framework} is not installed")
-    if "ascontiguous" in test.name and not hasattr(nc._nocopy, "ascontiguous"):
-        pytest.skip("this build has no copy kernels")
     test.globs = {"np": np, "nc": nc}
     runner = doctest.DocTestRunner(verbose=False,
                                    optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)

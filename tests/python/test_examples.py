@@ -34,7 +34,7 @@ def test_seed_000_views_shared_memory_and_c_interop():
     out = run_example("seed_000_views_and_shm.py")
     assert "RAISES  memoryview(arr)[20:80, 30:70]" in out
     assert "SHARED  nc.view(arr)[20:80, 30:70] -> shape (60, 40), strides (100, 1)" in out
-    assert "COPIED  np.array(crop)" in out
+    assert "COPIED  crop.copy()" in out
     assert "SHARED  nc.center_crop(images, 32) -> (4, 32, 32, 3)" in out
     assert "SHARED  crops.permute(0, 3, 1, 2) -> (4, 3, 32, 32)" in out
     assert "SHARED  libc memset" in out and "SHARED  (ctypes.c_uint8 * n).from_buffer" in out
@@ -61,6 +61,7 @@ def test_seed_003_tf_pipeline():
     assert "RAISES  tf.convert_to_tensor(memoryview(images)[i, h:h+c, w:w+c])" in out
     assert "SHARED  nc.view(images).to_tf() -> (64, 64, 64, 3) uint8" in out
     assert "RAISES  nc.center_crop(images, c).to_tf(): BufferError" in out
+    assert "COPIED  nc.center_crop(images, c).to_tf(copy=True)" in out
     assert "tf.data batch (16, 32, 32, 3) float32" in out
     if hasattr(nc, "Loader"):
         assert "loader batch (16, 32, 32, 3) float32" in out

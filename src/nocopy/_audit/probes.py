@@ -28,13 +28,13 @@ BYTES_PER_SECOND_BOUND = 50e9  # no copy on a CPU runs faster; a view costs ~0 p
 
 @dataclass(frozen=True)
 class Config:
-    """Sizes and repeats. A row whose small call moves less than `slow_bytes_per_second` (a
-    per-element Python path) is timed at `slow_large` bytes instead of `large`."""
+    """Sizes and repeats. A row whose time, extrapolated from the small and then the `mid`
+    size, would exceed `budget_seconds` per call at `large` is decided at `mid` instead."""
 
     small: int = 1 * MB
     large: int = 256 * MB
-    slow_large: int = 8 * MB
-    slow_bytes_per_second: float = 200e6
+    mid: int = 8 * MB
+    budget_seconds: float = 2.0
     small_repeats: int = 7
     large_repeats: int = 3
     floor_seconds: float = 2.5e-4  # differences below this are noise, never O(n)
@@ -42,8 +42,8 @@ class Config:
     @staticmethod
     def quick() -> "Config":
         """For tests: 256 KiB vs 16 MiB, fewer repeats."""
-        return Config(small=256 * 1024, large=16 * MB, slow_large=2 * MB, small_repeats=3,
-                      large_repeats=2)
+        return Config(small=256 * 1024, large=16 * MB, mid=2 * MB, small_repeats=3,
+                      large_repeats=3)
 
 
 def _libc():
@@ -222,11 +222,20 @@ class Runner:
         catalog.release_held()
         try:
             t_small, _ = self._time(e, cfg.small, cfg.small_repeats, rss=False)
-            slow = t_small * cfg.slow_bytes_per_second > cfg.small
-            large = cfg.slow_large if slow else cfg.large
-            t_large, extra = self._time(e, large, cfg.large_repeats, rss=True,
-                                        settled_above=10 * t_small + 0.02)
-            self._drop(large)
+            large = cfg.large
+            if t_small * cfg.large / cfg.small > cfg.budget_seconds:
+                t_mid, extra_mid = self._time(e, cfg.mid, cfg.large_repeats, rss=True,
+                                              settled_above=10 * t_small + 0.02)
+                self._drop(cfg.mid)
+                if t_mid * cfg.large / cfg.mid > cfg.budget_seconds:
+                    large, t_large, extra = cfg.mid, t_mid, extra_mid
+                    row["note"] = "; ".join(filter(None, [
+                        row["note"], f"slow: timed at {cfg.mid >> 20} MB instead of "
+                                     f"{cfg.large >> 20} MB"]))
+            if large == cfg.large:
+                t_large, extra = self._time(e, large, cfg.large_repeats, rss=True,
+                                            settled_above=10 * t_small + 0.02)
+                self._drop(large)
         except Exception as exc:  # noqa: BLE001 - e.g. out of memory at the large size
             row["error"] = f"{type(exc).__name__} at the large size: {exc}"
             return row

@@ -60,6 +60,8 @@ def verdict(row: dict[str, Any]) -> str | None:
     claim = row.get("claim")
     if not claim:
         return None
+    if row["error"]:
+        return "wrong"  # the seeds present the call as working
     said_yes = claim.split()[0].lower().startswith("yes")
     shares = bool(row["shares_memory"]) and not row["error"]
     return "right" if said_yes == shares else "wrong"
@@ -165,7 +167,7 @@ def markdown(result: dict[str, Any]) -> str:
         "flipping every input byte is visible through the result (write-through probe).",
         f"**scaling** = median time at {cfg['small_bytes'] >> 20 or cfg['small_bytes']} "
         f"{'MB' if cfg['small_bytes'] >= 2**20 else 'bytes'} vs {cfg['large_bytes'] >> 20} MB "
-        "(a row slower than 200 MB/s at the small size is timed at 8 MB instead): `O(n)` when the",
+        "(a row that would take over 2 s per call at 256 MB is decided at 8 MB): `O(n)` when the",
         "extra time exceeds what moving the extra bytes at 50 GB/s would take (faster than any",
         "copy on a CPU) and at least doubles. **extra RSS** = resident memory",
         "added while the result of the large call is alive. JAX results are waited for",

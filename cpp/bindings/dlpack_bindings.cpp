@@ -1,10 +1,9 @@
 // DLPack export of views to Python consumers: __dlpack__ and __dlpack_device__.
 #include <Python.h>
-
-#include <string>
-
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
+
+#include <string>
 
 #include "bindings.hpp"
 #include "nocopy/dlpack_bridge.hpp"
@@ -16,7 +15,8 @@ namespace {
 // A capsule nobody consumed still owns its tensor: release it.
 void release_versioned(PyObject* capsule) {
   if (!PyCapsule_IsValid(capsule, "dltensor_versioned")) return;  // consumed (renamed)
-  auto* m = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(capsule, "dltensor_versioned"));
+  auto* m =
+      static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(capsule, "dltensor_versioned"));
   if (m != nullptr && m->deleter != nullptr) m->deleter(m);
 }
 
@@ -85,9 +85,8 @@ void bind_dlpack(nb::module_&, nb::class_<View>& cls) {
         return make_capsule(alias, false, false);
       },
       "Legacy DLPack capsule for immutable-tensor frameworks (TensorFlow, JAX); internal.");
-  cls.def("__dlpack_device__", [](const View& v) {
-    return nb::make_tuple(v.device().type, v.device().id);
-  });
+  cls.def("__dlpack_device__",
+          [](const View& v) { return nb::make_tuple(v.device().type, v.device().id); });
 }
 
 }  // namespace nocopy::bindings

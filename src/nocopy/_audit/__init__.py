@@ -14,6 +14,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -75,8 +76,7 @@ def run(only: str | None = None, quick: bool = False,
     done = 0
     while todo:
         rows_before = len(rows)
-        stderr_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"nocopy-audit-{os.getpid()}.err"
-        with open(stderr_path, "w+") as err:
+        with tempfile.TemporaryFile("w+") as err:
             proc = subprocess.Popen([sys.executable, "-m", "nocopy._audit.worker"],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                     env=_worker_env(), text=True)
@@ -111,7 +111,6 @@ def run(only: str | None = None, quick: bool = False,
             proc.wait()
             err.seek(0)
             stderr = err.read()
-        stderr_path.unlink(missing_ok=True)
         if current is not None:
             rows.append(_crash_row(current, by_key[current],
                                    _crash_reason(proc.returncode, stderr, timed_out)))

@@ -73,7 +73,9 @@ def _notes(row: dict[str, Any]) -> str:
         bits.append(row["note"])
     src_ro = row["condition"] in ("readonly", "mmap")
     if src_ro and row["shares_memory"] and row.get("result_writable"):
-        bits.append("writable result over read-only memory")
+        bits.append("writable result over read-only memory" + (
+            " (pages mapped read-only: a write is a segfault)" if row["condition"] == "mmap"
+            else ""))
     for w in row.get("warnings") or []:
         bits.append("warns " + w.split(":", 1)[0])
     if row.get("result") and row["shares_memory"] and " shape=(" in row["result"]:

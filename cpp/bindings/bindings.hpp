@@ -22,6 +22,8 @@ void bind_copy(nb::module_& m);
 void bind_dlpack(nb::module_& m, nb::class_<View>& cls);
 /// Registers the buffer-protocol and DLPack import: the function `view(obj)`.
 void bind_import(nb::module_& m);
+/// Registers storage: shared arrays, memory-mapped .npy files, madvise, shm list/remove/gc.
+void bind_storage(nb::module_& m);
 
 /// Any supported Python object (View, buffer-protocol object, __dlpack__ producer) as a View
 /// sharing its memory; the Python object is kept alive by the view's owner. Never copies.

@@ -28,7 +28,8 @@ def result():
     """One quick audit of the rows the tests look at (keeps the run short)."""
     pattern = (r"^(a\.copy\(\)|a\[r0:r1\]|memoryview\(a\)\[r0:r1, c0:c1\]|memoryview\(a\)\.tobytes"
                r"|torch\.(from_numpy|tensor|from_dlpack)\(a\)|tf\.(tensor|experimental)"
-               r"|jax\.dlpack|np\.load|np\.ndarray\(shape|nc\.view\(a\)$|nc\.view\(a\)\.to_torch)")
+               r"|jax\.dlpack|np\.load|np\.ndarray\(shape|nc\.view\(a\)$|nc\.view\(a\)\.to_torch"
+               r"|nc\.SharedArray|nc\.open_npy|pickle)")
     return run(only=pattern, quick=True)
 
 
@@ -107,6 +108,18 @@ def test_nocopy_rows_share(result):
         assert _row(result, "nc.view(a).to_torch()", "contiguous")["shares_memory"] is True
         refused = _row(result, "nc.view(a).to_torch()", "negative-strides")
         assert refused["error"].startswith("BufferError")
+
+
+def test_storage_rows(result):
+    # pickling an ndarray over multiprocessing shared memory sends the bytes...
+    assert _row(result, "pickle.loads(pickle.dumps(a))", "shared-memory")["shares_memory"] is False
+    if not hasattr(nc, "SharedArray"):
+        pytest.skip("this build has no nc.SharedArray")
+    # ...a nocopy view of a SharedArray pickles by reference, and attach maps the same pages
+    for path in ("nc.SharedArray.attach(name)", "pickle.loads(pickle.dumps(sa.view[r0:r1]))"):
+        r = _row(result, path, "shared-memory")
+        assert r["shares_memory"] is True and r["scaling"] == "O(1)", r
+    assert _row(result, 'nc.open_npy(path, mode="r")', "mmap")["shares_memory"] is True
 
 
 def test_a_crashing_path_becomes_a_row(result):

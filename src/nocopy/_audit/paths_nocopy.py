@@ -4,6 +4,8 @@ nocopy has the feature (checked with hasattr), so the audit never breaks on a pa
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 
 from .catalog import mod, register
@@ -88,7 +90,7 @@ def shared_array_source(nbytes: int, ndim: int) -> Source:
     arr = np.asarray(sa)
     base = arr.reshape(-1).view(np.uint8)
     _fill(base)
-    src = Source(a=arr, base=base, name=sa.name)
+    src = Source(a=arr, base=base, name=sa.name, extra=sa)
 
     def release() -> None:
         src.a = None
@@ -102,6 +104,10 @@ def shared_array_source(nbytes: int, ndim: int) -> Source:
 register("nc.SharedArray.attach(name)", "shared-memory", "nocopy",
          lambda name: _nc().SharedArray.attach(name), prepare=lambda s: s.name,
          source=shared_array_source, available=_has("SharedArray.create", "SharedArray.attach"))
+register("pickle.loads(pickle.dumps(sa.view[r0:r1]))", "shared-memory", "nocopy",
+         lambda v: pickle.loads(pickle.dumps(v)), prepare=lambda s: s.extra.view[8:-8],
+         source=shared_array_source, available=_has("SharedArray.create", "SharedArray.attach"),
+         note="a view of shared memory pickles by reference (what a worker process receives)")
 register('nc.open_npy(path, mode="r")', "mmap", "nocopy",
          lambda p: _nc().open_npy(p, mode="r"), prepare=lambda s: s.path,
          available=_has("open_npy"))

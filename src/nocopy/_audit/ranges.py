@@ -120,6 +120,8 @@ def data_range(obj: Any) -> tuple[int, int] | None:
         return capsule_range(tf.experimental.dlpack.to_dlpack(obj))
     if fam == "nocopy" and hasattr(obj, "data_ptr") and hasattr(obj, "strides"):
         return _span(int(obj.data_ptr), obj.shape, obj.strides, obj.itemsize)
+    if fam == "nocopy" and _family(getattr(obj, "view", None)) == "nocopy":
+        return data_range(obj.view)  # a SharedArray: its whole-array view
     if hasattr(obj, "__array_interface__"):
         a = np.asarray(obj)
         return _span(a.ctypes.data, a.shape, a.strides, a.itemsize)

@@ -37,6 +37,7 @@ class Source:
     base: np.ndarray
     path: str | None = None
     name: str | None = None
+    extra: Any = None  # the object a special builder made (e.g. the nc.SharedArray)
     _cleanup: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:

@@ -97,8 +97,9 @@ def _immutable_export(v):
 
 def to_tf(x, copy: bool = False):
     """A tf.Tensor sharing the view's memory (TensorFlow tensors are immutable, so read-only
-    views are fine). TensorFlow needs compact row-major strides; it shares only memory aligned
-    to 64 bytes and otherwise copies, which this function detects and reports."""
+    views are fine). TensorFlow needs compact row-major strides; if it ever copies instead of
+    sharing (measured: TF 2.21's DLPack import shares at any alignment), this function detects
+    it by data pointer and raises BufferError."""
     import tensorflow as tf
 
     v = view(x)

@@ -9,7 +9,7 @@ CMAKE_TEST_FLAGS := -DNOCOPY_BUILD_PYTHON=OFF -DNOCOPY_BUILD_TESTS=ON -DNOCOPY_W
 .PHONY: test demo build system-deps venv cpp-test asan-test tsan-test py-test cpp-examples bench \
         format clean fuzz fuzz-smoke fuzz-deps
 
-test: cpp-test asan-test py-test
+test: cpp-test asan-test py-test fuzz-smoke
 
 demo: build
 	$(PY) examples/demo.py
@@ -46,8 +46,11 @@ asan-test: system-deps
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 	  ctest --test-dir build/asan --output-on-failure -j$(JOBS)
 
+# Tests that fork run in their own interpreter, before any test imports multithreaded JAX/TF.
+FORK_TESTS := tests/python/test_shared_array.py
 py-test: build
-	$(PY) -m pytest -q tests/python
+	$(PY) -m pytest -q $(FORK_TESTS)
+	$(PY) -m pytest -q tests/python $(addprefix --ignore=,$(FORK_TESTS))
 
 # The C++ package as users get it: installs the core (headers, libnocopy.a, CMake config) into
 # build/install with `cmake --install`, builds examples/cpp (a program and a Python extension)

@@ -2,6 +2,8 @@
 #include "bindings.hpp"
 
 NB_MODULE(_nocopy, m) {
+  // Views may legitimately live until interpreter exit inside framework tensors and globals.
+  nanobind::set_leak_warnings(false);
   m.doc() = "nocopy core: zero-copy views, DLPack, copies (use the nocopy package, not this)";
   nocopy::bindings::bind_errors(m);
   nocopy::bindings::bind_view(m);

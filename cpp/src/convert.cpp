@@ -11,6 +11,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "multiversion.hpp"
 #include "nocopy/half.hpp"
 
 namespace nocopy::detail {
@@ -127,9 +128,8 @@ D convert_value(S s) {
 
 // A run of conversions; the contiguous case has its own loop so that it vectorizes.
 template <class S, class D>
-__attribute__((target_clones("avx2", "default"))) void convert_run(const char* src, int64_t ss,
-                                                                   char* dst, int64_t ds,
-                                                                   int64_t n) {
+NOCOPY_MULTIVERSION void convert_run(const char* src, int64_t ss, char* dst, int64_t ds,
+                                     int64_t n) {
   if (ss == static_cast<int64_t>(sizeof(S)) && ds == static_cast<int64_t>(sizeof(D))) {
     for (int64_t i = 0; i < n; ++i) {
       store(dst + i * static_cast<int64_t>(sizeof(D)),
@@ -142,8 +142,7 @@ __attribute__((target_clones("avx2", "default"))) void convert_run(const char* s
 
 // A run of same-size elements copied as bytes (same dtype, or integers of one size).
 template <size_t K>
-__attribute__((target_clones("avx2", "default"))) void copy_run(const char* src, int64_t ss,
-                                                                char* dst, int64_t ds, int64_t n) {
+NOCOPY_MULTIVERSION void copy_run(const char* src, int64_t ss, char* dst, int64_t ds, int64_t n) {
   constexpr auto k = static_cast<int64_t>(K);
   if (ss == k && ds == k) {
     std::memcpy(dst, src, static_cast<size_t>(n * k));

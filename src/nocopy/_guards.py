@@ -1,0 +1,115 @@
+"""Runtime guards for users' own code and tests: `nc.assert_shares(a, b)` fails when two arrays
+(any framework) do not share memory, and `with nc.no_copy():` makes nocopy refuse to copy.
+
+What `no_copy` does and does not catch:
+- Inside the block (same thread or asyncio task), every nocopy operation that would allocate
+  and copy array data raises CopyForbiddenError instead: v.copy(), nc.ascontiguous(x) when x is
+  not already contiguous, v.to_numpy/to_torch/to_tf/to_jax(copy=True). The zero-copy paths
+  (nc.view, slicing, the to_* helpers without copy=True) never copy and are unaffected; they
+  already raise BufferError when sharing is impossible.
+- It cannot see copies made inside other libraries (np.ascontiguousarray, torch.tensor,
+  tf.convert_to_tensor, jnp.asarray...): nothing can, short of measuring. For those, check the
+  result: `guard.check(result, source)` (or `nc.assert_shares`). `python -m nocopy audit` lists
+  which library calls copy.
+- Other threads are not affected (the flag is a context variable).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from typing import Any
+
+from ._audit import ranges
+
+__all__ = ["NotSharedError", "CopyForbiddenError", "assert_shares", "no_copy", "refuse_copy"]
+
+_DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("nocopy_no_copy_depth", default=0)
+
+
+class NotSharedError(AssertionError):
+    """Two arrays do not share memory where the caller required it. An AssertionError, so test
+    frameworks report it as a failed check."""
+
+
+class CopyForbiddenError(BufferError):
+    """nocopy was asked to copy array data inside a `nc.no_copy()` block. A BufferError, like
+    the errors nocopy raises when sharing is impossible."""
+
+
+def _describe(obj: Any, rng: tuple[int, int] | None) -> str:
+    kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    shape = getattr(obj, "shape", None)
+    where = "at an unknown address" if rng is None else f"bytes [{rng[0]:#x}, {rng[1]:#x})"
+    return f"{kind}" + (f" of shape {tuple(shape)}" if shape is not None else "") + f" ({where})"
+
+
+def _shares(a: Any, b: Any) -> tuple[bool, tuple[int, int] | None, tuple[int, int] | None]:
+    ra, rb = ranges.data_range(a), ranges.data_range(b)
+    try:
+        from ._api import shares_memory  # exact element-level test when nocopy can view both
+
+        return bool(shares_memory(a, b)), ra, rb
+    except Exception:  # noqa: BLE001 - objects nocopy cannot view: byte ranges decide
+        return bool(ranges.overlaps(ra, rb)), ra, rb
+
+
+def assert_shares(a: Any, b: Any, msg: str | None = None) -> None:
+    """Raises NotSharedError unless ``a`` and ``b`` (NumPy, torch, TensorFlow, JAX arrays,
+    nocopy views, memoryview, bytes...) have at least one byte of memory in common.
+
+    >>> import numpy as np, torch, nocopy as nc
+    >>> a = np.zeros(8, np.float32)
+    >>> nc.assert_shares(torch.from_numpy(a), a)      # passes
+    >>> nc.assert_shares(torch.tensor(a), a)          # doctest: +SKIP
+    NotSharedError: torch.Tensor of shape (8,) (bytes [...]) does not share memory with ...
+    """
+    ok, ra, rb = _shares(a, b)
+    if not ok:
+        text = f"{_describe(a, ra)} does not share memory with {_describe(b, rb)}"
+        raise NotSharedError(f"{msg}: {text}" if msg else text)
+
+
+def copies_forbidden() -> bool:
+    """True inside a `nc.no_copy()` block in this thread / task."""
+    return _DEPTH.get() > 0
+
+
+def refuse_copy(what: str) -> None:
+    """Called by nocopy before it copies array data: raises CopyForbiddenError naming ``what``
+    inside a `nc.no_copy()` block, does nothing outside."""
+    if _DEPTH.get() > 0:
+        raise CopyForbiddenError(
+            f"{what} would copy array data inside nc.no_copy(); leave the block, or use a "
+            "zero-copy path (nc.view, slicing, to_* without copy=True)")
+
+
+class no_copy(contextlib.ContextDecorator):
+    """`with nc.no_copy() as guard:` (or `@nc.no_copy()`): nocopy refuses to copy inside the
+    block (CopyForbiddenError), and `guard.check(result, source)` asserts sharing for calls into
+    other libraries. Nests; affects only the current thread / asyncio task.
+
+    >>> with nc.no_copy() as guard:
+    ...     t = nc.view(a).to_torch()       # fine: zero-copy
+    ...     guard.check(t, a)               # fine: shares
+    ...     nc.view(a[:, ::2]).copy()       # raises CopyForbiddenError
+    """
+
+    def __init__(self) -> None:
+        self._tokens: list[contextvars.Token] = []
+        self.checked = 0  # how many check() calls passed
+
+    def __enter__(self) -> "no_copy":
+        self._tokens.append(_DEPTH.set(_DEPTH.get() + 1))
+        return self
+
+    def __exit__(self, *exc: Any) -> bool:
+        _DEPTH.reset(self._tokens.pop())
+        return False
+
+    def check(self, result: Any, source: Any, msg: str | None = None) -> Any:
+        """Asserts that ``result`` shares memory with ``source`` (NotSharedError otherwise) and
+        returns ``result``, so it can wrap a call: `t = guard.check(torch.as_tensor(a), a)`."""
+        assert_shares(result, source, msg)
+        self.checked += 1
+        return result

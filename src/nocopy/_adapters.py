@@ -106,16 +106,39 @@ def _immutable_export(v):
     return _Export()
 
 
+def _require_tf_aligned(v) -> None:
+    """TensorFlow's kernels CHECK that tensor data is 64-byte aligned and abort the process
+    otherwise (TF 2.21, e.g. tf.gather, tf.reduce_sum, t + 1), although its DLPack import
+    accepts any address: refuse such views before TF sees them."""
+    if v.size > 0 and v.data_ptr % _TF_ALIGNMENT:
+        raise BufferError(
+            f"TensorFlow kernels need data aligned to {_TF_ALIGNMENT} bytes (on misaligned data "
+            "ops such as tf.gather abort the process), but this view starts at "
+            f"{v.data_ptr:#x}, {v.data_ptr % _TF_ALIGNMENT} bytes past a boundary; pass "
+            "copy=True for an aligned copy, or keep the data in memory nocopy allocated "
+            "(v.copy(), nc.SharedArray, nc.create_npy)")
+
+
+_TF_ALIGNMENT = 64
+
+
 def to_tf(x, copy: bool = False):
     """A tf.Tensor sharing the view's memory (TensorFlow tensors are immutable, so read-only
-    views are fine). TensorFlow needs compact row-major strides; if it ever copies instead of
-    sharing (measured: TF 2.21's DLPack import shares at any alignment), this function detects
-    it by data pointer and raises BufferError.
+    views are fine). TensorFlow needs compact row-major strides and data aligned to 64 bytes:
+    its DLPack import accepts any address (TF 2.21), but kernels such as tf.gather and
+    tf.reduce_sum then abort the whole process on misaligned data, so such views raise
+    BufferError here (copy=True gives an aligned copy; NumPy's large arrays usually start 16
+    bytes past a boundary, nocopy's own allocations never do). If TF ever copies instead of
+    sharing, this function detects it by data pointer and raises BufferError.
 
-    >>> a = np.arange(64, dtype=np.uint8).reshape(8, 8)
-    >>> t = nc.view(a)[2:].to_tf()
-    >>> tuple(t.shape), nc.shares_memory(t, a)
-    ((6, 8), True)
+    >>> import tensorflow as tf
+    >>> a = nc.view(np.arange(64, dtype=np.float32)).copy().reshape(8, 8)   # 64-byte aligned
+    >>> t = a[1:].to_tf()                               # rows of 32 bytes: 32 is not aligned
+    Traceback (most recent call last):
+    BufferError: TensorFlow kernels need data aligned to 64 bytes...
+    >>> t = a.to_tf()
+    >>> tuple(t.shape), nc.shares_memory(t, a), float(tf.reduce_sum(t))
+    ((8, 8), True, 2016.0)
     """
     import tensorflow as tf
 
@@ -124,6 +147,7 @@ def to_tf(x, copy: bool = False):
         v = copy_of(v)
     else:
         _require_compact(v, "TensorFlow")
+        _require_tf_aligned(v)
     t = tf.experimental.dlpack.from_dlpack(v._immutable_consumer_capsule())
     if not copy:
         got = view(tf.experimental.dlpack.to_dlpack(t)).data_ptr

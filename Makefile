@@ -45,6 +45,13 @@ asan-test: system-deps
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 	  ctest --test-dir build/asan --output-on-failure -j$(JOBS)
 
+# ThreadSanitizer build of the C++ tests, running the concurrent ones (loader, pool, sampler).
+tsan-test: system-deps
+	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DNOCOPY_SANITIZE=thread $(CMAKE_TEST_FLAGS) >/dev/null
+	cmake --build build/tsan -j$(JOBS)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir build/tsan --output-on-failure -j$(JOBS) -R '^(Loader|BatchPool|Sampler)\.'
+
 py-test: build
 	$(PY) -m pytest -q tests/python
 

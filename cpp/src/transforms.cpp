@@ -7,6 +7,9 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <vector>
+
+#include <immintrin.h>
 
 #include "nocopy/checked_math.hpp"
 #include "nocopy/errors.hpp"
@@ -59,86 +62,143 @@ struct KernelArgs {
 
 using Kernel = void (*)(const KernelArgs&);
 
-/// One output value from source element `x` of channel `c`: raw copy for uint8 output.
-template <class S, class D>
-inline void emit(D* o, const S* x, const float* a, const float* b, int64_t c) {
-  if constexpr (std::is_same_v<D, uint8_t>) {
-    *o = *x;
+/// float32 -> float16 bits for a run of values with the F16C instruction (round to nearest even,
+/// the same bits as float_to_half_bits).
+[[gnu::target("avx2,f16c")]] void half_row_f16c(const float* f, uint16_t* o, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(f + i);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o + i),
+                     _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  for (; i < n; ++i) o[i] = float_to_half_bits(f[i]);
+}
+
+/// Stores a run of float results as the output type D (float32 runs are written in place).
+template <class D, bool Avx2>
+[[gnu::always_inline]] inline void convert_row(const float* __restrict f, D* __restrict o,
+                                               int64_t n) {
+  if constexpr (std::is_same_v<D, F16>) {
+    if constexpr (Avx2) {
+      half_row_f16c(f, reinterpret_cast<uint16_t*>(o), n);
+    } else {
+      for (int64_t i = 0; i < n; ++i) o[i].bits = float_to_half_bits(f[i]);
+    }
+  } else if constexpr (std::is_same_v<D, BF16>) {
+    for (int64_t i = 0; i < n; ++i) o[i].bits = float_to_bfloat16_bits(f[i]);
+  }
+}
+
+/// One output row of one channel plane: f[x] = src[x * step] * a + b, walking the source row
+/// backwards when mirrored. KS > 0 fixes the step at compile time so the loop vectorizes.
+template <class S, int KS>
+[[gnu::always_inline]] inline void plane_row(const S* __restrict r, int64_t step, int64_t w,
+                                             bool mirror, float a, float b,
+                                             float* __restrict f) {
+  const int64_t st = KS > 0 ? KS : step;
+  if (!mirror) {
+#pragma GCC ivdep
+    for (int64_t x = 0; x < w; ++x) f[x] = load(r + x * st) * a + b;
   } else {
-    store(o, load(x) * a[c] + b[c]);
+    const S* __restrict e = r + (w - 1) * st;
+#pragma GCC ivdep
+    for (int64_t x = 0; x < w; ++x) f[x] = load(e - x * st) * a + b;
+  }
+}
+
+/// plane_row for uint8 output: the bytes unchanged.
+template <int KS>
+[[gnu::always_inline]] inline void plane_row_raw(const uint8_t* __restrict r, int64_t step,
+                                                 int64_t w, bool mirror,
+                                                 uint8_t* __restrict o) {
+  const int64_t st = KS > 0 ? KS : step;
+  if (!mirror) {
+#pragma GCC ivdep
+    for (int64_t x = 0; x < w; ++x) o[x] = r[x * st];
+  } else {
+    const uint8_t* __restrict e = r + (w - 1) * st;
+#pragma GCC ivdep
+    for (int64_t x = 0; x < w; ++x) o[x] = e[-x * st];
   }
 }
 
 /// The kernel body. KC > 0: channels are contiguous (sc == 1, sw == KC), known at compile time,
-/// so loops vectorize; KC == 0: any strides. Inlined into each instruction-set variant.
-template <class S, class D, int KC, Layout L>
+/// so loops vectorize; KC == 0: any strides. Inlined into each instruction-set variant; 16-bit
+/// outputs are computed as float rows in a per-thread scratch row, then converted.
+template <class S, class D, int KC, Layout L, bool Avx2>
 [[gnu::always_inline]] inline void sample_body(const KernelArgs& k) {
+  constexpr bool kRaw = std::is_same_v<D, uint8_t>;
+  constexpr bool kFloat = std::is_same_v<D, float>;
   const S* src = static_cast<const S*>(k.src);
   D* out = static_cast<D*>(k.out);
   const int64_t h = k.h, w = k.w;
   const int64_t C = KC > 0 ? KC : k.c;
   const int64_t sw = KC > 0 ? KC : k.sw;
   const int64_t sc = KC > 0 ? 1 : k.sc;
-  const float* __restrict a = k.a;
-  const float* __restrict b = k.b;
   const int64_t plane = h * w;
+  static thread_local std::vector<float> scratch;
+  float* tmp = nullptr;
+  if constexpr (!kRaw && !kFloat) {
+    if (scratch.size() < static_cast<size_t>(w * C)) scratch.resize(static_cast<size_t>(w * C));
+    tmp = scratch.data();
+  }
   for (int64_t y = 0; y < h; ++y) {
-    const S* __restrict row = src + y * k.sh;
+    const S* row = src + y * k.sh;
     if constexpr (L == Layout::CHW) {
-      D* __restrict o = out + y * w;
-      if (!k.mirror) {
-        for (int64_t x = 0; x < w; ++x) {
-          for (int64_t c = 0; c < C; ++c) emit(o + c * plane + x, row + x * sw + c * sc, a, b, c);
-        }
-      } else {
-        for (int64_t x = 0; x < w; ++x) {
-          for (int64_t c = 0; c < C; ++c) {
-            emit(o + c * plane + x, row + (w - 1 - x) * sw + c * sc, a, b, c);
-          }
+      for (int64_t c = 0; c < C; ++c) {
+        D* o = out + c * plane + y * w;
+        if constexpr (kRaw) {
+          plane_row_raw<KC>(row + c * sc, sw, w, k.mirror, o);
+        } else {
+          float* f = kFloat ? reinterpret_cast<float*>(o) : tmp;
+          plane_row<S, KC>(row + c * sc, sw, w, k.mirror, k.a[c], k.b[c], f);
+          if constexpr (!kFloat) convert_row<D, Avx2>(f, o, w);
         }
       }
     } else {
       D* __restrict o = out + y * w * C;
-      if (KC > 0 && !k.mirror) {
-        // A row of contiguous pixels is one flat run of w * C values.
-        const float* __restrict ar = k.a_row;
-        const float* __restrict br = k.b_row;
-        for (int64_t i = 0; i < w * C; ++i) {
-          if constexpr (std::is_same_v<D, uint8_t>) {
-            o[i] = row[i];
-          } else {
-            store(o + i, load(row + i) * ar[i] + br[i]);
-          }
-        }
-      } else if (!k.mirror) {
+      if constexpr (kRaw) {
         for (int64_t x = 0; x < w; ++x) {
-          for (int64_t c = 0; c < C; ++c) emit(o + x * C + c, row + x * sw + c * sc, a, b, c);
+          const int64_t sx = k.mirror ? w - 1 - x : x;
+          for (int64_t c = 0; c < C; ++c) o[x * C + c] = row[sx * sw + c * sc];
         }
       } else {
-        for (int64_t x = 0; x < w; ++x) {
+        float* __restrict f = kFloat ? reinterpret_cast<float*>(o) : tmp;
+        if (KC > 0 && !k.mirror) {
+          // A row of contiguous pixels is one flat run of w * C values.
+          const float* __restrict ar = k.a_row;
+          const float* __restrict br = k.b_row;
+#pragma GCC ivdep
+          for (int64_t i = 0; i < w * C; ++i) f[i] = load(row + i) * ar[i] + br[i];
+        } else {
+          // Channel by channel: each pass is a strided walk that still vectorizes for KC > 0.
           for (int64_t c = 0; c < C; ++c) {
-            emit(o + x * C + c, row + (w - 1 - x) * sw + c * sc, a, b, c);
+            const float a = k.a[c], b = k.b[c];
+            const S* r = row + c * sc + (k.mirror ? (w - 1) * sw : 0);
+            const int64_t st = k.mirror ? -sw : sw;
+            for (int64_t x = 0; x < w; ++x) f[x * C + c] = load(r + x * st) * a + b;
           }
         }
+        if constexpr (!kFloat) convert_row<D, Avx2>(f, o, w * C);
       }
     }
   }
 }
 
 template <class S, class D, int KC, Layout L>
-[[gnu::target("avx2")]] void sample_avx2(const KernelArgs& k) {
-  sample_body<S, D, KC, L>(k);
+[[gnu::target("avx2,f16c")]] void sample_avx2(const KernelArgs& k) {
+  sample_body<S, D, KC, L, true>(k);
 }
 
 template <class S, class D, int KC, Layout L>
 void sample_baseline(const KernelArgs& k) {
-  sample_body<S, D, KC, L>(k);
+  sample_body<S, D, KC, L, false>(k);
 }
 
 bool cpu_has_avx2() {
   static const bool has = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
+    return __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("f16c") != 0;
   }();
   return has;
 }

@@ -4,6 +4,8 @@
 
 #include <nanobind/nanobind.h>
 
+#include <string>
+
 #include "nocopy/view.hpp"
 
 namespace nocopy::bindings {
@@ -16,6 +18,10 @@ void bind_errors(nb::module_& m);
 void bind_view(nb::module_& m);
 /// Registers the copy kernels (copy, ascontiguous).
 void bind_copy(nb::module_& m);
+/// Registers DLPack export (__dlpack__, __dlpack_device__) on View and the import function.
+void bind_dlpack(nb::module_& m, nb::class_<View>& cls);
+/// Registers the buffer-protocol and DLPack import: the function `view(obj)`.
+void bind_import(nb::module_& m);
 
 /// Any supported Python object (View, buffer-protocol object, __dlpack__ producer) as a View
 /// sharing its memory; the Python object is kept alive by the view's owner. Never copies.
@@ -24,5 +30,13 @@ View view_from_object(nb::handle obj);
 /// Owner that holds a reference to a Python object; its release takes the GIL and is skipped
 /// once the interpreter is finalizing.
 OwnerPtr python_owner(nb::handle obj);
+
+/// Owner that holds an exported Py_buffer (taken over from `buffer`, which is left empty) and
+/// releases it with the GIL.
+OwnerPtr python_buffer_owner(Py_buffer* buffer);
+
+/// The Python object whose memory a view uses (for View.base), or None when nocopy or a DLPack
+/// producer owns it.
+nb::object owner_object(const OwnerPtr& owner);
 
 }  // namespace nocopy::bindings

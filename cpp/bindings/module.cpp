@@ -5,5 +5,5 @@ NB_MODULE(_nocopy, m) {
   m.doc() = "nocopy core: zero-copy views, DLPack, copies (use the nocopy package, not this)";
   nocopy::bindings::bind_errors(m);
   nocopy::bindings::bind_view(m);
-  nocopy::bindings::bind_copy(m);
+  nocopy::bindings::bind_import(m);
 }

@@ -1,0 +1,21 @@
+"""nocopy: zero-copy N-d views of large arrays, handed to NumPy, PyTorch, TensorFlow, JAX and
+C++ without copying; shared memory and memory-mapped .npy storage; a fused training loader.
+
+>>> import numpy as np, nocopy as nc
+>>> images = np.zeros((32, 512, 512, 3), np.uint8)
+>>> crops = nc.center_crop(images, 256)          # a view: no bytes copied
+>>> crops.shape, nc.shares_memory(crops, images)
+((32, 256, 256, 3), True)
+"""
+
+from . import _view_methods  # noqa: F401  (attaches Python methods to View)
+from ._adapters import to_jax, to_numpy, to_tf, to_torch
+from ._api import ascontiguous, center_crop, crop, shares_memory, view
+from ._nocopy import View
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "View", "view", "crop", "center_crop", "ascontiguous", "shares_memory",
+    "to_numpy", "to_torch", "to_tf", "to_jax",
+]

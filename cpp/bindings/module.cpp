@@ -6,4 +6,5 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_errors(m);
   nocopy::bindings::bind_view(m);
   nocopy::bindings::bind_import(m);
+  nocopy::bindings::bind_loader(m);
 }

@@ -95,7 +95,7 @@ void bind_loader(nb::module_& m) {
              if (!labels.is_none()) label_view = view_from_object(labels);
              new (self) Loader(view_from_object(images), std::move(label_view), o);
            },
-           nb::arg("images"), nb::arg("labels"), nb::arg("batch_size"), nb::arg("crop_h"),
+           nb::arg("images"), nb::arg("labels").none(), nb::arg("batch_size"), nb::arg("crop_h"),
            nb::arg("crop_w"), nb::arg("crop_mode"), nb::arg("mirror"), nb::arg("mean"),
            nb::arg("std"), nb::arg("scale"), nb::arg("layout"), nb::arg("dtype"),
            nb::arg("shuffle"), nb::arg("seed"), nb::arg("drop_last"), nb::arg("num_threads"),

@@ -178,6 +178,7 @@ class Loader:
                              dtype, bool(shuffle), seed, bool(drop_last), threads, prefetch,
                              rank, world_size, _int("_fault_sample", _fault_sample))
         self._convert = _converter(output)
+        self._convert_labels = _label_converter(self._convert, output)
 
     # --- iteration ------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -194,14 +195,14 @@ class Loader:
             if self._labels is None:
                 yield self._convert(images)
             else:
-                yield self._convert(images), self._convert(labels)
+                yield self._convert(images), self._convert_labels(labels)
 
     def next_batch(self):
         """The next batch of the stream (crossing into the next epoch after the last one)."""
         images, labels, _e, _i = self._live().next()
         if self._labels is None:
             return self._convert(images)
-        return self._convert(images), self._convert(labels)
+        return self._convert(images), self._convert_labels(labels)
 
     # --- position -------------------------------------------------------------------------
     @property
@@ -301,3 +302,21 @@ def _converter(output: str):
         return lambda v: v
     return {"numpy": _adapters.to_numpy, "torch": _adapters.to_torch, "jax": _adapters.to_jax,
             "tf": _adapters.to_tf}[output]
+
+
+def _label_converter(convert, output: str):
+    """Labels are shared when the framework can hold them as they are, and converted otherwise
+    (JAX without jax_enable_x64 stores int64 labels as int32): they are a small per-batch
+    gather, already a copy of the source labels."""
+
+    def run(v):
+        try:
+            return convert(v)
+        except BufferError:
+            if output == "jax":
+                import jax.numpy as jnp
+
+                return jnp.asarray(np.asarray(v))
+            return convert(v, copy=True)
+
+    return run

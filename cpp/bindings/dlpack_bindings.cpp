@@ -1,9 +1,9 @@
 // DLPack export of views to Python consumers: __dlpack__ and __dlpack_device__.
 #include <Python.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 
 #include <string>
-
-#include <nanobind/stl/optional.h>
 
 #include "bindings.hpp"
 #include "nocopy/dlpack_bridge.hpp"
@@ -15,7 +15,8 @@ namespace {
 // A capsule nobody consumed still owns its tensor: release it.
 void release_versioned(PyObject* capsule) {
   if (!PyCapsule_IsValid(capsule, "dltensor_versioned")) return;  // consumed (renamed)
-  auto* m = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(capsule, "dltensor_versioned"));
+  auto* m =
+      static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(capsule, "dltensor_versioned"));
   if (m != nullptr && m->deleter != nullptr) m->deleter(m);
 }
 
@@ -69,9 +70,9 @@ nb::object dlpack(nb::handle self, nb::handle stream, nb::handle max_version, nb
 }  // namespace
 
 void bind_dlpack(nb::module_&, nb::class_<View>& cls) {
-  cls.def("__dlpack__", &dlpack, nb::kw_only(), nb::arg("stream") = nb::none(),
-          nb::arg("max_version") = nb::none(), nb::arg("dl_device") = nb::none(),
-          nb::arg("copy") = nb::none(),
+  cls.def("__dlpack__", &dlpack, nb::kw_only(), nb::arg("stream").none() = nb::none(),
+          nb::arg("max_version").none() = nb::none(), nb::arg("dl_device").none() = nb::none(),
+          nb::arg("copy").none() = nb::none(),
           "DLPack export (versioned when the consumer passes max_version >= (1, 0), which is "
           "the only way a read-only view is exported). Raises BufferError for negative strides. "
           "copy=True exports a fresh copy.");
@@ -84,9 +85,8 @@ void bind_dlpack(nb::module_&, nb::class_<View>& cls) {
         return make_capsule(alias, false, false);
       },
       "Legacy DLPack capsule for immutable-tensor frameworks (TensorFlow, JAX); internal.");
-  cls.def("__dlpack_device__", [](const View& v) {
-    return nb::make_tuple(v.device().type, v.device().id);
-  });
+  cls.def("__dlpack_device__",
+          [](const View& v) { return nb::make_tuple(v.device().type, v.device().id); });
 }
 
 }  // namespace nocopy::bindings

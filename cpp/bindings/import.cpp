@@ -10,7 +10,9 @@
 namespace nocopy::bindings {
 namespace {
 
-std::string object_type_name(nb::handle obj) { return nb::type_name(obj.type()).c_str(); }
+std::string object_type_name(nb::handle obj) {
+  return nb::type_name(obj.type()).c_str();
+}
 
 // Releases a Py_buffer unless ownership moved to a BufferOwner.
 struct BufferGuard {
@@ -25,7 +27,8 @@ View view_from_buffer(nb::handle obj) {
   if (PyObject_GetBuffer(obj.ptr(), &buf, PyBUF_RECORDS_RO) != 0) throw nb::python_error();
   BufferGuard guard{&buf};
   if (buf.suboffsets != nullptr) {
-    throw BufferError("cannot view " + object_type_name(obj) + ": indirect (suboffset) buffers are not supported");
+    throw BufferError("cannot view " + object_type_name(obj) +
+                      ": indirect (suboffset) buffers are not supported");
   }
   const char* format = buf.format != nullptr ? buf.format : "B";
   auto dtype = dtype_from_buffer_format(format, static_cast<size_t>(buf.itemsize));
@@ -34,8 +37,9 @@ View view_from_buffer(nb::handle obj) {
     std::string hint = (f.size() > 0 && (f[0] == '>' || f[0] == '!'))
                            ? "; big-endian data must be converted first (that copies)"
                            : "";
-    throw TypeError("cannot view " + object_type_name(obj) + ": buffer format '" + f + "' (itemsize " +
-                    std::to_string(buf.itemsize) + ") is not a supported dtype" + hint);
+    throw TypeError("cannot view " + object_type_name(obj) + ": buffer format '" + f +
+                    "' (itemsize " + std::to_string(buf.itemsize) + ") is not a supported dtype" +
+                    hint);
   }
   const int ndim = buf.ndim;
   std::vector<int64_t> shape(static_cast<size_t>(ndim)), strides(static_cast<size_t>(ndim));
@@ -112,7 +116,7 @@ View view_from_object(nb::handle obj) {
 }
 
 void bind_import(nb::module_& m) {
-  m.def("view", &view_from_object, nb::arg("obj"),
+  m.def("view", &view_from_object, nb::arg("obj").none(),
         "A zero-copy View of any array: numpy, torch, tf, jax, bytes, bytearray, mmap, "
         "memoryview, buffer-protocol or __dlpack__ object, or a DLPack capsule. Never copies.");
 }

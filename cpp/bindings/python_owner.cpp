@@ -56,9 +56,13 @@ class BufferOwner final : public Owner {
 
 }  // namespace
 
-OwnerPtr python_owner(nb::handle obj) { return std::make_shared<PythonOwner>(obj.ptr()); }
+OwnerPtr python_owner(nb::handle obj) {
+  return std::make_shared<PythonOwner>(obj.ptr());
+}
 
-OwnerPtr python_buffer_owner(Py_buffer* buffer) { return std::make_shared<BufferOwner>(buffer); }
+OwnerPtr python_buffer_owner(Py_buffer* buffer) {
+  return std::make_shared<BufferOwner>(buffer);
+}
 
 nb::object owner_object(const OwnerPtr& owner) {
   if (auto* p = dynamic_cast<const PythonOwner*>(owner.get())) return nb::borrow(p->object());

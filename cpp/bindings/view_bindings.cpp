@@ -1,14 +1,13 @@
 // The View class: attributes, NumPy basic indexing, shape operations and the buffer protocol.
 #include <Python.h>
-
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
+
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "bindings.hpp"
 #include "nocopy/errors.hpp"
@@ -41,8 +40,13 @@ IndexItem parse_index_item(PyObject* item) {
   }
   if (PyLong_Check(item) || PyIndex_Check(item)) {
     Py_ssize_t i = PyNumber_AsSsize_t(item, PyExc_IndexError);
-    if (i == -1 && PyErr_Occurred()) throw nb::python_error();
-    return IndexItem::integer(i);
+    if (i == -1 && PyErr_Occurred()) {
+      // Arrays define __index__ but only 0-d integer arrays convert; the rest is advanced indexing.
+      if (!PyErr_ExceptionMatches(PyExc_TypeError)) throw nb::python_error();
+      PyErr_Clear();
+    } else {
+      return IndexItem::integer(i);
+    }
   }
   throw nocopy::TypeError(
       std::string("views support basic indexing only (integers, slices, ..., None); got ") +
@@ -57,7 +61,14 @@ View getitem(const View& self, nb::handle key) {
     if (n > 2 * kMaxDims) {
       throw std::out_of_range("index tuple of length " + std::to_string(n) + " is too long");
     }
-    IndexItem items[2 * kMaxDims];
+    constexpr Py_ssize_t kInline = 8;  // typical index tuples fit; avoids a heap allocation
+    IndexItem inline_items[kInline];
+    std::vector<IndexItem> heap_items;
+    IndexItem* items = inline_items;
+    if (n > kInline) {
+      heap_items.resize(static_cast<size_t>(n));
+      items = heap_items.data();
+    }
     for (Py_ssize_t i = 0; i < n; ++i) items[i] = parse_index_item(PyTuple_GET_ITEM(k, i));
     return self.index(std::span<const IndexItem>(items, static_cast<size_t>(n)));
   }
@@ -65,10 +76,42 @@ View getitem(const View& self, nb::handle key) {
   return self.index(std::span<const IndexItem>(&item, 1));
 }
 
+// The View type object, for building result instances without a type lookup.
+PyTypeObject* g_view_type = nullptr;
+
+// Wraps a View result in a new Python instance (the hot path of indexing).
+PyObject* new_instance(View&& v) {
+  nb::object inst = nb::inst_alloc(nb::handle(reinterpret_cast<PyObject*>(g_view_type)));
+  new (nb::inst_ptr<View>(inst)) View(std::move(v));
+  nb::inst_mark_ready(inst);
+  return inst.release().ptr();
+}
+
+// mp_subscript slot: v[key] without nanobind's argument dispatch (indexing is the hottest call).
+PyObject* view_subscript(PyObject* self, PyObject* key) {
+  try {
+    return new_instance(getitem(*nb::inst_ptr<View>(self), nb::handle(key)));
+  } catch (nb::python_error& e) {
+    e.restore();
+  } catch (const nocopy::TypeError& e) {
+    PyErr_SetString(PyExc_TypeError, e.what());
+  } catch (const std::out_of_range& e) {
+    PyErr_SetString(PyExc_IndexError, e.what());
+  } catch (const std::invalid_argument& e) {
+    PyErr_SetString(PyExc_ValueError, e.what());
+  } catch (const std::overflow_error& e) {
+    PyErr_SetString(PyExc_OverflowError, e.what());
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return nullptr;
+}
+
 // Axes given as f(0, 2, 1) or f((0, 2, 1)) or f([0, 2, 1]).
 std::vector<int64_t> int_args(const nb::args& args, const char* what) {
   nb::handle src = args;
-  if (args.size() == 1 && !PyLong_Check(args[0].ptr()) && !PyIndex_Check(args[0].ptr())) src = args[0];
+  if (args.size() == 1 && !PyLong_Check(args[0].ptr()) && !PyIndex_Check(args[0].ptr()))
+    src = args[0];
   std::vector<int64_t> out;
   for (nb::handle h : src) {
     if (!PyIndex_Check(h.ptr()) || PyBool_Check(h.ptr())) {
@@ -143,11 +186,14 @@ int view_getbuffer(PyObject* self, Py_buffer* buf, int flags) {
   return 0;
 }
 
-void view_releasebuffer(PyObject*, Py_buffer* buf) { delete static_cast<BufferExport*>(buf->internal); }
+void view_releasebuffer(PyObject*, Py_buffer* buf) {
+  delete static_cast<BufferExport*>(buf->internal);
+}
 
 PyType_Slot view_slots[] = {
     {Py_bf_getbuffer, reinterpret_cast<void*>(view_getbuffer)},
     {Py_bf_releasebuffer, reinterpret_cast<void*>(view_releasebuffer)},
+    {Py_mp_subscript, reinterpret_cast<void*>(view_subscript)},
     {0, nullptr},
 };
 
@@ -175,11 +221,12 @@ void bind_view(nb::module_& m) {
                               "A zero-copy N-d view of memory owned by another object. Create one "
                               "with nocopy.view(obj); every operation returns another view of the "
                               "same memory.");
-  cls.def_prop_ro("shape", [](const View& v) { return int_tuple(v.shape()); },
-                  "Extent of each axis.")
-      .def_prop_ro("strides",
-                   [](const View& v) { return int_tuple(v.strides(), static_cast<int64_t>(v.itemsize())); },
-                   "Bytes between consecutive elements along each axis (as NumPy reports them).")
+  cls.def_prop_ro(
+         "shape", [](const View& v) { return int_tuple(v.shape()); }, "Extent of each axis.")
+      .def_prop_ro(
+          "strides",
+          [](const View& v) { return int_tuple(v.strides(), static_cast<int64_t>(v.itemsize())); },
+          "Bytes between consecutive elements along each axis (as NumPy reports them).")
       .def_prop_ro("ndim", &View::ndim, "Number of axes.")
       .def_prop_ro("size", &View::size, "Number of elements.")
       .def_prop_ro("nbytes", &View::nbytes, "size * itemsize.")
@@ -188,71 +235,82 @@ void bind_view(nb::module_& m) {
       .def_prop_ro("readonly", &View::readonly, "True when writes through this view are refused.")
       .def_prop_ro("is_contiguous", &View::is_c_contiguous, "True when C (row-major) contiguous.")
       .def_prop_ro("is_f_contiguous", &View::is_f_contiguous, "True when Fortran contiguous.")
-      .def_prop_ro("data_ptr", [](const View& v) { return reinterpret_cast<uintptr_t>(v.data()); },
-                   "Address of the first element (element (0, ..., 0)).")
-      .def_prop_ro("base", [](const View& v) { return owner_object(v.owner()); },
-                   "The Python object whose memory this view uses, or None when nocopy (or a "
-                   "DLPack producer) owns it.")
-      .def_prop_ro("_owner_kind",
-                   [](const View& v) { return v.owner() ? std::string(v.owner()->kind()) : std::string(); })
-      .def_prop_ro("device", [](const View& v) { return v.device().str(); },
-                   "'cpu', or the device of an imported non-CPU tensor.")
-      .def_prop_ro("byte_extent",
-                   [](const View& v) {
-                     ByteRange r = v.byte_extent();
-                     return std::make_pair(r.begin, r.end);
-                   },
-                   "(first, end) addresses of the bytes this view can touch.")
-      .def("__getitem__", &getitem, nb::arg("index"),
-           "NumPy basic indexing: integers, slices, ..., None. Never copies.")
+      .def_prop_ro(
+          "data_ptr", [](const View& v) { return reinterpret_cast<uintptr_t>(v.data()); },
+          "Address of the first element (element (0, ..., 0)).")
+      .def_prop_ro(
+          "base", [](const View& v) { return owner_object(v.owner()); },
+          "The Python object whose memory this view uses, or None when nocopy (or a "
+          "DLPack producer) owns it.")
+      .def_prop_ro(
+          "_owner_kind",
+          [](const View& v) { return v.owner() ? std::string(v.owner()->kind()) : std::string(); })
+      .def_prop_ro(
+          "device", [](const View& v) { return v.device().str(); },
+          "'cpu', or the device of an imported non-CPU tensor.")
+      .def_prop_ro(
+          "byte_extent",
+          [](const View& v) {
+            ByteRange r = v.byte_extent();
+            return std::make_pair(r.begin, r.end);
+          },
+          "(first, end) addresses of the bytes this view can touch.")
       .def("__len__",
            [](const View& v) {
              if (v.ndim() == 0) throw nocopy::TypeError("len() of a 0-d view");
              return v.shape()[0];
            })
-      .def("permute",
-           [](const View& v, nb::args args) {
-             auto axes = int_args(args, "permute");
-             return v.permute(axes);
-           },
-           "Reorders axes: permute(0, 3, 1, 2) (NHWC -> NCHW). Never copies.")
-      .def("transpose",
-           [](const View& v, nb::args args) {
-             if (args.size() == 0) return v.transpose();
-             auto axes = int_args(args, "transpose");
-             return v.permute(axes);
-           },
-           "Reverses the axes, or reorders them like permute when axes are given.")
+      .def(
+          "permute",
+          [](const View& v, nb::args args) {
+            auto axes = int_args(args, "permute");
+            return v.permute(axes);
+          },
+          "Reorders axes: permute(0, 3, 1, 2) (NHWC -> NCHW). Never copies.")
+      .def(
+          "transpose",
+          [](const View& v, nb::args args) {
+            if (args.size() == 0) return v.transpose();
+            auto axes = int_args(args, "transpose");
+            return v.permute(axes);
+          },
+          "Reverses the axes, or reorders them like permute when axes are given.")
       .def_prop_ro("T", &View::transpose, "The view with its axes reversed.")
-      .def("flip",
-           [](const View& v, nb::handle axis) {
-             if (axis.is_none()) {
-               View r = v;
-               for (int64_t a = 0; a < v.ndim(); ++a) r = r.flip(a);
-               return r;
-             }
-             if (PyIndex_Check(axis.ptr())) return v.flip(nb::cast<int64_t>(axis));
-             View r = v;
-             for (nb::handle a : axis) r = r.flip(nb::cast<int64_t>(a));
-             return r;
-           },
-           nb::arg("axis") = nb::none(),
-           "Reverses the given axis (or axes, or all when None) with a negative stride.")
-      .def("reshape",
-           [](const View& v, nb::args args) {
-             auto shape = int_args(args, "reshape");
-             return v.reshape(shape);
-           },
-           "Same elements in a new shape (one -1 allowed). Raises ValueError when that would "
-           "need a copy.")
+      .def(
+          "flip",
+          [](const View& v, nb::handle axis) {
+            if (axis.is_none()) {
+              View r = v;
+              for (int64_t a = 0; a < v.ndim(); ++a) r = r.flip(a);
+              return r;
+            }
+            if (PyIndex_Check(axis.ptr())) return v.flip(nb::cast<int64_t>(axis));
+            View r = v;
+            for (nb::handle a : axis) r = r.flip(nb::cast<int64_t>(a));
+            return r;
+          },
+          nb::arg("axis").none() = nb::none(),
+          "Reverses the given axis (or axes, or all when None) with a negative stride.")
+      .def(
+          "reshape",
+          [](const View& v, nb::args args) {
+            auto shape = int_args(args, "reshape");
+            return v.reshape(shape);
+          },
+          "Same elements in a new shape (one -1 allowed). Raises ValueError when that would "
+          "need a copy.")
       .def("as_readonly", &View::as_readonly, "This view, read-only.")
-      .def("reinterpret",
-           [](const View& v, const std::string& dtype) { return v.reinterpret(dtype_from_name(dtype)); },
-           nb::arg("dtype"), "The same bytes as another dtype of the same item size.")
+      .def(
+          "reinterpret",
+          [](const View& v, const std::string& dtype) {
+            return v.reinterpret(dtype_from_name(dtype));
+          },
+          nb::arg("dtype"), "The same bytes as another dtype of the same item size.")
       .def("_crop", &View::crop, nb::arg("top"), nb::arg("left"), nb::arg("height"),
            nb::arg("width"), nb::arg("axes"))
       .def("_center_crop", &View::center_crop, nb::arg("height"), nb::arg("width"), nb::arg("axes"))
       .def("__repr__", &repr);
+  g_view_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
   bind_dlpack(m, cls);
 }
 

@@ -62,7 +62,8 @@ View wrap(Managed* managed, const DLTensor& t, bool readonly) {
     if (managed->deleter != nullptr) managed->deleter(managed);
     throw;
   }
-  return View(data, *dtype, std::move(shape), std::move(strides), std::move(owner), readonly, device);
+  return View(data, *dtype, std::move(shape), std::move(strides), std::move(owner), readonly,
+              device);
 }
 
 // What an exported tensor points back to: the view (its owner) and the arrays DLTensor needs.
@@ -132,7 +133,8 @@ View import_dlpack(DLManagedTensor* tensor) {
 
 DLManagedTensorVersioned* export_dlpack_versioned(const View& view, bool copied) {
   require_nonnegative_strides(view);
-  auto ctx = std::make_unique<ExportContext>(ExportContext{view, view.shape(), export_strides(view)});
+  auto ctx =
+      std::make_unique<ExportContext>(ExportContext{view, view.shape(), export_strides(view)});
   auto m = std::make_unique<DLManagedTensorVersioned>();
   m->version = DLPackVersion{DLPACK_MAJOR_VERSION, DLPACK_MINOR_VERSION};
   m->flags = (view.readonly() ? DLPACK_FLAG_BITMASK_READ_ONLY : 0) |
@@ -152,7 +154,8 @@ DLManagedTensor* export_dlpack_legacy(const View& view) {
         "cannot export a read-only view through legacy DLPack (it has no read-only flag); the "
         "consumer must ask for DLPack >= 1.0 (max_version=(1, 0)), or export a copy");
   }
-  auto ctx = std::make_unique<ExportContext>(ExportContext{view, view.shape(), export_strides(view)});
+  auto ctx =
+      std::make_unique<ExportContext>(ExportContext{view, view.shape(), export_strides(view)});
   auto m = std::make_unique<DLManagedTensor>();
   m->deleter = [](DLManagedTensor* self) {
     delete static_cast<ExportContext*>(self->manager_ctx);

@@ -34,7 +34,9 @@ constexpr std::array<DTypeInfo, kDTypeCount> kInfo = {{
     {"complex128", "<c16", "Zd", DLCode::Complex, 16},
 }};
 
-const DTypeInfo& info(DType t) { return kInfo.at(static_cast<size_t>(t)); }
+const DTypeInfo& info(DType t) {
+  return kInfo.at(static_cast<size_t>(t));
+}
 
 // Aliases NumPy accepts besides the canonical names and typestrs.
 struct Alias {
@@ -42,26 +44,38 @@ struct Alias {
   DType type;
 };
 constexpr std::array<Alias, 25> kAliases = {{
-    {"?", DType::Bool},         {"b1", DType::Bool},         {"i1", DType::Int8},
-    {"i2", DType::Int16},       {"i4", DType::Int32},        {"i8", DType::Int64},
-    {"u1", DType::UInt8},       {"u2", DType::UInt16},       {"u4", DType::UInt32},
-    {"u8", DType::UInt64},      {"f2", DType::Float16},      {"f4", DType::Float32},
-    {"f8", DType::Float64},     {"c8", DType::Complex64},    {"c16", DType::Complex128},
-    {"half", DType::Float16},   {"single", DType::Float32},  {"double", DType::Float64},
-    {"float", DType::Float64},  {"int", DType::Int64},       {"complex", DType::Complex128},
-    {"byte", DType::Int8},      {"ubyte", DType::UInt8},     {"short", DType::Int16},
+    {"?", DType::Bool},        {"b1", DType::Bool},        {"i1", DType::Int8},
+    {"i2", DType::Int16},      {"i4", DType::Int32},       {"i8", DType::Int64},
+    {"u1", DType::UInt8},      {"u2", DType::UInt16},      {"u4", DType::UInt32},
+    {"u8", DType::UInt64},     {"f2", DType::Float16},     {"f4", DType::Float32},
+    {"f8", DType::Float64},    {"c8", DType::Complex64},   {"c16", DType::Complex128},
+    {"half", DType::Float16},  {"single", DType::Float32}, {"double", DType::Float64},
+    {"float", DType::Float64}, {"int", DType::Int64},      {"complex", DType::Complex128},
+    {"byte", DType::Int8},     {"ubyte", DType::UInt8},    {"short", DType::Int16},
     {"ushort", DType::UInt16},
 }};
 
 }  // namespace
 
-size_t itemsize(DType t) { return info(t).bytes; }
-std::string_view dtype_name(DType t) { return info(t).name; }
-std::string_view dtype_typestr(DType t) { return info(t).typestr; }
-std::string_view dtype_buffer_format(DType t) { return info(t).format; }
-DLCode dtype_dl_code(DType t) { return info(t).code; }
+size_t itemsize(DType t) {
+  return info(t).bytes;
+}
+std::string_view dtype_name(DType t) {
+  return info(t).name;
+}
+std::string_view dtype_typestr(DType t) {
+  return info(t).typestr;
+}
+std::string_view dtype_buffer_format(DType t) {
+  return info(t).format;
+}
+DLCode dtype_dl_code(DType t) {
+  return info(t).code;
+}
 
-bool is_complex(DType t) { return t == DType::Complex64 || t == DType::Complex128; }
+bool is_complex(DType t) {
+  return t == DType::Complex64 || t == DType::Complex128;
+}
 bool is_floating(DType t) {
   return t == DType::Float16 || t == DType::BFloat16 || t == DType::Float32 || t == DType::Float64;
 }
@@ -76,9 +90,10 @@ DType dtype_from_name(std::string_view name) {
   for (const Alias& a : kAliases) {
     if (text == a.text) return a.type;
   }
-  throw std::invalid_argument("unsupported dtype '" + std::string(name) +
-                              "' (nocopy supports bool, int8..int64, uint8..uint64, float16, "
-                              "bfloat16, float32, float64, complex64, complex128, native byte order)");
+  throw std::invalid_argument(
+      "unsupported dtype '" + std::string(name) +
+      "' (nocopy supports bool, int8..int64, uint8..uint64, float16, "
+      "bfloat16, float32, float64, complex64, complex128, native byte order)");
 }
 
 std::optional<DType> dtype_from_dlpack(uint8_t code, uint8_t bits, uint16_t lanes) {
@@ -114,11 +129,16 @@ std::optional<DType> dtype_from_buffer_format(std::string_view format, size_t it
   constexpr std::string_view kUnsigned = "BHILQN";
   auto by_size = [&](bool is_signed) -> std::optional<DType> {
     switch (item_size) {
-      case 1: return is_signed ? DType::Int8 : DType::UInt8;
-      case 2: return is_signed ? DType::Int16 : DType::UInt16;
-      case 4: return is_signed ? DType::Int32 : DType::UInt32;
-      case 8: return is_signed ? DType::Int64 : DType::UInt64;
-      default: return std::nullopt;
+      case 1:
+        return is_signed ? DType::Int8 : DType::UInt8;
+      case 2:
+        return is_signed ? DType::Int16 : DType::UInt16;
+      case 4:
+        return is_signed ? DType::Int32 : DType::UInt32;
+      case 8:
+        return is_signed ? DType::Int64 : DType::UInt64;
+      default:
+        return std::nullopt;
     }
   };
   if (kind == 'c' && item_size == 1) return DType::UInt8;  // char buffers, e.g. bytes

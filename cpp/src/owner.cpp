@@ -16,7 +16,9 @@ std::shared_ptr<AlignedBuffer> AlignedBuffer::allocate(size_t bytes) {
   return std::shared_ptr<AlignedBuffer>(new AlignedBuffer(p, bytes));
 }
 
-AlignedBuffer::~AlignedBuffer() { std::free(data_); }
+AlignedBuffer::~AlignedBuffer() {
+  std::free(data_);
+}
 
 CallbackOwner::~CallbackOwner() {
   if (release_) release_();

@@ -22,11 +22,16 @@ std::string format_tuple(std::span<const int64_t> values) {
 
 std::string Device::str() const {
   switch (type) {
-    case 1: return "cpu";
-    case 2: return "cuda:" + std::to_string(id);
-    case 3: return "cuda_host:" + std::to_string(id);
-    case 10: return "rocm:" + std::to_string(id);
-    default: return "device " + std::to_string(type) + ":" + std::to_string(id);
+    case 1:
+      return "cpu";
+    case 2:
+      return "cuda:" + std::to_string(id);
+    case 3:
+      return "cuda_host:" + std::to_string(id);
+    case 10:
+      return "rocm:" + std::to_string(id);
+    default:
+      return "device " + std::to_string(type) + ":" + std::to_string(id);
   }
 }
 
@@ -63,8 +68,8 @@ View::View(void* data, DType dtype, std::vector<int64_t> shape, std::vector<int6
   if (!empty) {
     int64_t span = item;
     for (size_t i = 0; i < shape_.size(); ++i) {
-      int64_t reach = checked_mul(shape_[i] - 1, strides_[i] < 0 ? -strides_[i] : strides_[i],
-                                  "view extent");
+      int64_t reach =
+          checked_mul(shape_[i] - 1, strides_[i] < 0 ? -strides_[i] : strides_[i], "view extent");
       span = checked_add(span, checked_mul(reach, item, "view extent in bytes"), "view extent");
     }
   }
@@ -146,7 +151,8 @@ void View::require_host(const char* what) const {
 }
 
 void View::require_writable(const char* what) const {
-  if (readonly_) throw BufferError(std::string(what) + " needs a writable view, but this view is read-only");
+  if (readonly_)
+    throw BufferError(std::string(what) + " needs a writable view, but this view is read-only");
 }
 
 View View::index(std::span<const IndexItem> items) const {
@@ -162,8 +168,11 @@ View View::index(std::span<const IndexItem> items) const {
         }
         ellipsis_at = static_cast<int64_t>(k);
         break;
-      case IndexItem::Kind::NewAxis: ++new_axes; break;
-      default: ++consumed;
+      case IndexItem::Kind::NewAxis:
+        ++new_axes;
+        break;
+      default:
+        ++consumed;
     }
   }
   if (consumed > ndim()) {
@@ -188,7 +197,9 @@ View View::index(std::span<const IndexItem> items) const {
   };
   for (const IndexItem& it : items) {
     switch (it.kind) {
-      case IndexItem::Kind::Ellipsis: take_full_axes(ndim() - consumed); break;
+      case IndexItem::Kind::Ellipsis:
+        take_full_axes(ndim() - consumed);
+        break;
       case IndexItem::Kind::NewAxis:
         shape.push_back(1);
         strides.push_back(0);
@@ -226,7 +237,8 @@ View View::index(std::span<const IndexItem> items) const {
 View View::slice(int64_t axis, std::optional<int64_t> start, std::optional<int64_t> stop,
                  int64_t step) const {
   const int64_t a = normalize_axis(axis);
-  std::vector<IndexItem> items(static_cast<size_t>(a), IndexItem::slice(std::nullopt, std::nullopt));
+  std::vector<IndexItem> items(static_cast<size_t>(a),
+                               IndexItem::slice(std::nullopt, std::nullopt));
   items.push_back(IndexItem::slice(start, stop, step));
   return index(items);
 }
@@ -364,17 +376,18 @@ View View::crop(int64_t top, int64_t left, int64_t height, int64_t width,
                                 std::to_string(w) + ")" + where);
   }
   if (top < 0 || left < 0 || top > h - height || left > w - width) {
-    throw std::out_of_range("crop window at (top=" + std::to_string(top) + ", left=" +
-                            std::to_string(left) + ") of size (" + std::to_string(height) + ", " +
-                            std::to_string(width) + ") does not fit in image (" +
-                            std::to_string(h) + ", " + std::to_string(w) + ")" + where +
-                            "; top must be in [0, " + std::to_string(h - height) +
-                            "] and left in [0, " + std::to_string(w - width) + "]");
+    throw std::out_of_range(
+        "crop window at (top=" + std::to_string(top) + ", left=" + std::to_string(left) +
+        ") of size (" + std::to_string(height) + ", " + std::to_string(width) +
+        ") does not fit in image (" + std::to_string(h) + ", " + std::to_string(w) + ")" + where +
+        "; top must be in [0, " + std::to_string(h - height) + "] and left in [0, " +
+        std::to_string(w - width) + "]");
   }
   std::vector<int64_t> shape = shape_;
   shape[static_cast<size_t>(ay)] = height;
   shape[static_cast<size_t>(ax)] = width;
-  const int64_t offset = top * strides_[static_cast<size_t>(ay)] + left * strides_[static_cast<size_t>(ax)];
+  const int64_t offset =
+      top * strides_[static_cast<size_t>(ay)] + left * strides_[static_cast<size_t>(ax)];
   char* p = static_cast<char*>(data_);
   if (height > 0 && width > 0) p += offset * static_cast<int64_t>(itemsize());
   return View(p, dtype_, std::move(shape), strides_, owner_, readonly_, device_);

@@ -45,22 +45,36 @@ def to_numpy(x, copy: bool = False) -> np.ndarray:
     return np.asarray(v)
 
 
+_torch_from_capsule = None
+
+
+def _torch_importer():
+    """torch's capsule importer (its C entry point when present: from_dlpack's Python-level
+    negotiation costs more than the import itself)."""
+    global _torch_from_capsule
+    if _torch_from_capsule is None:
+        import torch
+
+        _torch_from_capsule = getattr(torch._C, "_from_dlpack", None) or torch.from_dlpack
+    return _torch_from_capsule
+
+
 def to_torch(x, copy: bool = False):
     """A torch.Tensor sharing the view's memory. torch has no read-only tensors, so a read-only
     view raises BufferError unless ``copy=True``; so do negative strides (torch cannot hold them).
     """
-    import torch
-
+    from_capsule = _torch_from_capsule or _torch_importer()
     v = view(x)
     if copy:
-        return torch.from_dlpack(copy_of(v))
+        return from_capsule(copy_of(v).__dlpack__(max_version=(1, 1)))
     if v.readonly:
         raise BufferError(
             "torch has no read-only tensors, so a read-only view cannot be shared with torch "
             "without letting it write; pass copy=True for a writable copy, or use v.to_numpy() "
             "for a read-only NumPy array")
-    t = torch.from_dlpack(v)
-    _shared_or_raise(v, t.data_ptr(), "torch")
+    t = from_capsule(v.__dlpack__(max_version=(1, 1)))
+    if t.data_ptr() != v.data_ptr:
+        _shared_or_raise(v, t.data_ptr(), "torch")
     return t
 
 

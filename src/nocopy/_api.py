@@ -21,9 +21,11 @@ def view(obj) -> View:
     >>> v.shape, v.strides
     ((2, 2), (4, 2))
     """
+    if type(obj) is View:
+        return obj
     try:
         return _nocopy.view(obj)
-    except RuntimeError:
+    except (BufferError, RuntimeError):
         # torch refuses __dlpack__ on tensors that require grad; the memory is the same.
         if getattr(obj, "requires_grad", False) and hasattr(obj, "detach"):
             return _nocopy.view(obj.detach())

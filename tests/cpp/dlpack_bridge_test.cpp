@@ -36,8 +36,8 @@ DLManagedTensorVersioned* make_versioned(int* deletions, uint64_t flags = 0) {
     delete prod;
     delete self;
   };
-  m->dl_tensor = DLTensor{p->data.data(), {kDLCPU, 0}, 2, {kDLFloat, 32, 1}, p->shape.data(),
-                          p->strides.data(), 0};
+  m->dl_tensor = DLTensor{p->data.data(),  {kDLCPU, 0},       2, {kDLFloat, 32, 1},
+                          p->shape.data(), p->strides.data(), 0};
   return m;
 }
 

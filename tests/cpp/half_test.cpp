@@ -31,11 +31,12 @@ TEST(Half, RoundsToNearestEvenAndOverflows) {
   // 1 + 2^-11 is halfway between 1 and 1 + 2^-10: ties to even (1.0).
   EXPECT_EQ(float_to_half_bits(1.0f + 0x1p-11f), 0x3c00);
   EXPECT_EQ(float_to_half_bits(1.0f + 3 * 0x1p-11f), 0x3c02);
-  EXPECT_EQ(float_to_half_bits(0x1p-24f), 0x0001);   // smallest subnormal
-  EXPECT_EQ(float_to_half_bits(0x1p-25f), 0x0000);   // tie -> even (0)
+  EXPECT_EQ(float_to_half_bits(0x1p-24f), 0x0001);  // smallest subnormal
+  EXPECT_EQ(float_to_half_bits(0x1p-25f), 0x0000);  // tie -> even (0)
   EXPECT_EQ(float_to_half_bits(0x1.8p-25f), 0x0001);
   EXPECT_EQ(float_to_half_bits(-0.0f), 0x8000);
-  EXPECT_TRUE(std::isnan(half_bits_to_float(float_to_half_bits(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_TRUE(
+      std::isnan(half_bits_to_float(float_to_half_bits(std::numeric_limits<float>::quiet_NaN()))));
 }
 
 TEST(BFloat16, EveryValueRoundTripsAndRounds) {

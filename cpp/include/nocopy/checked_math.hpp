@@ -15,8 +15,8 @@ namespace nocopy {
 inline int64_t checked_mul(int64_t a, int64_t b, std::string_view what) {
   int64_t r;
   if (__builtin_mul_overflow(a, b, &r)) {
-    throw std::overflow_error(std::string(what) + " overflows int64: " + std::to_string(a) +
-                              " * " + std::to_string(b));
+    throw std::overflow_error(std::string(what) + " overflows int64: " + std::to_string(a) + " * " +
+                              std::to_string(b));
   }
   return r;
 }
@@ -25,8 +25,8 @@ inline int64_t checked_mul(int64_t a, int64_t b, std::string_view what) {
 inline int64_t checked_add(int64_t a, int64_t b, std::string_view what) {
   int64_t r;
   if (__builtin_add_overflow(a, b, &r)) {
-    throw std::overflow_error(std::string(what) + " overflows int64: " + std::to_string(a) +
-                              " + " + std::to_string(b));
+    throw std::overflow_error(std::string(what) + " overflows int64: " + std::to_string(a) + " + " +
+                              std::to_string(b));
   }
   return r;
 }

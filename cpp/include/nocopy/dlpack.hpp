@@ -28,21 +28,21 @@ typedef struct {
 
 /// Kind of device memory lives on.
 typedef enum {
-  kDLCPU = 1,            ///< Host memory (pageable).
-  kDLCUDA = 2,           ///< CUDA device memory.
-  kDLCUDAHost = 3,       ///< Pinned host memory allocated by CUDA.
-  kDLOpenCL = 4,         ///< OpenCL device memory.
-  kDLVulkan = 7,         ///< Vulkan buffer.
-  kDLMetal = 8,          ///< Metal buffer (Apple).
-  kDLVPI = 9,            ///< Verilog simulator buffer.
-  kDLROCM = 10,          ///< ROCm device memory.
-  kDLROCMHost = 11,      ///< Pinned host memory allocated by ROCm.
-  kDLExtDev = 12,        ///< Reserved for extension devices.
-  kDLCUDAManaged = 13,   ///< CUDA unified memory.
-  kDLOneAPI = 14,        ///< oneAPI (SYCL) unified shared memory.
-  kDLWebGPU = 15,        ///< WebGPU buffer.
-  kDLHexagon = 16,       ///< Qualcomm Hexagon DSP.
-  kDLMAIA = 17,          ///< Microsoft MAIA device.
+  kDLCPU = 1,           ///< Host memory (pageable).
+  kDLCUDA = 2,          ///< CUDA device memory.
+  kDLCUDAHost = 3,      ///< Pinned host memory allocated by CUDA.
+  kDLOpenCL = 4,        ///< OpenCL device memory.
+  kDLVulkan = 7,        ///< Vulkan buffer.
+  kDLMetal = 8,         ///< Metal buffer (Apple).
+  kDLVPI = 9,           ///< Verilog simulator buffer.
+  kDLROCM = 10,         ///< ROCm device memory.
+  kDLROCMHost = 11,     ///< Pinned host memory allocated by ROCm.
+  kDLExtDev = 12,       ///< Reserved for extension devices.
+  kDLCUDAManaged = 13,  ///< CUDA unified memory.
+  kDLOneAPI = 14,       ///< oneAPI (SYCL) unified shared memory.
+  kDLWebGPU = 15,       ///< WebGPU buffer.
+  kDLHexagon = 16,      ///< Qualcomm Hexagon DSP.
+  kDLMAIA = 17,         ///< Microsoft MAIA device.
 } DLDeviceType;
 
 /// A device: its kind and ordinal.
@@ -121,8 +121,8 @@ typedef struct DLManagedTensorVersioned {
   void* manager_ctx;      ///< Producer's context for the deleter; may be null.
   /// Called by the consumer exactly once when it no longer needs the tensor; may be null.
   void (*deleter)(struct DLManagedTensorVersioned* self);
-  uint64_t flags;         ///< DLPACK_FLAG_BITMASK_* bits.
-  DLTensor dl_tensor;     ///< The tensor.
+  uint64_t flags;      ///< DLPACK_FLAG_BITMASK_* bits.
+  DLTensor dl_tensor;  ///< The tensor.
 } DLManagedTensorVersioned;
 
 }  // extern "C"

@@ -54,7 +54,8 @@ class CallbackOwner final : public Owner {
  public:
   /// `release` is called exactly once, from the destructor; `kind` must be a string literal.
   template <class F>
-  CallbackOwner(std::string_view kind, F&& release) : kind_(kind), release_(std::forward<F>(release)) {}
+  CallbackOwner(std::string_view kind, F&& release)
+      : kind_(kind), release_(std::forward<F>(release)) {}
   ~CallbackOwner() override;
   std::string_view kind() const override { return kind_; }
 

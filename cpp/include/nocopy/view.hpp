@@ -116,7 +116,8 @@ class View {
   View crop(int64_t top, int64_t left, int64_t height, int64_t width,
             std::pair<int64_t, int64_t> axes = {-3, -2}) const;
   /// Centered window of (height, width) on the two given axes (offset rounds down).
-  View center_crop(int64_t height, int64_t width, std::pair<int64_t, int64_t> axes = {-3, -2}) const;
+  View center_crop(int64_t height, int64_t width,
+                   std::pair<int64_t, int64_t> axes = {-3, -2}) const;
   /// The same view, marked read-only.
   View as_readonly() const;
   /// The same bytes seen as another dtype of the same item size.

@@ -1,0 +1,252 @@
+"""View geometry against NumPy: basic indexing, permute/flip/reshape, crops, attributes."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import nocopy as nc
+from conftest import data_ptr
+
+DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+          "float16", "float32", "float64", "complex64", "complex128"]
+
+
+@st.composite
+def arrays(draw, max_dims=6):
+    shape = tuple(draw(st.lists(st.integers(0, 5), min_size=0, max_size=max_dims)))
+    dtype = np.dtype(draw(st.sampled_from(DTYPES)))
+    a = (np.arange(int(np.prod(shape))) % 251).astype(dtype).reshape(shape)
+    # Sometimes start from a non-contiguous base (a strided or reversed parent).
+    if a.ndim and draw(st.booleans()):
+        a = np.flip(a, axis=draw(st.integers(0, a.ndim - 1)))
+    if a.ndim >= 2 and draw(st.booleans()):
+        a = a.T
+    return a
+
+
+def index_item(n_max=7):
+    bound = st.one_of(st.none(), st.integers(-n_max - 3, n_max + 3))
+    step = st.one_of(st.none(), st.integers(-4, 4).filter(lambda s: s != 0))
+    return st.one_of(
+        st.integers(-n_max - 1, n_max),
+        st.builds(slice, bound, bound, step),
+        st.just(None),
+    )
+
+
+@st.composite
+def index_tuples(draw, ndim):
+    items = draw(st.lists(index_item(), min_size=0, max_size=ndim + 2))
+    if draw(st.booleans()):
+        items.insert(draw(st.integers(0, len(items))), Ellipsis)
+    return tuple(items)
+
+
+def outcome(fn):
+    try:
+        return fn(), None
+    except Exception as exc:  # noqa: BLE001 - the type is what we compare
+        return None, type(exc)
+
+
+def assert_same_view(v, ref, source):
+    assert isinstance(v, nc.View)
+    assert v.shape == ref.shape
+    # Strides of axes of length <= 1, and of empty arrays, carry no geometry (NumPy's buffer
+    # export normalises them); all others must match exactly.
+    if ref.size:
+        assert [s for s, n in zip(v.strides, v.shape) if n > 1] == \
+            [s for s, n in zip(ref.strides, ref.shape) if n > 1]
+    assert v.ndim == ref.ndim and v.size == ref.size and v.nbytes == ref.nbytes
+    got = np.asarray(v)
+    assert got.dtype == ref.dtype
+    np.testing.assert_array_equal(got, ref)
+    if ref.size:
+        assert v.data_ptr == data_ptr(ref)
+        assert np.shares_memory(got, source)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_basic_indexing_matches_numpy(data):
+    a = data.draw(arrays())
+    key = data.draw(index_tuples(a.ndim))
+    # Appending ... makes NumPy return a 0-d array instead of a scalar and changes nothing else.
+    ref_key = key if Ellipsis in key else (*key, Ellipsis)
+    ref, ref_err = outcome(lambda: a[ref_key])
+    got, got_err = outcome(lambda: nc.view(a)[key])
+    assert got_err == ref_err, (key, got_err, ref_err)
+    if ref_err is None:
+        assert_same_view(got, ref, a)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_single_item_index_matches_numpy(data):
+    a = data.draw(arrays(max_dims=3))
+    key = data.draw(index_item())
+    ref, ref_err = outcome(lambda: a[key] if not isinstance(key, int) else a[key, ...])
+    got, got_err = outcome(lambda: nc.view(a)[key])
+    assert got_err == ref_err
+    if ref_err is None:
+        assert_same_view(got, ref, a)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_permute_flip_transpose_match_numpy(data):
+    a = data.draw(arrays())
+    v = nc.view(a)
+    perm = data.draw(st.permutations(range(a.ndim)))
+    assert_same_view(v.permute(*perm), np.transpose(a, perm), a)
+    assert_same_view(v.permute(tuple(perm)), np.transpose(a, perm), a)
+    assert_same_view(v.T, a.T, a)
+    if a.ndim:
+        axis = data.draw(st.integers(-a.ndim, a.ndim - 1))
+        flipped = v.flip(axis)
+        ref = np.flip(a, axis)
+        assert flipped.shape == ref.shape
+        np.testing.assert_array_equal(np.asarray(flipped), ref)
+    np.testing.assert_array_equal(np.asarray(v.flip()), np.flip(a))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_reshape_shares_or_refuses_like_numpy_copy_false(data):
+    a = data.draw(arrays(max_dims=4))
+    key = data.draw(index_tuples(a.ndim))
+    try:
+        a = a[key]
+    except (IndexError, ValueError):
+        pass
+    assume(isinstance(a, np.ndarray))
+    # A random factorisation of the size into up to 4 axes, sometimes with a -1.
+    size = a.size
+    dims = []
+    rest = size
+    for _ in range(data.draw(st.integers(0, 3))):
+        divisors = [d for d in range(1, 7) if rest % d == 0] if rest else [0, 1, 2]
+        d = data.draw(st.sampled_from(divisors))
+        dims.append(d)
+        rest = rest // d if d else rest
+    if rest or not dims:
+        dims.append(rest if size else 0)
+    new_shape = tuple(dims)
+    assume(int(np.prod(new_shape)) == size)
+    ref, ref_err = outcome(lambda: np.reshape(a, new_shape, copy=False))
+    got, got_err = outcome(lambda: nc.view(a).reshape(*new_shape))
+    assert (got_err is None) == (ref_err is None), (a.shape, a.strides, new_shape, got_err, ref_err)
+    if ref_err is None:
+        assert got.shape == ref.shape
+        np.testing.assert_array_equal(np.asarray(got), ref)
+        if ref.size:
+            assert got.data_ptr == data_ptr(ref)
+    else:
+        assert got_err is ValueError
+
+
+def test_reshape_infers_one_axis_and_names_the_copy():
+    a = np.arange(24).reshape(4, 6)
+    assert nc.view(a).reshape(2, -1, 3).shape == (2, 4, 3)
+    with pytest.raises(ValueError, match="without a copy"):
+        nc.view(a)[:, :3].reshape(-1)
+    with pytest.raises(ValueError, match="only infer one"):
+        nc.view(a).reshape(-1, -1)
+    with pytest.raises(ValueError, match="cannot reshape"):
+        nc.view(a).reshape(5, 5)
+
+
+def test_attributes():
+    a = np.zeros((4, 6, 3), np.float32)
+    v = nc.view(a)
+    assert v.dtype == np.float32 and v.itemsize == 4 and v.ndim == 3
+    assert v.shape == (4, 6, 3) and v.strides == (72, 12, 4) and v.nbytes == a.nbytes
+    assert v.is_contiguous and not v.is_f_contiguous and not v.readonly
+    assert v.data_ptr == data_ptr(a) and v.base is a and v.device == "cpu"
+    assert len(v) == 4
+    assert not v[:, ::2].is_contiguous
+    assert v.T.is_f_contiguous
+    assert "shape=(4, 6, 3)" in repr(v) and "float32" in repr(v)
+    assert v.__dlpack_device__() == (1, 0)
+    lo, hi = v.byte_extent
+    assert hi - lo == a.nbytes
+    with pytest.raises(TypeError):
+        len(nc.view(np.float64(1.0)))
+
+
+def test_crop_and_center_crop_like_the_seed():
+    images = np.random.default_rng(0).integers(0, 256, (8, 64, 64, 3), dtype=np.uint8)
+    v = nc.center_crop(images, 32)
+    assert_same_view(v, images[:, 16:48, 16:48, :], images)
+    assert_same_view(nc.center_crop(images, (31, 10)), images[:, 16:47, 27:37, :], images)
+    assert_same_view(nc.crop(images, 3, 5, 20, 30), images[:, 3:23, 5:35], images)
+    assert_same_view(nc.crop(images[0], 1, 2, 3, 4, axes=(0, 1)), images[0, 1:4, 2:6], images)
+    assert_same_view(nc.crop(images, 1, 2, 3, 4, axes=(2, 1)), images[:, 2:6, 1:4], images)
+    with pytest.raises(ValueError, match=r"crop \(65, 65\) is larger than image \(64, 64\)"):
+        nc.center_crop(images, 65)
+    with pytest.raises(IndexError, match="top must be in"):
+        nc.crop(images, 40, 0, 32, 32)
+    with pytest.raises(ValueError, match="axes must differ"):
+        nc.crop(images, 0, 0, 1, 1, axes=(1, 1))
+    with pytest.raises(ValueError, match="two axes"):
+        nc.crop(images, 0, 0, 1, 1, axes=(1,))
+
+
+def test_buffer_protocol_exports_zero_copy_and_respects_readonly():
+    a = np.arange(60, dtype=np.int16).reshape(3, 4, 5)
+    v = nc.view(a)[::2, 1:, ::-1]
+    m = memoryview(v)
+    assert m.shape == (2, 3, 5) and m.strides == (80, 10, -2) and m.format == "h"
+    assert not m.readonly
+    arr = np.asarray(v)
+    arr[0, 0, 0] = -7
+    assert a[0, 1, 4] == -7
+    ro = nc.view(a).as_readonly()
+    assert np.asarray(ro).flags.writeable is False
+    assert memoryview(ro).readonly
+    b = b"hello world"
+    vb = nc.view(b)
+    assert vb.readonly and vb.base is b and bytes(np.asarray(vb)) == b
+    ba = bytearray(b"abc")
+    np.asarray(nc.view(ba))[0] = ord("z")
+    assert ba == bytearray(b"zbc")
+
+
+def test_non_contiguous_buffer_needs_strides():
+    v = nc.view(np.zeros((4, 4)))[:, ::2]
+    import ctypes
+
+    with pytest.raises((BufferError, TypeError), match="contiguous"):
+        (ctypes.c_char * 64).from_buffer(v)  # needs a plain contiguous buffer
+    assert len((ctypes.c_char * 128).from_buffer(nc.view(np.zeros((4, 4))))) == 128
+    assert bytes(memoryview(nc.view(np.zeros(2, np.uint8)))) == b"\0\0"
+
+
+def test_views_of_views_share_one_owner():
+    a = np.arange(100.0)
+    v = nc.view(nc.view(a)[10:])[::3]
+    assert v.base is a
+    assert nc.view(v) is not None and nc.view(v).data_ptr == v.data_ptr
+
+
+def test_mmap_and_memoryview_sources(tmp_path):
+    import mmap
+
+    p = tmp_path / "data.bin"
+    p.write_bytes(bytes(range(256)))
+    with open(p, "r+b") as f:
+        mm = mmap.mmap(f.fileno(), 0)
+        v = nc.view(mm)[10:20]
+        assert list(np.asarray(v)) == list(range(10, 20))
+        np.asarray(v)[0] = 255
+        assert mm[10] == 255
+        with pytest.raises(BufferError):
+            mm.close()  # a view still uses the mapping
+        del v
+        import gc
+
+        gc.collect()
+        mm.close()
+    mv = memoryview(np.arange(12, dtype=np.float64).reshape(3, 4))
+    assert nc.view(mv)[1, 2:].shape == (2,)

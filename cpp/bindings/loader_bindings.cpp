@@ -1,15 +1,15 @@
 // The loader's binding: construction from Python arrays, and next() with the GIL released while
 // waiting (in short slices, so Ctrl-C interrupts a wait). No logic beyond argument plumbing.
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
-
-#include <nanobind/stl/optional.h>
-#include <nanobind/stl/string.h>
-#include <nanobind/stl/tuple.h>
-#include <nanobind/stl/vector.h>
 
 #include "bindings.hpp"
 #include "nocopy/loader.hpp"
@@ -33,11 +33,12 @@ Layout layout_from(const std::string& s) {
   throw std::invalid_argument("layout '" + s + "' is not one of 'CHW', 'HWC'");
 }
 
-LoaderOptions make_options(int64_t batch_size, int64_t crop_h, int64_t crop_w, const std::string& crop_mode, double mirror,
-                    std::vector<double> mean, std::vector<double> stdev, double scale,
-                    const std::string& layout, const std::string& dtype, bool shuffle,
-                    uint64_t seed, bool drop_last, size_t num_threads, int64_t prefetch,
-                    int64_t rank, int64_t world_size, int64_t fault_sample) {
+LoaderOptions make_options(int64_t batch_size, int64_t crop_h, int64_t crop_w,
+                           const std::string& crop_mode, double mirror, std::vector<double> mean,
+                           std::vector<double> stdev, double scale, const std::string& layout,
+                           const std::string& dtype, bool shuffle, uint64_t seed, bool drop_last,
+                           size_t num_threads, int64_t prefetch, int64_t rank, int64_t world_size,
+                           int64_t fault_sample) {
   LoaderOptions o;
   o.batch_size = batch_size;
   o.crop_h = crop_h;
@@ -80,51 +81,55 @@ nb::tuple next_batch(Loader& loader) {
 
 void bind_loader(nb::module_& m) {
   nb::class_<Loader>(m, "_Loader", "C++ core of nocopy.Loader (use nocopy.Loader)")
-      .def("__init__",
-           [](Loader* self, nb::handle images, nb::handle labels, int64_t batch_size,
-              int64_t crop_h, int64_t crop_w, const std::string& crop_mode, double mirror,
-              std::vector<double> mean, std::vector<double> stdev, double scale,
-              const std::string& layout, const std::string& dtype, bool shuffle, uint64_t seed,
-              bool drop_last, size_t num_threads, int64_t prefetch, int64_t rank,
-              int64_t world_size, int64_t fault_sample) {
-             const LoaderOptions o = make_options(
-                 batch_size, crop_h, crop_w, crop_mode, mirror, std::move(mean), std::move(stdev),
-                 scale, layout, dtype, shuffle, seed, drop_last, num_threads, prefetch, rank,
-                 world_size, fault_sample);
-             std::optional<View> label_view;
-             if (!labels.is_none()) label_view = view_from_object(labels);
-             new (self) Loader(view_from_object(images), std::move(label_view), o);
-           },
-           nb::arg("images"), nb::arg("labels").none(), nb::arg("batch_size"), nb::arg("crop_h"),
-           nb::arg("crop_w"), nb::arg("crop_mode"), nb::arg("mirror"), nb::arg("mean"),
-           nb::arg("std"), nb::arg("scale"), nb::arg("layout"), nb::arg("dtype"),
-           nb::arg("shuffle"), nb::arg("seed"), nb::arg("drop_last"), nb::arg("num_threads"),
-           nb::arg("prefetch"), nb::arg("rank"), nb::arg("world_size"), nb::arg("fault_sample"))
+      .def(
+          "__init__",
+          [](Loader* self, nb::handle images, nb::handle labels, int64_t batch_size, int64_t crop_h,
+             int64_t crop_w, const std::string& crop_mode, double mirror, std::vector<double> mean,
+             std::vector<double> stdev, double scale, const std::string& layout,
+             const std::string& dtype, bool shuffle, uint64_t seed, bool drop_last,
+             size_t num_threads, int64_t prefetch, int64_t rank, int64_t world_size,
+             int64_t fault_sample) {
+            const LoaderOptions o =
+                make_options(batch_size, crop_h, crop_w, crop_mode, mirror, std::move(mean),
+                             std::move(stdev), scale, layout, dtype, shuffle, seed, drop_last,
+                             num_threads, prefetch, rank, world_size, fault_sample);
+            std::optional<View> label_view;
+            if (!labels.is_none()) label_view = view_from_object(labels);
+            new (self) Loader(view_from_object(images), std::move(label_view), o);
+          },
+          nb::arg("images"), nb::arg("labels").none(), nb::arg("batch_size"), nb::arg("crop_h"),
+          nb::arg("crop_w"), nb::arg("crop_mode"), nb::arg("mirror"), nb::arg("mean"),
+          nb::arg("std"), nb::arg("scale"), nb::arg("layout"), nb::arg("dtype"), nb::arg("shuffle"),
+          nb::arg("seed"), nb::arg("drop_last"), nb::arg("num_threads"), nb::arg("prefetch"),
+          nb::arg("rank"), nb::arg("world_size"), nb::arg("fault_sample"))
       .def("__len__", &Loader::num_batches, "Batches per epoch on this rank.")
       .def_prop_ro("num_threads", &Loader::num_threads, "Worker threads running.")
       .def_prop_ro("samples_per_rank", &Loader::samples_per_rank, "Samples per epoch here.")
       .def_prop_ro("buffers_allocated", &Loader::buffers_allocated,
                    "Batch buffers the loader's pool holds (in flight, held by users, spare).")
-      .def("state",
-           [](const Loader& l) {
-             const LoaderState s = l.state();
-             return std::make_tuple(s.epoch, s.batch);
-           },
-           "(epoch, next batch index).")
-      .def("load_state",
-           [](Loader& l, int64_t epoch, int64_t batch) {
-             nb::gil_scoped_release release;  // may wait for a running chunk to notice
-             l.load_state({epoch, batch});
-           },
-           nb::arg("epoch"), nb::arg("batch"), "Moves to (epoch, batch); drops work in flight.")
-      .def("plan",
-           [](const Loader& l, int64_t b) {
-             BatchPlan p = l.plan(b);
-             std::vector<bool> mirror(p.mirror.begin(), p.mirror.end());
-             return std::make_tuple(std::move(p.indices), std::move(p.top), std::move(p.left),
-                                    std::move(mirror));
-           },
-           nb::arg("batch"), "(indices, top, left, mirror) lists of batch `batch`.")
+      .def(
+          "state",
+          [](const Loader& l) {
+            const LoaderState s = l.state();
+            return std::make_tuple(s.epoch, s.batch);
+          },
+          "(epoch, next batch index).")
+      .def(
+          "load_state",
+          [](Loader& l, int64_t epoch, int64_t batch) {
+            nb::gil_scoped_release release;  // may wait for a running chunk to notice
+            l.load_state({epoch, batch});
+          },
+          nb::arg("epoch"), nb::arg("batch"), "Moves to (epoch, batch); drops work in flight.")
+      .def(
+          "plan",
+          [](const Loader& l, int64_t b) {
+            BatchPlan p = l.plan(b);
+            std::vector<bool> mirror(p.mirror.begin(), p.mirror.end());
+            return std::make_tuple(std::move(p.indices), std::move(p.top), std::move(p.left),
+                                   std::move(mirror));
+          },
+          nb::arg("batch"), "(indices, top, left, mirror) lists of batch `batch`.")
       .def("next", &next_batch,
            "(images View, labels View or None, epoch, index) of the next batch; waits for it "
            "with the GIL released, raising KeyboardInterrupt on Ctrl-C.");

@@ -100,9 +100,8 @@ Loader::Loader(View images, std::optional<View> labels, const LoaderOptions& opt
     for (int64_t d : label_shape_) n = checked_mul(n, d, "label size");
     label_bytes_ = static_cast<size_t>(n);
   }
-  const int64_t batch_bytes =
-      checked_mul(static_cast<int64_t>(transform_.sample_bytes()), options_.batch_size,
-                  "loader batch size in bytes");
+  const int64_t batch_bytes = checked_mul(static_cast<int64_t>(transform_.sample_bytes()),
+                                          options_.batch_size, "loader batch size in bytes");
   // Spares cover the batches in flight plus a couple the consumer is still looking at.
   pool_buffers_ = BatchPool::create(static_cast<size_t>(batch_bytes),
                                     static_cast<size_t>(options_.prefetch) + 2);
@@ -116,8 +115,12 @@ Loader::~Loader() {
   pool_.stop();
 }
 
-int64_t Loader::num_batches() const { return sampler_.num_batches(); }
-int64_t Loader::samples_per_rank() const { return sampler_.samples_per_rank(); }
+int64_t Loader::num_batches() const {
+  return sampler_.num_batches();
+}
+int64_t Loader::samples_per_rank() const {
+  return sampler_.samples_per_rank();
+}
 
 LoaderState Loader::state() const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -128,8 +131,8 @@ void Loader::load_state(LoaderState s) {
   std::lock_guard<std::mutex> consumer(consumer_);
   std::lock_guard<std::mutex> lock(mutex_);
   const int64_t n = sampler_.num_batches();
-  if (s.epoch < 0) throw std::invalid_argument("state epoch " + std::to_string(s.epoch) +
-                                               " must be >= 0");
+  if (s.epoch < 0)
+    throw std::invalid_argument("state epoch " + std::to_string(s.epoch) + " must be >= 0");
   if (s.batch < 0 || s.batch > n) {
     throw std::invalid_argument("state batch " + std::to_string(s.batch) + " is not in [0, " +
                                 std::to_string(n) + "]");
@@ -143,7 +146,9 @@ void Loader::load_state(LoaderState s) {
   next_batch_ = s.batch;
 }
 
-void Loader::set_epoch(int64_t epoch) { load_state({epoch, 0}); }
+void Loader::set_epoch(int64_t epoch) {
+  load_state({epoch, 0});
+}
 
 BatchPlan Loader::plan(int64_t b) const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -216,7 +221,8 @@ void Loader::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t e
         }
         transform_.apply(p.indices[k], p.top[k], p.left[k], p.mirror[k] != 0,
                          out + static_cast<size_t>(k) * transform_.sample_bytes());
-        if (labels_out) gather_label(p.indices[k], labels_out + static_cast<size_t>(k) * label_bytes_);
+        if (labels_out)
+          gather_label(p.indices[k], labels_out + static_cast<size_t>(k) * label_bytes_);
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(job->error_mutex);
         if (job->error_pos < 0 || k < job->error_pos) {
@@ -262,8 +268,8 @@ NextStatus Loader::next(Batch& out, std::optional<std::chrono::nanoseconds> time
   const auto len = static_cast<int64_t>(job->plan.indices.size());
   std::vector<int64_t> shape{len};
   shape.insert(shape.end(), sample_shape_.begin(), sample_shape_.end());
-  out.images = View::c_contiguous(job->buffer->data(), options_.dtype, std::move(shape),
-                                  job->buffer);
+  out.images =
+      View::c_contiguous(job->buffer->data(), options_.dtype, std::move(shape), job->buffer);
   out.labels = job->labels;
   out.epoch = job->epoch;
   out.index = job->index;

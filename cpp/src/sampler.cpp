@@ -39,9 +39,9 @@ Sampler::Sampler(const SamplerConfig& c) : config_(c) {
           "images has " + std::to_string(c.num_samples) + " samples; need at least 1");
   require(c.batch_size >= 1, "batch_size " + std::to_string(c.batch_size) + " must be >= 1");
   require(c.world_size >= 1, "world_size " + std::to_string(c.world_size) + " must be >= 1");
-  require(c.rank >= 0 && c.rank < c.world_size, "rank " + std::to_string(c.rank) +
-                                                    " is not in [0, world_size=" +
-                                                    std::to_string(c.world_size) + ")");
+  require(c.rank >= 0 && c.rank < c.world_size,
+          "rank " + std::to_string(c.rank) +
+              " is not in [0, world_size=" + std::to_string(c.world_size) + ")");
   require(std::isfinite(c.mirror) && c.mirror >= 0.0 && c.mirror <= 1.0,
           "mirror probability " + std::to_string(c.mirror) + " is not in [0, 1]");
   require(c.image_h >= 1 && c.image_w >= 1, "image size (" + std::to_string(c.image_h) + ", " +
@@ -60,8 +60,8 @@ Sampler::Sampler(const SamplerConfig& c) : config_(c) {
   // otherwise the order is padded by wrapping around to ceil(N / world) per rank.
   per_rank_ = c.drop_last ? c.num_samples / c.world_size
                           : (c.num_samples + c.world_size - 1) / c.world_size;
-  num_batches_ = c.drop_last ? per_rank_ / c.batch_size
-                             : (per_rank_ + c.batch_size - 1) / c.batch_size;
+  num_batches_ =
+      c.drop_last ? per_rank_ / c.batch_size : (per_rank_ + c.batch_size - 1) / c.batch_size;
   set_epoch(0);
 }
 
@@ -116,8 +116,7 @@ BatchPlan Sampler::plan(int64_t b) const {
         p.top[k] = p.left[k] = 0;
         break;
     }
-    p.mirror[k] = c.mirror >= 1.0 ||
-                  (counter_hash(c.seed, epoch_, g, kMirror) >> 11) < threshold;
+    p.mirror[k] = c.mirror >= 1.0 || (counter_hash(c.seed, epoch_, g, kMirror) >> 11) < threshold;
   }
   return p;
 }

@@ -27,7 +27,9 @@ ThreadPool::ThreadPool(size_t threads) {
   }
 }
 
-ThreadPool::~ThreadPool() { stop(); }
+ThreadPool::~ThreadPool() {
+  stop();
+}
 
 void ThreadPool::submit(std::function<void()> task) {
   {

@@ -3,13 +3,13 @@
 // templates cannot use target_clones).
 #include "nocopy/transforms.hpp"
 
+#include <immintrin.h>
+
 #include <cmath>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
-
-#include <immintrin.h>
 
 #include "nocopy/checked_math.hpp"
 #include "nocopy/errors.hpp"
@@ -93,8 +93,7 @@ template <class D, bool Avx2>
 /// backwards when mirrored. KS > 0 fixes the step at compile time so the loop vectorizes.
 template <class S, int KS>
 [[gnu::always_inline]] inline void plane_row(const S* __restrict r, int64_t step, int64_t w,
-                                             bool mirror, float a, float b,
-                                             float* __restrict f) {
+                                             bool mirror, float a, float b, float* __restrict f) {
   const int64_t st = KS > 0 ? KS : step;
   if (!mirror) {
 #pragma GCC ivdep
@@ -109,8 +108,7 @@ template <class S, int KS>
 /// plane_row for uint8 output: the bytes unchanged.
 template <int KS>
 [[gnu::always_inline]] inline void plane_row_raw(const uint8_t* __restrict r, int64_t step,
-                                                 int64_t w, bool mirror,
-                                                 uint8_t* __restrict o) {
+                                                 int64_t w, bool mirror, uint8_t* __restrict o) {
   const int64_t st = KS > 0 ? KS : step;
   if (!mirror) {
 #pragma GCC ivdep
@@ -217,10 +215,14 @@ template <class S, class D>
 Kernel pick_channels(int kc, Layout l) {
   if constexpr (std::is_same_v<S, uint8_t> || std::is_same_v<S, float>) {
     switch (kc) {
-      case 1: return pick_layout<S, D, 1>(l);
-      case 3: return pick_layout<S, D, 3>(l);
-      case 4: return pick_layout<S, D, 4>(l);
-      default: break;
+      case 1:
+        return pick_layout<S, D, 1>(l);
+      case 3:
+        return pick_layout<S, D, 3>(l);
+      case 4:
+        return pick_layout<S, D, 4>(l);
+      default:
+        break;
     }
   }
   return pick_layout<S, D, 0>(l);
@@ -229,26 +231,37 @@ Kernel pick_channels(int kc, Layout l) {
 template <class S>
 Kernel pick_output(DType out, int kc, Layout l) {
   switch (out) {
-    case DType::Float32: return pick_channels<S, float>(kc, l);
-    case DType::Float16: return pick_channels<S, F16>(kc, l);
-    case DType::BFloat16: return pick_channels<S, BF16>(kc, l);
+    case DType::Float32:
+      return pick_channels<S, float>(kc, l);
+    case DType::Float16:
+      return pick_channels<S, F16>(kc, l);
+    case DType::BFloat16:
+      return pick_channels<S, BF16>(kc, l);
     case DType::UInt8:
       if constexpr (std::is_same_v<S, uint8_t>) return pick_channels<S, uint8_t>(kc, l);
       break;
-    default: break;
+    default:
+      break;
   }
   throw std::logic_error("unsupported transform output");  // excluded by validation
 }
 
 Kernel pick_kernel(DType src, DType out, int kc, Layout l) {
   switch (src) {
-    case DType::UInt8: return pick_output<uint8_t>(out, kc, l);
-    case DType::UInt16: return pick_output<uint16_t>(out, kc, l);
-    case DType::Float16: return pick_output<F16>(out, kc, l);
-    case DType::BFloat16: return pick_output<BF16>(out, kc, l);
-    case DType::Float32: return pick_output<float>(out, kc, l);
-    case DType::Float64: return pick_output<double>(out, kc, l);
-    default: break;
+    case DType::UInt8:
+      return pick_output<uint8_t>(out, kc, l);
+    case DType::UInt16:
+      return pick_output<uint16_t>(out, kc, l);
+    case DType::Float16:
+      return pick_output<F16>(out, kc, l);
+    case DType::BFloat16:
+      return pick_output<BF16>(out, kc, l);
+    case DType::Float32:
+      return pick_output<float>(out, kc, l);
+    case DType::Float64:
+      return pick_output<double>(out, kc, l);
+    default:
+      break;
   }
   throw std::logic_error("unsupported transform source");  // excluded by validation
 }
@@ -265,8 +278,7 @@ std::vector<double> per_channel(const std::vector<double>& v, int64_t C, double 
   if (v.size() == 1) return std::vector<double>(static_cast<size_t>(C), v[0]);
   if (static_cast<int64_t>(v.size()) != C) {
     throw std::invalid_argument(std::string(name) + " has " + std::to_string(v.size()) +
-                                " values but the images have " + std::to_string(C) +
-                                " channels");
+                                " values but the images have " + std::to_string(C) + " channels");
   }
   return v;
 }
@@ -280,8 +292,10 @@ bool is_supported_source(DType t) {
     case DType::Float16:
     case DType::BFloat16:
     case DType::Float32:
-    case DType::Float64: return true;
-    default: return false;
+    case DType::Float64:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -300,8 +314,8 @@ SampleTransform::SampleTransform(View source, const TransformSpec& spec)
   }
   const auto& shape = source_.shape();
   channels_ = shape[3];
-  if (channels_ < 1) throw std::invalid_argument("images have 0 channels (shape " +
-                                                 format_tuple(shape) + ")");
+  if (channels_ < 1)
+    throw std::invalid_argument("images have 0 channels (shape " + format_tuple(shape) + ")");
   if (spec.crop_h < 1 || spec.crop_w < 1 || spec.crop_h > shape[1] || spec.crop_w > shape[2]) {
     throw std::invalid_argument("crop (" + std::to_string(spec.crop_h) + ", " +
                                 std::to_string(spec.crop_w) + ") is not within image (" +
@@ -319,8 +333,10 @@ SampleTransform::SampleTransform(View source, const TransformSpec& spec)
                                   std::string(dtype_name(source_.dtype())));
     }
     if (spec.scale != 1.0 || !spec.mean.empty() || !spec.std.empty()) {
-      throw std::invalid_argument("uint8 output copies source bytes unchanged: scale must be 1 "
-                                  "(got " + num(spec.scale) + ") and mean/std must be None");
+      throw std::invalid_argument(
+          "uint8 output copies source bytes unchanged: scale must be 1 "
+          "(got " +
+          num(spec.scale) + ") and mean/std must be None");
     }
   }
   if (!std::isfinite(spec.scale)) {

@@ -218,7 +218,9 @@ TEST(Loader, ValidationMessages) {
   EXPECT_EQ(message([](LoaderOptions& o) { o.rank = 2, o.world_size = 2; }),
             "rank 2 is not in [0, world_size=2)");
   EXPECT_EQ(message([](LoaderOptions& o) { o.prefetch = 0; }), "prefetch 0 must be >= 1");
-  EXPECT_EQ(message([](LoaderOptions& o) { o.mean = {1, 2}; }),
+  EXPECT_EQ(message([](LoaderOptions& o) {
+              o.mean = {1, 2};
+            }),
             "mean has 2 values but the images have 3 channels");
   EXPECT_EQ(message([](LoaderOptions&) {}, labels_for(5)),
             "labels shape (5,) does not match images: first axis must be 4");

@@ -67,7 +67,10 @@ std::vector<float> decode(const std::vector<unsigned char>& bytes, DType t) {
     uint16_t b16;
     float f;
     switch (t) {
-      case DType::Float32: std::memcpy(&f, &bytes[i], 4); out.push_back(f); break;
+      case DType::Float32:
+        std::memcpy(&f, &bytes[i], 4);
+        out.push_back(f);
+        break;
       case DType::Float16:
         std::memcpy(&b16, &bytes[i], 2);
         out.push_back(nocopy::half_bits_to_float(b16));
@@ -76,7 +79,9 @@ std::vector<float> decode(const std::vector<unsigned char>& bytes, DType t) {
         std::memcpy(&b16, &bytes[i], 2);
         out.push_back(nocopy::bfloat16_bits_to_float(b16));
         break;
-      default: out.push_back(bytes[i]); break;
+      default:
+        out.push_back(bytes[i]);
+        break;
     }
   }
   return out;

@@ -14,6 +14,7 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 
 from ._api import view
+from ._dtypes import dtype_name
 from ._nocopy import _Loader
 
 _OUTPUTS = ("torch", "numpy", "jax", "tf", "view")
@@ -105,7 +106,7 @@ class Loader:
                              f"{', '.join(map(repr, _CROP_MODES))}")
         if layout not in _LAYOUTS:
             raise ValueError(f"layout {layout!r} is not one of {', '.join(map(repr, _LAYOUTS))}")
-        dtype = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+        dtype = dtype if isinstance(dtype, str) else dtype_name(dtype)
         if dtype not in _DTYPES:
             raise ValueError(f"dtype {dtype!r} is not one of {', '.join(map(repr, _DTYPES))}")
         if output in _FRAMEWORK_MODULE:

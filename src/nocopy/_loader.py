@@ -262,7 +262,8 @@ class Loader:
 
     # --- adapters -------------------------------------------------------------------------
     def as_tf_dataset(self):
-        """A tf.data.Dataset over this loader (each iteration of the dataset is one epoch).
+        """A tf.data.Dataset over this loader: each iteration of it yields the rest of the current
+        epoch and moves on to the next (so Keras ``fit(ds, epochs=k)`` sees k epochs).
         tf.data's generator bridge copies each batch once into its own tensors; iterate the
         loader with output='tf' for zero-copy tensors."""
         import tensorflow as tf
@@ -280,7 +281,10 @@ class Loader:
                 else:
                     yield to_np(images), to_np(labels)
 
-        return tf.data.Dataset.from_generator(generate, output_signature=sig)
+        ds = tf.data.Dataset.from_generator(generate, output_signature=sig)
+        if self._live().state()[1] == 0:  # whole epochs: tell tf.data (and Keras) their length
+            ds = ds.apply(tf.data.experimental.assert_cardinality(len(self)))
+        return ds
 
     def _tf_specs(self, tf):
         images = tf.TensorSpec(shape=(None, *self._sample_shape), dtype=getattr(tf, self._dtype))

@@ -354,3 +354,53 @@ def test_ctrl_c_while_waiting_raises_keyboard_interrupt():
     finally:
         timer.cancel()
     del loader
+
+
+# --- properties and examples ------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 9), h=st.integers(1, 7), w=st.integers(1, 7), c=st.integers(1, 5),
+       data=st.data())
+def test_property_any_geometry_matches_reference(n, h, w, c, data):
+    ch = data.draw(st.integers(1, h))
+    cw = data.draw(st.integers(1, w))
+    batch = data.draw(st.integers(1, 4))
+    world = data.draw(st.integers(1, 3))
+    rank = data.draw(st.integers(0, world - 1))
+    layout = data.draw(st.sampled_from(["CHW", "HWC"]))
+    dtype = data.draw(st.sampled_from(["float32", "float16", "uint8"]))
+    drop_last = data.draw(st.booleans())
+    images = _images(n=n, h=h, w=w, c=c, seed=n * 7 + h)
+    kwargs = {} if dtype == "uint8" else dict(mean=0.3, std=[0.5 + k for k in range(c)])
+    loader = nc.Loader(images, np.arange(n), batch_size=batch, crop=(ch, cw), layout=layout,
+                       dtype=dtype, rank=rank, world_size=world, drop_last=drop_last,
+                       mirror=0.5, seed=data.draw(st.integers(0, 2**64 - 1)), output="numpy",
+                       num_threads=2, **kwargs)
+    plans = [loader.plan(i) for i in range(len(loader))]
+    count = 0
+    for i, (x, y) in enumerate(loader):
+        want = _reference(images, plans[i], (ch, cw), layout, dtype, kwargs.get("mean"),
+                          kwargs.get("std"), 1 / 255 if dtype != "uint8" else 1.0)
+        np.testing.assert_array_equal(x, want)
+        np.testing.assert_array_equal(y, plans[i].indices)
+        count += 1
+    assert count == len(plans)
+
+
+@pytest.mark.parametrize("script", ["loader_torch_train.py", "loader_keras_train.py"])
+def test_training_examples_run(script):
+    import subprocess
+    import sys
+
+    if script.startswith("loader_keras"):
+        pytest.importorskip("keras")
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "examples", script)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, path], capture_output=True, text=True, timeout=300,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "final loss" in proc.stdout

@@ -147,6 +147,23 @@ TEST(Transforms, EveryOutputDtypeLayoutAndChannelCount) {
   }
 }
 
+TEST(Transforms, WideRgbRowsUseEveryVectorPathAndTail) {
+  // Widths around multiples of 8 exercise the 8-pixel shuffle steps and the scalar tail.
+  View src = random_images(DType::UInt8, {3, 6, 80, 3}, 21);
+  for (int64_t w : {8, 9, 15, 16, 17, 37, 64, 80}) {
+    for (DType out : {DType::Float32, DType::Float16, DType::BFloat16}) {
+      TransformSpec spec;
+      spec.crop_h = 3;
+      spec.crop_w = w;
+      spec.dtype = out;
+      spec.scale = 1.0 / 255.0;
+      spec.mean = {0.485, 0.456, 0.406};
+      spec.std = {0.229, 0.224, 0.225};
+      check_all(src, spec);
+    }
+  }
+}
+
 TEST(Transforms, AnyStridesIncludingNegativeAndChannelsFirstSources) {
   // A (N, C, H, W) array permuted to (N, H, W, C): channels are not contiguous.
   View chw = random_images(DType::UInt8, {2, 3, 10, 12}, 11);

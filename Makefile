@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 JOBS ?= 2
 CMAKE_TEST_FLAGS := -DNOCOPY_BUILD_PYTHON=OFF -DNOCOPY_BUILD_TESTS=ON -DNOCOPY_WERROR=ON
 
-.PHONY: test demo build system-deps venv cpp-test asan-test tsan-test py-test bench format clean
+.PHONY: test demo build system-deps venv cpp-test asan-test tsan-test py-test bench format clean \
+        fuzz fuzz-smoke fuzz-deps
 
 test: cpp-test asan-test py-test
 
@@ -63,3 +64,35 @@ format:
 
 clean:
 	rm -rf build
+
+# libFuzzer targets for the parsers (fuzz/*_fuzzer.cpp), built with Debian's clang (installed
+# only when missing) and run for FUZZ_SECONDS each; new inputs go to build/fuzz/corpus-<name>,
+# the small seed corpus is fuzz/corpus/<name>. `fuzz-smoke` is the short run `make test` uses.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst fuzz/%_fuzzer.cpp,%,$(wildcard fuzz/*_fuzzer.cpp))
+FUZZ_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+fuzz-deps:
+	@if ! command -v clang++ >/dev/null 2>&1; then \
+	  echo "installing clang"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang) || \
+	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang); \
+	fi
+
+build/fuzz/%: fuzz/%_fuzzer.cpp $(wildcard cpp/src/*.cpp cpp/include/nocopy/*.hpp) | fuzz-deps
+	@mkdir -p build/fuzz
+	clang++ $(FUZZ_FLAGS) -Icpp/include $< $(wildcard cpp/src/*.cpp) -pthread -o $@
+
+fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus-$$t; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=build/fuzz/$$t- \
+	    build/fuzz/corpus-$$t $$(ls -d fuzz/corpus/$$t 2>/dev/null) 2>build/fuzz/$$t.log || \
+	    { tail -40 build/fuzz/$$t.log; exit 1; }; \
+	  grep -E "DONE|^Done" build/fuzz/$$t.log; \
+	done
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=20

@@ -22,6 +22,8 @@ void bind_copy(nb::module_& m);
 void bind_dlpack(nb::module_& m, nb::class_<View>& cls);
 /// Registers the buffer-protocol and DLPack import: the function `view(obj)`.
 void bind_import(nb::module_& m);
+/// Registers storage: shared arrays, memory-mapped .npy files, madvise, shm list/remove/gc.
+void bind_storage(nb::module_& m);
 
 /// Registers the loader's C++ core (_Loader), wrapped by nocopy.Loader.
 void bind_loader(nb::module_& m);

@@ -64,6 +64,16 @@ nb::object dlpack(nb::handle self, nb::handle stream, nb::handle max_version, nb
     nb::object fresh = nb::module_::import_("nocopy._api").attr("copy_of")(self);
     return make_capsule(nb::cast<const View&>(fresh), versioned, true);
   }
+  if (v.readonly()) {
+    // DLPack 1.x carries a read-only flag, but torch (2.13) ignores it and hands out a writable
+    // tensor: a write then corrupts read-only data or crashes on a read-only mapping. So no
+    // read-only view leaves through __dlpack__ without an explicit copy.
+    throw BufferError(
+        "read-only views are not exported through __dlpack__: some consumers (torch) ignore "
+        "DLPack's read-only flag and would write to them. Use np.asarray(v) (read-only array), "
+        "v.to_tf() / v.to_jax() (immutable tensors), or __dlpack__(copy=True) / "
+        "v.to_torch(copy=True) for a writable copy");
+  }
   return make_capsule(v, versioned, false);
 }
 
@@ -73,9 +83,9 @@ void bind_dlpack(nb::module_&, nb::class_<View>& cls) {
   cls.def("__dlpack__", &dlpack, nb::kw_only(), nb::arg("stream").none() = nb::none(),
           nb::arg("max_version").none() = nb::none(), nb::arg("dl_device").none() = nb::none(),
           nb::arg("copy").none() = nb::none(),
-          "DLPack export (versioned when the consumer passes max_version >= (1, 0), which is "
-          "the only way a read-only view is exported). Raises BufferError for negative strides. "
-          "copy=True exports a fresh copy.");
+          "DLPack export (versioned when the consumer passes max_version >= (1, 0)). Raises "
+          "BufferError for negative strides and for read-only views (torch ignores DLPack's "
+          "read-only flag); copy=True exports a fresh copy.");
   cls.def(
       "_immutable_consumer_capsule",
       [](const View& v) {

@@ -101,6 +101,9 @@ View view_from_dlpack(nb::handle obj) {
 
 View view_from_object(nb::handle obj) {
   if (nb::isinstance<View>(obj)) return nb::cast<View>(obj);
+  // Objects that hold a View (nocopy.SharedArray) hand it over directly, keeping its owner
+  // (so a view of shared memory still pickles by reference).
+  if (nb::hasattr(obj, "__nocopy_view__")) return nb::cast<View>(obj.attr("__nocopy_view__")());
   if (PyObject_CheckBuffer(obj.ptr())) {
     try {
       return view_from_buffer(obj);

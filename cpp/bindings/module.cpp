@@ -6,5 +6,6 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_errors(m);
   nocopy::bindings::bind_view(m);
   nocopy::bindings::bind_import(m);
+  nocopy::bindings::bind_storage(m);
   nocopy::bindings::bind_loader(m);
 }

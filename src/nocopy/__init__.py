@@ -10,13 +10,15 @@ C++ without copying; shared memory and memory-mapped .npy storage; a fused train
 
 from . import _view_methods  # noqa: F401  (attaches Python methods to View)
 from ._adapters import to_jax, to_numpy, to_tf, to_torch
-from ._loader import Loader
 from ._api import ascontiguous, center_crop, crop, shares_memory, view
 from ._nocopy import View
+from ._loader import Loader
+from ._storage import SharedArray, create_npy, open_npy
 
 __version__ = "0.1.0"
 
 __all__ = [
     "View", "view", "crop", "center_crop", "ascontiguous", "shares_memory",
-    "to_numpy", "to_torch", "to_tf", "to_jax", "Loader",
+    "to_numpy", "to_torch", "to_tf", "to_jax",
+    "SharedArray", "open_npy", "create_npy", "Loader",
 ]

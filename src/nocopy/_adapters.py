@@ -34,6 +34,9 @@ def to_numpy(x, copy: bool = False) -> np.ndarray:
     """A NumPy array over the view's memory (read-only when the view is). ``copy=True`` returns
     an independent copy instead."""
     v = view(x)
+    if v.device != "cpu":
+        raise BufferError(f"the view is on {v.device}, not host memory; move it to the CPU with "
+                          "its own framework first")
     if copy:
         v = copy_of(v)
     if v._dtype_name == "bfloat16":

@@ -30,6 +30,14 @@ def _copy(self, dtype=None, num_threads: int = 0):
     return _api.copy_of(self, dtype, num_threads)
 
 
+def _array(self, dtype=None, copy=None):
+    """NumPy's fallback when the buffer protocol refuses (bfloat16, device memory): either the
+    same zero-copy array to_numpy gives, or the reason as a BufferError, never an object array."""
+    arr = _adapters.to_numpy(self, copy=bool(copy))
+    return arr if dtype is None else arr.astype(dtype, copy=False)
+
+
+View.__array__ = _array
 View.dtype = property(lambda self: numpy_dtype(self._dtype_name),
                       doc="Element type as a NumPy dtype (bfloat16 needs ml_dtypes).")
 View.to_numpy = _adapters.to_numpy

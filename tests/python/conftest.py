@@ -1,6 +1,8 @@
-"""Shared fixtures and helpers for the Python tests."""
+"""Shared fixtures and helpers for the Python tests; the suite must leave no nocopy
+shared-memory segment behind."""
 
 import os
+import struct
 
 import numpy as np
 import pytest
@@ -30,3 +32,53 @@ def aligned():
         return arr
 
     return make
+
+def _nocopy_segments() -> dict[str, int]:
+    """Segments in /dev/shm that carry nocopy's header magic, with their creator pid."""
+    out = {}
+    try:
+        names = os.listdir("/dev/shm")
+    except OSError:
+        return out
+    for name in names:
+        try:
+            with open(os.path.join("/dev/shm", name), "rb") as f:
+                head = f.read(56)
+        except OSError:
+            continue
+        if head[:8] == b"NOCOPYSA" and len(head) == 56:
+            out[name] = struct.unpack_from("<q", head, 48)[0]
+    return out
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _ours(creator: int) -> bool:
+    """True unless the creator is a live process other than this one and its children (another
+    program running beside the suite)."""
+    if creator == os.getpid():
+        return True
+    parent = _parent_of(creator)
+    return parent is None or parent == os.getpid()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leaked_shared_arrays():
+    """Fails the session if a nocopy segment created while it ran (by this process, its
+    children, or a process that has died) is still in /dev/shm."""
+    before = set(_nocopy_segments())
+    yield
+    leaked = sorted(name for name, creator in _nocopy_segments().items()
+                    if name not in before and _ours(creator))
+    for name in leaked:  # clean up so one failure does not poison later runs
+        try:
+            os.unlink(os.path.join("/dev/shm", name))
+        except OSError:
+            pass
+    assert not leaked, f"test suite leaked nocopy shared-memory segments: {leaked}"

@@ -69,8 +69,6 @@ def test_to_torch_honours_readonly():
     t = v.to_torch(copy=True)
     t[0] = 99
     assert a[0] == 0
-    with pytest.raises(BufferError, match="read-only"):
-        v.__dlpack__()  # a legacy consumer cannot be told not to write
 
 
 def test_dlpack_protocol_arguments():
@@ -87,11 +85,23 @@ def test_dlpack_protocol_arguments():
     np.testing.assert_array_equal(copied, [0, 1, 2])
 
 
-def test_numpy_from_dlpack_readonly_stays_readonly():
+def test_readonly_views_never_leave_through_dlpack():
+    """torch ignores DLPack's read-only flag, so __dlpack__ refuses read-only views outright."""
     a = np.arange(6.0)
     a.flags.writeable = False
-    b = np.from_dlpack(nc.view(a))
+    v = nc.view(a)
+    for kwargs in ({}, {"max_version": (1, 1)}):
+        with pytest.raises(BufferError, match="read-only"):
+            v.__dlpack__(**kwargs)
+    with pytest.raises(BufferError, match="read-only"):
+        torch.from_dlpack(v)
+    with pytest.raises(BufferError, match="read-only"):
+        np.from_dlpack(v)
+    b = np.asarray(v)  # the buffer protocol carries read-only faithfully
     assert data_ptr(b) == data_ptr(a) and not b.flags.writeable
+    t = torch.from_dlpack(v.__dlpack__(max_version=(1, 1), copy=True))
+    t[0] = 5
+    assert a[0] == 0
 
 
 def test_to_numpy():

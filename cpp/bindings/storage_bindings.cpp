@@ -1,0 +1,150 @@
+// Bindings of the storage domain: shared arrays (POSIX shm), memory-mapped .npy files, madvise
+// hints and the shm list/remove/gc helpers. No logic here; see nocopy/{shared_array,npy}.hpp.
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <string>
+#include <vector>
+
+#include "bindings.hpp"
+#include "nocopy/mapped_file.hpp"
+#include "nocopy/npy.hpp"
+#include "nocopy/shared_array.hpp"
+
+namespace nocopy::bindings {
+namespace {
+
+nb::tuple int_tuple(const std::vector<int64_t>& v) {
+  nb::list l;
+  for (int64_t x : v) l.append(x);
+  return nb::tuple(l);
+}
+
+// Byte strides (Python convention) -> element strides, refusing strides that are not whole
+// elements.
+std::vector<int64_t> element_strides(const std::vector<int64_t>& bytes, DType dtype) {
+  const auto item = static_cast<int64_t>(itemsize(dtype));
+  std::vector<int64_t> out(bytes.size());
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (bytes[i] % item != 0) {
+      throw std::invalid_argument("stride " + std::to_string(bytes[i]) + " on axis " +
+                                  std::to_string(i) + " is not a multiple of the item size " +
+                                  std::to_string(item));
+    }
+    out[i] = bytes[i] / item;
+  }
+  return out;
+}
+
+nb::dict segment_dict(const ShmSegmentInfo& s) {
+  nb::dict d;
+  d["name"] = s.name;
+  d["size"] = s.size;
+  d["problem"] = s.problem;
+  if (s.problem.empty()) {
+    d["dtype"] = std::string(dtype_name(s.header.dtype));
+    d["shape"] = int_tuple(s.header.shape);
+    d["creator_pid"] = s.header.creator_pid;
+    d["alive"] = s.creator_alive;
+    d["persist"] = s.header.persist;
+  } else {
+    d["dtype"] = nb::none();
+    d["shape"] = nb::none();
+    d["creator_pid"] = nb::none();
+    d["alive"] = nb::none();
+    d["persist"] = nb::none();
+  }
+  return d;
+}
+
+}  // namespace
+
+void bind_storage(nb::module_& m) {
+  using Release = nb::call_guard<nb::gil_scoped_release>;
+  nb::class_<SharedArray>(m, "_SharedArray", "Handle on a POSIX shared-memory array.")
+      .def_static(
+          "create",
+          [](const std::vector<int64_t>& shape, const std::string& dtype, const std::string& name,
+             int mode, bool persist) {
+            ShmCreateOptions o;
+            o.name = name;
+            if (mode < 0 || mode > 0777) {
+              throw std::invalid_argument("mode " + std::to_string(mode) +
+                                          " is outside 0o0..0o777");
+            }
+            o.mode = static_cast<mode_t>(mode);
+            o.persist = persist;
+            DType t = dtype_from_name(dtype);
+            nb::gil_scoped_release release;
+            return SharedArray::create(shape, t, o);
+          },
+          nb::arg("shape"), nb::arg("dtype"), nb::arg("name"), nb::arg("mode"), nb::arg("persist"))
+      .def_static("attach", &SharedArray::attach, nb::arg("name"), nb::arg("readonly"), Release())
+      .def_prop_ro("name", &SharedArray::name)
+      .def_prop_ro("view", &SharedArray::view)
+      .def_prop_ro("is_creator", &SharedArray::is_creator)
+      .def_prop_ro("closed", &SharedArray::closed)
+      .def_prop_ro(
+          "persist",
+          [](const SharedArray& s) { return !s.closed() && s.mapping()->header().persist; })
+      .def("close", &SharedArray::close)
+      .def(
+          "view_at",
+          [](const SharedArray& s, int64_t offset, const std::string& dtype,
+             std::vector<int64_t> shape, const std::vector<int64_t>& byte_strides, bool readonly) {
+            DType t = dtype_from_name(dtype);
+            return s.view_at(offset, t, std::move(shape), element_strides(byte_strides, t),
+                             readonly);
+          },
+          nb::arg("offset"), nb::arg("dtype"), nb::arg("shape"), nb::arg("strides"),
+          nb::arg("readonly"));
+
+  m.def(
+      "_shm_reference",
+      [](const View& v) -> nb::object {
+        const ShmMapping* sm = shm_mapping_of(v);
+        if (sm == nullptr) return nb::none();
+        std::vector<int64_t> bs = v.strides();
+        for (auto& s : bs) s *= static_cast<int64_t>(v.itemsize());
+        return nb::make_tuple(sm->name(), shm_data_offset_of(v), int_tuple(v.shape()),
+                              int_tuple(bs), std::string(dtype_name(v.dtype())), v.readonly());
+      },
+      nb::arg("view"),
+      "(name, byte offset, shape, byte strides, dtype, readonly) of a view of a shared array, or "
+      "None for other views.");
+  m.def("_unlink_created_segments", &unlink_created_segments);
+  m.def("_shm_list", [] {
+    nb::list out;
+    for (const auto& s : list_segments()) out.append(segment_dict(s));
+    return out;
+  });
+  m.def("_shm_remove", &remove_segment, nb::arg("name"));
+  m.def("_shm_gc", [] { return gc_segments(); });
+
+  m.def(
+      "_open_npy",
+      [](const std::string& path, const std::string& mode) {
+        MapMode mm = map_mode_from_string(mode);
+        nb::gil_scoped_release release;
+        return open_npy(path, mm);
+      },
+      nb::arg("path"), nb::arg("mode"));
+  m.def(
+      "_create_npy",
+      [](const std::string& path, const std::vector<int64_t>& shape, const std::string& dtype) {
+        DType t = dtype_from_name(dtype);
+        nb::gil_scoped_release release;
+        return create_npy(path, shape, t);
+      },
+      nb::arg("path"), nb::arg("shape"), nb::arg("dtype"));
+  m.def(
+      "_advise",
+      [](const View& v, const std::string& advice) {
+        Advice a = advice_from_string(advice);
+        nb::gil_scoped_release release;
+        advise(v, a);
+      },
+      nb::arg("view"), nb::arg("advice"));
+}
+
+}  // namespace nocopy::bindings

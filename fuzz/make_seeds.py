@@ -1,0 +1,58 @@
+"""Writes the small seed corpus for the fuzz targets (run once; the files are committed)."""
+import os
+import struct
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def npy_seeds():
+    out = os.path.join(HERE, "corpus", "npy_header")
+    arrays = {
+        "f4_2x3.npy": np.arange(6, dtype="<f4").reshape(2, 3),
+        "u1_scalar.npy": np.array(7, dtype=np.uint8),
+        "b1_empty.npy": np.zeros((0, 4), dtype=bool),
+        "c16_fortran.npy": np.asfortranarray(np.ones((2, 2), dtype=np.complex128)),
+        "f2_1d.npy": np.arange(3, dtype=np.float16),
+    }
+    for name, a in arrays.items():
+        np.save(os.path.join(out, name), a)
+    with open(os.path.join(out, "v2_i8.npy"), "wb") as f:
+        np.lib.format.write_array(f, np.arange(4, dtype="<i8"), version=(2, 0))
+
+
+def fnv(data):
+    h = 1469598103934665603
+    for c in data:
+        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def shm_header(typestr, shape, itemsize, persist=False):
+    ndim = len(shape)
+    nbytes = itemsize
+    for n in shape:
+        nbytes *= n
+    head = b"NOCOPYSA" + struct.pack("<IIQQ", 1, 80 + 8 * ndim, 4096, nbytes)
+    head += typestr.encode().ljust(8, b"\0") + struct.pack("<IIqQQ", ndim, int(persist), 4242, 7, 0)
+    shp = b"".join(struct.pack("<q", n) for n in shape)
+    return head + struct.pack("<Q", fnv(head + shp)) + shp, 4096 + nbytes
+
+
+def shm_seeds():
+    out = os.path.join(HERE, "corpus", "shm_header")
+    for name, args in {
+        "f4_2x3": ("<f4", (2, 3), 4),
+        "u1_scalar": ("|u1", (), 1),
+        "i8_persist": ("<i8", (5, 0, 2), 8, True),
+    }.items():
+        header, size = shm_header(*args)
+        extra = size - len(header)
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(header + struct.pack("<Q", extra << 1 | 1))
+
+
+if __name__ == "__main__":
+    npy_seeds()
+    shm_seeds()

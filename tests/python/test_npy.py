@@ -1,0 +1,218 @@
+"""Memory-mapped .npy files: open_npy / create_npy against NumPy (np.save, np.load with
+mmap_mode), modes, lifetimes, advise, a sparse 32 GB file with small RSS, and a table of
+corrupt or hostile headers."""
+
+import os
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nocopy as nc
+
+DTYPES = ["bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
+          "float16", "float32", "float64", "complex64", "complex128"]
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_create_npy_agrees_with_numpy(tmp_path, dtype):
+    path = tmp_path / "a.npy"
+    shape = (3, 5, 2)
+    v = nc.create_npy(path, shape, dtype)
+    assert v.shape == shape and not v.readonly and v.data_ptr % 64 == 0
+    a = np.asarray(v)
+    assert a.ctypes.data == v.data_ptr
+    ref = (np.arange(30).reshape(shape) % 7).astype(dtype)
+    a[...] = ref
+    del a, v
+    loaded = np.load(path, mmap_mode="r")
+    assert loaded.dtype == np.dtype(dtype) and loaded.shape == shape
+    np.testing.assert_array_equal(loaded, ref)
+    # NumPy's own reader agrees on where the data starts (64-byte aligned offset).
+    assert loaded.offset % 64 == 0
+    np.testing.assert_array_equal(np.asarray(nc.open_npy(path)), ref)
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (4, 0, 3), (1,), (7,)])
+def test_edge_shapes_round_trip(tmp_path, shape):
+    path = tmp_path / "e.npy"
+    v = nc.create_npy(path, shape, "float32")
+    np.asarray(v)[...] = 1.5
+    loaded = np.load(path)
+    assert loaded.shape == shape and (loaded == 1.5).all()
+    w = nc.open_npy(path)
+    assert w.shape == shape
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(0, 6), min_size=0, max_size=4),
+       dtype=st.sampled_from(DTYPES), fortran=st.booleans(), version=st.sampled_from([1, 2, 3]))
+def test_open_npy_matches_np_load(tmp_path_factory, shape, dtype, fortran, version):
+    path = tmp_path_factory.mktemp("h") / "x.npy"
+    ref = (np.arange(int(np.prod(shape))).reshape(shape) % 5).astype(dtype)
+    if fortran:
+        ref = np.asfortranarray(ref)
+    with open(path, "wb") as f:
+        np.lib.format.write_array(f, ref, version=(version, 0))
+    v = nc.open_npy(path)
+    mm = np.load(path, mmap_mode="r")
+    a = np.asarray(v)
+    assert a.shape == mm.shape and a.dtype == mm.dtype and a.strides == mm.strides
+    np.testing.assert_array_equal(a, ref)
+
+
+def test_modes(tmp_path):
+    path = tmp_path / "m.npy"
+    np.save(path, np.arange(10, dtype=np.int32))
+    r = nc.open_npy(path)
+    assert r.readonly and not np.asarray(r).flags.writeable
+    c = nc.open_npy(path, mode="c")
+    np.asarray(c)[0] = -1
+    assert np.asarray(r)[0] == 0 and np.load(path)[0] == 0  # private
+    w = nc.open_npy(path, mode="r+")
+    np.asarray(w)[1] = 99
+    assert np.asarray(r)[1] == 99 and np.load(path)[1] == 99  # shared with the file
+    with pytest.raises(ValueError, match="mode 'w'"):
+        nc.open_npy(path, mode="w")
+
+
+def test_view_outlives_file_and_handle(tmp_path):
+    path = tmp_path / "l.npy"
+    np.save(path, np.arange(1000, dtype=np.float64))
+    v = nc.open_npy(path)[100:110]
+    os.unlink(path)
+    np.testing.assert_array_equal(np.asarray(v), np.arange(100, 110))
+    t = np.asarray(v)
+    del v
+    np.testing.assert_array_equal(t, np.arange(100, 110))
+
+
+def test_advise(tmp_path):
+    path = tmp_path / "adv.npy"
+    np.save(path, np.ones((64, 1024), np.float32))
+    v = nc.open_npy(path)
+    for advice in ("sequential", "random", "willneed", "dontneed", "normal"):
+        v[10:20].advise(advice)
+    assert float(np.asarray(v).sum()) == 64 * 1024  # dontneed on a file mapping keeps data
+    with pytest.raises(ValueError, match="advice 'fast'"):
+        v.advise("fast")
+    with pytest.raises(ValueError, match="memory-mapped"):
+        nc.view(np.zeros(10)).advise("random")
+    with pytest.raises(ValueError, match="copy-on-write"):
+        nc.open_npy(path, mode="c").advise("dontneed")
+    with nc.SharedArray.create((10, 10), "uint8") as sa:
+        sa.view[2:5].advise("willneed")
+
+
+def test_sparse_32gb_file_small_rss(tmp_path):
+    path = tmp_path / "huge.npy"
+    shape = (32 * 1024, 1024, 1024)  # 32 GiB of uint8
+    try:
+        v = nc.create_npy(path, shape, "uint8")
+    except RuntimeError as exc:  # a filesystem without sparse files or 32 GiB files
+        pytest.skip(f"filesystem cannot hold a sparse 32 GiB file: {exc}")
+    st_ = os.stat(path)
+    assert st_.st_size > 32 * 2**30 and st_.st_blocks * 512 < 2**20  # sparse on disk
+    np.asarray(v[5, 7])[:16] = np.arange(16)
+    np.asarray(v[-1, -1])[-4:] = 9
+    del v
+    before = rss_bytes()
+    w = nc.open_npy(path)
+    assert w.shape == shape and w.nbytes == 32 * 2**30
+    a = np.asarray(w)
+    np.testing.assert_array_equal(a[5, 7, :16], np.arange(16))
+    assert (a[-1, -1, -4:] == 9).all()
+    total = 0
+    for i in range(0, shape[0], 4096):  # a few slices across the file
+        total += int(a[i, ::256, ::256].sum())
+    assert total == 0
+    grown = rss_bytes() - before
+    assert grown < 64 * 2**20, f"RSS grew by {grown} bytes"
+    mm = np.load(path, mmap_mode="r")
+    assert mm.shape == shape and mm[5, 7, 3] == 3
+
+
+def _npy(text: str, data: bytes = b"", version=1) -> bytes:
+    h = text.encode("latin1")
+    if version == 1:
+        return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + data
+    return b"\x93NUMPY" + bytes([version, 0]) + struct.pack("<I", len(h)) + h + data
+
+
+OK = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n"
+CORRUPT = [
+    ("empty", b"", "at least 10"),
+    ("not npy", b"PK\x03\x04" + b"\0" * 60, "magic"),
+    ("version 4", b"\x93NUMPY\x04\x00" + b"\x10\x00" + b" " * 16, "version 4.0"),
+    ("header past end", b"\x93NUMPY\x01\x00\xff\xff" + b" " * 20, "runs past the end"),
+    ("header too large", b"\x93NUMPY\x02\x00" + struct.pack("<I", 2**31) + b" " * 64,
+     "exceeds the limit"),
+    ("no newline", _npy(OK[:-1] + " ", b"\0" * 8), "newline"),
+    ("missing shape", _npy("{'descr': '<f4', 'fortran_order': False}\n"), "missing key 'shape'"),
+    ("extra key", _npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}\n"),
+     "unexpected key"),
+    ("duplicate key", _npy("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, "
+                           "'shape': (2,)}\n"), "duplicate"),
+    ("big-endian", _npy(OK.replace("<f4", ">f4"), b"\0" * 8), "big-endian"),
+    ("object", _npy(OK.replace("'<f4'", "'|O'"), b"\0" * 16), "object"),
+    ("structured", _npy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,)}\n"),
+     "structured"),
+    ("string dtype", _npy(OK.replace("<f4", "<U4"), b"\0" * 32), "not a supported dtype"),
+    ("negative dim", _npy(OK.replace("(2,)", "(-2,)")), "negative"),
+    ("int overflow", _npy(OK.replace("(2,)", "(" + "9" * 30 + ",)")), "int64"),
+    ("bad bool", _npy(OK.replace("False", "None"), b"\0" * 8), "True or False"),
+    ("not a tuple", _npy(OK.replace("(2,)", "(2)"), b"\0" * 8), "not a tuple"),
+    ("code injection", _npy("{'descr': __import__('os').system('x'), 'fortran_order': False, "
+                            "'shape': (2,)}\n"), "quoted string"),
+    ("truncated data", _npy(OK, b"\0" * 7), "truncated"),
+]
+
+
+@pytest.mark.parametrize("what,content,fragment", CORRUPT, ids=[c[0] for c in CORRUPT])
+def test_corrupt_headers_raise_clear_errors(tmp_path, what, content, fragment):
+    path = tmp_path / "bad.npy"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=fragment) as info:
+        nc.open_npy(path)
+    assert "bad.npy" in str(info.value)
+
+
+def test_size_overflow_is_overflow_error(tmp_path):
+    path = tmp_path / "o.npy"
+    path.write_bytes(_npy(OK.replace("(2,)", "(4611686018427387904, 4)")))
+    with pytest.raises(OverflowError):
+        nc.open_npy(path)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_never_crash(tmp_path_factory, blob):
+    path = tmp_path_factory.mktemp("r") / "r.npy"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + blob)
+    try:
+        nc.open_npy(path)
+    except (ValueError, OverflowError):
+        pass
+
+
+def test_create_errors(tmp_path):
+    with pytest.raises(ValueError, match="negative"):
+        nc.create_npy(tmp_path / "n.npy", (-1,), "float32")
+    with pytest.raises(OverflowError):
+        nc.create_npy(tmp_path / "n.npy", (2**62, 16), "float32")
+    with pytest.raises(ValueError, match="bfloat16"):
+        nc.create_npy(tmp_path / "n.npy", (1,), "bfloat16")
+    with pytest.raises(RuntimeError, match="no_such_dir"):
+        nc.create_npy(tmp_path / "no_such_dir" / "n.npy", (1,), "float32")
+    with pytest.raises(RuntimeError, match="missing.npy"):
+        nc.open_npy(tmp_path / "missing.npy")

@@ -6,6 +6,7 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_errors(m);
   nocopy::bindings::bind_view(m);
   nocopy::bindings::bind_import(m);
+  nocopy::bindings::bind_copy(m);
   nocopy::bindings::bind_storage(m);
   nocopy::bindings::bind_loader(m);
 }

@@ -28,6 +28,28 @@ inline uint16_t float_to_half_bits(float f) {
   return static_cast<uint16_t>(sign | (abs >> 13));
 }
 
+/// float64 -> IEEE binary16 bits, rounded once to nearest even (going through float32 would
+/// round twice and differ from NumPy's float64 -> float16 cast on some values).
+inline uint16_t double_to_half_bits(double d) {
+  const uint64_t x = std::bit_cast<uint64_t>(d);
+  const auto sign = static_cast<uint16_t>((x >> 48) & 0x8000u);
+  uint64_t abs = x & 0x7fffffffffffffffull;
+  if (abs >= 0x7ff0000000000000ull) {  // inf or NaN (NaN keeps its top payload bits, made quiet)
+    return static_cast<uint16_t>(
+        sign | 0x7c00u | (abs > 0x7ff0000000000000ull ? 0x200u | ((abs >> 42) & 0x3ffu) : 0u));
+  }
+  if (abs >= std::bit_cast<uint64_t>(65520.0)) return static_cast<uint16_t>(sign | 0x7c00u);
+  if (abs < std::bit_cast<uint64_t>(0x1p-14)) {
+    // Subnormal or zero: count 2^-24 steps; adding and removing 2^52 rounds to nearest even
+    // (the scaled value is below 2^10, so both operations are exact but for that rounding).
+    const double steps = (std::bit_cast<double>(abs) * 0x1p24 + 0x1p52) - 0x1p52;
+    return static_cast<uint16_t>(sign | static_cast<uint16_t>(steps));
+  }
+  const uint64_t odd = (abs >> 42) & 1u;
+  abs += (1ull << 41) - 1 + odd;  // round the 42 dropped mantissa bits to nearest even
+  return static_cast<uint16_t>(sign | ((abs - (1008ull << 52)) >> 42));  // rebias 1023 -> 15
+}
+
 /// IEEE binary16 bits -> float32 (exact).
 inline float half_bits_to_float(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;

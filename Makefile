@@ -9,7 +9,7 @@ CMAKE_TEST_FLAGS := -DNOCOPY_BUILD_PYTHON=OFF -DNOCOPY_BUILD_TESTS=ON -DNOCOPY_W
 .PHONY: test demo build system-deps venv cpp-test asan-test tsan-test py-test cpp-examples bench \
         format clean fuzz fuzz-smoke fuzz-deps
 
-test: cpp-test asan-test py-test fuzz-smoke
+test: cpp-test asan-test tsan-test py-test fuzz-smoke
 
 demo: build
 	$(PY) examples/demo.py
@@ -45,6 +45,14 @@ asan-test: system-deps
 	cmake --build build/asan -j$(JOBS)
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 	  ctest --test-dir build/asan --output-on-failure -j$(JOBS)
+
+# ThreadSanitizer build of the C++ tests, running the concurrent ones (loader, pool, sampler).
+# -Wno-tsan: GCC warns that TSan does not model atomic_thread_fence (used by shared_array).
+tsan-test: system-deps
+	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DNOCOPY_SANITIZE=thread -DCMAKE_CXX_FLAGS=-Wno-tsan $(CMAKE_TEST_FLAGS) >/dev/null
+	cmake --build build/tsan -j$(JOBS)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir build/tsan --output-on-failure -j$(JOBS) -R '^(Loader|BatchPool|Sampler)\.'
 
 # Tests that fork run in their own interpreter, before any test imports multithreaded JAX/TF.
 FORK_TESTS := tests/python/test_shared_array.py

@@ -25,6 +25,9 @@ void bind_import(nb::module_& m);
 /// Registers storage: shared arrays, memory-mapped .npy files, madvise, shm list/remove/gc.
 void bind_storage(nb::module_& m);
 
+/// Registers the loader's C++ core (_Loader), wrapped by nocopy.Loader.
+void bind_loader(nb::module_& m);
+
 /// Any supported Python object (View, buffer-protocol object, __dlpack__ producer) as a View
 /// sharing its memory; the Python object is kept alive by the view's owner. Never copies.
 View view_from_object(nb::handle obj);

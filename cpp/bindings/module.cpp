@@ -10,4 +10,5 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_import(m);
   nocopy::bindings::bind_copy(m);
   nocopy::bindings::bind_storage(m);
+  nocopy::bindings::bind_loader(m);
 }

@@ -14,6 +14,7 @@ from ._audit import audit
 from ._guards import CopyForbiddenError, NotSharedError, assert_shares, no_copy
 from ._api import ascontiguous, center_crop, crop, shares_memory, view
 from ._nocopy import View
+from ._loader import Loader
 from ._storage import SharedArray, create_npy, open_npy
 
 __version__ = "0.1.0"
@@ -21,6 +22,6 @@ __version__ = "0.1.0"
 __all__ = [
     "View", "view", "crop", "center_crop", "ascontiguous", "shares_memory",
     "to_numpy", "to_torch", "to_tf", "to_jax",
-    "SharedArray", "open_npy", "create_npy",
+    "SharedArray", "open_npy", "create_npy", "Loader",
     "audit", "assert_shares", "no_copy", "NotSharedError", "CopyForbiddenError",
 ]

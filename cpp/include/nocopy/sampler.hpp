@@ -1,0 +1,94 @@
+// Sampler: which samples each batch holds and how each sample is cropped and mirrored.
+//
+// Everything is a pure function of (seed, epoch, position): a counter-based hash replaces a
+// stateful generator, so any batch can be planned on its own, by any thread, in any order, and
+// the same seed gives the same batches whatever the thread count. Sharding follows torch's
+// DistributedSampler: every rank gets the same number of samples (padded by wrapping around, or
+// trimmed with drop_last), disjoint when the sample count divides evenly.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace nocopy {
+
+/// 64 well-mixed bits from (seed, epoch, position, stream) (splitmix64 finalizer, chained).
+uint64_t counter_hash(uint64_t seed, uint64_t epoch, uint64_t position, uint64_t stream);
+
+/// Maps 64 random bits to [0, n) by the multiply-shift method (bias below 2^-32 for n < 2^32).
+inline uint64_t bounded(uint64_t bits, uint64_t n) {
+  __extension__ using u128 = unsigned __int128;  // GCC/Clang extension, for the 64x64 product
+  return static_cast<uint64_t>((static_cast<u128>(bits) * n) >> 64);
+}
+
+/// How the crop window is chosen for each sample.
+enum class CropMode : uint8_t {
+  Random,  ///< uniform top in [0, H - h], left in [0, W - w]
+  Center,  ///< (H - h) / 2, (W - w) / 2, rounded down
+  None,    ///< the whole image (top = left = 0, window = image)
+};
+
+/// What the sampler needs to know; validated by the Sampler constructor.
+struct SamplerConfig {
+  /// Samples in the dataset (N); must be >= 1.
+  int64_t num_samples = 0;
+  /// Samples per batch; must be >= 1.
+  int64_t batch_size = 1;
+  /// Shuffle the order each epoch (else 0, 1, 2, ...).
+  bool shuffle = true;
+  /// Key of every random decision.
+  uint64_t seed = 0;
+  /// Trim the dataset so ranks divide it evenly and drop the last incomplete batch.
+  bool drop_last = false;
+  /// This process's shard in [0, world_size).
+  int64_t rank = 0;
+  /// Number of shards (>= 1).
+  int64_t world_size = 1;
+  /// Image height and width (H, W) and the crop window (h, w) with its mode.
+  int64_t image_h = 1, image_w = 1, crop_h = 1, crop_w = 1;
+  CropMode crop_mode = CropMode::Random;
+  /// Probability in [0, 1] that a sample is mirrored horizontally.
+  double mirror = 0.0;
+};
+
+/// The plan of one batch: sample indices and each sample's crop origin and mirror flag.
+struct BatchPlan {
+  /// Dataset index of each sample.
+  std::vector<int64_t> indices;
+  /// Crop origin (row, column) in the source image of each sample.
+  std::vector<int64_t> top, left;
+  /// 1 when the sample is mirrored horizontally, else 0.
+  std::vector<uint8_t> mirror;
+};
+
+/// Deterministic epoch order, sharding and per-sample augmentation parameters.
+class Sampler {
+ public:
+  /// Validates the config (std::invalid_argument naming the field, value and limit).
+  explicit Sampler(const SamplerConfig& config);
+
+  /// Selects the epoch whose order later calls describe (recomputes the permutation).
+  void set_epoch(int64_t epoch);
+  int64_t epoch() const { return epoch_; }
+  const SamplerConfig& config() const { return config_; }
+
+  /// Samples this rank sees per epoch (identical on every rank).
+  int64_t samples_per_rank() const { return per_rank_; }
+  /// Batches this rank yields per epoch (identical on every rank).
+  int64_t num_batches() const { return num_batches_; }
+  /// Samples in batch `b` (batch_size, or fewer for a last partial batch).
+  int64_t batch_len(int64_t b) const;
+  /// Full plan of batch `b` of the current epoch; std::out_of_range when b is not in
+  /// [0, num_batches()).
+  BatchPlan plan(int64_t b) const;
+
+ private:
+  SamplerConfig config_;
+  int64_t per_rank_ = 0;
+  int64_t num_batches_ = 0;
+  int64_t epoch_ = 0;
+  /// Epoch order of the whole dataset (identity when not shuffling).
+  std::vector<int64_t> order_;
+};
+
+}  // namespace nocopy

@@ -1,0 +1,327 @@
+"""nocopy.Loader: training batches with crop / mirror / normalize fused into one C++ pass.
+
+The C++ core (``_Loader``) plans every batch from (seed, epoch, batch index), fills pooled
+64-byte aligned buffers on worker threads without the GIL, and hands them out in order. This
+module validates the arguments, and exports each batch zero-copy to the chosen framework: the
+exported tensor owns the batch buffer, so a batch you keep is never overwritten.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Iterator, NamedTuple
+
+import numpy as np
+
+from ._api import view
+from ._dtypes import dtype_name
+from ._nocopy import _Loader
+
+_OUTPUTS = ("torch", "numpy", "jax", "tf", "view")
+_DTYPES = ("float32", "float16", "bfloat16", "uint8")
+_CROP_MODES = ("random", "center", "none")
+_LAYOUTS = ("CHW", "HWC")
+_FRAMEWORK_MODULE = {"torch": "torch", "jax": "jax", "tf": "tensorflow"}
+
+
+class BatchPlan(NamedTuple):
+    """What batch i holds: dataset ``indices`` and, per sample, the crop origin ``top``/``left``
+    in the source image and whether it is mirrored (``mirror``, bool)."""
+
+    indices: np.ndarray
+    top: np.ndarray
+    left: np.ndarray
+    mirror: np.ndarray
+
+
+def _int(name: str, value, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} {value} must be >= {minimum}")
+    return value
+
+
+def _per_channel(name: str, value) -> list[float]:
+    if value is None:
+        return []
+    if isinstance(value, numbers.Real):
+        return [float(value)]
+    try:
+        values = [float(x) for x in np.asarray(value, dtype=np.float64).reshape(-1)]
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be None, a number or a sequence of numbers, "
+                        f"got {value!r}") from exc
+    if not values:
+        raise ValueError(f"{name} is empty; pass None for no normalization")
+    return values
+
+
+def _crop(crop) -> tuple[int, int] | None:
+    if crop is None:
+        return None
+    if isinstance(crop, numbers.Integral) and not isinstance(crop, bool):
+        return int(crop), int(crop)
+    try:
+        h, w = crop
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"crop must be None, an int or a (height, width) pair, "
+                        f"got {crop!r}") from exc
+    return _int("crop height", h, 1), _int("crop width", w, 1)
+
+
+class Loader:
+    """Batches of (images, labels) from an (N, H, W, C) array, augmented in one fused pass.
+
+    >>> import numpy as np, nocopy as nc
+    >>> images = np.zeros((100, 64, 64, 3), np.uint8)
+    >>> loader = nc.Loader(images, np.arange(100), batch_size=10, crop=32, output="numpy")
+    >>> x, y = next(iter(loader)); x.shape, x.dtype, y.shape
+    ((10, 3, 32, 32), dtype('float32'), (10,))
+
+    Each sample: crop window (``crop_mode`` random / center / none), optional horizontal mirror
+    (probability ``mirror``), ``(x * scale - mean[c]) / std[c]`` (mean/std per channel in
+    scaled units, like torchvision Normalize after ToTensor), ``layout`` CHW or HWC, ``dtype``
+    float32 / float16 / bfloat16 / uint8. ``scale`` defaults to 1/255 for float outputs; uint8
+    output copies the source bytes unchanged (uint8 images, no mean/std, scale unset or 1).
+
+    Iterating yields the batches from the current position to the end of the epoch; a complete
+    pass moves to the next epoch (``set_epoch`` sets it, as with DistributedSampler).
+    Randomness is keyed by (seed, epoch, position): the same seed gives the same bytes whatever
+    ``num_threads`` is. ``rank``/``world_size`` shard like DistributedSampler (equal batch
+    counts, padding by wrap-around; ``drop_last`` trims instead and drops a partial batch).
+    """
+
+    def __init__(self, images, labels=None, batch_size: int = 32, crop=(256, 256),
+                 crop_mode: str = "random", mirror: float = 0.5, mean=None, std=None,
+                 scale: float | None = None, layout: str = "CHW", dtype: str = "float32",
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False,
+                 num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
+                 world_size: int = 1, output: str = "torch", _fault_sample: int = -1):
+        if output not in _OUTPUTS:
+            raise ValueError(f"output {output!r} is not one of {', '.join(map(repr, _OUTPUTS))}")
+        if crop_mode not in _CROP_MODES:
+            raise ValueError(f"crop_mode {crop_mode!r} is not one of "
+                             f"{', '.join(map(repr, _CROP_MODES))}")
+        if layout not in _LAYOUTS:
+            raise ValueError(f"layout {layout!r} is not one of {', '.join(map(repr, _LAYOUTS))}")
+        dtype = dtype if isinstance(dtype, str) else dtype_name(dtype)
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype {dtype!r} is not one of {', '.join(map(repr, _DTYPES))}")
+        if output in _FRAMEWORK_MODULE:
+            import importlib
+
+            try:
+                importlib.import_module(_FRAMEWORK_MODULE[output])
+            except ImportError as exc:
+                raise ImportError(f"output={output!r} needs {_FRAMEWORK_MODULE[output]}, which "
+                                  f"is not installed; use output='numpy' or 'view'") from exc
+        if output == "numpy" and dtype == "bfloat16":
+            try:
+                import ml_dtypes  # noqa: F401
+            except ImportError as exc:
+                raise ValueError("NumPy has no bfloat16 without the ml_dtypes package; use "
+                                 "output='torch', 'jax', 'tf' or 'view'") from exc
+        for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool, got {flag!r}")
+        if isinstance(mirror, bool) or not isinstance(mirror, numbers.Real):
+            raise TypeError(f"mirror must be a probability in [0, 1], got {mirror!r}")
+        seed = _int("seed", seed, 0)
+        if seed >= 2**64:
+            raise ValueError(f"seed {seed} must be < 2**64")
+        batch_size = _int("batch_size", batch_size, 1)
+        prefetch = _int("prefetch", prefetch, 1)
+        rank = _int("rank", rank, 0)
+        world_size = _int("world_size", world_size, 1)
+        if rank >= world_size:
+            raise ValueError(f"rank {rank} must be < world_size {world_size}")
+        threads = 0  # the C++ core then uses every core this process may run on
+        if num_threads is not None:
+            threads = _int("num_threads", num_threads, 1)
+        mean_l, std_l = _per_channel("mean", mean), _per_channel("std", std)
+        if scale is None:
+            scale = 1.0 if dtype == "uint8" else 1.0 / 255.0
+        elif isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+            raise TypeError(f"scale must be a number, got {scale!r}")
+
+        self._images = view(images)
+        if self._images.ndim != 4:
+            raise ValueError(f"images must have shape (N, H, W, C); got shape "
+                             f"{self._images.shape}")
+        self._labels = None
+        if labels is not None:
+            if isinstance(labels, (list, tuple)):
+                labels = np.asarray(labels)  # a Python list has no buffer: converted once
+            self._labels = view(labels)
+        n, h, w, _ = self._images.shape
+        size = _crop(crop)
+        if crop_mode == "none":
+            if size is not None and size != (h, w):
+                raise ValueError(f"crop_mode 'none' keeps the whole image {(h, w)}, but crop is "
+                                 f"{size}; pass crop=None")
+            size = (h, w)
+        elif size is None:
+            raise ValueError(f"crop_mode {crop_mode!r} needs a crop size; pass crop=(h, w) or "
+                             "crop_mode='none'")
+        elif size[0] > h or size[1] > w:
+            raise ValueError(f"crop {size} is larger than image {(h, w)} on axes (1, 2)")
+        self._output = output
+        self._dtype = dtype
+        c = self._images.shape[3]
+        self._sample_shape = (c, *size) if layout == "CHW" else (*size, c)
+        self._config = dict(seed=seed, num_samples=n, batch_size=batch_size,
+                            world_size=world_size, rank=rank, shuffle=bool(shuffle),
+                            drop_last=bool(drop_last))
+        self._core = _Loader(self._images, self._labels, batch_size, size[0], size[1],
+                             crop_mode, float(mirror), mean_l, std_l, float(scale), layout,
+                             dtype, bool(shuffle), seed, bool(drop_last), threads, prefetch,
+                             rank, world_size, _int("_fault_sample", _fault_sample))
+        self._convert = _converter(output)
+        self._convert_labels = _label_converter(self._convert, output)
+
+    # --- iteration ------------------------------------------------------------------------
+    def __len__(self) -> int:
+        """Batches per epoch on this rank."""
+        return len(self._live())
+
+    def __iter__(self) -> Iterator[Any]:
+        """Yields the remaining batches of the current epoch: (images, labels), or images alone
+        when the loader has no labels."""
+        core = self._live()
+        remaining = len(core) - core.state()[1]
+        for _ in range(remaining):
+            images, labels, _epoch, _index = core.next()
+            if self._labels is None:
+                yield self._convert(images)
+            else:
+                yield self._convert(images), self._convert_labels(labels)
+
+    def next_batch(self):
+        """The next batch of the stream (crossing into the next epoch after the last one)."""
+        images, labels, _e, _i = self._live().next()
+        if self._labels is None:
+            return self._convert(images)
+        return self._convert(images), self._convert_labels(labels)
+
+    # --- position -------------------------------------------------------------------------
+    @property
+    def epoch(self) -> int:
+        """The epoch the next batch belongs to."""
+        return self._live().state()[0]
+
+    def set_epoch(self, epoch: int) -> None:
+        """Starts epoch `epoch` (its own shuffle and crops) at batch 0."""
+        self._live().load_state(_int("epoch", epoch, 0), 0)
+
+    def state_dict(self) -> dict:
+        """Position and configuration, for resuming with load_state_dict (plain ints/bools)."""
+        epoch, batch = self._live().state()
+        return {"epoch": epoch, "batch": batch, **self._config}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continues from a state_dict(): the following batches are byte-identical to those the
+        saved loader would have produced. The configuration must match."""
+        if not isinstance(state, dict) or "epoch" not in state or "batch" not in state:
+            raise ValueError("state must be a dict from Loader.state_dict() with 'epoch' and "
+                             "'batch'")
+        for key, value in self._config.items():
+            if key in state and state[key] != value:
+                raise ValueError(f"state was saved with {key}={state[key]!r} but this loader has "
+                                 f"{key}={value!r}; resuming would not reproduce its batches")
+        self._live().load_state(_int("epoch", state["epoch"], 0),
+                                _int("batch", state["batch"], 0))
+
+    def plan(self, i: int) -> BatchPlan:
+        """What batch `i` of the current epoch holds, as NumPy arrays (to recompute it)."""
+        idx, top, left, mirror = self._live().plan(_int("batch", i))
+        return BatchPlan(np.asarray(idx, np.int64), np.asarray(top, np.int64),
+                         np.asarray(left, np.int64), np.asarray(mirror, bool))
+
+    # --- lifetime -------------------------------------------------------------------------
+    @property
+    def num_threads(self) -> int:
+        """Worker threads in use."""
+        return self._live().num_threads
+
+    def close(self) -> None:
+        """Stops and joins the worker threads now (batches already delivered stay valid)."""
+        self._core = None
+
+    def __enter__(self) -> "Loader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _live(self):
+        if self._core is None:
+            raise ValueError("the loader is closed")
+        return self._core
+
+    # --- adapters -------------------------------------------------------------------------
+    def as_tf_dataset(self):
+        """A tf.data.Dataset over this loader: each iteration of it yields the rest of the current
+        epoch and moves on to the next (so Keras ``fit(ds, epochs=k)`` sees k epochs).
+        tf.data's generator bridge copies each batch once into its own tensors; iterate the
+        loader with output='tf' for zero-copy tensors."""
+        import tensorflow as tf
+
+        images_spec, labels_spec = self._tf_specs(tf)
+        sig = images_spec if labels_spec is None else (images_spec, labels_spec)
+        to_np = _converter("numpy")
+
+        def generate():
+            core = self._live()
+            for _ in range(len(core) - core.state()[1]):
+                images, labels, _e, _i = core.next()
+                if labels_spec is None:
+                    yield to_np(images)
+                else:
+                    yield to_np(images), to_np(labels)
+
+        ds = tf.data.Dataset.from_generator(generate, output_signature=sig)
+        if self._live().state()[1] == 0:  # whole epochs: tell tf.data (and Keras) their length
+            ds = ds.apply(tf.data.experimental.assert_cardinality(len(self)))
+        return ds
+
+    def _tf_specs(self, tf):
+        images = tf.TensorSpec(shape=(None, *self._sample_shape), dtype=getattr(tf, self._dtype))
+        if self._labels is None:
+            return images, None
+        labels = tf.TensorSpec(shape=(None, *self._labels.shape[1:]),
+                               dtype=tf.as_dtype(np.dtype(self._labels.dtype)))
+        return images, labels
+
+    def __repr__(self) -> str:
+        state = "closed" if self._core is None else f"epoch={self.epoch}, batches={len(self)}"
+        return f"nocopy.Loader(images={self._images.shape}, output={self._output!r}, {state})"
+
+
+def _converter(output: str):
+    """Function from a batch View to the chosen framework's array, sharing memory."""
+    from . import _adapters
+
+    if output == "view":
+        return lambda v: v
+    return {"numpy": _adapters.to_numpy, "torch": _adapters.to_torch, "jax": _adapters.to_jax,
+            "tf": _adapters.to_tf}[output]
+
+
+def _label_converter(convert, output: str):
+    """Labels are shared when the framework can hold them as they are, and converted otherwise
+    (JAX without jax_enable_x64 stores int64 labels as int32): they are a small per-batch
+    gather, already a copy of the source labels."""
+
+    def run(v):
+        try:
+            return convert(v)
+        except BufferError:
+            if output == "jax":
+                import jax.numpy as jnp
+
+                return jnp.asarray(np.asarray(v))
+            return convert(v, copy=True)
+
+    return run

@@ -11,8 +11,11 @@ CMAKE_TEST_FLAGS := -DNOCOPY_BUILD_PYTHON=OFF -DNOCOPY_BUILD_TESTS=ON -DNOCOPY_W
 
 test: cpp-test asan-test tsan-test py-test fuzz-smoke
 
+# The main job: the seed examples measured (shared / copied / raised), then the loader
+# benchmark's quick form against the seed recipes (chart in build/bench.png).
 demo: build
 	$(PY) examples/demo.py
+	$(PY) -m nocopy bench --quick --png build/bench.png
 
 # Debian packages the C++ tests need (GoogleTest), installed only when missing.
 system-deps:
@@ -60,8 +63,13 @@ py-test: build
 	$(PY) -m pytest -q $(FORK_TESTS)
 	$(PY) -m pytest -q tests/python $(addprefix --ignore=,$(FORK_TESTS))
 
+# Every benchmark, full size, with the optional peers installed (DALI on the CPU).
 bench: build
+	-$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) bench/bench_views.py
+	$(PY) bench/bench_copy.py
+	$(PY) bench/bench_storage.py
+	$(PY) -m nocopy bench --png build/bench.png --markdown
 
 format:
 	clang-format -i cpp/include/nocopy/*.hpp cpp/src/*.cpp cpp/bindings/*.cpp cpp/bindings/*.hpp tests/cpp/*.cpp

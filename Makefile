@@ -72,7 +72,7 @@ bench: build
 	$(PY) -m nocopy bench --png build/bench.png --markdown
 
 format:
-	clang-format -i cpp/include/nocopy/*.hpp cpp/src/*.cpp cpp/bindings/*.cpp cpp/bindings/*.hpp tests/cpp/*.cpp
+	clang-format -i cpp/include/nocopy/*.hpp cpp/src/*.[ch]pp cpp/bindings/*.[ch]pp tests/cpp/*.cpp fuzz/*.cpp
 
 clean:
 	rm -rf build

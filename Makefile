@@ -6,10 +6,10 @@ PY := $(VENV)/bin/python
 JOBS ?= 2
 CMAKE_TEST_FLAGS := -DNOCOPY_BUILD_PYTHON=OFF -DNOCOPY_BUILD_TESTS=ON -DNOCOPY_WERROR=ON
 
-.PHONY: test demo build system-deps venv cpp-test asan-test tsan-test py-test bench format clean \
-        fuzz fuzz-smoke fuzz-deps
+.PHONY: test demo build system-deps venv cpp-test asan-test tsan-test py-test bench format \
+        format-check clean fuzz fuzz-smoke fuzz-deps
 
-test: cpp-test asan-test tsan-test py-test fuzz-smoke
+test: format-check cpp-test asan-test tsan-test py-test fuzz-smoke
 
 # The main job: the seed examples measured (shared / copied / raised), then the loader
 # benchmark's quick form against the seed recipes (chart in build/bench.png).
@@ -71,8 +71,16 @@ bench: build
 	$(PY) bench/bench_storage.py
 	$(PY) -m nocopy bench --png build/bench.png --markdown
 
+CXX_SOURCES = $(wildcard cpp/include/nocopy/*.hpp cpp/src/*.[ch]pp cpp/bindings/*.[ch]pp tests/cpp/*.cpp fuzz/*.cpp)
+
 format:
-	clang-format -i cpp/include/nocopy/*.hpp cpp/src/*.[ch]pp cpp/bindings/*.[ch]pp tests/cpp/*.cpp fuzz/*.cpp
+	clang-format -i $(CXX_SOURCES)
+
+# Fails when a C++ file differs from the repository's clang-format style.
+format-check:
+	@command -v clang-format >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-format)
+	@clang-format --dry-run -Werror $(CXX_SOURCES) && echo "clang-format: $(words $(CXX_SOURCES)) files clean"
 
 clean:
 	rm -rf build

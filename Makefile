@@ -7,12 +7,15 @@ JOBS ?= 2
 CMAKE_TEST_FLAGS := -DNOCOPY_BUILD_PYTHON=OFF -DNOCOPY_BUILD_TESTS=ON -DNOCOPY_WERROR=ON
 
 .PHONY: test demo build system-deps venv cpp-test asan-test tsan-test py-test cpp-examples bench \
-        format clean fuzz fuzz-smoke fuzz-deps
+        format format-check clean fuzz fuzz-smoke fuzz-deps
 
-test: cpp-test asan-test tsan-test py-test fuzz-smoke
+test: format-check cpp-test asan-test tsan-test py-test fuzz-smoke
 
+# The main job: the seed examples measured (shared / copied / raised), then the loader
+# benchmark's quick form against the seed recipes (chart in build/bench.png).
 demo: build
 	$(PY) examples/demo.py
+	$(PY) -m nocopy bench --quick --png build/bench.png
 
 # Debian packages the C++ tests need (GoogleTest), installed only when missing.
 system-deps:
@@ -78,11 +81,25 @@ cpp-examples: build
 	cmake --build $(EXAMPLES_BUILD)/extension -j$(JOBS)
 	NOCOPY_CPP_EXAMPLES=$(EXAMPLES_BUILD) $(PY) -m pytest -q tests/python/test_cpp_examples.py
 
+# Every benchmark, full size, with the optional peers installed (DALI on the CPU).
 bench: build
+	-$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) bench/bench_views.py
+	$(PY) bench/bench_copy.py
+	$(PY) bench/bench_storage.py
+	$(PY) -m nocopy bench --png build/bench.png --markdown
+
+CXX_SOURCES = $(wildcard cpp/include/nocopy/*.hpp cpp/src/*.[ch]pp cpp/bindings/*.[ch]pp tests/cpp/*.cpp fuzz/*.cpp \
+                          examples/cpp/*/*.[ch]pp)
 
 format:
-	clang-format -i cpp/include/nocopy/*.hpp cpp/src/*.cpp cpp/bindings/*.cpp cpp/bindings/*.hpp tests/cpp/*.cpp
+	clang-format -i $(CXX_SOURCES)
+
+# Fails when a C++ file differs from the repository's clang-format style.
+format-check:
+	@command -v clang-format >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-format)
+	@clang-format --dry-run -Werror $(CXX_SOURCES) && echo "clang-format: $(words $(CXX_SOURCES)) files clean"
 
 clean:
 	rm -rf build

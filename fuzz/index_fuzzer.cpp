@@ -49,9 +49,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<nocopy::IndexItem> items;
     for (int i = 0; i < n_items; ++i) {
       switch (in.byte() % 4) {
-        case 0: items.push_back(nocopy::IndexItem::integer(in.bound())); break;
-        case 1: items.push_back(nocopy::IndexItem::ellipsis()); break;
-        case 2: items.push_back(nocopy::IndexItem::new_axis()); break;
+        case 0:
+          items.push_back(nocopy::IndexItem::integer(in.bound()));
+          break;
+        case 1:
+          items.push_back(nocopy::IndexItem::ellipsis());
+          break;
+        case 2:
+          items.push_back(nocopy::IndexItem::new_axis());
+          break;
         default: {
           const uint8_t flags = in.byte();
           std::optional<int64_t> start, stop;

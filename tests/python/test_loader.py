@@ -393,13 +393,16 @@ def test_property_any_geometry_matches_reference(n, h, w, c, data):
     assert count == len(plans)
 
 
-@pytest.mark.parametrize("script", ["loader_torch_train.py", "loader_keras_train.py"])
+@pytest.mark.parametrize("script", ["loader_torch_train.py", "loader_keras_train.py",
+                                    "loader_jax_train.py"])
 def test_training_examples_run(script):
     import subprocess
     import sys
 
     if script.startswith("loader_keras"):
         pytest.importorskip("keras")
+    if script.startswith("loader_jax"):
+        pytest.importorskip("jax")
     path = os.path.join(os.path.dirname(__file__), "..", "..", "examples", script)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run([sys.executable, path], capture_output=True, text=True, timeout=300,

@@ -9,7 +9,7 @@ CMAKE_TEST_FLAGS := -DNOCOPY_BUILD_PYTHON=OFF -DNOCOPY_BUILD_TESTS=ON -DNOCOPY_W
 .PHONY: test demo build system-deps venv cpp-test asan-test tsan-test py-test cpp-examples bench \
         format format-check clean fuzz fuzz-smoke fuzz-deps
 
-test: format-check cpp-test asan-test tsan-test py-test fuzz-smoke
+test: format-check cpp-test asan-test tsan-test py-test cpp-examples fuzz-smoke
 
 # The main job: the seed examples measured (shared / copied / raised), then the loader
 # benchmark's quick form against the seed recipes (chart in build/bench.png).

@@ -3,6 +3,7 @@
 // templates cannot use target_clones).
 #include "nocopy/transforms.hpp"
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <cmath>
@@ -264,7 +265,10 @@ void sample_baseline(const KernelArgs& k) {
 bool cpu_has_avx2() {
   static const bool has = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("f16c") != 0;
+    // F16C is CPUID leaf 1, ECX bit 29 (read directly: older clang has no "f16c" name).
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 29)) != 0;
+    return __builtin_cpu_supports("avx2") != 0 && f16c;
   }();
   return has;
 }

@@ -89,10 +89,16 @@ PyObject* new_instance(View&& v) {
 
 // mp_subscript slot: v[key] without nanobind's argument dispatch (indexing is the hottest call).
 PyObject* view_subscript(PyObject* self, PyObject* key) {
+  if (!nb::inst_ready(self)) {  // View.__new__(View) makes an instance with no C++ object
+    PyErr_SetString(PyExc_TypeError, "uninitialized nocopy.View; create views with nocopy.view()");
+    return nullptr;
+  }
   try {
     return new_instance(getitem(*nb::inst_ptr<View>(self), nb::handle(key)));
   } catch (nb::python_error& e) {
     e.restore();
+  } catch (const nocopy::BufferError& e) {
+    PyErr_SetString(PyExc_BufferError, e.what());
   } catch (const nocopy::TypeError& e) {
     PyErr_SetString(PyExc_TypeError, e.what());
   } catch (const std::out_of_range& e) {
@@ -135,6 +141,11 @@ struct BufferExport {
 };
 
 int view_getbuffer(PyObject* self, Py_buffer* buf, int flags) {
+  if (!nb::inst_ready(self)) {
+    buf->obj = nullptr;
+    PyErr_SetString(PyExc_TypeError, "uninitialized nocopy.View; create views with nocopy.view()");
+    return -1;
+  }
   const View* v = nb::inst_ptr<View>(self);
   auto fail = [&](const std::string& message) {
     buf->obj = nullptr;

@@ -15,6 +15,7 @@
 
 #include "convert.hpp"
 #include "nocopy/errors.hpp"
+#include "nocopy/thread_pool.hpp"
 
 namespace nocopy {
 namespace {
@@ -109,11 +110,11 @@ void run_range(const Plan& p, int64_t begin, int64_t end) {
 
 int resolve_threads(int num_threads) {
   if (num_threads < 0) {
-    throw std::invalid_argument("num_threads must be >= 0 (0 = all cores), got " +
+    throw std::invalid_argument("num_threads must be >= 0 (0 = all usable cores), got " +
                                 std::to_string(num_threads));
   }
   if (num_threads > 0) return num_threads;
-  return std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<int>(usable_cores());  // the cores this process may run on, like the loader
 }
 
 // A parallel copy: chunks of the flattened range claimed dynamically by the caller and helper
@@ -157,8 +158,9 @@ void run_parallel(const Plan& p, int64_t size, int threads, int64_t chunks) {
   job->chunks = std::min(chunks, job->units);
   try {
     for (int i = 1; i < threads; ++i) std::thread([job] { work(*job); }).detach();
-  } catch (const std::system_error&) {
-    // No more threads: the ones started (and the caller) share the chunks.
+  } catch (...) {
+    // No more threads (system_error, bad_alloc): the ones started and the caller share the
+    // chunks, and the caller still waits for every claimed chunk before the views may go.
   }
   work(*job);
   std::unique_lock<std::mutex> lock(job->mutex);

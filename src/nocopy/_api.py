@@ -24,6 +24,11 @@ def view(obj) -> View:
     """
     if type(obj) is View:
         return obj
+    if getattr(getattr(obj, "dtype", None), "name", None) == "bfloat16" and isinstance(
+            obj, np.ndarray):
+        # NumPy bfloat16 (ml_dtypes) exports neither a buffer format nor DLPack: the same bytes
+        # seen as uint16, relabelled. Still zero-copy.
+        return _nocopy.view(obj.view(np.uint16)).reinterpret("bfloat16")
     try:
         return _nocopy.view(obj)
     except (BufferError, RuntimeError):

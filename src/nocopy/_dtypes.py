@@ -21,13 +21,13 @@ def dtype_name(spec) -> str:
         name = spec.name
     else:
         try:
-            name = np.dtype(spec).name
+            dt = np.dtype(spec)
         except TypeError as exc:
             raise ValueError(f"unsupported dtype {spec!r}") from exc
-    aliases = {"bool_": "bool", "half": "float16", "float": "float32", "double": "float64",
-               "cfloat": "complex64", "cdouble": "complex128", "long": "int64", "int": "int32",
-               "short": "int16", "uint": "uint32"}
-    name = aliases.get(name, name) if not isinstance(spec, str) else name
+        if dt.byteorder == ">":
+            raise ValueError(f"unsupported dtype {spec!r}: nocopy arrays are native "
+                             "(little-endian) byte order")
+        name = dt.name
     if not isinstance(spec, str) and name not in _SUPPORTED:
         raise ValueError(f"unsupported dtype {spec!r}: nocopy supports {', '.join(_SUPPORTED)}")
     return name

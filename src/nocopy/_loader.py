@@ -9,6 +9,7 @@ exported tensor owns the batch buffer, so a batch you keep is never overwritten.
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any, Iterator, NamedTuple
 
 import numpy as np
@@ -174,6 +175,7 @@ class Loader:
         self._config = dict(seed=seed, num_samples=n, batch_size=batch_size,
                             world_size=world_size, rank=rank, shuffle=bool(shuffle),
                             drop_last=bool(drop_last))
+        self._pid = os.getpid()
         self._core = _Loader(self._images, self._labels, batch_size, size[0], size[1],
                              crop_mode, float(mirror), mean_l, std_l, float(scale), layout,
                              dtype, bool(shuffle), seed, bool(drop_last), threads, prefetch,
@@ -189,10 +191,11 @@ class Loader:
     def __iter__(self) -> Iterator[Any]:
         """Yields the remaining batches of the current epoch: (images, labels), or images alone
         when the loader has no labels."""
-        core = self._live()
-        remaining = len(core) - core.state()[1]
+        # The core is looked up per batch, never held here: close() then really frees it
+        # (stopping and joining the workers) even while an iterator is alive.
+        remaining = len(self._live()) - self._live().state()[1]
         for _ in range(remaining):
-            images, labels, _epoch, _index = core.next()
+            images, labels, _epoch, _index = self._live().next()
             if self._labels is None:
                 yield self._convert(images)
             else:
@@ -234,7 +237,9 @@ class Loader:
                                 _int("batch", state["batch"], 0))
 
     def plan(self, i: int) -> BatchPlan:
-        """What batch `i` of the current epoch holds, as NumPy arrays (to recompute it)."""
+        """What batch `i` of the current epoch holds, as NumPy arrays (to recompute it).
+        Delivering an epoch's last batch moves the loader to the next epoch, so take the plans
+        of an epoch before its last batch (or call set_epoch(e) to look back)."""
         idx, top, left, mirror = self._live().plan(_int("batch", i))
         return BatchPlan(np.asarray(idx, np.int64), np.asarray(top, np.int64),
                          np.asarray(left, np.int64), np.asarray(mirror, bool))
@@ -258,6 +263,11 @@ class Loader:
     def _live(self):
         if self._core is None:
             raise ValueError("the loader is closed")
+        if self._pid != os.getpid():
+            # A forked child inherits the loader object but not its worker threads.
+            raise RuntimeError("this Loader was created in process "
+                               f"{self._pid}; a forked child cannot use it (its worker threads "
+                               "exist only in the parent): create a new Loader in the child")
         return self._core
 
     # --- adapters -------------------------------------------------------------------------
@@ -273,9 +283,8 @@ class Loader:
         to_np = _converter("numpy")
 
         def generate():
-            core = self._live()
-            for _ in range(len(core) - core.state()[1]):
-                images, labels, _e, _i = core.next()
+            for _ in range(len(self._live()) - self._live().state()[1]):
+                images, labels, _e, _i = self._live().next()
                 if labels_spec is None:
                     yield to_np(images)
                 else:

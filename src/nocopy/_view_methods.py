@@ -34,10 +34,22 @@ def _array(self, dtype=None, copy=None):
     """NumPy's fallback when the buffer protocol refuses (bfloat16, device memory): either the
     same zero-copy array to_numpy gives, or the reason as a BufferError, never an object array."""
     arr = _adapters.to_numpy(self, copy=bool(copy))
-    return arr if dtype is None else arr.astype(dtype, copy=False)
+    if dtype is None or arr.dtype == dtype:
+        return arr
+    if copy is False:
+        raise ValueError(f"converting a {self._dtype_name} view to {dtype} needs a copy, and "
+                         "copy=False was given")
+    return arr.astype(dtype)
+
+
+def _deepcopy(self, memo):
+    """deepcopy gives an independent copy of the elements (a new C-contiguous array)."""
+    return self.copy()
 
 
 View.__array__ = _array
+View.__copy__ = lambda self: self  # views are immutable handles: a shallow copy is the view
+View.__deepcopy__ = _deepcopy
 View.dtype = property(lambda self: numpy_dtype(self._dtype_name),
                       doc="Element type as a NumPy dtype (bfloat16 needs ml_dtypes).")
 View.to_numpy = _adapters.to_numpy

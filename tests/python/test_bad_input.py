@@ -93,3 +93,16 @@ def test_bad_dtype_names():
         dtype_name(np.dtype("U3"))
     assert dtype_name(np.float32) == "float32"
     assert dtype_name("uint8") == "uint8"
+
+
+def test_uninitialized_view_instances_raise_instead_of_reading_garbage():
+    x = nc.View.__new__(nc.View)
+    with pytest.raises(TypeError, match="uninitialized"):
+        x[0]
+    with pytest.raises(TypeError, match="uninitialized"):
+        memoryview(x)
+
+
+def test_big_endian_dtypes_are_refused_not_silently_made_native():
+    with pytest.raises(ValueError, match="byte order"):
+        nc.ascontiguous(np.zeros(3, np.float32), np.dtype(">f4"))

@@ -409,3 +409,49 @@ def test_training_examples_run(script):
                           env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "final loss" in proc.stdout
+
+
+def _task_count():
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_close_joins_workers_even_with_a_live_iterator():
+    import gc
+
+    before = _task_count()
+    loader = nc.Loader(np.zeros((8, 16, 16, 3), np.uint8), batch_size=2, crop=(8, 8),
+                       output="numpy", num_threads=2)
+    it = iter(loader)
+    next(it)
+    assert _task_count() >= before + 2
+    loader.close()
+    gc.collect()
+    assert _task_count() == before
+    with pytest.raises(ValueError, match="closed"):
+        next(it)
+
+
+def test_forked_child_gets_a_clear_error_not_a_hang():
+    loader = nc.Loader(np.zeros((8, 16, 16, 3), np.uint8), batch_size=2, crop=(8, 8),
+                       output="numpy")
+    import subprocess
+    import sys
+
+    # Fork from a clean interpreter (this test process may hold JAX/TF threads).
+    code = (
+        "import os, numpy as np, nocopy as nc\n"
+        "L = nc.Loader(np.zeros((8, 16, 16, 3), np.uint8), batch_size=2, crop=(8, 8),"
+        " output='numpy')\n"
+        "L.next_batch()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    try:\n"
+        "        L.next_batch()\n"
+        "        os._exit(3)\n"
+        "    except RuntimeError as e:\n"
+        "        os._exit(0 if 'forked child' in str(e) else 4)\n"
+        "print(os.waitpid(pid, 0)[1])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "0"
+    assert loader.next_batch().shape == (2, 3, 8, 8)

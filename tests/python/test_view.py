@@ -250,3 +250,26 @@ def test_mmap_and_memoryview_sources(tmp_path):
         mm.close()
     mv = memoryview(np.arange(12, dtype=np.float64).reshape(3, 4))
     assert nc.view(mv)[1, 2:].shape == (2,)
+
+
+def test_copy_module_semantics():
+    import copy
+
+    a = np.arange(6.0)
+    v = nc.view(a)[1:]
+    assert copy.copy(v) is v  # a view is an immutable handle
+    d = copy.deepcopy({"v": v})["v"]
+    assert not nc.shares_memory(d, a)
+    np.testing.assert_array_equal(np.asarray(d), a[1:])
+
+
+def test_numpy_bfloat16_arrays_are_viewed_without_copy():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    b = np.arange(6, dtype=ml_dtypes.bfloat16)
+    v = nc.view(b)
+    assert v._dtype_name == "bfloat16" and v.data_ptr == data_ptr(b)
+    back = v.to_numpy()
+    assert back.dtype == b.dtype and np.shares_memory(back, b)
+    with pytest.raises(ValueError, match="copy=False"):
+        np.asarray(v, dtype=np.float32, copy=False)
+    np.testing.assert_array_equal(np.asarray(v, dtype=np.float32), np.arange(6, dtype=np.float32))

@@ -5,6 +5,7 @@
 #include <nanobind/nanobind.h>
 
 #include <string>
+#include <vector>
 
 #include "nocopy/view.hpp"
 
@@ -27,6 +28,9 @@ void bind_storage(nb::module_& m);
 
 /// Registers the loader's C++ core (_Loader), wrapped by nocopy.Loader.
 void bind_loader(nb::module_& m);
+
+/// A Python tuple of ints, each multiplied by `scale` (shapes, strides in bytes).
+nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale = 1);
 
 /// Any supported Python object (View, buffer-protocol object, __dlpack__ producer) as a View
 /// sharing its memory; the Python object is kept alive by the view's owner. Never copies.

@@ -56,11 +56,7 @@ View view_from_buffer(nb::handle obj) {
       strides[static_cast<size_t>(i)] = buf.strides[i] / buf.itemsize;
     }
   } else {
-    int64_t s = 1;
-    for (int i = ndim; i-- > 0;) {
-      strides[static_cast<size_t>(i)] = s;
-      s *= shape[static_cast<size_t>(i)] > 0 ? shape[static_cast<size_t>(i)] : 1;
-    }
+    strides = contiguous_strides(shape);
   }
   void* data = buf.buf;
   const bool readonly = buf.readonly != 0;

@@ -14,12 +14,6 @@
 namespace nocopy::bindings {
 namespace {
 
-nb::tuple int_tuple(const std::vector<int64_t>& v) {
-  nb::list l;
-  for (int64_t x : v) l.append(x);
-  return nb::tuple(l);
-}
-
 // Byte strides (Python convention) -> element strides, refusing strides that are not whole
 // elements.
 std::vector<int64_t> element_strides(const std::vector<int64_t>& bytes, DType dtype) {
@@ -104,10 +98,9 @@ void bind_storage(nb::module_& m) {
       [](const View& v) -> nb::object {
         const ShmMapping* sm = shm_mapping_of(v);
         if (sm == nullptr) return nb::none();
-        std::vector<int64_t> bs = v.strides();
-        for (auto& s : bs) s *= static_cast<int64_t>(v.itemsize());
         return nb::make_tuple(sm->name(), shm_data_offset_of(v), int_tuple(v.shape()),
-                              int_tuple(bs), std::string(dtype_name(v.dtype())), v.readonly());
+                              int_tuple(v.strides(), static_cast<int64_t>(v.itemsize())),
+                              std::string(dtype_name(v.dtype())), v.readonly());
       },
       nb::arg("view"),
       "(name, byte offset, shape, byte strides, dtype, readonly) of a view of a shared array, or "

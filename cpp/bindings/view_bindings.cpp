@@ -15,15 +15,6 @@
 namespace nocopy::bindings {
 namespace {
 
-nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale = 1) {
-  PyObject* t = PyTuple_New(static_cast<Py_ssize_t>(values.size()));
-  if (t == nullptr) throw nb::python_error();
-  for (size_t i = 0; i < values.size(); ++i) {
-    PyTuple_SET_ITEM(t, static_cast<Py_ssize_t>(i), PyLong_FromLongLong(values[i] * scale));
-  }
-  return nb::steal<nb::tuple>(t);
-}
-
 // One element of a Python index tuple as an IndexItem.
 IndexItem parse_index_item(PyObject* item) {
   if (item == Py_Ellipsis) return IndexItem::ellipsis();
@@ -226,6 +217,15 @@ std::string repr(const View& v) {
 }
 
 }  // namespace
+
+nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale) {
+  PyObject* t = PyTuple_New(static_cast<Py_ssize_t>(values.size()));
+  if (t == nullptr) throw nb::python_error();
+  for (size_t i = 0; i < values.size(); ++i) {
+    PyTuple_SET_ITEM(t, static_cast<Py_ssize_t>(i), PyLong_FromLongLong(values[i] * scale));
+  }
+  return nb::steal<nb::tuple>(t);
+}
 
 void bind_view(nb::module_& m) {
   auto cls = nb::class_<View>(m, "View", nb::type_slots(view_slots),

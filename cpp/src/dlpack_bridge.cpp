@@ -34,16 +34,10 @@ View wrap(Managed* managed, const DLTensor& t, bool readonly) {
   }
   if (t.ndim > 0 && t.shape == nullptr) throw std::invalid_argument("DLPack tensor has null shape");
   std::vector<int64_t> shape(t.shape, t.shape + t.ndim);
-  std::vector<int64_t> strides(static_cast<size_t>(t.ndim));
-  if (t.strides != nullptr) {
-    strides.assign(t.strides, t.strides + t.ndim);
-  } else {
-    int64_t s = 1;
-    for (int32_t i = t.ndim; i-- > 0;) {
-      strides[static_cast<size_t>(i)] = s;
-      s *= shape[static_cast<size_t>(i)] > 0 ? shape[static_cast<size_t>(i)] : 1;
-    }
-  }
+  // Null strides (legacy tensors only) mean compact row-major.
+  std::vector<int64_t> strides = t.strides != nullptr
+                                     ? std::vector<int64_t>(t.strides, t.strides + t.ndim)
+                                     : contiguous_strides(shape);
   char* data = static_cast<char*>(t.data) + t.byte_offset;
   const Device device{static_cast<int32_t>(t.device.device_type), t.device.device_id};
   // Validate geometry before taking ownership (the View constructor throws on bad shapes).

@@ -183,23 +183,6 @@ size_t pread_full(int fd, uint8_t* buf, size_t n, off_t offset, const std::strin
   return done;
 }
 
-std::vector<int64_t> strides_for(const std::vector<int64_t>& shape, bool fortran) {
-  std::vector<int64_t> strides(shape.size());
-  int64_t s = 1;
-  if (fortran) {
-    for (size_t i = 0; i < shape.size(); ++i) {
-      strides[i] = s;
-      s = checked_mul(s, std::max<int64_t>(shape[i], 1), "stride");
-    }
-  } else {
-    for (size_t i = shape.size(); i-- > 0;) {
-      strides[i] = s;
-      s = checked_mul(s, std::max<int64_t>(shape[i], 1), "stride");
-    }
-  }
-  return strides;
-}
-
 }  // namespace
 
 DType dtype_from_npy_descr(std::string_view descr) {
@@ -378,7 +361,7 @@ View open_npy(const std::string& path, MapMode mode) {
     throw std::invalid_argument("'" + path + "': " + e.what());
   }
   auto mapping = MappedFile::map_fd(fd, static_cast<size_t>(file_size), mode, path);
-  std::vector<int64_t> strides = strides_for(h.shape, h.fortran_order);
+  std::vector<int64_t> strides = contiguous_strides(h.shape, h.fortran_order);
   return View(mapping->data() + h.data_offset, h.dtype, h.shape, std::move(strides), mapping,
               mode == MapMode::ReadOnly);
 }

@@ -75,14 +75,20 @@ View::View(void* data, DType dtype, std::vector<int64_t> shape, std::vector<int6
   }
 }
 
-View View::c_contiguous(void* data, DType dtype, std::vector<int64_t> shape, OwnerPtr owner,
-                        bool readonly) {
+std::vector<int64_t> contiguous_strides(std::span<const int64_t> shape, bool fortran) {
   std::vector<int64_t> strides(shape.size());
   int64_t s = 1;
-  for (size_t i = shape.size(); i-- > 0;) {
+  for (size_t k = 0; k < shape.size(); ++k) {
+    const size_t i = fortran ? k : shape.size() - 1 - k;
     strides[i] = s;
     s = checked_mul(s, std::max<int64_t>(shape[i], 1), "contiguous stride");
   }
+  return strides;
+}
+
+View View::c_contiguous(void* data, DType dtype, std::vector<int64_t> shape, OwnerPtr owner,
+                        bool readonly) {
+  std::vector<int64_t> strides = contiguous_strides(shape);
   return View(data, dtype, std::move(shape), std::move(strides), std::move(owner), readonly);
 }
 
@@ -306,15 +312,11 @@ View View::reshape(std::span<const int64_t> requested) const {
                                 " into shape " + format_tuple(requested));
   }
   const size_t nd = shape.size();
-  std::vector<int64_t> strides(nd, 0);
   if (size_ == 0 || is_c_contiguous()) {
-    int64_t s = 1;
-    for (size_t i = nd; i-- > 0;) {
-      strides[i] = s;
-      s *= std::max<int64_t>(shape[i], 1);
-    }
+    std::vector<int64_t> strides = contiguous_strides(shape);
     return View(data_, dtype_, std::move(shape), std::move(strides), owner_, readonly_, device_);
   }
+  std::vector<int64_t> strides(nd, 0);
   // General case: group old and new axes into blocks of equal element count; each block of old
   // axes must be contiguous among itself (ignoring length-1 axes).
   std::vector<int64_t> old_dims, old_strides;

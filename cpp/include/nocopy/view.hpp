@@ -143,6 +143,11 @@ class View {
   OwnerPtr owner_;
 };
 
+/// Element strides of a compact array of `shape`: row-major, or column-major when `fortran`.
+/// Length-0 axes count as 1 so the strides stay meaningful; std::overflow_error when they
+/// do not fit in int64.
+std::vector<int64_t> contiguous_strides(std::span<const int64_t> shape, bool fortran = false);
+
 /// "(2, 3)" for printing shapes and axes in messages.
 std::string format_tuple(std::span<const int64_t> values);
 

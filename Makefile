@@ -89,7 +89,8 @@ bench: build
 	$(PY) bench/bench_storage.py
 	$(PY) -m nocopy bench --png build/bench.png --markdown
 
-CXX_SOURCES = $(wildcard cpp/include/nocopy/*.hpp cpp/src/*.[ch]pp cpp/bindings/*.[ch]pp tests/cpp/*.cpp fuzz/*.cpp \
+CXX_SOURCES = $(wildcard cpp/include/nocopy/*/*.hpp cpp/src/*/*.[ch]pp cpp/bindings/*.[ch]pp tests/cpp/*/*.cpp \
+                          tests/peer/*.cpp fuzz/*.cpp \
                           examples/cpp/*/*.[ch]pp)
 
 format:
@@ -118,9 +119,10 @@ fuzz-deps:
 	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang); \
 	fi
 
-build/fuzz/%: fuzz/%_fuzzer.cpp $(wildcard cpp/src/*.cpp cpp/include/nocopy/*.hpp) | fuzz-deps
+CORE_SOURCES := $(wildcard cpp/src/core/*.cpp cpp/src/storage/*.cpp cpp/src/pipeline/*.cpp)
+build/fuzz/%: fuzz/%_fuzzer.cpp $(CORE_SOURCES) $(wildcard cpp/src/*/*.hpp cpp/include/nocopy/*/*.hpp) | fuzz-deps
 	@mkdir -p build/fuzz
-	clang++ $(FUZZ_FLAGS) -Icpp/include $< $(wildcard cpp/src/*.cpp) -pthread -o $@
+	clang++ $(FUZZ_FLAGS) -Icpp/include -Icpp/src $< $(CORE_SOURCES) -pthread -o $@
 
 fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \

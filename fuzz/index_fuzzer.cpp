@@ -6,8 +6,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "nocopy/errors.hpp"
-#include "nocopy/view.hpp"
+#include "nocopy/core/errors.hpp"
+#include "nocopy/core/view.hpp"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <span>
 #include <stdexcept>
 
-#include "nocopy/npy.hpp"
+#include "nocopy/storage/npy.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> bytes(data, size);

@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "nocopy/shared_array.hpp"
+#include "nocopy/storage/shared_array.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 8) return 0;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "nocopy/view.hpp"
+#include "nocopy/core/view.hpp"
 
 namespace nocopy::bindings {
 

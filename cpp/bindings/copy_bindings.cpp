@@ -6,7 +6,7 @@
 #include <string>
 
 #include "bindings.hpp"
-#include "nocopy/copy.hpp"
+#include "nocopy/core/copy.hpp"
 
 namespace nocopy::bindings {
 

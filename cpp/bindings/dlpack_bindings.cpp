@@ -6,8 +6,9 @@
 #include <string>
 
 #include "bindings.hpp"
-#include "nocopy/dlpack_bridge.hpp"
-#include "nocopy/errors.hpp"
+#include "nocopy/core/copy.hpp"
+#include "nocopy/core/dlpack_bridge.hpp"
+#include "nocopy/core/errors.hpp"
 
 namespace nocopy::bindings {
 namespace {
@@ -61,8 +62,12 @@ nb::object dlpack(nb::handle self, nb::handle stream, nb::handle max_version, nb
   }
   if (!copy.is_none() && nb::cast<bool>(copy)) {
     // The one explicit copy: a new C-contiguous array the consumer owns alone.
-    nb::object fresh = nb::module_::import_("nocopy._api").attr("copy_of")(self);
-    return make_capsule(nb::cast<const View&>(fresh), versioned, true);
+    View fresh;
+    {
+      nb::gil_scoped_release release;
+      fresh = copy_new(v);
+    }
+    return make_capsule(fresh, versioned, true);
   }
   if (v.readonly()) {
     // DLPack 1.x carries a read-only flag, but torch (2.13) ignores it and hands out a writable

@@ -1,5 +1,5 @@
 // Translation of C++ exceptions to Python exceptions, in one place.
-#include "nocopy/errors.hpp"
+#include "nocopy/core/errors.hpp"
 
 #include "bindings.hpp"
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "bindings.hpp"
-#include "nocopy/loader.hpp"
+#include "nocopy/pipeline/loader.hpp"
 
 namespace nocopy::bindings {
 namespace {

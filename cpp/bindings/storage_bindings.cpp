@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "bindings.hpp"
-#include "nocopy/mapped_file.hpp"
-#include "nocopy/npy.hpp"
-#include "nocopy/shared_array.hpp"
+#include "nocopy/storage/mapped_file.hpp"
+#include "nocopy/storage/npy.hpp"
+#include "nocopy/storage/shared_array.hpp"
 
 namespace nocopy::bindings {
 namespace {

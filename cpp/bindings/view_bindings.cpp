@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "bindings.hpp"
-#include "nocopy/errors.hpp"
+#include "nocopy/core/errors.hpp"
 
 namespace nocopy::bindings {
 namespace {

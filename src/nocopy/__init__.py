@@ -8,16 +8,27 @@ C++ without copying; shared memory and memory-mapped .npy storage; a fused train
 ((32, 256, 256, 3), True)
 """
 
-from . import _view_methods  # noqa: F401  (attaches Python methods to View)
+from . import _view_class  # noqa: F401  (attaches the Python-level methods to View)
 from ._adapters import to_jax, to_numpy, to_tf, to_torch
-from ._audit import audit
-from ._guards import CopyForbiddenError, NotSharedError, assert_shares, no_copy
-from ._api import ascontiguous, center_crop, crop, shares_memory, view
+from ._copy_policy import CopyForbiddenError
+from ._guards import NotSharedError, assert_shares, no_copy
+from ._views import ascontiguous, center_crop, crop, shares_memory, view
 from ._nocopy import View
 from ._loader import Loader
 from ._storage import SharedArray, create_npy, open_npy
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # nc.audit is the one entry into the command-line package, loaded on first use so that
+    # `import nocopy` never pulls in subprocess, argparse or the audit's catalog.
+    if name == "audit":
+        import importlib
+
+        return importlib.import_module("nocopy._cli.audit").audit
+    raise AttributeError(f"module 'nocopy' has no attribute {name!r}")
+
 
 __all__ = [
     "View", "view", "crop", "center_crop", "ascontiguous", "shares_memory",

@@ -7,9 +7,9 @@ import sys
 
 # Each command lives in its own module, imported only when used; each exposes main(argv).
 _COMMANDS = {
-    "audit": ("nocopy._audit", "measured table of which conversion paths copy"),
-    "bench": ("nocopy._bench", "loader throughput against the seed recipes and peers"),
-    "shm": ("nocopy._shm_cli", "list / remove / garbage-collect shared-memory arrays"),
+    "audit": ("nocopy._cli.audit", "measured table of which conversion paths copy"),
+    "bench": ("nocopy._cli.bench", "loader throughput against the seed recipes and peers"),
+    "shm": ("nocopy._cli.shm", "list / remove / garbage-collect shared-memory arrays"),
 }
 
 

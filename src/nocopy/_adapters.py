@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._api import copy_of, view
+from ._views import copy_of, view
 from ._dtypes import numpy_dtype
 
 

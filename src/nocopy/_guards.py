@@ -20,21 +20,15 @@ import contextlib
 import contextvars
 from typing import Any
 
-from ._audit import ranges
+from . import _memory_ranges as ranges
+from ._copy_policy import CopyForbiddenError, allow_copies, forbid_copies
+from ._views import shares_memory
 
-__all__ = ["NotSharedError", "CopyForbiddenError", "assert_shares", "no_copy", "refuse_copy"]
-
-_DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("nocopy_no_copy_depth", default=0)
-
+__all__ = ["NotSharedError", "CopyForbiddenError", "assert_shares", "no_copy"]
 
 class NotSharedError(AssertionError):
     """Two arrays do not share memory where the caller required it. An AssertionError, so test
     frameworks report it as a failed check."""
-
-
-class CopyForbiddenError(BufferError):
-    """nocopy was asked to copy array data inside a `nc.no_copy()` block. A BufferError, like
-    the errors nocopy raises when sharing is impossible."""
 
 
 def _describe(obj: Any, rng: tuple[int, int] | None) -> str:
@@ -46,9 +40,7 @@ def _describe(obj: Any, rng: tuple[int, int] | None) -> str:
 
 def _shares(a: Any, b: Any) -> tuple[bool, tuple[int, int] | None, tuple[int, int] | None]:
     ra, rb = ranges.data_range(a), ranges.data_range(b)
-    try:
-        from ._api import shares_memory  # exact element-level test when nocopy can view both
-
+    try:  # exact element-level test when nocopy can view both
         return bool(shares_memory(a, b)), ra, rb
     except Exception:  # noqa: BLE001 - objects nocopy cannot view: byte ranges decide
         return bool(ranges.overlaps(ra, rb)), ra, rb
@@ -70,20 +62,6 @@ def assert_shares(a: Any, b: Any, msg: str | None = None) -> None:
         raise NotSharedError(f"{msg}: {text}" if msg else text)
 
 
-def copies_forbidden() -> bool:
-    """True inside a `nc.no_copy()` block in this thread / task."""
-    return _DEPTH.get() > 0
-
-
-def refuse_copy(what: str) -> None:
-    """Called by nocopy before it copies array data: raises CopyForbiddenError naming ``what``
-    inside a `nc.no_copy()` block, does nothing outside."""
-    if _DEPTH.get() > 0:
-        raise CopyForbiddenError(
-            f"{what} would copy array data inside nc.no_copy(); leave the block, or use a "
-            "zero-copy path (nc.view, slicing, to_* without copy=True)")
-
-
 class no_copy(contextlib.ContextDecorator):
     """`with nc.no_copy() as guard:` (or `@nc.no_copy()`): nocopy refuses to copy inside the
     block (CopyForbiddenError), and `guard.check(result, source)` asserts sharing for calls into
@@ -100,11 +78,11 @@ class no_copy(contextlib.ContextDecorator):
         self.checked = 0  # how many check() calls passed
 
     def __enter__(self) -> "no_copy":
-        self._tokens.append(_DEPTH.set(_DEPTH.get() + 1))
+        self._tokens.append(forbid_copies())
         return self
 
     def __exit__(self, *exc: Any) -> bool:
-        _DEPTH.reset(self._tokens.pop())
+        allow_copies(self._tokens.pop())
         return False
 
     def check(self, result: Any, source: Any, msg: str | None = None) -> Any:

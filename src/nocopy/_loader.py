@@ -14,7 +14,7 @@ from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
-from ._api import view
+from ._views import view
 from ._dtypes import dtype_name
 from ._nocopy import _Loader
 

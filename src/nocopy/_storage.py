@@ -20,7 +20,7 @@ import numpy as np
 from . import _nocopy
 from ._dtypes import dtype_name
 from ._nocopy import View
-from ._view_methods import register_pickle_reducer
+from ._view_class import register_pickle_reducer
 
 __all__ = ["SharedArray", "open_npy", "create_npy"]
 

@@ -7,7 +7,7 @@
 #include <iostream>
 #include <string>
 
-#include "nocopy/shared_array.hpp"
+#include "nocopy/storage/shared_array.hpp"
 
 int main(int argc, char** argv) {
   if (argc < 2) return 2;

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 import nocopy as nc
-from nocopy._audit import probes, ranges, run
-from nocopy._audit.catalog import CATALOG, select
-from nocopy._audit.sources import CONDITIONS
+from nocopy import _memory_ranges as ranges
+from nocopy._cli.audit import probes, run
+from nocopy._cli.audit.catalog import CATALOG, select
+from nocopy._cli.audit.sources import CONDITIONS
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_TF = importlib.util.find_spec("tensorflow") is not None

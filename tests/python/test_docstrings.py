@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import nocopy as nc
-from nocopy import _adapters, _api
+from nocopy import _adapters, _views
 
 
 def public_callables():
@@ -30,7 +30,7 @@ def test_public_function_has_docstring_with_example(name, obj):
 
 
 FRAMEWORK_OF = {"to_torch": "torch", "to_tf": "tensorflow", "to_jax": "jax"}
-EXAMPLES = [t for module in (_api, _adapters) for t in doctest.DocTestFinder().find(module)
+EXAMPLES = [t for module in (_views, _adapters) for t in doctest.DocTestFinder().find(module)
             if t.examples]
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import nocopy as nc
-from nocopy import _shm_cli as shm_cli
+from nocopy._cli import shm as shm_cli
 
 SHM = "/dev/shm"
 

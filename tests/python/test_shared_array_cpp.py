@@ -24,11 +24,12 @@ def peer(tmp_path_factory):
         pytest.skip("no C++ compiler")
     out = str(tmp_path_factory.mktemp("peer") / "shm_peer")
     lib = os.path.join(ROOT, "build", "cpp", "libnocopy.a")
-    sources = sorted(glob.glob(os.path.join(ROOT, "cpp", "src", "*.cpp")))
+    sources = sorted(glob.glob(os.path.join(ROOT, "cpp", "src", "*", "*.cpp")))
     newest_source = max(os.path.getmtime(p) for p in sources + glob.glob(
-        os.path.join(ROOT, "cpp", "include", "nocopy", "*.hpp")))
+        os.path.join(ROOT, "cpp", "*", "*", "*", "*.hpp")))
     inputs = [lib] if os.path.exists(lib) and os.path.getmtime(lib) >= newest_source else sources
     cmd = [cxx, "-std=c++20", "-O1", "-I", os.path.join(ROOT, "cpp", "include"),
+           "-I", os.path.join(ROOT, "cpp", "src"),
            os.path.join(ROOT, "tests", "peer", "shm_peer.cpp"), *inputs, "-pthread", "-o", out]
     subprocess.run(cmd, check=True, timeout=600)
     return out

@@ -6,8 +6,8 @@
 
 #include <cstdint>
 #include <limits>
-#include <nocopy/half.hpp>
-#include <nocopy/view.hpp>
+#include <nocopy/core/copy.hpp>
+#include <nocopy/core/view.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -90,11 +90,8 @@ inline Stats compute_stats(const nocopy::View& v) {
     case DType::Float64:
       return stats_as<double>(v, plain);
     case DType::Float16:
-      return stats_as<uint16_t>(v,
-                                [](uint16_t b) { return double(nocopy::half_bits_to_float(b)); });
-    case DType::BFloat16:
-      return stats_as<uint16_t>(
-          v, [](uint16_t b) { return double(nocopy::bfloat16_bits_to_float(b)); });
+    case DType::BFloat16:  // 16-bit floats: one explicit converting copy, then as float32
+      return compute_stats(nocopy::copy_new(v, DType::Float32));
     case DType::Complex64:
     case DType::Complex128:
       break;

@@ -9,9 +9,9 @@
 #include <nanobind/nanobind.h>
 
 #include <cstdint>
-#include <nocopy/dlpack_bridge.hpp>
-#include <nocopy/errors.hpp>
-#include <nocopy/view.hpp>
+#include <nocopy/core/dlpack_bridge.hpp>
+#include <nocopy/core/errors.hpp>
+#include <nocopy/core/view.hpp>
 #include <string>
 
 namespace nb = nanobind;

@@ -1,0 +1,76 @@
+// BatchPool: recycled 64-byte aligned batch buffers that return to the pool only when every view
+// and export of them has been released.
+//
+// The loader writes each batch into a buffer from the pool and hands out views whose owner is
+// the buffer. A batch the user keeps holds its buffer, so the loader can never overwrite it; when
+// the last view, tensor or capsule goes away the buffer's destructor gives the memory back to
+// the pool (or frees it when the pool is gone or already keeps enough spares).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "nocopy/core/owner.hpp"
+
+namespace nocopy {
+
+class BatchPool;
+
+/// Owner of one pooled batch buffer; its destructor returns the memory to the pool.
+class BatchBuffer final : public Owner {
+ public:
+  ~BatchBuffer() override;
+  BatchBuffer(const BatchBuffer&) = delete;
+  BatchBuffer& operator=(const BatchBuffer&) = delete;
+
+  std::string_view kind() const override { return "loader batch"; }
+  /// Start of the buffer, 64-byte aligned.
+  void* data() const { return data_; }
+  /// Size in bytes (the pool's buffer size).
+  size_t size() const { return size_; }
+
+ private:
+  friend class BatchPool;
+  BatchBuffer(void* data, size_t size, std::weak_ptr<BatchPool> pool)
+      : data_(data), size_(size), pool_(std::move(pool)) {}
+  void* data_;
+  size_t size_;
+  std::weak_ptr<BatchPool> pool_;
+};
+
+/// A thread-safe free list of equally sized aligned buffers.
+class BatchPool : public std::enable_shared_from_this<BatchPool> {
+ public:
+  /// A pool of `buffer_bytes` buffers that keeps at most `max_spare` free ones for reuse.
+  static std::shared_ptr<BatchPool> create(size_t buffer_bytes, size_t max_spare);
+  ~BatchPool();
+  BatchPool(const BatchPool&) = delete;
+  BatchPool& operator=(const BatchPool&) = delete;
+
+  /// A buffer for one batch: a spare one when available, else a new allocation
+  /// (std::bad_alloc when that fails). Contents are unspecified.
+  std::shared_ptr<BatchBuffer> acquire();
+
+  size_t buffer_bytes() const { return buffer_bytes_; }
+  /// Buffers currently allocated by this pool (in use or spare).
+  size_t allocated() const;
+  /// Spare buffers waiting for reuse.
+  size_t spare() const;
+
+ private:
+  friend class BatchBuffer;
+  BatchPool(size_t buffer_bytes, size_t max_spare)
+      : buffer_bytes_(buffer_bytes), max_spare_(max_spare) {}
+  /// Takes back a buffer's memory (from any thread); frees it when enough spares are kept.
+  void give_back(void* data);
+
+  size_t buffer_bytes_;
+  size_t max_spare_;
+  mutable std::mutex mutex_;
+  std::vector<void*> spare_;
+  size_t allocated_ = 0;
+};
+
+}  // namespace nocopy

@@ -1,0 +1,83 @@
+// BatchPool and BatchBuffer: aligned allocations recycled when their last user lets go.
+#include "nocopy/pipeline/batch_pool.hpp"
+
+#include <cstdlib>
+#include <new>
+
+namespace nocopy {
+
+namespace {
+
+void* aligned_bytes(size_t bytes) {
+  size_t rounded = bytes == 0 ? kAlignment : (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  if (rounded < bytes) throw std::bad_alloc();
+  void* p = std::aligned_alloc(kAlignment, rounded);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+}  // namespace
+
+BatchBuffer::~BatchBuffer() {
+  if (auto pool = pool_.lock()) {
+    pool->give_back(data_);
+  } else {
+    std::free(data_);
+  }
+}
+
+std::shared_ptr<BatchPool> BatchPool::create(size_t buffer_bytes, size_t max_spare) {
+  return std::shared_ptr<BatchPool>(new BatchPool(buffer_bytes, max_spare));
+}
+
+BatchPool::~BatchPool() {
+  for (void* p : spare_) std::free(p);
+}
+
+std::shared_ptr<BatchBuffer> BatchPool::acquire() {
+  void* p = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!spare_.empty()) {
+      p = spare_.back();
+      spare_.pop_back();
+    }
+  }
+  if (p == nullptr) {
+    p = aligned_bytes(buffer_bytes_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++allocated_;
+  }
+  BatchBuffer* raw = nullptr;
+  try {
+    raw = new BatchBuffer(p, buffer_bytes_, weak_from_this());
+  } catch (...) {
+    give_back(p);
+    throw;
+  }
+  return std::shared_ptr<BatchBuffer>(raw);  // if this throws, it deletes raw: memory goes back
+}
+
+void BatchPool::give_back(void* data) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (spare_.size() < max_spare_) {
+      spare_.push_back(data);
+      return;
+    }
+    --allocated_;
+  }
+  std::free(data);
+}
+
+size_t BatchPool::allocated() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return allocated_;
+}
+
+size_t BatchPool::spare() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return spare_.size();
+}
+
+}  // namespace nocopy

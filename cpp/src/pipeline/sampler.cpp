@@ -1,0 +1,124 @@
+// Sampler: counter-based shuffling, DistributedSampler-style sharding, crop and mirror draws.
+#include "nocopy/pipeline/sampler.hpp"
+
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+namespace nocopy {
+
+namespace {
+
+/// splitmix64's finalizer: a bijection of 64-bit words with full avalanche.
+uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+/// Random streams: one per kind of decision so that they never share counters.
+enum Stream : uint64_t { kShuffle = 1, kTop = 2, kLeft = 3, kMirror = 4 };
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw std::invalid_argument(message);
+}
+
+}  // namespace
+
+uint64_t counter_hash(uint64_t seed, uint64_t epoch, uint64_t position, uint64_t stream) {
+  constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ull;
+  uint64_t h = mix64(seed + kGolden);
+  h = mix64(h ^ (epoch + 2 * kGolden));
+  h = mix64(h ^ (stream + 3 * kGolden));
+  return mix64(h ^ (position + 4 * kGolden));
+}
+
+Sampler::Sampler(const SamplerConfig& c) : config_(c) {
+  require(c.num_samples >= 1,
+          "images has " + std::to_string(c.num_samples) + " samples; need at least 1");
+  require(c.batch_size >= 1, "batch_size " + std::to_string(c.batch_size) + " must be >= 1");
+  require(c.world_size >= 1, "world_size " + std::to_string(c.world_size) + " must be >= 1");
+  require(c.rank >= 0 && c.rank < c.world_size,
+          "rank " + std::to_string(c.rank) +
+              " is not in [0, world_size=" + std::to_string(c.world_size) + ")");
+  require(std::isfinite(c.mirror) && c.mirror >= 0.0 && c.mirror <= 1.0,
+          "mirror probability " + std::to_string(c.mirror) + " is not in [0, 1]");
+  require(c.image_h >= 1 && c.image_w >= 1, "image size (" + std::to_string(c.image_h) + ", " +
+                                                std::to_string(c.image_w) + ") is empty");
+  require(c.crop_h >= 1 && c.crop_w >= 1, "crop (" + std::to_string(c.crop_h) + ", " +
+                                              std::to_string(c.crop_w) + ") must be positive");
+  require(c.crop_h <= c.image_h && c.crop_w <= c.image_w,
+          "crop (" + std::to_string(c.crop_h) + ", " + std::to_string(c.crop_w) +
+              ") is larger than image (" + std::to_string(c.image_h) + ", " +
+              std::to_string(c.image_w) + ")");
+  require(c.crop_mode != CropMode::None || (c.crop_h == c.image_h && c.crop_w == c.image_w),
+          "crop_mode none keeps the whole image (" + std::to_string(c.image_h) + ", " +
+              std::to_string(c.image_w) + "), but crop is (" + std::to_string(c.crop_h) + ", " +
+              std::to_string(c.crop_w) + ")");
+  // Like DistributedSampler: drop_last trims the tail so ranks divide the data evenly,
+  // otherwise the order is padded by wrapping around to ceil(N / world) per rank.
+  per_rank_ = c.drop_last ? c.num_samples / c.world_size
+                          : (c.num_samples + c.world_size - 1) / c.world_size;
+  num_batches_ =
+      c.drop_last ? per_rank_ / c.batch_size : (per_rank_ + c.batch_size - 1) / c.batch_size;
+  set_epoch(0);
+}
+
+void Sampler::set_epoch(int64_t epoch) {
+  if (epoch < 0) throw std::invalid_argument("epoch " + std::to_string(epoch) + " must be >= 0");
+  epoch_ = epoch;
+  order_.resize(static_cast<size_t>(config_.num_samples));
+  std::iota(order_.begin(), order_.end(), int64_t{0});
+  if (!config_.shuffle) return;
+  // Fisher-Yates, the swap partner of slot i drawn from the counter (seed, epoch, i).
+  for (uint64_t i = order_.size() - 1; i > 0; --i) {
+    const uint64_t j = bounded(counter_hash(config_.seed, epoch_, i, kShuffle), i + 1);
+    std::swap(order_[i], order_[j]);
+  }
+}
+
+int64_t Sampler::batch_len(int64_t b) const {
+  if (b < 0 || b >= num_batches_) {
+    throw std::out_of_range("batch " + std::to_string(b) + " is not in [0, " +
+                            std::to_string(num_batches_) + ")");
+  }
+  return std::min(config_.batch_size, per_rank_ - b * config_.batch_size);
+}
+
+BatchPlan Sampler::plan(int64_t b) const {
+  const int64_t n = batch_len(b);
+  const SamplerConfig& c = config_;
+  BatchPlan p;
+  p.indices.resize(n);
+  p.top.resize(n);
+  p.left.resize(n);
+  p.mirror.resize(n);
+  // mirror < 1 compares 53 random bits with the probability scaled to 2^53; 1 always mirrors.
+  const auto threshold = static_cast<uint64_t>(std::ldexp(c.mirror, 53));
+  for (int64_t k = 0; k < n; ++k) {
+    // Position in the padded global order; rank r takes positions r, r + world, r + 2 world...
+    const int64_t rank_pos = b * c.batch_size + k;
+    const auto g = static_cast<uint64_t>(rank_pos * c.world_size + c.rank);
+    p.indices[k] = order_[g % order_.size()];
+    switch (c.crop_mode) {
+      case CropMode::Random:
+        p.top[k] = static_cast<int64_t>(bounded(counter_hash(c.seed, epoch_, g, kTop),
+                                                static_cast<uint64_t>(c.image_h - c.crop_h + 1)));
+        p.left[k] = static_cast<int64_t>(bounded(counter_hash(c.seed, epoch_, g, kLeft),
+                                                 static_cast<uint64_t>(c.image_w - c.crop_w + 1)));
+        break;
+      case CropMode::Center:
+        p.top[k] = (c.image_h - c.crop_h) / 2;
+        p.left[k] = (c.image_w - c.crop_w) / 2;
+        break;
+      case CropMode::None:
+        p.top[k] = p.left[k] = 0;
+        break;
+    }
+    p.mirror[k] = c.mirror >= 1.0 || (counter_hash(c.seed, epoch_, g, kMirror) >> 11) < threshold;
+  }
+  return p;
+}
+
+}  // namespace nocopy

@@ -1,0 +1,237 @@
+// Tests of Loader: batches equal the plan applied by SampleTransform, determinism across thread
+// counts, resume, epochs, held batches, worker errors and shutdown while busy.
+#include "nocopy/pipeline/loader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <set>
+
+using nocopy::Batch;
+using nocopy::BatchPlan;
+using nocopy::DType;
+using nocopy::Loader;
+using nocopy::LoaderOptions;
+using nocopy::NextStatus;
+using nocopy::View;
+
+namespace {
+
+View random_u8(std::vector<int64_t> shape, unsigned seed) {
+  View v = View::empty(DType::UInt8, std::move(shape));
+  std::mt19937 rng(seed);
+  for (int64_t i = 0; i < v.size(); ++i) v.data_as<uint8_t>()[i] = static_cast<uint8_t>(rng());
+  return v;
+}
+
+View labels_for(int64_t n) {
+  View v = View::empty(DType::Int64, {n});
+  for (int64_t i = 0; i < n; ++i) v.data_as<int64_t>()[i] = 1000 + i;
+  return v;
+}
+
+LoaderOptions small_options() {
+  LoaderOptions o;
+  o.batch_size = 5;
+  o.crop_h = 6;
+  o.crop_w = 7;
+  o.mirror = 0.5;
+  o.mean = {0.5, 0.4, 0.3};
+  o.std = {0.2, 0.25, 0.3};
+  o.num_threads = 3;
+  o.seed = 42;
+  return o;
+}
+
+std::vector<unsigned char> bytes_of(const View& v) {
+  const auto* p = static_cast<const unsigned char*>(v.data());
+  return {p, p + v.nbytes()};
+}
+
+Batch take(Loader& l) {
+  Batch b;
+  EXPECT_EQ(l.next(b), NextStatus::Ready);
+  return b;
+}
+
+}  // namespace
+
+TEST(Loader, BatchesMatchPlanThroughTransform) {
+  View images = random_u8({23, 10, 12, 3}, 1);
+  LoaderOptions o = small_options();
+  Loader loader(images, labels_for(23), o);
+  nocopy::TransformSpec spec{o.crop_h, o.crop_w, o.layout, o.dtype, o.scale, o.mean, o.std};
+  nocopy::SampleTransform t(images, spec);
+  ASSERT_EQ(loader.num_batches(), 5);
+  std::set<int64_t> seen;
+  for (int64_t b = 0; b < 5; ++b) {
+    BatchPlan plan = loader.plan(b);
+    Batch batch = take(loader);
+    EXPECT_EQ(batch.index, b);
+    EXPECT_EQ(batch.epoch, 0);
+    const auto n = static_cast<int64_t>(plan.indices.size());
+    EXPECT_EQ(batch.images.shape(), (std::vector<int64_t>{n, 3, 6, 7}));
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(batch.images.data()) % 64, 0u);
+    ASSERT_TRUE(batch.labels.has_value());
+    std::vector<unsigned char> want(t.sample_bytes());
+    for (int64_t k = 0; k < n; ++k) {
+      seen.insert(plan.indices[k]);
+      t.apply(plan.indices[k], plan.top[k], plan.left[k], plan.mirror[k] != 0, want.data());
+      EXPECT_EQ(std::memcmp(static_cast<char*>(batch.images.data()) + k * t.sample_bytes(),
+                            want.data(), want.size()),
+                0)
+          << "batch " << b << " sample " << k;
+      EXPECT_EQ(batch.labels->data_as<int64_t>()[k], 1000 + plan.indices[k]);
+    }
+  }
+  EXPECT_EQ(seen.size(), 23u);
+  EXPECT_EQ(loader.state().epoch, 1);  // the stream moved on to the next epoch
+  EXPECT_EQ(loader.state().batch, 0);
+}
+
+TEST(Loader, SameBytesWhateverTheThreadCount) {
+  View images = random_u8({40, 9, 9, 3}, 2);
+  std::vector<std::vector<unsigned char>> ref;
+  for (size_t threads : {1u, 2u, 5u}) {
+    LoaderOptions o = small_options();
+    o.num_threads = threads;
+    o.dtype = DType::BFloat16;
+    o.layout = nocopy::Layout::HWC;
+    Loader loader(images, std::nullopt, o);
+    EXPECT_EQ(loader.num_threads(), threads);
+    std::vector<std::vector<unsigned char>> got;
+    for (int i = 0; i < 2 * loader.num_batches(); ++i) got.push_back(bytes_of(take(loader).images));
+    if (ref.empty()) {
+      ref = got;
+    } else {
+      EXPECT_EQ(got, ref) << threads << " threads";
+    }
+  }
+  // Epoch 1 differs from epoch 0.
+  const size_t per_epoch = ref.size() / 2;
+  EXPECT_NE(std::vector(ref.begin(), ref.begin() + per_epoch),
+            std::vector(ref.begin() + per_epoch, ref.end()));
+}
+
+TEST(Loader, ResumeGivesIdenticalFollowingBatches) {
+  View images = random_u8({30, 8, 8, 3}, 3);
+  Loader a(images, std::nullopt, small_options());
+  for (int i = 0; i < 8; ++i) take(a);  // into epoch 1 (6 batches per epoch)
+  const nocopy::LoaderState s = a.state();
+  EXPECT_EQ(s.epoch, 1);
+  EXPECT_EQ(s.batch, 2);
+  std::vector<std::vector<unsigned char>> rest;
+  for (int i = 0; i < 7; ++i) rest.push_back(bytes_of(take(a).images));
+  LoaderOptions o = small_options();
+  o.num_threads = 1;
+  Loader b(images, std::nullopt, o);
+  b.load_state(s);
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(bytes_of(take(b).images), rest[i]) << i;
+  EXPECT_THROW(b.load_state({0, 7}), std::invalid_argument);
+  EXPECT_THROW(b.load_state({-1, 0}), std::invalid_argument);
+  b.load_state({3, 6});  // the end of epoch 3 is the start of epoch 4
+  EXPECT_EQ(b.state().epoch, 4);
+  EXPECT_EQ(b.state().batch, 0);
+}
+
+TEST(Loader, SetEpochMidStreamRestartsThatEpoch) {
+  View images = random_u8({20, 8, 8, 3}, 4);
+  Loader a(images, std::nullopt, small_options());
+  Batch first = take(a);
+  take(a);
+  a.set_epoch(0);
+  EXPECT_EQ(bytes_of(take(a).images), bytes_of(first.images));
+  a.set_epoch(5);
+  Batch e5 = take(a);
+  EXPECT_EQ(e5.epoch, 5);
+  EXPECT_NE(bytes_of(e5.images), bytes_of(first.images));
+}
+
+TEST(Loader, HeldBatchesAreNeverOverwrittenAndMemoryStaysBounded) {
+  View images = random_u8({64, 8, 8, 3}, 5);
+  LoaderOptions o = small_options();
+  o.prefetch = 2;
+  Loader loader(images, std::nullopt, o);
+  Batch kept = take(loader);
+  const auto snapshot = bytes_of(kept.images);
+  for (int i = 0; i < 100; ++i) take(loader);
+  EXPECT_EQ(bytes_of(kept.images), snapshot);
+  // In flight (prefetch) + the kept one + spares kept for reuse (prefetch + 2).
+  EXPECT_LE(loader.buffers_allocated(), static_cast<size_t>(2 * o.prefetch + 3));
+}
+
+TEST(Loader, WorkerErrorReachesConsumerWithSampleIndex) {
+  View images = random_u8({20, 8, 8, 3}, 6);
+  LoaderOptions o = small_options();
+  o.shuffle = false;
+  o.fault_sample = 12;  // batch 2, position 2
+  Loader loader(images, std::nullopt, o);
+  take(loader);
+  take(loader);
+  Batch b;
+  try {
+    loader.next(b);
+    FAIL() << "expected a LoaderError";
+  } catch (const nocopy::LoaderError& e) {
+    EXPECT_EQ(e.sample(), 12);
+    EXPECT_EQ(e.batch(), 2);
+    EXPECT_NE(std::string(e.what()).find("sample 12"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(loader.state().batch, 2);  // a retry fails the same way
+  EXPECT_THROW(loader.next(b), nocopy::LoaderError);
+  loader.set_epoch(0);
+  EXPECT_EQ(take(loader).index, 0);  // the loader still works afterwards
+}
+
+TEST(Loader, TimeoutAndDestructionWhileBusy) {
+  View images = random_u8({64, 64, 64, 3}, 7);
+  LoaderOptions o = small_options();
+  o.batch_size = 16;
+  o.crop_h = o.crop_w = 48;
+  o.prefetch = 4;
+  o.num_threads = 2;
+  for (int round = 0; round < 20; ++round) {
+    Loader loader(images, labels_for(64), o);
+    Batch b;
+    NextStatus s = loader.next(b, std::chrono::nanoseconds(0));
+    if (s == NextStatus::Timeout) s = loader.next(b);
+    EXPECT_EQ(s, NextStatus::Ready);
+    // Destroyed with batches in flight: must join promptly, without leaks.
+  }
+}
+
+TEST(Loader, ValidationMessages) {
+  View images = random_u8({4, 8, 8, 3}, 8);
+  auto message = [&](auto edit, std::optional<View> labels = std::nullopt) -> std::string {
+    LoaderOptions o = small_options();
+    edit(o);
+    try {
+      Loader l(images, labels, o);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(message([](LoaderOptions& o) { o.crop_h = 9; }),
+            "crop (9, 7) is not within image (8, 8) on axes (1, 2)");
+  EXPECT_EQ(message([](LoaderOptions& o) { o.rank = 2, o.world_size = 2; }),
+            "rank 2 is not in [0, world_size=2)");
+  EXPECT_EQ(message([](LoaderOptions& o) { o.prefetch = 0; }), "prefetch 0 must be >= 1");
+  EXPECT_EQ(message([](LoaderOptions& o) {
+              o.mean = {1, 2};
+            }),
+            "mean has 2 values but the images have 3 channels");
+  EXPECT_EQ(message([](LoaderOptions&) {}, labels_for(5)),
+            "labels shape (5,) does not match images: first axis must be 4");
+  EXPECT_EQ(message([](LoaderOptions& o) { o.batch_size = 0; }), "batch_size 0 must be >= 1");
+  EXPECT_THROW(Loader(View::empty(DType::UInt8, {4, 8, 8}), std::nullopt, small_options()),
+               std::invalid_argument);
+  LoaderOptions o = small_options();
+  o.world_size = 8;
+  o.drop_last = true;
+  Loader empty(images, std::nullopt, o);  // 4 samples over 8 ranks: nothing for anyone
+  EXPECT_EQ(empty.num_batches(), 0);
+  Batch b;
+  EXPECT_THROW(empty.next(b), std::out_of_range);
+}

@@ -1,0 +1,205 @@
+// Tests of Sampler: permutations, determinism, DistributedSampler-style sharding, crop draws.
+#include "nocopy/pipeline/sampler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <set>
+
+using nocopy::BatchPlan;
+using nocopy::CropMode;
+using nocopy::Sampler;
+using nocopy::SamplerConfig;
+
+namespace {
+
+SamplerConfig config(int64_t n, int64_t batch) {
+  SamplerConfig c;
+  c.num_samples = n;
+  c.batch_size = batch;
+  c.image_h = 10;
+  c.image_w = 12;
+  c.crop_h = 4;
+  c.crop_w = 5;
+  c.mirror = 0.5;
+  c.seed = 7;
+  return c;
+}
+
+std::vector<int64_t> epoch_indices(const Sampler& s) {
+  std::vector<int64_t> all;
+  for (int64_t b = 0; b < s.num_batches(); ++b) {
+    BatchPlan p = s.plan(b);
+    all.insert(all.end(), p.indices.begin(), p.indices.end());
+  }
+  return all;
+}
+
+}  // namespace
+
+TEST(Sampler, CounterHashDependsOnEveryKey) {
+  const uint64_t h = nocopy::counter_hash(1, 2, 3, 4);
+  EXPECT_EQ(h, nocopy::counter_hash(1, 2, 3, 4));
+  EXPECT_NE(h, nocopy::counter_hash(0, 2, 3, 4));
+  EXPECT_NE(h, nocopy::counter_hash(1, 0, 3, 4));
+  EXPECT_NE(h, nocopy::counter_hash(1, 2, 0, 4));
+  EXPECT_NE(h, nocopy::counter_hash(1, 2, 3, 0));
+  EXPECT_EQ(nocopy::bounded(~uint64_t{0}, 10), 9u);
+  EXPECT_EQ(nocopy::bounded(0, 10), 0u);
+}
+
+TEST(Sampler, ShuffleIsAPermutationThatChangesPerEpoch) {
+  Sampler s(config(101, 8));
+  EXPECT_EQ(s.num_batches(), 13);
+  EXPECT_EQ(s.batch_len(12), 5);
+  auto e0 = epoch_indices(s);
+  ASSERT_EQ(e0.size(), 101u);
+  auto sorted = e0;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 101; ++i) EXPECT_EQ(sorted[i], i);
+  std::vector<int64_t> identity(101);
+  std::iota(identity.begin(), identity.end(), 0);
+  EXPECT_NE(e0, identity);
+  s.set_epoch(1);
+  auto e1 = epoch_indices(s);
+  EXPECT_NE(e0, e1);
+  s.set_epoch(0);
+  EXPECT_EQ(epoch_indices(s), e0);  // a pure function of (seed, epoch)
+  Sampler other(config(101, 8));
+  EXPECT_EQ(epoch_indices(other), e0);
+}
+
+TEST(Sampler, NoShuffleKeepsOrder) {
+  auto c = config(10, 4);
+  c.shuffle = false;
+  Sampler s(c);
+  EXPECT_EQ(epoch_indices(s), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+TEST(Sampler, ShardsAreDisjointAndCoverWhenDivisible) {
+  std::set<int64_t> seen;
+  for (int64_t r = 0; r < 4; ++r) {
+    auto c = config(40, 3);
+    c.rank = r;
+    c.world_size = 4;
+    Sampler s(c);
+    EXPECT_EQ(s.samples_per_rank(), 10);
+    EXPECT_EQ(s.num_batches(), 4);
+    for (int64_t i : epoch_indices(s)) EXPECT_TRUE(seen.insert(i).second) << i;
+  }
+  EXPECT_EQ(seen.size(), 40u);
+}
+
+TEST(Sampler, ShardsPadByWrappingOrTrimWithDropLast) {
+  // 10 samples over 4 ranks: 3 each, positions 10 and 11 wrap to the first two of the order.
+  std::map<int64_t, int> count;
+  for (int64_t r = 0; r < 4; ++r) {
+    auto c = config(10, 2);
+    c.rank = r;
+    c.world_size = 4;
+    Sampler s(c);
+    EXPECT_EQ(s.samples_per_rank(), 3);
+    EXPECT_EQ(s.num_batches(), 2);
+    for (int64_t i : epoch_indices(s)) ++count[i];
+  }
+  EXPECT_EQ(count.size(), 10u);
+  int twice = 0;
+  for (auto& [i, n] : count) twice += n == 2;
+  EXPECT_EQ(twice, 2);
+  // drop_last: 2 per rank, 1 full batch each, no sample repeated across ranks.
+  std::set<int64_t> seen;
+  for (int64_t r = 0; r < 4; ++r) {
+    auto c = config(10, 2);
+    c.rank = r;
+    c.world_size = 4;
+    c.drop_last = true;
+    Sampler s(c);
+    EXPECT_EQ(s.samples_per_rank(), 2);
+    EXPECT_EQ(s.num_batches(), 1);
+    for (int64_t i : epoch_indices(s)) EXPECT_TRUE(seen.insert(i).second);
+  }
+  EXPECT_EQ(seen.size(), 8u);
+}
+
+TEST(Sampler, DropLastDropsPartialBatch) {
+  auto c = config(10, 4);
+  c.drop_last = true;
+  EXPECT_EQ(Sampler(c).num_batches(), 2);
+  c.drop_last = false;
+  EXPECT_EQ(Sampler(c).num_batches(), 3);
+}
+
+TEST(Sampler, CropsInRangeAndCoverTheWholeRange) {
+  auto c = config(2000, 100);
+  Sampler s(c);
+  std::set<int64_t> tops, lefts;
+  int mirrored = 0, total = 0;
+  for (int64_t b = 0; b < s.num_batches(); ++b) {
+    BatchPlan p = s.plan(b);
+    for (size_t k = 0; k < p.indices.size(); ++k) {
+      ASSERT_GE(p.top[k], 0);
+      ASSERT_LE(p.top[k], 6);
+      ASSERT_GE(p.left[k], 0);
+      ASSERT_LE(p.left[k], 7);
+      tops.insert(p.top[k]);
+      lefts.insert(p.left[k]);
+      mirrored += p.mirror[k];
+      ++total;
+    }
+  }
+  EXPECT_EQ(tops.size(), 7u);
+  EXPECT_EQ(lefts.size(), 8u);
+  EXPECT_NEAR(static_cast<double>(mirrored) / total, 0.5, 0.05);
+}
+
+TEST(Sampler, CenterNoneAndMirrorExtremes) {
+  auto c = config(5, 5);
+  c.crop_mode = CropMode::Center;
+  c.mirror = 0.0;
+  BatchPlan p = Sampler(c).plan(0);
+  for (size_t k = 0; k < 5; ++k) {
+    EXPECT_EQ(p.top[k], 3);
+    EXPECT_EQ(p.left[k], 3);
+    EXPECT_EQ(p.mirror[k], 0);
+  }
+  c.crop_mode = CropMode::None;
+  c.crop_h = 10;
+  c.crop_w = 12;
+  c.mirror = 1.0;
+  p = Sampler(c).plan(0);
+  for (size_t k = 0; k < 5; ++k) {
+    EXPECT_EQ(p.top[k], 0);
+    EXPECT_EQ(p.left[k], 0);
+    EXPECT_EQ(p.mirror[k], 1);
+  }
+}
+
+TEST(Sampler, RejectsBadConfigs) {
+  auto bad = [](auto edit) {
+    auto c = config(10, 2);
+    edit(c);
+    EXPECT_THROW(Sampler{c}, std::invalid_argument);
+  };
+  bad([](SamplerConfig& c) { c.num_samples = 0; });
+  bad([](SamplerConfig& c) { c.batch_size = 0; });
+  bad([](SamplerConfig& c) { c.rank = 2, c.world_size = 2; });
+  bad([](SamplerConfig& c) { c.rank = -1; });
+  bad([](SamplerConfig& c) { c.world_size = 0; });
+  bad([](SamplerConfig& c) { c.mirror = 1.5; });
+  bad([](SamplerConfig& c) { c.crop_h = 11; });
+  bad([](SamplerConfig& c) { c.crop_w = 0; });
+  bad([](SamplerConfig& c) { c.crop_mode = CropMode::None; });
+  Sampler s(config(10, 4));
+  EXPECT_THROW(s.plan(3), std::out_of_range);
+  EXPECT_THROW(s.plan(-1), std::out_of_range);
+  EXPECT_THROW(s.set_epoch(-1), std::invalid_argument);
+  try {
+    auto c = config(10, 2);
+    c.crop_h = 11;
+    Sampler{c};
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "crop (11, 5) is larger than image (10, 12)");
+  }
+}

@@ -5,7 +5,7 @@
 #include <span>
 #include <stdexcept>
 
-#include "nocopy/storage/npy.hpp"
+#include "nocopy/storage/npy_header.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> bytes(data, size);

@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "nocopy/storage/shared_array.hpp"
+#include "nocopy/storage/shm_header.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 8) return 0;

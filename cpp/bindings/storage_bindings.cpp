@@ -1,5 +1,5 @@
 // Bindings of the storage domain: shared arrays (POSIX shm), memory-mapped .npy files, madvise
-// hints and the shm list/remove/gc helpers. No logic here; see nocopy/{shared_array,npy}.hpp.
+// hints and the shm list/remove/gc helpers. No logic here; see nocopy/storage/*.hpp.
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -8,8 +8,9 @@
 
 #include "bindings.hpp"
 #include "nocopy/storage/mapped_file.hpp"
-#include "nocopy/storage/npy.hpp"
+#include "nocopy/storage/npy_file.hpp"
 #include "nocopy/storage/shared_array.hpp"
+#include "nocopy/storage/shm_housekeeping.hpp"
 
 namespace nocopy::bindings {
 namespace {
@@ -32,9 +33,10 @@ std::vector<int64_t> element_strides(const std::vector<int64_t>& bytes, DType dt
 
 nb::dict segment_dict(const ShmSegmentInfo& s) {
   nb::dict d;
-  d["name"] = s.name;
+  // Names and problems as bytes: a directory entry may hold any byte (the CLI escapes them).
+  d["name"] = nb::bytes(s.name.data(), s.name.size());
   d["size"] = s.size;
-  d["problem"] = s.problem;
+  d["problem"] = nb::bytes(s.problem.data(), s.problem.size());
   if (s.problem.empty()) {
     d["dtype"] = std::string(dtype_name(s.header.dtype));
     d["shape"] = int_tuple(s.header.shape);
@@ -74,6 +76,10 @@ void bind_storage(nb::module_& m) {
           },
           nb::arg("shape"), nb::arg("dtype"), nb::arg("name"), nb::arg("mode"), nb::arg("persist"))
       .def_static("attach", &SharedArray::attach, nb::arg("name"), nb::arg("readonly"), Release())
+      .def_static("adopt", &SharedArray::adopt, nb::arg("name"), nb::arg("readonly"), Release())
+      .def("hand_off", &SharedArray::hand_off)
+      .def_prop_ro("owns_name",
+                   [](const SharedArray& s) { return !s.closed() && s.mapping()->owns_name(); })
       .def_prop_ro("name", &SharedArray::name)
       .def_prop_ro("view", &SharedArray::view)
       .def_prop_ro("is_creator", &SharedArray::is_creator)
@@ -105,6 +111,17 @@ void bind_storage(nb::module_& m) {
       nb::arg("view"),
       "(name, byte offset, shape, byte strides, dtype, readonly) of a view of a shared array, or "
       "None for other views.");
+  m.def(
+      "_shm_owner_state",
+      [](const View& v) -> std::string {
+        const ShmMapping* sm = shm_mapping_of(v);
+        if (sm == nullptr) return "";
+        if (sm->owns_name()) return "owner";
+        return sm->name_removed() ? "removed" : "";
+      },
+      nb::arg("view"),
+      "'owner' when this process owns the name of the view's shared array, 'removed' when it "
+      "owned and removed it, '' otherwise.");
   m.def("_unlink_created_segments", &unlink_created_segments);
   m.def("_shm_list", [] {
     nb::list out;
@@ -112,7 +129,11 @@ void bind_storage(nb::module_& m) {
     return out;
   });
   m.def("_shm_remove", &remove_segment, nb::arg("name"));
-  m.def("_shm_gc", [] { return gc_segments(); });
+  m.def("_shm_gc", [] {
+    nb::list out;
+    for (const std::string& name : gc_segments()) out.append(nb::bytes(name.data(), name.size()));
+    return out;
+  });
 
   m.def(
       "_open_npy",

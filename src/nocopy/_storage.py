@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import weakref
 
 import numpy as np
@@ -39,6 +40,10 @@ class SharedArray:
     view are garbage collected, or at interpreter exit, unless ``persist=True``. Attachers never
     remove it. Memory stays mapped while any view or export of it lives, so ``close()`` never
     invalidates a view. Pickling sends a reference (the name), never the bytes.
+
+    To give an array made in a worker process to another process, the worker calls
+    ``handoff()`` (it gives up the duty to remove the name) and the receiver
+    ``SharedArray.adopt(name)`` (it takes the duty over).
     """
 
     __slots__ = ("_handle", "__weakref__")
@@ -72,6 +77,29 @@ class SharedArray:
         """
         return cls(_nocopy._SharedArray.attach(os.fspath(name), bool(readonly)))
 
+    @classmethod
+    def adopt(cls, name: str, readonly: bool = False) -> "SharedArray":
+        """Attaches to ``name`` and takes over the duty to remove it, as its creator would: the
+        receiving side of ``handoff()`` (close(), garbage collection or interpreter exit of
+        this process remove the name from now on).
+
+        >>> sa = nc.SharedArray.adopt(name_returned_by_a_worker)
+        """
+        sa = cls(_nocopy._SharedArray.adopt(os.fspath(name), bool(readonly)))
+        _created.add(sa)
+        return sa
+
+    def handoff(self) -> str:
+        """Gives up this process's duty to remove the name, so another process can
+        ``SharedArray.adopt()`` it, and returns the name to send there. The array stays usable
+        here. Until someone adopts it, the name survives this process and ``shm gc`` reclaims it
+        once this process has ended.
+
+        >>> return sa.handoff()        # in a worker; the parent calls SharedArray.adopt(name)
+        """
+        self._handle.hand_off()
+        return self.name
+
     # --- the array -----------------------------------------------------------------------
     @property
     def view(self) -> View:
@@ -103,6 +131,12 @@ class SharedArray:
     def is_creator(self) -> bool:
         """True for the handle that created the segment (and owns its name)."""
         return self._handle.is_creator
+
+    @property
+    def owns_name(self) -> bool:
+        """True while this process must remove the name (its creator or adopter, not
+        persistent, not handed off, not closed)."""
+        return self._handle.owns_name
 
     @property
     def persist(self) -> bool:
@@ -153,6 +187,8 @@ class SharedArray:
     def __reduce__(self):
         if self.closed:
             raise ValueError(f"cannot pickle closed shared array '{self.name}'")
+        if self._handle.owns_name:
+            _refuse_dead_reference(self.name, "owner")
         return (_attach_by_name, (self.name, self.readonly))
 
     def __repr__(self) -> str:
@@ -178,8 +214,34 @@ def _view_from_reference(name, offset, shape, strides, dtype, readonly) -> View:
         handle.close()  # the view keeps the mapping; attachers never unlink
 
 
+def _in_worker_process() -> bool:
+    """True in a process started by multiprocessing (Pool, ProcessPoolExecutor, Process)."""
+    mp = sys.modules.get("multiprocessing")
+    return mp is not None and mp.parent_process() is not None
+
+
+def _refuse_dead_reference(name: str, state: str) -> None:
+    """Refuses to pickle a reference the receiver could never attach. A worker's own arrays are
+    removed when the worker drops them (its handle goes as soon as the function returns, before
+    the result is pickled) or leaked when it is stopped; multiprocessing would then hang in its
+    result thread on the failed attach. Raising here, in the sender, lets the pool report it."""
+    if state == "removed":
+        reason = (f"shared array '{name}' was closed by this process, its creator, and its name "
+                  "is removed, so no other process can attach a reference to it")
+    elif state == "owner" and _in_worker_process():
+        reason = (f"shared array '{name}' was created in this worker process, which removes it "
+                  "when it drops the array, so the receiver would find the name gone")
+    else:
+        return
+    raise ValueError(reason + ". To give an array to another process, return sa.handoff() and "
+                     "call nc.SharedArray.adopt(name) there (or create it in the receiving "
+                     "process, or with persist=True)")
+
+
 def _reduce_shm_view(v: View):
-    return (_view_from_reference, _nocopy._shm_reference(v))
+    ref = _nocopy._shm_reference(v)
+    _refuse_dead_reference(ref[0], _nocopy._shm_owner_state(v))
+    return (_view_from_reference, ref)
 
 
 register_pickle_reducer("shm", _reduce_shm_view)
@@ -203,7 +265,8 @@ def _close_created_at_exit() -> None:
 def open_npy(path, mode: str = "r") -> View:
     """Maps a .npy file (format 1.0/2.0/3.0) and returns a zero-copy View of its data: mode "r"
     read-only, "r+" read-write (writes reach the file), "c" copy-on-write (private writes).
-    The mapping lives as long as any view of it. Like np.load(path, mmap_mode=mode).
+    The mapping lives as long as any view of it. Like np.load(path, mmap_mode=mode). The open
+    never blocks (a FIFO is refused with ValueError); a missing file is FileNotFoundError.
 
     >>> v = nc.open_npy("images.npy")            # 10 GB file: nothing is read yet
     >>> batch = np.asarray(v[100:132])
@@ -212,9 +275,12 @@ def open_npy(path, mode: str = "r") -> View:
 
 
 def create_npy(path, shape, dtype) -> View:
-    """Creates (or truncates) a .npy file of ``shape`` and ``dtype``, preallocated sparsely
-    (reads as zeros, takes no disk until written), and returns a writable View of its data
-    (64-byte aligned). np.load(path, mmap_mode="r") reads it.
+    """Creates a .npy file of ``shape`` and ``dtype``, preallocated sparsely (reads as zeros,
+    takes no disk until written), and returns a writable View of its data (64-byte aligned).
+    np.load(path, mmap_mode="r") reads it. The file is written under a temporary name in the
+    same directory and renamed over ``path`` only when complete: a failure leaves an existing
+    file untouched, and views of the old file keep their data. A directory, FIFO or device at
+    ``path`` is refused before anything is touched.
 
     >>> v = nc.create_npy("features.npy", (1_000_000, 512), "float16")
     """

@@ -2,8 +2,11 @@
 mmap_mode), modes, lifetimes, advise, a sparse 32 GB file with small RSS, and a table of
 corrupt or hostile headers."""
 
+import errno
 import os
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -119,7 +122,7 @@ def test_sparse_32gb_file_small_rss(tmp_path):
     shape = (32 * 1024, 1024, 1024)  # 32 GiB of uint8
     try:
         v = nc.create_npy(path, shape, "uint8")
-    except RuntimeError as exc:  # a filesystem without sparse files or 32 GiB files
+    except OSError as exc:  # a filesystem without sparse files or 32 GiB files
         pytest.skip(f"filesystem cannot hold a sparse 32 GiB file: {exc}")
     st_ = os.stat(path)
     assert st_.st_size > 32 * 2**30 and st_.st_blocks * 512 < 2**20  # sparse on disk
@@ -212,7 +215,110 @@ def test_create_errors(tmp_path):
         nc.create_npy(tmp_path / "n.npy", (2**62, 16), "float32")
     with pytest.raises(ValueError, match="bfloat16"):
         nc.create_npy(tmp_path / "n.npy", (1,), "bfloat16")
-    with pytest.raises(RuntimeError, match="no_such_dir"):
+    with pytest.raises(FileNotFoundError, match="no_such_dir") as info:
         nc.create_npy(tmp_path / "no_such_dir" / "n.npy", (1,), "float32")
-    with pytest.raises(RuntimeError, match="missing.npy"):
+    assert info.value.errno == errno.ENOENT
+    assert info.value.filename == str(tmp_path / "no_such_dir" / "n.npy")
+    with pytest.raises(FileNotFoundError, match="missing.npy") as info:
         nc.open_npy(tmp_path / "missing.npy")
+    assert info.value.errno == errno.ENOENT and info.value.filename == str(tmp_path / "missing.npy")
+    with pytest.raises(IsADirectoryError) as info:
+        nc.open_npy(tmp_path)
+    assert info.value.filename == str(tmp_path)
+    locked = tmp_path / "locked.npy"
+    np.save(locked, np.zeros(3))
+    locked.chmod(0)
+    if os.geteuid() != 0:  # root reads anything
+        with pytest.raises(PermissionError):
+            nc.open_npy(locked)
+    with pytest.raises(OSError) as info:
+        nc.create_npy(tmp_path / ("x" * 300 + ".npy"), (1,), "uint8")
+    assert info.value.errno == errno.ENAMETOOLONG
+
+
+# --- never destroy what the call did not create (issue: create_npy deleted the path) ----------
+def _listing(d):
+    return sorted(os.listdir(d))
+
+
+def test_failed_create_keeps_the_existing_file(tmp_path):
+    path = tmp_path / "x.npy"
+    path.write_bytes(b"data")
+    with pytest.raises((OSError, OverflowError)):
+        nc.create_npy(path, (2**40, 2**20), "uint8")  # 1 EiB: sizing or mapping fails
+    assert path.read_bytes() == b"data"
+    assert _listing(tmp_path) == ["x.npy"]  # and no temporary file is left behind
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dir", "device"])
+def test_create_refuses_targets_that_are_not_regular_files(tmp_path, kind):
+    if kind == "fifo":
+        target = tmp_path / "pipe.npy"
+        os.mkfifo(target)
+        error = ValueError
+    elif kind == "dir":
+        target = tmp_path / "d.npy"
+        target.mkdir()
+        (target / "inside").write_bytes(b"keep")
+        error = IsADirectoryError
+    else:
+        target = "/dev/null"  # as root, the old code deleted it on failure
+        error = ValueError
+    before = os.stat(target)
+    with pytest.raises(error, match="regular file|Is a directory"):
+        nc.create_npy(target, (4,), "uint8")
+    after = os.stat(target)
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+    if kind == "dir":
+        assert (tmp_path / "d.npy" / "inside").read_bytes() == b"keep"
+    assert _listing(tmp_path) == ([] if kind == "device" else [os.path.basename(target)])
+
+
+def test_open_npy_of_a_fifo_does_not_block(tmp_path):
+    fifo = tmp_path / "f.npy"
+    os.mkfifo(fifo)
+    code = ("import sys, nocopy as nc\n"
+            "try:\n    nc.open_npy(sys.argv[1])\n"
+            "except ValueError as e:\n    print('refused', e)\n")
+    res = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout.startswith("refused"), res.stderr
+    assert "FIFO" in res.stdout
+
+
+def test_replacing_a_mapped_file_keeps_old_views_reading_old_values(tmp_path):
+    path = tmp_path / "r.npy"
+    ref = np.arange(50_000, dtype=np.int64)
+    np.save(path, ref)
+    os.chmod(path, 0o640)
+    old = nc.open_npy(path)
+    old_np = np.asarray(nc.open_npy(path, mode="r+"))
+    new = nc.create_npy(path, (7,), "float32")  # same path, while both mappings live
+    np.asarray(new)[:] = 1.5
+    np.testing.assert_array_equal(np.asarray(old), ref)  # no SIGBUS: the old file's pages
+    np.testing.assert_array_equal(old_np, ref)
+    np.testing.assert_array_equal(np.load(path), np.full(7, 1.5, np.float32))
+    assert os.stat(path).st_mode & 0o777 == 0o640  # the replaced file's permissions are kept
+    assert _listing(tmp_path) == ["r.npy"]
+
+
+def test_create_through_a_symlink_replaces_the_linked_file(tmp_path):
+    real = tmp_path / "real.npy"
+    np.save(real, np.zeros(2))
+    link = tmp_path / "link.npy"
+    link.symlink_to(real)
+    nc.create_npy(link, (3,), "uint8")
+    assert link.is_symlink() and np.load(real).shape == (3,)
+
+
+@pytest.mark.parametrize("call", ["open", "create", "open_c"])
+def test_nul_byte_in_a_path_is_a_value_error(tmp_path, call):
+    np.save(tmp_path / "real.npy", np.zeros(2))
+    with pytest.raises(ValueError, match="NUL|null"):
+        if call == "open":
+            nc.open_npy(str(tmp_path / "real.npy") + "\x00junk")
+        elif call == "open_c":
+            nc.open_npy(str(tmp_path / "real.npy") + "\x00", mode="c")
+        else:
+            nc.create_npy(str(tmp_path / "data") + "\x00.npy", (2,), "uint8")
+    assert _listing(tmp_path) == ["real.npy"]

@@ -3,6 +3,8 @@ fork / spawn / ProcessPoolExecutor, lifetime and unlink rules, permissions, corr
 a full /dev/shm, and the `python -m nocopy shm` CLI."""
 
 import concurrent.futures
+import errno
+import fcntl
 import multiprocessing as mp
 import os
 import pickle
@@ -11,6 +13,7 @@ import stat
 import struct
 import subprocess
 import sys
+import time
 import uuid
 
 import numpy as np
@@ -112,8 +115,9 @@ def test_close_keeps_views_and_removes_name():
     np.testing.assert_array_equal(a[95:], np.arange(95, 100))
     with pytest.raises(ValueError, match="closed"):
         sa.view
-    with pytest.raises(ValueError, match="no shared array named"):
+    with pytest.raises(FileNotFoundError, match="no shared array") as info:
         nc.SharedArray.attach(name)
+    assert info.value.errno == errno.ENOENT and info.value.filename == name
     sa.close()  # idempotent
     assert "closed" in repr(sa)
 
@@ -198,8 +202,9 @@ def test_bad_arguments():
     name = unique()
     with nc.SharedArray.create(4, "uint8", name="/" + name) as sa:
         assert sa.name == name
-        with pytest.raises(ValueError, match="already exists"):
+        with pytest.raises(FileExistsError, match="already exists") as info:
             nc.SharedArray.create(4, "uint8", name=name)
+        assert info.value.filename == name
     with pytest.raises(ValueError, match="negative"):
         nc.SharedArray.create((-1, 2), "uint8")
     with pytest.raises(OverflowError):
@@ -210,14 +215,22 @@ def test_bad_arguments():
         nc.SharedArray.attach("a/b")
     with pytest.raises(TypeError):
         nc.SharedArray(None)
+    for bad in ["a\x00b", "/a\x00"]:
+        with pytest.raises(ValueError, match="NUL"):
+            nc.SharedArray.create(4, "uint8", name=bad)
+        with pytest.raises(ValueError, match="NUL"):
+            nc.SharedArray.attach(bad)
+        with pytest.raises(ValueError, match="NUL"):
+            nc._nocopy._shm_remove(bad)
 
 
 def test_full_dev_shm_is_an_error_not_sigbus():
     st = os.statvfs(SHM)
     free = st.f_bavail * st.f_frsize
     n = free + 2**30
-    with pytest.raises(RuntimeError) as info:
+    with pytest.raises(OSError) as info:
         nc.SharedArray.create((n,), "uint8")
+    assert info.value.errno == errno.ENOSPC
     msg = str(info.value)
     assert "/dev/shm" in msg and "free" in msg and str(n + 4096) in msg
 
@@ -405,3 +418,245 @@ def test_header_written_by_the_format_spec_attaches():
     finally:
         os.close(fd)
         os.unlink(path)
+
+
+# --- FIFOs under a segment's name never block (they used to hang forever) ---------------------
+def _run_with_timeout(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_fifo_under_the_name_is_refused_without_blocking():
+    name = unique("nocopy-pytest-fifo")
+    path = os.path.join(SHM, name)
+    os.mkfifo(path, 0o600)
+    try:
+        code = ("import sys, nocopy as nc\n"
+                "for ro in (True, False):\n"
+                "    try:\n        nc.SharedArray.attach(sys.argv[1], readonly=ro)\n"
+                "    except ValueError as e:\n        print('refused', e)\n")
+        res = _run_with_timeout(code, name)
+        assert res.returncode == 0 and res.stdout.count("refused") == 2, res.stderr
+        assert "FIFO" in res.stdout
+        res = subprocess.run([sys.executable, "-m", "nocopy", "shm", "rm", name],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 1 and "not a regular file" in res.stderr
+        res = subprocess.run([sys.executable, "-m", "nocopy", "shm", "list"],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0 and name not in res.stdout
+        assert stat.S_ISFIFO(os.stat(path).st_mode)  # and nothing removed it
+    finally:
+        os.unlink(path)
+
+
+# --- shm list prints names escaped -------------------------------------------------------------
+def test_shm_list_escapes_hostile_names():
+    evil = unique("nocopy-pytest-evil") + "\nfake-row 1.0 KiB uint8 (1,) 1 yes no\x1b[31m\\"
+    sa = nc.SharedArray.create((1,), "uint8", name=evil)
+    raw = unique("nocopy-pytest-bytes").encode() + b"\xff\xfe"
+    raw_path = os.path.join(SHM.encode(), raw)
+    fd = os.open(raw_path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    try:
+        os.ftruncate(fd, 4096 + 40)
+        os.pwrite(fd, _header(), 0)
+        out = subprocess.run([sys.executable, "-m", "nocopy", "shm", "list"], capture_output=True,
+                             check=True, timeout=60).stdout
+        assert b"\x1b" not in out and b"\xff" not in out
+        text = out.decode()
+        assert not any(line.startswith("fake-row") for line in text.splitlines())
+        assert shm_cli.printable(evil) in text and "\\n" in text and "\\x1b" in text
+        assert "\\xff\\xfe" in text
+        rows = {r["name"]: r for r in shm_cli.list_segments()}
+        assert rows[evil]["alive"] and os.fsdecode(raw) in rows
+    finally:
+        os.close(fd)
+        os.unlink(raw_path)
+        sa.close()
+    assert shm_cli.printable("ok-name_1.2") == "ok-name_1.2"
+    assert shm_cli.printable("a\nb\\c\x07") == "a\\nb\\\\c\\x07"
+
+
+# --- liveness by the owner's lock, valid across PID namespaces --------------------------------
+def test_gc_keeps_a_segment_whose_owner_holds_the_lock_whatever_its_pid():
+    """A segment whose header names "pid 1" (its creator runs in another PID namespace) stays
+    while a process holds the owner lock on it, and is reclaimed once that process dies."""
+    name = unique("nocopy-pytest-ns")
+    path = os.path.join(SHM, name)
+    head = bytearray(_header("<f4", (10,)))
+    struct.pack_into("<qQ", head, 48, 1, 1)  # creator pid 1, start time 1: not us, not init
+    struct.pack_into("<Q", head, 72, _fnv(bytes(head[:72]) + bytes(head[80:])))
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    os.ftruncate(fd, 4096 + 40)
+    os.pwrite(fd, bytes(head), 0)
+    os.close(fd)
+    code = ("import fcntl, os, sys, time\n"
+            "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+            "fcntl.flock(fd, fcntl.LOCK_SH)\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(120)\n")
+    owner = subprocess.Popen([sys.executable, "-c", code, path], stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        assert owner.stdout.readline().strip() == "locked"
+        row = {r["name"]: r for r in shm_cli.list_segments()}[name]
+        assert row["creator_pid"] == 1 and row["alive"] is True
+        out = subprocess.run([sys.executable, "-m", "nocopy", "shm", "gc"], capture_output=True,
+                             text=True, check=True, timeout=60).stdout
+        assert name not in out and exists(name)
+        owner.kill()
+        owner.wait(timeout=30)
+        assert {r["name"]: r for r in shm_cli.list_segments()}[name]["alive"] is False
+        out = subprocess.run([sys.executable, "-m", "nocopy", "shm", "gc"], capture_output=True,
+                             text=True, check=True, timeout=60).stdout
+        assert f"removed {name}" in out and not exists(name)
+    finally:
+        owner.kill()
+        owner.stdout.close()
+        if exists(name):
+            os.unlink(path)
+
+
+def test_creator_holds_the_lock_for_its_lifetime():
+    with nc.SharedArray.create((4,), "uint8") as sa:
+        fd = os.open(os.path.join(SHM, sa.name), os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            sa.close()  # closed and unlinked; no view left: the mapping and its lock are gone
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+
+
+def test_gc_removes_truncated_segments_of_dead_creators():
+    names = []
+    for content, size in [(_header()[:50], 50), (_header(), 4096 + 3), (_header(checksum=1), 8192)]:
+        name = unique("nocopy-pytest-bad")
+        fd = os.open(os.path.join(SHM, name), os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        os.ftruncate(fd, size)
+        os.pwrite(fd, content[:size], 0)
+        os.close(fd)
+        names.append(name)
+    rows = {r["name"]: r for r in shm_cli.list_segments()}
+    assert all(rows[n]["problem"] for n in names)
+    out = subprocess.run([sys.executable, "-m", "nocopy", "shm", "gc"], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    for n in names:
+        assert f"removed {n}" in out and not exists(n)
+
+
+# --- handing a worker's array to another process -----------------------------------------------
+def _create_and_hand_off(i: int) -> str:
+    sa = nc.SharedArray.create((3, 4), np.int32)
+    np.asarray(sa)[:] = i
+    return sa.handoff()  # the worker drops sa right after: the name survives for the adopter
+
+
+def _create_and_return_view(i: int):
+    sa = nc.SharedArray.create((3, 4), np.int32)
+    np.asarray(sa)[:] = i
+    return sa.view[1:]  # unsupported: the worker removes the name when it drops the array
+
+
+def _create_and_return_handle(i: int):
+    sa = nc.SharedArray.create((2,), np.int32)
+    return sa
+
+
+_KEPT = []
+
+
+
+def _create_and_keep(i: int) -> tuple:
+    sa = nc.SharedArray.create((1000,), np.uint8)
+    _KEPT.append(sa)  # stays open until the worker ends (SIGTERM, os._exit at pool shutdown)
+    return sa.name, os.getpid()
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_handoff_from_pool_workers_and_adopt(method):
+    ctx = mp.get_context(method)
+    with ctx.Pool(2) as pool:
+        names = pool.map_async(_create_and_hand_off, range(4)).get(timeout=120)
+    adopted = [nc.SharedArray.adopt(n) for n in names]
+    for i, sa in enumerate(adopted):
+        assert sa.is_creator and sa.owns_name
+        np.testing.assert_array_equal(np.asarray(sa), np.full((3, 4), i))
+    v = adopted[0].view
+    for sa in adopted:
+        sa.close()
+    assert not any(exists(n) for n in names)  # the adopter removed them
+    assert np.asarray(v).sum() == 0  # views stay valid after close
+
+
+def test_handoff_rules():
+    with nc.SharedArray.create(2, "uint8") as sa:
+        att = nc.SharedArray.attach(sa.name)
+        with pytest.raises(ValueError, match="not owned"):
+            att.handoff()
+        att.close()
+        assert sa.owns_name and sa.handoff() == sa.name and not sa.owns_name
+        sa.close()
+        assert exists(sa.name)  # handed off: this process no longer removes it
+        b = nc.SharedArray.adopt(sa.name)
+        b.close()
+        assert not exists(sa.name)
+    with pytest.raises(FileNotFoundError):
+        nc.SharedArray.adopt(unique())
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+@pytest.mark.parametrize("worker", [_create_and_return_view, _create_and_return_handle])
+def test_returning_a_workers_own_array_is_a_clear_error_not_a_hang(method, worker):
+    ctx = mp.get_context(method)
+    with ctx.Pool(1) as pool:
+        with pytest.raises(Exception, match="handoff") as info:
+            pool.map_async(worker, [7]).get(timeout=120)  # hung forever before
+        assert isinstance(info.value, (mp.pool.MaybeEncodingError, ValueError))
+        assert pool.map_async(_create_and_hand_off, [1]).get(timeout=120)  # the pool still works
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as ex:
+        with pytest.raises(ValueError, match="handoff"):
+            ex.submit(worker, 7).result(timeout=120)  # was BrokenProcessPool
+        name = ex.submit(_create_and_hand_off, 2).result(timeout=120)
+    nc.SharedArray.adopt(name).close()
+
+
+def _create_keep_and_wait(queue) -> None:
+    kept = [nc.SharedArray.create((100,), np.uint8) for _ in range(3)]
+    queue.put([sa.name for sa in kept])
+    time.sleep(600)  # until SIGTERM
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+@pytest.mark.parametrize("ending", ["sigterm", "pool_close"])
+def test_segments_of_workers_are_reclaimed_by_gc(method, ending):
+    """Workers stopped by SIGTERM, and fork-started Pool workers at pool shutdown (they end with
+    os._exit), run no cleanup: the arrays they still held leak, and `shm gc` reclaims every one
+    of them while keeping a live creator's segment."""
+    ctx = mp.get_context(method)
+    with nc.SharedArray.create((4,), "uint8") as mine:
+        if ending == "sigterm":
+            queue = ctx.Queue()
+            procs = [ctx.Process(target=_create_keep_and_wait, args=(queue,)) for _ in range(2)]
+            for p in procs:
+                p.start()
+            try:
+                names = [n for _ in procs for n in queue.get(timeout=120)]
+            finally:
+                for p in procs:
+                    p.terminate()  # SIGTERM
+                    p.join(timeout=60)
+            assert all(p.exitcode == -signal.SIGTERM for p in procs)
+        else:
+            with ctx.Pool(2) as pool:
+                made = pool.map_async(_create_and_keep, range(6), chunksize=1).get(timeout=120)
+                pool.close()
+                pool.join()
+            names = [name for name, _ in made]
+        assert len(set(names)) == 6
+        if ending == "sigterm" or method == "fork":
+            assert all(exists(n) for n in names)  # leaked by the workers
+        subprocess.run([sys.executable, "-m", "nocopy", "shm", "gc"], capture_output=True,
+                       text=True, check=True, timeout=60)
+        assert [n for n in names if exists(n)] == []
+        assert exists(mine.name)  # a live creator's segment is kept

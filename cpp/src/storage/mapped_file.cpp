@@ -7,18 +7,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
+#include "nocopy/core/errors.hpp"
+#include "storage/posix_file.hpp"
+
 namespace nocopy {
-namespace {
-
-std::string errno_text(int err) {
-  return std::string(std::strerror(err));
-}
-
-}  // namespace
 
 MapMode map_mode_from_string(std::string_view mode) {
   if (mode == "r") return MapMode::ReadOnly;
@@ -42,45 +37,22 @@ uint8_t* map_or_throw(int fd, size_t size, MapMode mode, const std::string& what
     flags = MAP_PRIVATE;
   }
   void* p = mmap(nullptr, size, prot, flags, fd, 0);
-  if (p == MAP_FAILED) {
-    int err = errno;
-    throw std::runtime_error("cannot map " + what + " (" + std::to_string(size) +
-                             " bytes): " + errno_text(err));
-  }
+  if (p == MAP_FAILED)
+    throw FileError(errno, what, "cannot map " + std::to_string(size) + " bytes of");
   return static_cast<uint8_t*>(p);
 }
 
 std::shared_ptr<MappedFile> MappedFile::map_fd(int fd, size_t size, MapMode mode,
                                                std::string path) {
   if (size == 0) throw std::invalid_argument("cannot map '" + path + "': it is empty");
-  uint8_t* p = map_or_throw(fd, size, mode, "'" + path + "'");
+  uint8_t* p = map_or_throw(fd, size, mode, path);
   return std::shared_ptr<MappedFile>(new MappedFile(p, size, mode, std::move(path)));
 }
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, MapMode mode) {
-  int fd = ::open(path.c_str(), (mode == MapMode::ReadWrite ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    throw std::runtime_error("cannot open '" + path + "': " + errno_text(err));
-  }
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw std::runtime_error("cannot stat '" + path + "': " + errno_text(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw std::invalid_argument("cannot map '" + path + "': not a regular file");
-  }
-  try {
-    auto m = map_fd(fd, static_cast<size_t>(st.st_size), mode, path);
-    ::close(fd);
-    return m;
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
+  OpenFile f = open_regular_file(path, mode == MapMode::ReadWrite ? O_RDWR : O_RDONLY,
+                                 "cannot open file to map");
+  return map_fd(f.fd.get(), static_cast<size_t>(f.st.st_size), mode, path);
 }
 
 Advice advice_from_string(std::string_view advice) {
@@ -136,8 +108,7 @@ void advise(const View& view, Advice advice) {
       break;
   }
   if (madvise(reinterpret_cast<void*>(begin), r.end - begin, native) != 0) {
-    int err = errno;
-    throw std::runtime_error("madvise on '" + region->source() + "' failed: " + errno_text(err));
+    throw FileError(errno, region->source(), "madvise failed on the mapping of");
   }
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .. import _nocopy
@@ -16,10 +17,29 @@ def _human(n: int) -> str:
     return str(n)
 
 
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (newlines, escape codes, undecodable
+    bytes) and the backslash written as a Python escape, so a hostile segment name can neither
+    forge rows nor send control sequences to the terminal."""
+    out = []
+    for ch in text:
+        if ch.isprintable() and ch != "\\":
+            out.append(ch)
+        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # an undecodable byte (surrogateescape)
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        else:
+            out.append(repr(ch)[1:-1])
+    return "".join(out)
+
+
 def list_segments() -> list[dict]:
     """The nocopy segments in /dev/shm: name, size, dtype, shape, creator_pid, alive, persist,
-    problem ("" unless the header is invalid)."""
-    return _nocopy._shm_list()
+    problem ("" unless the header is invalid). Names are decoded like os.listdir() does."""
+    rows = _nocopy._shm_list()
+    for r in rows:
+        r["name"] = os.fsdecode(r["name"])
+        r["problem"] = r["problem"].decode("utf-8", "backslashreplace")
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list", help="list nocopy segments")
     rm = sub.add_parser("rm", help="remove nocopy segments by name")
     rm.add_argument("names", nargs="+")
-    sub.add_parser("gc", help="remove segments whose creator is dead (and not persistent)")
+    sub.add_parser("gc", help="remove segments whose owner is dead: not persistent, or invalid")
     args = parser.parse_args(argv)
     if args.command == "list":
         rows = list_segments()
@@ -38,10 +58,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(f"{'name':<40} {'size':>10} {'dtype':<10} {'shape':<20} {'pid':>8} alive persist")
         for r in rows:
+            name = printable(r["name"])
             if r["problem"]:
-                print(f"{r['name']:<40} {_human(r['size']):>10} invalid: {r['problem']}")
+                print(f"{name:<40} {_human(r['size']):>10} invalid: {printable(r['problem'])}")
                 continue
-            print(f"{r['name']:<40} {_human(r['size']):>10} {r['dtype']:<10} "
+            print(f"{name:<40} {_human(r['size']):>10} {r['dtype']:<10} "
                   f"{str(r['shape']):<20} {r['creator_pid']:>8} {'yes' if r['alive'] else 'no':<5} "
                   f"{'yes' if r['persist'] else 'no'}")
         return 0
@@ -50,14 +71,14 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.names:
             try:
                 _nocopy._shm_remove(name)
-                print(f"removed {name}")
-            except (ValueError, RuntimeError) as exc:
-                print(f"error: {exc}", file=sys.stderr)
+                print(f"removed {printable(name)}")
+            except (ValueError, OSError) as exc:
+                print(f"error: {printable(str(exc))}", file=sys.stderr)
                 status = 1
         return status
     removed = _nocopy._shm_gc()
     for name in removed:
-        print(f"removed {name}")
+        print(f"removed {printable(os.fsdecode(name))}")
     print(f"{len(removed)} segment(s) removed")
     return 0
 

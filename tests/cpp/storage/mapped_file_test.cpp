@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "nocopy/storage/npy.hpp"
+#include "nocopy/storage/npy_file.hpp"
 
 using nocopy::Advice;
 using nocopy::MapMode;

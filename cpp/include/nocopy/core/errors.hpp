@@ -1,11 +1,15 @@
 // Exception types of the nocopy core beyond the standard ones.
 //
 // The core reports bad input with standard exceptions (std::invalid_argument -> ValueError,
-// std::out_of_range -> IndexError, std::overflow_error -> OverflowError, std::domain_error ->
-// TypeError); the bindings translate them in one place. These types cover the rest.
+// std::out_of_range -> IndexError, std::overflow_error -> OverflowError, std::system_error ->
+// the OSError subclass its errno selects); the bindings translate them in one place
+// (cpp/bindings/errors.cpp). These types cover the rest.
 #pragma once
 
 #include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
 
 namespace nocopy {
 
@@ -20,6 +24,27 @@ class BufferError : public std::runtime_error {
 class TypeError : public std::domain_error {
  public:
   using std::domain_error::domain_error;
+};
+
+/// A file (or shared-memory segment) operation failed with an errno. Python: the OSError
+/// subclass that errno selects (FileNotFoundError, PermissionError, IsADirectoryError, ...),
+/// with .errno, .strerror and .filename set.
+class FileError : public std::system_error {
+ public:
+  /// `action` says what failed ("cannot open .npy file"), `path` which file, `err` the errno.
+  /// what() reads "<action> '<path>': <strerror>".
+  FileError(int err, std::string path, std::string action)
+      : std::system_error(err, std::generic_category(), action + " '" + path + "'"),
+        path_(std::move(path)),
+        action_(std::move(action)) {}
+  /// The file (or segment name) the operation was about.
+  const std::string& path() const noexcept { return path_; }
+  /// What failed, without the path ("cannot open .npy file").
+  const std::string& action() const noexcept { return action_; }
+
+ private:
+  std::string path_;
+  std::string action_;
 };
 
 }  // namespace nocopy

@@ -54,8 +54,9 @@ class MappedRegion : public Owner {
 /// A whole regular file mapped into memory.
 class MappedFile final : public MappedRegion {
  public:
-  /// Opens and maps `path` whole. Errors (missing file, empty file, permissions) throw
-  /// std::invalid_argument / std::runtime_error naming the path and the system error.
+  /// Opens and maps `path` whole. System errors (missing file, permissions, a directory) throw
+  /// FileError with the errno and the path; an empty file, a FIFO or a device, or a path with a
+  /// NUL byte, std::invalid_argument. The open never blocks (a FIFO is refused, not waited on).
   static std::shared_ptr<MappedFile> open(const std::string& path, MapMode mode);
   /// Maps the first `size` bytes of an open descriptor (the descriptor may be closed afterwards).
   static std::shared_ptr<MappedFile> map_fd(int fd, size_t size, MapMode mode, std::string path);
@@ -76,7 +77,7 @@ Advice advice_from_string(std::string_view advice);
 /// because it would silently discard the private writes.
 void advise(const View& view, Advice advice);
 
-/// Calls mmap and throws std::runtime_error naming `what`, the size and the system error.
+/// Calls mmap; FileError naming `what` (the path or segment name), the size and the errno.
 uint8_t* map_or_throw(int fd, size_t size, MapMode mode, const std::string& what);
 
 }  // namespace nocopy

@@ -1,10 +1,11 @@
 // Shared arrays: N-d arrays in POSIX shared memory that any process can attach to by name.
 //
-// A segment starts with a self-describing header (magic, format version, dtype, shape, creator
-// pid, persist flag, data offset) and holds the data from a 4096-byte aligned offset. The creator
-// owns the name: it is unlinked when the creator closes its handle, or when the creator's last
-// view goes away, unless the array is persistent. Attachers never unlink. The mapping itself
-// lives as long as any view of it, so close() never invalidates a view.
+// A segment starts with a self-describing header (shm_header.hpp) and holds the data from a
+// 4096-byte aligned offset. One process owns the name: the creator, or the process the creator
+// handed it to (hand_off() here, adopt() there). The owner holds a lock on the segment while its
+// mapping lives, so `shm gc` can tell it runs (from any PID namespace), and unlinks the name when
+// it closes its handle or its last view goes away, unless the array is persistent. Attachers
+// never unlink. The mapping lives as long as any view of it, so close() never invalidates a view.
 #pragma once
 
 #include <sys/types.h>
@@ -19,74 +20,53 @@
 #include "nocopy/core/dtype.hpp"
 #include "nocopy/core/view.hpp"
 #include "nocopy/storage/mapped_file.hpp"
+#include "nocopy/storage/shm_header.hpp"
 
 namespace nocopy {
 
 /// Directory where Linux keeps POSIX shared memory (used for listing and for error messages).
 inline constexpr const char* kShmDir = "/dev/shm";
-/// Offset of the data in a segment: one page, so the data is page (and 64-byte) aligned.
-inline constexpr uint64_t kShmDataOffset = 4096;
-/// Version of the segment header format this build writes and reads.
-inline constexpr uint32_t kShmFormatVersion = 1;
 
-/// What a shared-array segment header says.
-struct ShmHeader {
-  /// Header format version (kShmFormatVersion).
-  uint32_t version = kShmFormatVersion;
-  /// Element type of the array.
-  DType dtype = DType::UInt8;
-  /// Extent of each axis (C order).
-  std::vector<int64_t> shape;
-  /// Process id of the creator.
-  int64_t creator_pid = 0;
-  /// Start time of the creator process (clock ticks after boot; 0 when unknown), so a reused
-  /// pid is not mistaken for the creator.
-  uint64_t creator_start = 0;
-  /// The name survives the creator (no unlink on close).
-  bool persist = false;
-  /// Byte offset of the data from the start of the segment.
-  uint64_t data_offset = kShmDataOffset;
-  /// prod(shape) * itemsize.
-  uint64_t data_bytes = 0;
-};
-
-/// Serializes a header (the data offset and size are computed from dtype and shape). The result
-/// is shorter than kShmDataOffset.
-std::vector<uint8_t> make_shm_header(const ShmHeader& header);
-
-/// Parses and validates a segment header: `bytes` are the first bytes of the segment (more than
-/// the header is fine), `segment_size` the segment's size. A truncated, foreign or corrupt
-/// header throws std::invalid_argument saying which check failed; never reads past `bytes`.
-ShmHeader parse_shm_header(std::span<const uint8_t> bytes, uint64_t segment_size);
-
-/// Bytes a segment needs for an array: data offset + data size (overflow-checked).
-uint64_t shm_segment_size(DType dtype, std::span<const int64_t> shape);
-
-/// The mapping of a shared-array segment; unlinks the name in its destructor when this process
-/// created it and it is not persistent (and close() has not already done so).
+/// The mapping of a shared-array segment. In the owning process it holds the owner's lock and
+/// unlinks the name in its destructor while owns_name() (not persistent, not handed off, not
+/// already unlinked by close()).
 class ShmMapping final : public MappedRegion {
  public:
   ~ShmMapping() override;
   std::string_view kind() const override { return "shm"; }
   /// Segment name without the leading '/'.
   const std::string& name() const { return source(); }
-  /// True in the process (pid) that created the segment.
+  /// True in the process (pid) that owns the segment (created or adopted it); false in forked
+  /// children and attachers.
   bool is_creator() const;
+  /// True while this process must remove the name: it owns it, the array is not persistent,
+  /// and it was neither handed off nor unlinked yet.
+  bool owns_name() const;
+  /// True when this process owned the name and has removed it (close(), or its handle was
+  /// dropped): a reference to it can no longer be attached anywhere.
+  bool name_removed() const { return is_creator() && unlinked_; }
   /// The segment's parsed header.
   const ShmHeader& header() const { return header_; }
-  /// Removes the name now if this process is the non-persistent creator (idempotent).
+  /// Removes the name now if owns_name() (idempotent). Never removes another segment that
+  /// took the name after this one was removed by someone else.
   void unlink_if_owner() const;
+  /// Gives up the duty to unlink (another process adopts the array); the lock is kept while
+  /// this mapping lives.
+  void hand_off() const { handed_off_ = true; }
 
  private:
   friend class SharedArray;
   ShmMapping(uint8_t* data, size_t size, MapMode mode, std::string name, ShmHeader header,
-             pid_t owner_pid)
+             pid_t owner_pid, int lock_fd)
       : MappedRegion(data, size, mode, std::move(name)),
         header_(std::move(header)),
-        owner_pid_(owner_pid) {}
+        owner_pid_(owner_pid),
+        lock_fd_(lock_fd) {}
   ShmHeader header_;
-  pid_t owner_pid_;  // creator's pid when this mapping owns the name, else 0
+  pid_t owner_pid_;  // the owner's pid when this mapping owns the name, else 0
+  int lock_fd_;      // the owner's segment descriptor, holding the owner lock; -1 for attachers
   mutable std::atomic<bool> unlinked_{false};
+  mutable std::atomic<bool> handed_off_{false};
 };
 
 /// Options for SharedArray::create.
@@ -108,8 +88,12 @@ class SharedArray {
   static SharedArray create(std::span<const int64_t> shape, DType dtype,
                             const ShmCreateOptions& options = {});
   /// Attaches to an existing segment by name, validating its header against the segment size.
-  /// O(1) in the array size. Read-only attachers get a read-only view.
+  /// O(1) in the array size. Read-only attachers get a read-only view. The open never blocks
+  /// (a FIFO under the name is refused); a missing name is FileError(ENOENT).
   static SharedArray attach(const std::string& name, bool readonly = false);
+  /// Attaches like attach() and takes over the duty to unlink the name, as its creator would:
+  /// the receiving side of hand_off(). The adopting process holds the owner lock from now on.
+  static SharedArray adopt(const std::string& name, bool readonly = false);
 
   SharedArray(SharedArray&&) noexcept = default;
   SharedArray& operator=(SharedArray&&) noexcept;
@@ -122,8 +106,11 @@ class SharedArray {
   const std::string& name() const { return name_; }
   /// The whole array (std::invalid_argument after close()).
   const View& view() const;
-  /// True when this handle created the segment.
+  /// True when this handle created (or adopted) the segment.
   bool is_creator() const { return creator_; }
+  /// Gives up this process's duty to unlink the name so that another process can adopt() it;
+  /// the array stays usable here. std::invalid_argument unless this is the owner's open handle.
+  void hand_off() const;
   /// True after close().
   bool closed() const { return mapping_ == nullptr; }
   /// The mapping (owner of every view of this array); null after close().
@@ -138,6 +125,8 @@ class SharedArray {
                std::vector<int64_t> strides, bool readonly) const;
 
  private:
+  // attach() and adopt(): opens, validates and maps an existing segment.
+  static SharedArray open_existing(const std::string& name, bool readonly, bool adopt);
   SharedArray(std::string name, std::shared_ptr<const ShmMapping> mapping, View view, bool creator)
       : name_(std::move(name)),
         mapping_(std::move(mapping)),
@@ -159,27 +148,6 @@ int64_t shm_data_offset_of(const View& view);
 /// persistent (for interpreter exit, when objects holding views may never be destroyed).
 void unlink_created_segments();
 
-/// One nocopy segment found in /dev/shm.
-struct ShmSegmentInfo {
-  std::string name;
-  /// Segment size in bytes.
-  uint64_t size = 0;
-  ShmHeader header;
-  /// True when the creator process still runs.
-  bool creator_alive = false;
-  /// Why the header is invalid (the segment has nocopy's magic but fails validation); "" if ok.
-  std::string problem;
-};
-
-/// Lists the nocopy segments in `dir` (other files are skipped; unreadable ones too).
-std::vector<ShmSegmentInfo> list_segments(const std::string& dir = kShmDir);
-/// Removes the named segment after checking it is a nocopy segment (std::invalid_argument
-/// otherwise; std::runtime_error when it does not exist).
-void remove_segment(const std::string& name);
-/// Removes every non-persistent nocopy segment whose creator is dead; returns their names.
-std::vector<std::string> gc_segments(const std::string& dir = kShmDir);
-/// True when process `pid` runs and (when `start` is not 0) started at `start` clock ticks.
-bool process_alive(int64_t pid, uint64_t start);
 /// Normalizes a user-given segment name ("/x" or "x" -> "x"); std::invalid_argument when empty,
 /// longer than 250 characters or containing '/' or a NUL.
 std::string normalize_shm_name(const std::string& name);

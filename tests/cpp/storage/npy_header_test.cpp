@@ -1,19 +1,14 @@
-// Tests of the .npy header parser and writer, and of open_npy / create_npy on real files.
-#include "nocopy/storage/npy.hpp"
+// Tests of the .npy header parser and writer.
+#include "nocopy/storage/npy_header.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdint>
-#include <cstdlib>
-#include <fstream>
 #include <string>
 #include <vector>
 
 using nocopy::DType;
-using nocopy::MapMode;
 using nocopy::NpyHeader;
-using nocopy::View;
 
 namespace {
 
@@ -38,30 +33,9 @@ NpyHeader parse(const std::string& file) {
   return nocopy::parse_npy_header(b, b.size());
 }
 
-// A temporary directory removed (with its files) at the end of the test.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/nocopy-npy-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { [[maybe_unused]] int rc = std::system(("rm -rf '" + path + "'").c_str()); }
-  std::string file(const std::string& name) const { return path + "/" + name; }
-};
-
-void write_file(const std::string& path, const std::string& content) {
-  std::ofstream f(path, std::ios::binary);
-  f << content;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
 }  // namespace
 
-TEST(Npy, WriterRoundTripsThroughParser) {
+TEST(NpyHeader, WriterRoundTripsThroughParser) {
   for (DType t : {DType::Bool, DType::Int8, DType::UInt16, DType::Float16, DType::Float32,
                   DType::Complex128}) {
     for (const Shape& shape : {Shape{}, Shape{0}, Shape{7}, Shape{3, 4}, Shape{2, 0, 5}}) {
@@ -84,7 +58,7 @@ TEST(Npy, WriterRoundTripsThroughParser) {
   }
 }
 
-TEST(Npy, WriterMatchesNumpyText) {
+TEST(NpyHeader, WriterMatchesNumpyText) {
   std::string h = nocopy::make_npy_header(DType::Float32, Shape{3, 4});
   const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }";
   EXPECT_EQ(h.substr(10, dict.size()), dict);
@@ -95,7 +69,7 @@ TEST(Npy, WriterMatchesNumpyText) {
   EXPECT_THROW(nocopy::make_npy_header(DType::UInt8, Shape{-1}), std::invalid_argument);
 }
 
-TEST(Npy, ParsesVersion2And3AndOldStyleText) {
+TEST(NpyHeader, ParsesVersion2And3AndOldStyleText) {
   std::string dict = "{\"descr\": \"<i8\", \"shape\": (2L, 3L), \"fortran_order\": True}\n";
   for (char major : {'\x02', '\x03'}) {
     std::string f = "\x93NUMPY";
@@ -115,7 +89,7 @@ TEST(Npy, ParsesVersion2And3AndOldStyleText) {
 
 // Each hostile or corrupt file must raise std::invalid_argument (or overflow_error) whose
 // message contains the given fragment.
-TEST(Npy, CorruptHeadersRaiseClearErrors) {
+TEST(NpyHeader, CorruptHeadersRaiseClearErrors) {
   const std::string ok_dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n";
   struct Case {
     std::string file;
@@ -186,88 +160,4 @@ TEST(Npy, CorruptHeadersRaiseClearErrors) {
                std::invalid_argument);
   // The valid base case parses.
   EXPECT_NO_THROW(parse(v1(ok_dict) + "12345678"));
-}
-
-TEST(Npy, CreateThenOpenSharesTheFile) {
-  TempDir dir;
-  const std::string path = dir.file("a.npy");
-  {
-    View v = nocopy::create_npy(path, Shape{4, 5}, DType::Int32);
-    EXPECT_FALSE(v.readonly());
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % 64, 0u);
-    for (int64_t i = 0; i < 20; ++i) v.data_as<int32_t>()[i] = static_cast<int32_t>(i * 3);
-  }
-  View r = nocopy::open_npy(path, MapMode::ReadOnly);
-  EXPECT_TRUE(r.readonly());
-  EXPECT_EQ(r.shape(), (Shape{4, 5}));
-  EXPECT_EQ(r.strides(), (Shape{5, 1}));
-  EXPECT_EQ(r.data_as<int32_t>()[19], 57);
-
-  // copy-on-write: writes are private; read-write: writes reach the file.
-  View c = nocopy::open_npy(path, MapMode::CopyOnWrite);
-  c.data_as<int32_t>()[0] = -1;
-  EXPECT_EQ(r.data_as<int32_t>()[0], 0);
-  View w = nocopy::open_npy(path, MapMode::ReadWrite);
-  w.data_as<int32_t>()[1] = 1234;
-  EXPECT_EQ(r.data_as<int32_t>()[1], 1234);
-  EXPECT_EQ(nocopy::open_npy(path).data_as<int32_t>()[1], 1234);
-}
-
-TEST(Npy, FortranOrderGivesColumnMajorStrides) {
-  TempDir dir;
-  const std::string path = dir.file("f.npy");
-  std::string body(2 * 3 * 8, '\0');
-  write_file(path, nocopy::make_npy_header(DType::Float64, Shape{2, 3}, true) + body);
-  View v = nocopy::open_npy(path);
-  EXPECT_EQ(v.strides(), (Shape{1, 2}));
-  EXPECT_TRUE(v.is_f_contiguous());
-}
-
-TEST(Npy, OpenErrorsNameThePath) {
-  TempDir dir;
-  try {
-    nocopy::open_npy(dir.file("missing.npy"));
-    ADD_FAILURE();
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("missing.npy"), std::string::npos);
-  }
-  write_file(dir.file("short.npy"), nocopy::make_npy_header(DType::Float32, Shape{100}) + "abc");
-  try {
-    nocopy::open_npy(dir.file("short.npy"));
-    ADD_FAILURE();
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos);
-    EXPECT_NE(std::string(e.what()).find("short.npy"), std::string::npos);
-  }
-  write_file(dir.file("empty.npy"), "");
-  EXPECT_THROW(nocopy::open_npy(dir.file("empty.npy")), std::invalid_argument);
-  EXPECT_THROW(nocopy::open_npy(dir.path), std::exception);
-}
-
-TEST(Npy, CreateIsSparseAndRejectsOverflow) {
-  TempDir dir;
-  const std::string path = dir.file("big.npy");
-  {
-    View v = nocopy::create_npy(path, Shape{1 << 20, 1024}, DType::UInt8);  // 1 GiB
-    v.data_as<uint8_t>()[v.size() - 1] = 7;
-  }
-  View r = nocopy::open_npy(path);
-  EXPECT_EQ(r.data_as<uint8_t>()[r.size() - 1], 7);
-  EXPECT_EQ(r.data_as<uint8_t>()[12345], 0);
-  EXPECT_THROW(nocopy::create_npy(path, Shape{INT64_MAX, 2}, DType::Float32), std::overflow_error);
-  EXPECT_THROW(nocopy::create_npy(path, Shape{-1}, DType::Float32), std::invalid_argument);
-  EXPECT_THROW(nocopy::create_npy(path, Shape{1}, DType::BFloat16), std::invalid_argument);
-  EXPECT_THROW(nocopy::create_npy(dir.file("no/such/dir.npy"), Shape{1}, DType::Float32),
-               std::runtime_error);
-}
-
-TEST(Npy, ViewOutlivesTheFileName) {
-  TempDir dir;
-  const std::string path = dir.file("gone.npy");
-  View v = nocopy::create_npy(path, Shape{16}, DType::Float32);
-  v.data_as<float>()[3] = 2.5f;
-  ::unlink(path.c_str());
-  View s = v.slice(0, 2, 5);
-  EXPECT_EQ(s.data_as<float>()[1], 2.5f);
-  EXPECT_EQ(read_file(path), "");
 }

@@ -1,5 +1,5 @@
-// The .npy file format: a strict, bounded header parser, a header writer NumPy reads, and
-// zero-copy access to .npy files through memory mappings.
+// The .npy header format: a strict, bounded header parser and a header writer NumPy reads
+// (files are opened and created in npy_file.hpp).
 //
 // Format (NumPy's format.py): magic "\x93NUMPY", version (1,0) / (2,0) / (3,0), a little-endian
 // header length (2 bytes in v1, 4 in v2/v3), then a Python dict literal with exactly the keys
@@ -14,8 +14,6 @@
 #include <vector>
 
 #include "nocopy/core/dtype.hpp"
-#include "nocopy/core/view.hpp"
-#include "nocopy/storage/mapped_file.hpp"
 
 namespace nocopy {
 
@@ -44,6 +42,11 @@ struct NpyHeader {
 /// (std::overflow_error for shapes whose size overflows).
 NpyHeader parse_npy_header(std::span<const uint8_t> prefix, uint64_t file_size);
 
+/// The total header length (magic through '\n') that the first bytes of a file announce (at
+/// least 12 bytes are needed), or 0 when they do not start like a .npy file. Not validated:
+/// parse_npy_header does that; this only tells a reader how many bytes to read.
+uint64_t npy_header_bytes(std::span<const uint8_t> preamble);
+
 /// The .npy descr of a dtype ("<f4", "|u1", "|b1"); std::invalid_argument for bfloat16, which
 /// has no .npy type NumPy can read back.
 std::string npy_descr(DType dtype);
@@ -56,13 +59,5 @@ DType dtype_from_npy_descr(std::string_view descr);
 /// boundary; version 1.0 unless the text needs the 32-bit length of version 2.0.
 std::string make_npy_header(DType dtype, std::span<const int64_t> shape,
                             bool fortran_order = false);
-
-/// Maps a .npy file and returns a view of its data (F-ordered strides when fortran_order).
-/// mode: ReadOnly (read-only view), ReadWrite (writes reach the file), CopyOnWrite (private).
-View open_npy(const std::string& path, MapMode mode = MapMode::ReadOnly);
-
-/// Creates (or truncates) `path` as a .npy file of the given shape and dtype, preallocated
-/// sparsely (no data is written; it reads as zeros), and returns a writable C-ordered view of it.
-View create_npy(const std::string& path, std::span<const int64_t> shape, DType dtype);
 
 }  // namespace nocopy

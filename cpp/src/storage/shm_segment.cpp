@@ -1,0 +1,41 @@
+// Opening shared-array segments by name and reading their header bytes (see shm_segment.hpp).
+#include "storage/shm_segment.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "nocopy/core/errors.hpp"
+#include "nocopy/storage/shared_array.hpp"
+#include "nocopy/storage/shm_header.hpp"
+
+namespace nocopy {
+
+OpenFile open_segment(const std::string& name, int flags, const std::string& action) {
+  OpenFile f;
+  f.fd.reset(::shm_open(("/" + name).c_str(), flags | O_CLOEXEC | O_NONBLOCK, 0));
+  if (f.fd.get() < 0) throw FileError(errno, name, action);
+  if (::fstat(f.fd.get(), &f.st) != 0) throw FileError(errno, name, action);
+  require_regular_file(f.st, name, action);
+  const int fl = ::fcntl(f.fd.get(), F_GETFL);
+  if (fl >= 0) ::fcntl(f.fd.get(), F_SETFL, fl & ~O_NONBLOCK);
+  return f;
+}
+
+std::vector<uint8_t> read_segment_header(int fd, uint64_t size, const std::string& name) {
+  std::vector<uint8_t> buf(static_cast<size_t>(std::min<uint64_t>(size, kShmDataOffset)));
+  buf.resize(pread_full(fd, buf.data(), buf.size(), 0, name));
+  return buf;
+}
+
+bool segment_name_refers_to(const std::string& name, int fd) {
+  struct stat mine {};
+  struct stat linked {};
+  if (::fstat(fd, &mine) != 0) return false;
+  if (::stat((std::string(kShmDir) + "/" + name).c_str(), &linked) != 0) return false;
+  return mine.st_dev == linked.st_dev && mine.st_ino == linked.st_ino;
+}
+
+}  // namespace nocopy

@@ -53,8 +53,8 @@ void bind_sequence(nb::module_& m) {
         nb::gil_scoped_release release;
         return open_raw_fd(fd, path, t, shape, offset, mm);
       },
-      nb::arg("fd"), nb::arg("path"), nb::arg("dtype"), nb::arg("shape").none(),
-      nb::arg("offset"), nb::arg("mode"));
+      nb::arg("fd"), nb::arg("path"), nb::arg("dtype"), nb::arg("shape").none(), nb::arg("offset"),
+      nb::arg("mode"));
 
   nb::class_<SequenceLoader>(m, "_SequenceLoader",
                              "C++ core of nocopy.SequenceLoader (use nocopy.SequenceLoader)")

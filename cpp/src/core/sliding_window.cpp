@@ -24,9 +24,9 @@ View sliding_windows(const View& v, int64_t size, int64_t step, int64_t axis) {
     throw std::invalid_argument("window step " + std::to_string(step) + " must be >= 1");
   }
   if (size > length) {
-    throw std::invalid_argument("window size " + std::to_string(size) +
-                                " is larger than axis " + std::to_string(ax) + " of length " +
-                                std::to_string(length) + " in shape " + format_tuple(v.shape()));
+    throw std::invalid_argument("window size " + std::to_string(size) + " is larger than axis " +
+                                std::to_string(ax) + " of length " + std::to_string(length) +
+                                " in shape " + format_tuple(v.shape()));
   }
   const int64_t count = window_count(length, size, step);
   std::vector<int64_t> shape = v.shape();

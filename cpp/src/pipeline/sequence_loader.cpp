@@ -56,8 +56,7 @@ std::vector<View> checked_sources(std::vector<View> sources, const SequenceOptio
     }
     if (v.dtype() != first.dtype()) {
       throw std::invalid_argument(name + " has dtype " + std::string(dtype_name(v.dtype())) +
-                                  " but sequence 0 has " +
-                                  std::string(dtype_name(first.dtype())));
+                                  " but sequence 0 has " + std::string(dtype_name(first.dtype())));
     }
   }
   const DType in = first.dtype();
@@ -103,8 +102,8 @@ SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions&
   const int64_t features = first.ndim() == 2 ? first.shape()[1] : 1;
   check_range_ = needs_range_check(first.dtype(), options_.dtype);
   const auto out_item = static_cast<int64_t>(itemsize(options_.dtype));
-  const int64_t x_slot = checked_mul(checked_mul(options_.seq_len, features, "window size"),
-                                     out_item, "window bytes");
+  const int64_t x_slot =
+      checked_mul(checked_mul(options_.seq_len, features, "window size"), out_item, "window bytes");
   const int64_t y_slot = checked_mul(checked_mul(options_.target_len(), features, "target size"),
                                      out_item, "target bytes");
   x_slot_bytes_ = static_cast<size_t>(x_slot);
@@ -113,8 +112,8 @@ SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions&
   const int64_t y_bytes = checked_mul(y_slot, options_.batch_size, "batch target bytes");
   y_offset_ = round_up_64(static_cast<size_t>(x_bytes));
   const int64_t total = checked_add(static_cast<int64_t>(y_offset_), y_bytes, "batch bytes");
-  buffers_ = BatchPool::create(static_cast<size_t>(total),
-                               static_cast<size_t>(options_.prefetch) + 2);
+  buffers_ =
+      BatchPool::create(static_cast<size_t>(total), static_cast<size_t>(options_.prefetch) + 2);
   const int64_t in_item = static_cast<int64_t>(first.itemsize());
   window_cost_ = checked_add(checked_mul(checked_mul(sampler_.window_steps(), features, "window"),
                                          in_item, "window bytes"),
@@ -211,12 +210,11 @@ void SequenceLoader::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, i
         const auto s = static_cast<size_t>(p.sources[static_cast<size_t>(k)]);
         const int64_t start = p.starts[static_cast<size_t>(k)];
         const auto slot = static_cast<size_t>(k);
-        gather_rows(sources_[s], static_cast<int64_t>(s), start, len, options_.dtype,
-                    check_range_, base + slot * x_slot_bytes_);
+        gather_rows(sources_[s], static_cast<int64_t>(s), start, len, options_.dtype, check_range_,
+                    base + slot * x_slot_bytes_);
         if (options_.targets != SequenceTargets::None) {
-          gather_rows(sources_[s], static_cast<int64_t>(s), start + y_start,
-                      options_.target_len(), options_.dtype, check_range_,
-                      base + y_offset_ + slot * y_slot_bytes_);
+          gather_rows(sources_[s], static_cast<int64_t>(s), start + y_start, options_.target_len(),
+                      options_.dtype, check_range_, base + y_offset_ + slot * y_slot_bytes_);
         }
       } catch (...) {
         std::lock_guard<std::mutex> lock(job->error_mutex);
@@ -273,12 +271,12 @@ NextStatus SequenceLoader::next(SequenceBatch& out,
     s.insert(s.end(), sample_tail_.begin(), sample_tail_.end());
     return s;
   };
-  out.x = View::c_contiguous(job->buffer->data(), options_.dtype, shape(options_.seq_len),
-                             job->buffer);
+  out.x =
+      View::c_contiguous(job->buffer->data(), options_.dtype, shape(options_.seq_len), job->buffer);
   out.y.reset();
   if (options_.targets != SequenceTargets::None) {
-    out.y = View::c_contiguous(static_cast<char*>(job->buffer->data()) + y_offset_,
-                               options_.dtype, shape(options_.target_len()), job->buffer);
+    out.y = View::c_contiguous(static_cast<char*>(job->buffer->data()) + y_offset_, options_.dtype,
+                               shape(options_.target_len()), job->buffer);
   }
   out.epoch = job->epoch;
   out.index = job->index;

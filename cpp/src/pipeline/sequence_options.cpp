@@ -34,9 +34,9 @@ void SequenceOptions::validate() const {
   require(num_threads <= 1024,
           "num_threads " + std::to_string(num_threads) + " is above the limit 1024");
   require(world_size >= 1, "world_size " + std::to_string(world_size) + " must be >= 1");
-  require(rank >= 0 && rank < world_size, "rank " + std::to_string(rank) +
-                                              " is not in [0, world_size=" +
-                                              std::to_string(world_size) + ")");
+  require(rank >= 0 && rank < world_size,
+          "rank " + std::to_string(rank) +
+              " is not in [0, world_size=" + std::to_string(world_size) + ")");
   require(dtype != DType::Bool && !is_complex(dtype),
           "dtype " + std::string(dtype_name(dtype)) +
               " is not a sequence output type (use an integer or floating type)");

@@ -38,16 +38,15 @@ SequenceSampler::SequenceSampler(std::span<const int64_t> lengths, const Sequenc
     const std::string what = o.targets == SequenceTargets::Horizon
                                  ? "horizon " + std::to_string(o.horizon)
                                  : std::string("the next-step target");
-    throw std::invalid_argument(what + " does not fit: seq_len " + std::to_string(o.seq_len) +
-                                " + " + std::to_string(o.target_steps()) + " = " +
-                                std::to_string(window_steps_) +
-                                " steps per window, but the longest sequence has " +
-                                std::to_string(longest));
+    throw std::invalid_argument(
+        what + " does not fit: seq_len " + std::to_string(o.seq_len) + " + " +
+        std::to_string(o.target_steps()) + " = " + std::to_string(window_steps_) +
+        " steps per window, but the longest sequence has " + std::to_string(longest));
   }
   if (o.step == 0) {
     windows_ = std::max<int64_t>(1, usable_steps / o.seq_len);
-    per_rank_ = o.drop_last ? windows_ / o.world_size
-                            : (windows_ + o.world_size - 1) / o.world_size;
+    per_rank_ =
+        o.drop_last ? windows_ / o.world_size : (windows_ + o.world_size - 1) / o.world_size;
     num_batches_ =
         o.drop_last ? per_rank_ / o.batch_size : (per_rank_ + o.batch_size - 1) / o.batch_size;
   } else {
@@ -107,9 +106,8 @@ SequencePlan SequenceSampler::plan(int64_t b) const {
     const int64_t rank_pos = b * options_.batch_size + k;
     const auto g = static_cast<uint64_t>(rank_pos * options_.world_size + options_.rank) %
                    static_cast<uint64_t>(windows_);
-    const auto w = static_cast<int64_t>(
-        bounded(counter_hash(options_.seed, static_cast<uint64_t>(epoch_), g, kStartStream),
-                total));
+    const auto w = static_cast<int64_t>(bounded(
+        counter_hash(options_.seed, static_cast<uint64_t>(epoch_), g, kStartStream), total));
     locate(w, p.sources[static_cast<size_t>(k)], p.starts[static_cast<size_t>(k)]);
   }
   return p;

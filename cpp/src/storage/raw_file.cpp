@@ -36,8 +36,8 @@ RawLayout raw_layout(const std::string& path, uint64_t file_size, DType dtype,
   }
   const uint64_t avail = file_size - offset;
   if (avail > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    throw std::overflow_error(quoted(path) + " is too large to map (" +
-                              std::to_string(file_size) + " bytes)");
+    throw std::overflow_error(quoted(path) + " is too large to map (" + std::to_string(file_size) +
+                              " bytes)");
   }
   RawLayout out;
   if (!shape) {
@@ -110,7 +110,8 @@ View open_raw(const std::string& path, DType dtype,
   }
   const int flags = (mode == MapMode::ReadWrite ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK;
   const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + quoted(path));
+  if (fd < 0)
+    throw std::system_error(errno, std::generic_category(), "cannot open " + quoted(path));
   try {
     View v = open_raw_fd(fd, path, dtype, shape, offset, mode);
     ::close(fd);

@@ -96,7 +96,7 @@ class SequenceLoader {
   bool check_range_ = false;
   std::vector<uint8_t> mapped_;  // 1 for sources whose pages may be released (shared mappings)
   size_t x_slot_bytes_ = 0, y_slot_bytes_ = 0, y_offset_ = 0;
-  int64_t window_cost_ = 0;      // resident bytes a window may map (its pages + fault-around)
+  int64_t window_cost_ = 0;       // resident bytes a window may map (its pages + fault-around)
   int64_t unreleased_bytes_ = 0;  // guarded by consumer_
   std::shared_ptr<BatchPool> buffers_;
 

@@ -4,8 +4,8 @@
 // A window reads seq_len steps plus its target steps from one source and never crosses into the
 // next one. Two modes: random starts (step 0) draw each slot's start uniformly over every valid
 // start of every source, about (usable steps / seq_len) windows per epoch, in O(1) memory; step
-// k takes starts 0, k, 2k, ... of each source, shuffled by the image Sampler (one int64 per window),
-// so an epoch covers the data once. Sharding is DistributedSampler's: rank r takes global
+// k takes starts 0, k, 2k, ... of each source, shuffled by the image Sampler (one int64 per
+// window), so an epoch covers the data once. Sharding is DistributedSampler's: rank r takes global
 // positions r, r + world, ...; every rank gets the same count.
 #pragma once
 

@@ -28,6 +28,8 @@ void bind_storage(nb::module_& m);
 
 /// Registers the loader's C++ core (_Loader), wrapped by nocopy.Loader.
 void bind_loader(nb::module_& m);
+/// Registers sliding windows, raw files and the sequence loader's core (_SequenceLoader).
+void bind_sequence(nb::module_& m);
 /// Registers the image-dataset index (_ImageSet) and the resampling kernel's test seam.
 void bind_image_set(nb::module_& m);
 

@@ -11,4 +11,5 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_copy(m);
   nocopy::bindings::bind_storage(m);
   nocopy::bindings::bind_loader(m);
+  nocopy::bindings::bind_sequence(m);
 }

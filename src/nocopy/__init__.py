@@ -16,6 +16,7 @@ from ._views import ascontiguous, center_crop, crop, shares_memory, view
 from ._nocopy import View
 from ._loader import Loader
 from ._storage import SharedArray, create_npy, open_npy
+from ._sequence import SequenceLoader, open_raw, windows
 
 __version__ = "0.1.0"
 
@@ -34,5 +35,6 @@ __all__ = [
     "View", "view", "crop", "center_crop", "ascontiguous", "shares_memory",
     "to_numpy", "to_torch", "to_tf", "to_jax",
     "SharedArray", "open_npy", "create_npy", "Loader",
+    "windows", "open_raw", "SequenceLoader",
     "audit", "assert_shares", "no_copy", "NotSharedError", "CopyForbiddenError",
 ]

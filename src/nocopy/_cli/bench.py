@@ -288,7 +288,8 @@ def _run(method: str, cfg: dict) -> dict:
     reason = _available(method)
     if reason:
         return {"method": method, "skipped": reason}
-    cmd = [sys.executable, "-m", "nocopy._cli.bench", "--worker", method, "--config", json.dumps(cfg)]
+    cmd = [sys.executable, "-m", "nocopy._cli.bench", "--worker", method,
+           "--config", json.dumps(cfg)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]

@@ -157,11 +157,11 @@ void Loader::fill_locked() {
     }
     try {
       for (auto& task : tasks) workers_->submit(std::move(task));
+      inflight_.push_back(job);
     } catch (...) {
-      job->cancelled.store(true, std::memory_order_relaxed);
+      job->cancelled.store(true, std::memory_order_relaxed);  // queued chunks skip their work
       throw;
     }
-    inflight_.push_back(std::move(job));
   }
 }
 
@@ -227,13 +227,12 @@ NextStatus Loader::next(Batch& out, std::optional<std::chrono::nanoseconds> time
   }
   fill_locked();
   std::shared_ptr<Job> job = inflight_.front();
-  auto ready = [&job] { return job->done; };
+  auto job_done = [&job] { return job->done; };
   if (timeout) {
-    if (!sync_->job_done.wait_for(lock, *timeout, ready)) return NextStatus::Timeout;
+    if (!sync_->job_done.wait_for(lock, *timeout, job_done)) return NextStatus::Timeout;
   } else {
-    sync_->job_done.wait(lock, ready);
+    sync_->job_done.wait(lock, job_done);
   }
-  inflight_.pop_front();
   if (job->error_pos >= 0) {
     cancel_locked();  // the position stays at this batch: a retry fails the same way
     const int64_t sample = job->plan.indices[job->error_pos];
@@ -242,14 +241,19 @@ NextStatus Loader::next(Batch& out, std::optional<std::chrono::nanoseconds> time
                           "): " + job->error,
                       sample, job->index);
   }
+  // The batch is built while its job is still first in line: if an allocation fails here, the
+  // position and the jobs in flight are unchanged and the next call delivers the same batch.
+  Batch batch;
   const auto len = static_cast<int64_t>(job->plan.indices.size());
   std::vector<int64_t> shape{len};
   shape.insert(shape.end(), config_.sample_shape.begin(), config_.sample_shape.end());
-  out.images =
+  batch.images =
       View::c_contiguous(job->buffer->data(), options_.dtype, std::move(shape), job->buffer);
-  out.labels = job->labels;
-  out.epoch = job->epoch;
-  out.index = job->index;
+  batch.labels = job->labels;
+  batch.epoch = job->epoch;
+  batch.index = job->index;
+  inflight_.pop_front();
+  out = std::move(batch);
   ++next_batch_;
   // Refill for the batches after this one; the next epoch's work starts at the next call (after
   // a possible set_epoch), so nothing is wasted. A failure here (std::bad_alloc) must not lose

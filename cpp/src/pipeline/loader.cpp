@@ -37,6 +37,14 @@ Loader::Loader(View images, std::optional<View> labels, const LoaderOptions& opt
       transform_(images_, config_.transform),
       creator_pid_(static_cast<int>(getpid())),
       sync_(std::make_unique<Sync>()) {
+  if (sampler_.num_batches() == 0) {
+    const SamplerConfig& s = sampler_.config();
+    throw std::invalid_argument("drop_last leaves no batch: " + std::to_string(s.num_samples) +
+                                " samples over world_size " + std::to_string(s.world_size) +
+                                " give " + std::to_string(sampler_.samples_per_rank()) +
+                                " samples per rank, fewer than batch_size " +
+                                std::to_string(s.batch_size));
+  }
   if (labels_) {
     label_shape_.assign(labels_->shape().begin() + 1, labels_->shape().end());
     int64_t n = static_cast<int64_t>(labels_->itemsize());

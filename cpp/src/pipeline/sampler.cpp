@@ -91,11 +91,6 @@ Sampler::Sampler(const SamplerConfig& c) : config_(c) {
   per_rank_ = c.drop_last ? whole : whole + (c.num_samples % c.world_size != 0 ? 1 : 0);
   const int64_t full = per_rank_ / c.batch_size;
   num_batches_ = c.drop_last ? full : full + (per_rank_ % c.batch_size != 0 ? 1 : 0);
-  require(num_batches_ >= 1, "drop_last leaves no batch: " + std::to_string(c.num_samples) +
-                                 " samples over world_size " + std::to_string(c.world_size) +
-                                 " give " + std::to_string(per_rank_) +
-                                 " samples per rank, fewer than batch_size " +
-                                 std::to_string(c.batch_size));
   set_epoch(0);
 }
 

@@ -75,7 +75,7 @@ struct BatchPlan {
 class Sampler {
  public:
   /// Validates the config (std::invalid_argument naming the field, value and limit), including
-  /// that the crop fits the image and that an epoch has at least one batch.
+  /// that the crop fits the image. An epoch may have no batch (drop_last with too few samples).
   explicit Sampler(const SamplerConfig& config);
 
   /// Selects the epoch whose order plan(b) describes (recomputes the permutation);
@@ -88,7 +88,7 @@ class Sampler {
 
   /// Samples this rank sees per epoch (identical on every rank).
   int64_t samples_per_rank() const { return per_rank_; }
-  /// Batches this rank yields per epoch (identical on every rank, >= 1).
+  /// Batches this rank yields per epoch (identical on every rank).
   int64_t num_batches() const { return num_batches_; }
   /// Samples in the largest batch: what one batch buffer must hold.
   int64_t max_batch_len() const { return std::min(config_.batch_size, per_rank_); }

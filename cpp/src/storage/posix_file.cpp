@@ -42,10 +42,9 @@ void require_regular_file(const struct stat& st, const std::string& path, const 
                               ", not a regular file");
 }
 
-OpenFile open_regular_file(const std::string& path, int flags, const std::string& what) {
-  check_path(path, what);
+OpenFile finish_open(int fd, const std::string& path, const std::string& what) {
   OpenFile f;
-  f.fd.reset(::open(path.c_str(), flags | O_CLOEXEC | O_NONBLOCK));
+  f.fd.reset(fd);
   if (f.fd.get() < 0) throw FileError(errno, path, what);
   if (::fstat(f.fd.get(), &f.st) != 0) throw FileError(errno, path, what);
   require_regular_file(f.st, path, what);
@@ -53,6 +52,11 @@ OpenFile open_regular_file(const std::string& path, int flags, const std::string
   const int fl = ::fcntl(f.fd.get(), F_GETFL);
   if (fl >= 0) ::fcntl(f.fd.get(), F_SETFL, fl & ~O_NONBLOCK);
   return f;
+}
+
+OpenFile open_regular_file(const std::string& path, int flags, const std::string& what) {
+  check_path(path, what);
+  return finish_open(::open(path.c_str(), flags | O_CLOEXEC | O_NONBLOCK), path, what);
 }
 
 size_t pread_full(int fd, uint8_t* buf, size_t n, uint64_t offset, const std::string& path) {

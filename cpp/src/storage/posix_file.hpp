@@ -58,6 +58,11 @@ struct OpenFile {
   struct stat st {};
 };
 
+/// Finishes a non-blocking open: takes ownership of `fd` (from open or shm_open with
+/// O_NONBLOCK; -1 when that failed, errno still set), fstats it, requires a regular file and
+/// returns the descriptor to blocking mode. Errors as for open_regular_file.
+OpenFile finish_open(int fd, const std::string& path, const std::string& what);
+
 /// Opens `path` (`flags` such as O_RDONLY or O_RDWR) and requires a regular file. The open is
 /// non-blocking, so a FIFO under the name is refused instead of hanging; system errors are
 /// FileError naming `what` ("cannot open .npy file") and the path.

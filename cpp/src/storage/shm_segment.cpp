@@ -14,14 +14,8 @@
 namespace nocopy {
 
 OpenFile open_segment(const std::string& name, int flags, const std::string& action) {
-  OpenFile f;
-  f.fd.reset(::shm_open(("/" + name).c_str(), flags | O_CLOEXEC | O_NONBLOCK, 0));
-  if (f.fd.get() < 0) throw FileError(errno, name, action);
-  if (::fstat(f.fd.get(), &f.st) != 0) throw FileError(errno, name, action);
-  require_regular_file(f.st, name, action);
-  const int fl = ::fcntl(f.fd.get(), F_GETFL);
-  if (fl >= 0) ::fcntl(f.fd.get(), F_SETFL, fl & ~O_NONBLOCK);
-  return f;
+  return finish_open(::shm_open(("/" + name).c_str(), flags | O_CLOEXEC | O_NONBLOCK, 0), name,
+                     action);
 }
 
 std::vector<uint8_t> read_segment_header(int fd, uint64_t size, const std::string& name) {

@@ -7,8 +7,13 @@
 // trimmed with drop_last), disjoint when the sample count divides evenly.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <string_view>
 #include <vector>
+
+#include "nocopy/pipeline/resized_crop_window.hpp"
 
 namespace nocopy {
 
@@ -26,7 +31,23 @@ enum class CropMode : uint8_t {
   Random,  ///< uniform top in [0, H - h], left in [0, W - w]
   Center,  ///< (H - h) / 2, (W - w) / 2, rounded down
   None,    ///< the whole image (top = left = 0, window = image)
+  /// torchvision's RandomResizedCrop window (random_resized_window), resized to the crop
+  RandomResized,
+  /// the whole image, its shorter side resized to `resize`, then center-cropped to the crop
+  ResizeCenter,
 };
+
+/// The mode called `name` ("random", "center", "none", "random_resized", "resize_center");
+/// std::invalid_argument listing the names.
+CropMode crop_mode_from_name(std::string_view name);
+/// The name of a mode, as crop_mode_from_name accepts it.
+std::string_view crop_mode_name(CropMode mode);
+
+/// Largest `resize` of CropMode::ResizeCenter (larger sides would not fit a batch anyway).
+inline constexpr int64_t kMaxResize = int64_t{1} << 20;
+
+/// Largest epoch a sampler accepts: epoch + 1 and every counter derived from it stay in range.
+inline constexpr int64_t kMaxEpoch = (int64_t{1} << 62) - 1;
 
 /// What the sampler needs to know; validated by the Sampler constructor.
 struct SamplerConfig {
@@ -47,16 +68,26 @@ struct SamplerConfig {
   /// Image height and width (H, W) and the crop window (h, w) with its mode.
   int64_t image_h = 1, image_w = 1, crop_h = 1, crop_w = 1;
   CropMode crop_mode = CropMode::Random;
+  /// Each sample's (H, W, C), 3 * num_samples values, for images of different sizes (an
+  /// ImageSet); null when every sample is image_h x image_w.
+  std::shared_ptr<const std::vector<int64_t>> sample_shapes;
+  /// Area and ratio ranges of CropMode::RandomResized.
+  ResizedCropRange resized_crop;
+  /// Shorter side after resizing, for CropMode::ResizeCenter (>= the larger crop side).
+  int64_t resize = 0;
   /// Probability in [0, 1] that a sample is mirrored horizontally.
   double mirror = 0.0;
 };
 
-/// The plan of one batch: sample indices and each sample's crop origin and mirror flag.
+/// The plan of one batch: sample indices and each sample's window and mirror flag.
 struct BatchPlan {
   /// Dataset index of each sample.
   std::vector<int64_t> indices;
-  /// Crop origin (row, column) in the source image of each sample.
+  /// Window origin (row, column) in the source image of each sample.
   std::vector<int64_t> top, left;
+  /// Window size (rows, columns) in the source image of each sample: the crop for the plain
+  /// modes, the drawn window for random_resized, the whole image for resize_center.
+  std::vector<int64_t> height, width;
   /// 1 when the sample is mirrored horizontally, else 0.
   std::vector<uint8_t> mirror;
 };
@@ -64,25 +95,41 @@ struct BatchPlan {
 /// Deterministic epoch order, sharding and per-sample augmentation parameters.
 class Sampler {
  public:
-  /// Validates the config (std::invalid_argument naming the field, value and limit).
+  /// Validates the config (std::invalid_argument naming the field, value and limit), including
+  /// that the crop fits the image. An epoch may have no batch (drop_last with too few samples).
   explicit Sampler(const SamplerConfig& config);
 
-  /// Selects the epoch whose order later calls describe (recomputes the permutation).
+  /// Selects the epoch whose order plan(b) describes (recomputes the permutation);
+  /// std::invalid_argument outside [0, kMaxEpoch].
   void set_epoch(int64_t epoch);
+  /// The epoch selected by set_epoch (0 at first).
   int64_t epoch() const { return epoch_; }
+  /// The validated configuration.
   const SamplerConfig& config() const { return config_; }
 
   /// Samples this rank sees per epoch (identical on every rank).
   int64_t samples_per_rank() const { return per_rank_; }
   /// Batches this rank yields per epoch (identical on every rank).
   int64_t num_batches() const { return num_batches_; }
+  /// Samples in the largest batch: what one batch buffer must hold.
+  int64_t max_batch_len() const { return std::min(config_.batch_size, per_rank_); }
   /// Samples in batch `b` (batch_size, or fewer for a last partial batch).
   int64_t batch_len(int64_t b) const;
-  /// Full plan of batch `b` of the current epoch; std::out_of_range when b is not in
+  /// Full plan of batch `b` of the selected epoch; std::out_of_range when b is not in
   /// [0, num_batches()).
   BatchPlan plan(int64_t b) const;
+  /// Full plan of batch `b` of any epoch in [0, kMaxEpoch] (computes that epoch's order when it
+  /// is not the selected one).
+  BatchPlan plan(int64_t b, int64_t epoch) const;
 
  private:
+  /// The whole dataset's order in `epoch` (identity when not shuffling).
+  std::vector<int64_t> epoch_order(int64_t epoch) const;
+  BatchPlan plan_from(const std::vector<int64_t>& order, int64_t epoch, int64_t b) const;
+  /// Height and width of sample i.
+  int64_t height_of(int64_t i) const;
+  int64_t width_of(int64_t i) const;
+
   SamplerConfig config_;
   int64_t per_rank_ = 0;
   int64_t num_batches_ = 0;

@@ -1,0 +1,116 @@
+"""The JPEG decoder against Pillow: both use libjpeg-turbo with its defaults (the accurate integer
+IDCT, JDCT_ISLOW, and fancy upsampling), so a full decode equals Pillow's
+``Image.open(...).convert("RGB")`` exactly, a DCT-scaled decode equals Pillow's ``draft()``
+decode at the same scale exactly, windows equal slices of those, grayscale and CMYK come out
+as Pillow's RGB conversion, and corrupt or truncated data is a ValueError, never a crash."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nocopy import _nocopy
+
+pytestmark = pytest.mark.skipif(not _nocopy.jpeg_available(),
+                                reason="nocopy built without libjpeg")
+
+
+def pattern(rng, h, w, channels):
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.stack([(x * (c + 2) + y * (3 - c)) % 256 for c in range(channels)], axis=-1)
+    noise = rng.integers(0, 64, (h, w, channels))
+    return ((base // 2 + noise) % 256).astype(np.uint8)
+
+
+def encode(a, mode, **kw):
+    buf = io.BytesIO()
+    im = Image.fromarray(a[..., 0] if mode == "L" else a, "L" if mode == "L" else
+                         ("CMYK" if mode == "CMYK" else "RGB"))
+    im.save(buf, "JPEG", quality=kw.pop("quality", 90), **kw)
+    return buf.getvalue()
+
+
+def pillow_rgb(data, scale=1):
+    im = Image.open(io.BytesIO(data))
+    if scale > 1:
+        w, h = im.size
+        im.draft(im.mode if im.mode in ("L", "CMYK") else "RGB", (w // scale, h // scale))
+        assert im.size == (-(-w // scale), -(-h // scale)), "Pillow chose another scale"
+    return np.asarray(im.convert("RGB"))
+
+
+CASES = [("RGB", dict(subsampling=0)), ("RGB", dict(subsampling=1)),
+         ("RGB", dict(subsampling=2)), ("RGB", dict(subsampling=2, progressive=True)),
+         ("RGB", dict(subsampling=2, quality=50)), ("L", {}), ("CMYK", {})]
+
+
+@pytest.mark.parametrize("mode,kw", CASES)
+@pytest.mark.parametrize("shape", [(37, 53), (300, 451), (1, 1), (17, 8)])
+def test_full_decode_equals_pillow(mode, kw, shape):
+    rng = np.random.default_rng(shape[0] * 1000 + shape[1])
+    data = encode(pattern(rng, *shape, 4 if mode == "CMYK" else 3), mode, **dict(kw))
+    h, w, comps = _nocopy.jpeg_info(data)
+    assert (h, w) == shape and comps == {"RGB": 3, "L": 1, "CMYK": 4}[mode]
+    ours = np.asarray(_nocopy.jpeg_decode(data))
+    np.testing.assert_array_equal(ours, pillow_rgb(data))
+
+
+@pytest.mark.parametrize("mode,kw", CASES)
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_scaled_decode_equals_pillow_draft(mode, kw, scale):
+    rng = np.random.default_rng(scale)
+    data = encode(pattern(rng, 203, 317, 4 if mode == "CMYK" else 3), mode, **dict(kw))
+    ours = np.asarray(_nocopy.jpeg_decode(data, scale=scale))
+    assert ours.shape == (-(-203 // scale), -(-317 // scale), 3)
+    np.testing.assert_array_equal(ours, pillow_rgb(data, scale))
+
+
+def test_scaled_decode_is_close_to_a_resized_full_decode():
+    # DCT scaling is a different filter than a resize: the tolerance here is what a smooth
+    # photo-like image shows (mean under 2 levels), not an exact match.
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[0:400, 0:480]
+    smooth = np.stack([128 + 100 * np.sin(x / 23 + c) * np.cos(y / 31) for c in range(3)], -1)
+    data = encode((smooth + rng.normal(0, 2, smooth.shape)).clip(0, 255).astype(np.uint8), "RGB")
+    full = Image.open(io.BytesIO(data)).convert("RGB")
+    for scale in (2, 4):
+        ours = np.asarray(_nocopy.jpeg_decode(data, scale=scale)).astype(float)
+        ref = np.asarray(full.resize((480 // scale, 400 // scale), Image.BILINEAR,
+                                     reducing_gap=None)).astype(float)
+        assert np.abs(ours - ref).mean() < 2.0
+
+
+@pytest.mark.parametrize("mode,kw", CASES)
+def test_windows_equal_slices_of_pillow(mode, kw):
+    rng = np.random.default_rng(5)
+    data = encode(pattern(rng, 150, 211, 4 if mode == "CMYK" else 3), mode, **dict(kw))
+    for scale in (1, 2, 4, 8):
+        ref = pillow_rgb(data, scale)
+        sh, sw = ref.shape[:2]
+        for _ in range(12):
+            top, left = int(rng.integers(0, sh)), int(rng.integers(0, sw))
+            hh, ww = int(rng.integers(1, sh - top + 1)), int(rng.integers(1, sw - left + 1))
+            ours = np.asarray(_nocopy.jpeg_decode(data, scale=scale, window=(top, left, hh, ww)))
+            np.testing.assert_array_equal(ours, ref[top:top + hh, left:left + ww],
+                                          err_msg=f"scale {scale} window {top, left, hh, ww}")
+
+
+def test_corrupt_and_truncated_data_is_value_error():
+    rng = np.random.default_rng(2)
+    data = encode(pattern(rng, 64, 64, 3), "RGB")
+    # (a file missing only its final EOI marker decodes: every row is there, as in Pillow)
+    for bad in (b"", b"not a jpeg", data[:2], data[:200], data[:len(data) // 2]):
+        with pytest.raises(ValueError, match="JPEG"):
+            _nocopy.jpeg_decode(bad)
+    corrupt = bytearray(data)
+    corrupt[len(data) // 2:len(data) // 2 + 50] = b"\xff" * 50
+    with pytest.raises(ValueError, match="corrupt JPEG"):
+        _nocopy.jpeg_decode(bytes(corrupt))
+    with pytest.raises(ValueError, match="outside the image"):
+        _nocopy.jpeg_decode(data, window=(60, 0, 5, 5))
+    with pytest.raises(ValueError, match="1, 2, 4 or 8"):
+        _nocopy.jpeg_decode(data, scale=3)
+    np.testing.assert_array_equal(np.asarray(_nocopy.jpeg_decode(data)), pillow_rgb(data))

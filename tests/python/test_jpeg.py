@@ -114,3 +114,130 @@ def test_corrupt_and_truncated_data_is_value_error():
     with pytest.raises(ValueError, match="1, 2, 4 or 8"):
         _nocopy.jpeg_decode(data, scale=3)
     np.testing.assert_array_equal(np.asarray(_nocopy.jpeg_decode(data)), pillow_rgb(data))
+
+
+# --- JPEG ImageSets: pack --format jpeg|keep, open, decode, corrupt folders -------------------
+
+def make_folder(root, rng, sizes=((40, 60), (75, 33), (20, 20), (64, 48))):
+    import os
+    paths = []
+    for k, (h, w) in enumerate(sizes):
+        d = root / f"class{k % 2}"
+        d.mkdir(parents=True, exist_ok=True)
+        p = d / f"img{k}.jpg"
+        if k == 2:
+            Image.fromarray(pattern(rng, h, w, 3)[..., 0], "L").save(p, quality=90)
+        elif k == 3:
+            p = d / f"img{k}.png"
+            Image.fromarray(pattern(rng, h, w, 3)).save(p)
+        else:
+            Image.fromarray(pattern(rng, h, w, 3)).save(p, quality=85)
+        paths.append(os.fspath(p))
+    return paths
+
+
+def test_pack_jpeg_round_trip(tmp_path):
+    import nocopy as nc
+    rng = np.random.default_rng(0)
+    paths = make_folder(tmp_path / "src", rng)
+    summary = nc.pack_images(tmp_path / "src", tmp_path / "out.nc", format="jpeg", quality=90)
+    assert summary.images == 4
+    ds = nc.ImageSet.open(tmp_path / "out.nc")
+    assert isinstance(ds, nc.ImageSet) and ds.storage == "jpeg" and len(ds) == 4
+    order = sorted(paths)  # ImageFolder order: class folders, then file names
+    for i, p in enumerate(order):
+        expect = Image.open(p).convert("RGB")
+        assert tuple(ds.shapes[i]) == (expect.height, expect.width, 3)
+        data = bytes(np.asarray(ds.encoded(i)))
+        # the stored bytes are Pillow's encoding at quality 90; ds[i] is their exact decode
+        np.testing.assert_array_equal(np.asarray(ds[i]), pillow_rgb(data))
+        # and close to the source (lossy: the pattern's noise is hard on 4:2:0 chroma)
+        assert np.abs(np.asarray(ds[i]).astype(int) - np.asarray(expect)).mean() < 16
+    assert ds.labels.tolist() == [0, 0, 1, 1] and ds.classes == ["class0", "class1"]
+    # zero copy: encoded(i) is a view of jpeg.npy's mapping
+    whole = np.asarray(ds.encoded_bytes)
+    assert np.shares_memory(np.asarray(ds.encoded(1)), whole)
+    assert ds.nbytes == int(ds.lengths.sum()) == summary.bytes
+    with pytest.raises(TypeError, match="encoded bytes"):
+        ds.pixels
+    with pytest.raises(TypeError):  # the Loader does not decode JPEG sets yet
+        nc.Loader(ds, batch_size=2)
+
+
+def test_pack_keep_keeps_jpeg_files_that_need_no_resize(tmp_path):
+    import json
+
+    import nocopy as nc
+    rng = np.random.default_rng(1)
+    paths = make_folder(tmp_path / "src", rng)
+    nc.pack_images(tmp_path / "src", tmp_path / "keep.nc", format="keep")
+    ds = nc.ImageSet.open(tmp_path / "keep.nc")
+    for i, p in enumerate(sorted(paths)):
+        original = open(p, "rb").read()
+        same = bytes(np.asarray(ds.encoded(i))) == original
+        assert same == p.endswith(".jpg"), p  # the PNG is re-encoded, the JPEGs kept
+        np.testing.assert_array_equal(np.asarray(ds[i]), pillow_rgb(bytes(np.asarray(ds.encoded(i)))))
+    manifest = json.load(open(tmp_path / "keep.nc" / "manifest.json"))
+    assert manifest["storage"] == "jpeg" and manifest["kept_originals"] == 3
+    # with a resize every image is re-encoded
+    nc.pack_images(tmp_path / "src", tmp_path / "small.nc", format="keep", max_side=30)
+    small = nc.ImageSet.open(tmp_path / "small.nc")
+    assert max(small.shapes[:, :2].max(axis=1)) <= 30
+    assert json.load(open(tmp_path / "small.nc" / "manifest.json"))["kept_originals"] == 1
+
+
+def test_pack_cli_format_and_bad_options(tmp_path):
+    import nocopy as nc
+    from nocopy._cli.pack import main
+    make_folder(tmp_path / "src", np.random.default_rng(2))
+    assert main([str(tmp_path / "src"), str(tmp_path / "cli.nc"), "--format", "jpeg",
+                 "--quality", "75", "--quiet"]) == 0
+    assert nc.ImageSet.open(tmp_path / "cli.nc").storage == "jpeg"
+    with pytest.raises(ValueError, match="format 'png'"):
+        nc.pack_images(tmp_path / "src", tmp_path / "x.nc", format="png")
+    with pytest.raises(ValueError, match="quality 0"):
+        nc.pack_images(tmp_path / "src", tmp_path / "x.nc", format="jpeg", quality=0)
+
+
+def test_corrupt_jpeg_sample_is_value_error_naming_it(tmp_path):
+    import nocopy as nc
+    make_folder(tmp_path / "src", np.random.default_rng(3))
+    out = tmp_path / "c.nc"
+    nc.pack_images(tmp_path / "src", out, format="jpeg")
+    ds = nc.ImageSet.open(out)
+    off, n = int(ds.offsets[2]), int(ds.lengths[2])
+    del ds
+    jpeg = np.load(out / "jpeg.npy", mmap_mode="r+")
+    jpeg[off + n // 2: off + n // 2 + 30] = 0xFF
+    jpeg.flush()
+    del jpeg
+    ds = nc.ImageSet.open(out)
+    np.asarray(ds[1])  # the others decode
+    with pytest.raises(ValueError, match=r"c\.nc: sample 2: corrupt JPEG"):
+        ds[2]
+    with pytest.raises(IndexError):
+        ds[4]
+
+
+def test_corrupt_jpeg_index_is_value_error_naming_the_file(tmp_path):
+    import nocopy as nc
+    make_folder(tmp_path / "src", np.random.default_rng(4))
+    out = tmp_path / "i.nc"
+    nc.pack_images(tmp_path / "src", out, format="jpeg")
+    lengths = np.load(out / "lengths.npy")
+    total = np.load(out / "jpeg.npy", mmap_mode="r").shape[0]
+    for name, bad, match in [
+            ("lengths.npy", lambda a: a.__setitem__(3, total), r"offsets\.npy: sample 3 bytes"),
+            ("lengths.npy", lambda a: a.__setitem__(0, 0), r"lengths\.npy: sample 0 has length 0"),
+            ("offsets.npy", lambda a: a.__setitem__(1, -5), r"offsets\.npy: sample 1"),
+            ("shapes.npy", lambda a: a.__setitem__((2, 2), 1), r"shapes\.npy: sample 2 has shape")]:
+        a = np.load(out / name)
+        saved = a.copy()
+        bad(a)
+        np.save(out / name, a)
+        with pytest.raises(ValueError, match=match):
+            nc.ImageSet.open(out)
+        np.save(out / name, saved)
+    np.save(out / "lengths.npy", lengths[:3])
+    with pytest.raises(ValueError, match="lengths"):
+        nc.ImageSet.open(out)

@@ -4,7 +4,10 @@ uint8 jpeg.npy, byte offsets and lengths, the decoded shapes), written by
 
 ``ds[i]`` decodes image i with libjpeg-turbo (the same settings as Pillow: accurate integer IDCT,
 fancy upsampling) into a new (H, W, 3) uint8 array: that is a decode, so a copy by nature;
-``ds.encoded(i)`` is the zero-copy view of its bytes.
+``ds.encoded(i)`` is the zero-copy view of its bytes. ``nc.Loader(ds, ...)`` decodes in its C++
+worker threads, fused with the sample pipeline: only the rows and iMCU columns of each window
+are decoded (DCT-scaled by 1/2, 1/4 or 1/8 when the window is at least 4, 8 or 16 times the
+crop on both sides), then resized, mirrored, normalized and written into the batch.
 """
 
 from __future__ import annotations
@@ -116,8 +119,8 @@ class JpegImageSet(ImageSet):
                         "process instead of to_shared()")
 
     def __nocopy_image_set__(self):
-        raise TypeError("nc.Loader does not decode JPEG ImageSets yet: pack the images with "
-                        "format='raw' (the default) to load them with nc.Loader")
+        """The C++ index (nc.Loader's workers decode each sample's window from it)."""
+        return self._handle
 
     def __repr__(self) -> str:
         return (f"nocopy.ImageSet({len(self)} images, storage=jpeg, "

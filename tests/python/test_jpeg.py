@@ -160,8 +160,6 @@ def test_pack_jpeg_round_trip(tmp_path):
     assert ds.nbytes == int(ds.lengths.sum()) == summary.bytes
     with pytest.raises(TypeError, match="encoded bytes"):
         ds.pixels
-    with pytest.raises(TypeError):  # the Loader does not decode JPEG sets yet
-        nc.Loader(ds, batch_size=2)
 
 
 def test_pack_keep_keeps_jpeg_files_that_need_no_resize(tmp_path):
@@ -241,3 +239,85 @@ def test_corrupt_jpeg_index_is_value_error_naming_the_file(tmp_path):
     np.save(out / "lengths.npy", lengths[:3])
     with pytest.raises(ValueError, match="lengths"):
         nc.ImageSet.open(out)
+
+
+# --- nc.Loader over JPEG ImageSets: decode fused into the workers' sample pipeline ----------
+
+def jpeg_set(tmp_path, sizes, smooth=False, name="set.nc"):
+    import nocopy as nc
+    rng = np.random.default_rng(len(sizes))
+    src = tmp_path / "src" / "a"
+    src.mkdir(parents=True, exist_ok=True)
+    for k, (h, w) in enumerate(sizes):
+        if smooth:
+            y, x = np.mgrid[0:h, 0:w]
+            a = np.stack([128 + 90 * np.sin(x / (17 + 5 * c) + c) * np.cos(y / 23)
+                          for c in range(3)], -1).astype(np.uint8)
+        else:
+            a = pattern(rng, h, w, 3)
+        Image.fromarray(a).save(src / f"{k:03d}.png")
+    nc.pack_images(tmp_path / "src", tmp_path / name, format="jpeg")
+    ds = nc.ImageSet.open(tmp_path / name)
+    # The reference: the same images, decoded whole (exactly Pillow's decode), as raw pixels.
+    raw = nc.ImageSet.from_arrays([np.asarray(ds[i]) for i in range(len(ds))], labels=ds.labels)
+    return ds, raw
+
+
+def batches(ds, **kw):
+    import nocopy as nc
+    kw.setdefault("output", "numpy")
+    ld = nc.Loader(ds, **kw)
+    return [(np.asarray(x), np.asarray(y)) for x, y in ld], ld
+
+
+@pytest.mark.parametrize("mode,extra", [("random_resized", {}), ("resize_center", {"resize": 28}),
+                                        ("random", {}), ("center", {})])
+def test_loader_batches_equal_the_raw_set_of_the_same_decodes(tmp_path, mode, extra):
+    # Windows under 4x the crop decode at full scale: bit-identical to the raw ImageSet of the
+    # whole decoded images, so plan(i) reproduces them as for raw sets (test_loader_images.py).
+    rng = np.random.default_rng(0)
+    sizes = [tuple(int(v) for v in rng.integers(30, 81, 2)) for _ in range(11)]
+    ds, raw = jpeg_set(tmp_path, sizes)
+    kw = dict(batch_size=4, crop=(24, 24), crop_mode=mode, mirror=0.5, seed=5, num_threads=2,
+              mean=(0.5, 0.4, 0.3), std=(0.2, 0.3, 0.25), **extra)
+    got, ld = batches(ds, **kw)
+    want, ref = batches(raw, **kw)
+    assert len(got) == len(want) == 3
+    for (x, y), (xr, yr) in zip(got, want):
+        np.testing.assert_array_equal(x, xr)
+        np.testing.assert_array_equal(y, yr)
+    for i in range(len(ld)):
+        assert all(np.array_equal(a, b) for a, b in zip(ld.plan(i), ref.plan(i)))
+
+
+def test_loader_dct_scaling_stays_close_to_the_full_decode(tmp_path):
+    # Large windows (>= 4x the crop) decode DCT-scaled by 1/2..1/8: a different filter than
+    # the antialiased resize of the full decode, so close rather than equal (mean under 2
+    # levels of 255 on smooth photo-like content, every sample under 6).
+    ds, raw = jpeg_set(tmp_path, [(420, 380), (500, 333), (300, 480), (460, 460)], smooth=True)
+    kw = dict(batch_size=4, crop=(32, 32), crop_mode="resize_center", resize=36, mirror=0.0,
+              scale=1.0, layout="HWC", shuffle=False)
+    (x, _), = batches(ds, **kw)[0]
+    (xr, _), = batches(raw, **kw)[0]
+    diff = np.abs(x - xr)
+    assert diff.mean() < 2.0 and diff.reshape(4, -1).mean(axis=1).max() < 6, diff.mean()
+    (x, _), = batches(ds, **dict(kw, crop_mode="random_resized", area=(0.9, 1.0)))[0]
+    (xr, _), = batches(raw, **dict(kw, crop_mode="random_resized", area=(0.9, 1.0)))[0]
+    assert np.abs(x - xr).mean() < 2.0
+
+
+def test_loader_corrupt_jpeg_names_the_sample(tmp_path):
+    import nocopy as nc
+    ds, _ = jpeg_set(tmp_path, [(40, 40)] * 6)
+    off, n = int(ds.offsets[4]), int(ds.lengths[4])
+    del ds
+    jpeg = np.load(tmp_path / "set.nc" / "jpeg.npy", mmap_mode="r+")
+    jpeg[off + n // 2: off + n // 2 + 30] = 0xFF
+    jpeg.flush()
+    del jpeg
+    ds = nc.ImageSet.open(tmp_path / "set.nc")
+    ld = nc.Loader(ds, batch_size=2, crop=(16, 16), crop_mode="random_resized", shuffle=False,
+                   output="numpy")
+    with pytest.raises(Exception, match=r"sample 4 .*corrupt JPEG") as info:
+        list(ld)
+    assert isinstance(info.value, (RuntimeError, ValueError))

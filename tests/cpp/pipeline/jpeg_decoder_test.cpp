@@ -1,16 +1,21 @@
 // Tests of the JPEG decoder: headers; windows (any rows and columns, every DCT scale, 4:4:4,
 // 4:2:2, 4:2:0, progressive) equal to the same pixels of a full decode; grayscale and CMYK come
 // out as RGB; truncated, corrupt and non-JPEG input is std::invalid_argument and the decoder
-// stays usable; the scale choice and the scaled window arithmetic.
+// stays usable; the scale choice and the scaled window arithmetic; the fused window decode +
+// resample equals resampling the full decode at scale 1 and stays close when DCT-scaled.
 #include "nocopy/pipeline/jpeg_decoder.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <random>
 #include <stdexcept>
 #include <vector>
+
+#include "nocopy/pipeline/jpeg_sample.hpp"
 
 #ifdef NOCOPY_HAVE_JPEG
 #include <jpeglib.h>
@@ -217,6 +222,57 @@ TEST(JpegDecoder, BadInputIsInvalidArgumentAndTheDecoderStaysUsable) {
   EXPECT_THROW(d.decode(e.bytes.data(), e.bytes.size(), 1, {0, 0, 1, 40}, out.data(), 119),
                std::invalid_argument);
   EXPECT_EQ(full(d, e, 1), good);  // after every failure the same decoder decodes again
+}
+
+TEST(JpegSample, FusedWindowDecodeEqualsResamplingTheFullDecode) {
+  JpegDecoder d;
+  nocopy::JpegSampleScratch scratch;
+  nocopy::ResizeScratch ref_scratch;
+  const Encoded e = encode(97, 131, 3, 2, 2);
+  const std::vector<uint8_t> whole = full(d, e, 1);
+  const nocopy::ResizeSource src{whole.data(), nocopy::DType::UInt8, 97, 131, 3, 131 * 3, 3, 1};
+  const float a[3] = {1, 1, 1}, b[3] = {0, 0, 0};
+  std::mt19937 rng(3);
+  for (int trial = 0; trial < 30; ++trial) {
+    nocopy::ResizeGeometry g;
+    g.height = 1 + static_cast<int64_t>(rng() % 97);
+    g.width = 1 + static_cast<int64_t>(rng() % 131);
+    g.top = static_cast<int64_t>(rng() % static_cast<uint32_t>(97 - g.height + 1));
+    g.left = static_cast<int64_t>(rng() % static_cast<uint32_t>(131 - g.width + 1));
+    g.resized_h = g.out_h = 8 + static_cast<int64_t>(rng() % 40);
+    g.resized_w = g.out_w = 8 + static_cast<int64_t>(rng() % 40);
+    g.mirror = trial % 2 == 1;
+    const int denom = nocopy::choose_jpeg_scale(g.height, g.width, g.resized_h, g.resized_w);
+    std::vector<float> got(static_cast<size_t>(g.out_h * g.out_w * 3));
+    std::vector<float> want(got.size());
+    nocopy::decode_resample_window(e.bytes.data(), e.bytes.size(), 97, 131, g,
+                                   {got.data(), nocopy::DType::Float32, true, a, b}, scratch);
+    nocopy::resample_window(src, g, {want.data(), nocopy::DType::Float32, true, a, b}, ref_scratch);
+    double err = 0, max_err = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      err += std::abs(got[i] - want[i]);
+      max_err = std::max<double>(max_err, std::abs(got[i] - want[i]));
+    }
+    if (denom == 1) {
+      ASSERT_EQ(max_err, 0) << "trial " << trial;
+    } else {
+      EXPECT_LT(err / static_cast<double>(got.size()), 40) << "trial " << trial;  // noisy image
+    }
+  }
+  const uint8_t junk[] = {0xFF, 0xD8, 0xFF, 0x00};
+  std::vector<float> out(3 * 8 * 8);
+  nocopy::ResizeGeometry g;
+  g.height = g.width = 8;
+  g.resized_h = g.resized_w = g.out_h = g.out_w = 8;
+  EXPECT_THROW(
+      nocopy::decode_resample_window(junk, sizeof(junk), 8, 8, g,
+                                     {out.data(), nocopy::DType::Float32, true, a, b}, scratch),
+      std::invalid_argument);
+  // An index that disagrees with the file's header is an error too.
+  EXPECT_THROW(
+      nocopy::decode_resample_window(e.bytes.data(), e.bytes.size(), 90, 131, g,
+                                     {out.data(), nocopy::DType::Float32, true, a, b}, scratch),
+      std::invalid_argument);
 }
 
 TEST(JpegDecoder, Available) {

@@ -263,7 +263,7 @@ NextStatus Loader::next(Batch& out, std::optional<std::chrono::nanoseconds> time
     throw LoaderError("loader worker failed on sample " + std::to_string(sample) + " (batch " +
                           std::to_string(job->index) + " of epoch " + std::to_string(job->epoch) +
                           "): " + job->error,
-                      sample, job->index);
+                      sample, job->index, job->epoch);
   }
   const auto len = static_cast<int64_t>(job->plan.indices.size());
   std::vector<int64_t> shape{len};

@@ -35,6 +35,10 @@ void bind_storage(nb::module_& m);
 
 /// Registers the loader's C++ core (_Loader), wrapped by nocopy.Loader.
 void bind_loader(nb::module_& m);
+/// Registers sliding windows, raw files and the sequence loader's core (_SequenceLoader).
+void bind_sequence(nb::module_& m);
+/// Registers the image-dataset index (_ImageSet) and the resampling kernel's test seam.
+void bind_image_set(nb::module_& m);
 
 /// A Python tuple of ints, each multiplied by `scale` (shapes, strides in bytes).
 nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale = 1);

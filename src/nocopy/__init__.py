@@ -16,6 +16,9 @@ from ._views import ascontiguous, center_crop, crop, shares_memory, view
 from ._nocopy import LoaderError, View
 from ._loader import Loader
 from ._storage import SharedArray, create_npy, open_npy
+from ._sequence import SequenceLoader, open_raw, windows
+from ._image_set import ImageSet
+from ._pack import pack_images
 
 __version__ = "0.1.0"
 
@@ -33,7 +36,8 @@ def __getattr__(name: str):
 __all__ = [
     "View", "view", "crop", "center_crop", "ascontiguous", "shares_memory",
     "to_numpy", "to_torch", "to_tf", "to_jax",
-    "SharedArray", "open_npy", "create_npy", "Loader",
+    "SharedArray", "open_npy", "create_npy", "Loader", "ImageSet", "pack_images",
+    "windows", "open_raw", "SequenceLoader",
     "audit", "assert_shares", "no_copy", "NotSharedError", "CopyForbiddenError",
     "LoaderError",
 ]

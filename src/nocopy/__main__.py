@@ -1,4 +1,4 @@
-"""Command line: ``python -m nocopy audit|bench|shm ...``."""
+"""Command line: ``python -m nocopy audit|bench|shm|pack ...``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ _COMMANDS = {
     "audit": ("nocopy._cli.audit", "measured table of which conversion paths copy"),
     "bench": ("nocopy._cli.bench", "loader throughput against the seed recipes and peers"),
     "shm": ("nocopy._cli.shm", "list / remove / garbage-collect shared-memory arrays"),
+    "pack": ("nocopy._cli.pack", "pack an image folder or CSV into an ImageSet folder"),
 }
 
 

@@ -65,3 +65,19 @@ def test_seed_003_tf_pipeline():
     assert "tf.data batch (16, 32, 32, 3) float32" in out
     if hasattr(nc, "Loader"):
         assert "loader batch (16, 32, 32, 3) float32" in out
+
+
+def test_gpt_tokens_train_on_a_token_file():
+    require("torch")
+    out = run_example("gpt_tokens_train.py")
+    assert "64-byte aligned: True; y is x shifted by one: True" in out
+    first, last = (float(v) for v in out.split("loss ")[-1].split(" -> "))
+    assert last < first  # the tiny model learns the repeated token stream
+
+
+def test_forecast_train_in_jax():
+    require("jax")
+    out = run_example("forecast_train.py")
+    assert "x (64, 32, 4) float32, y (64, 8, 4); 64-byte aligned: True" in out
+    first, last = (float(v) for v in out.split("mse ")[-1].split(" -> "))
+    assert last < first

@@ -4,9 +4,10 @@ The workload is the seeds' training input: N uint8 images of size x size x 3, ra
 crop crops, /255, HWC -> CHW float32, batches of `batch`. Each method runs in its own
 subprocess (so peak RSS is its own) on the same synthetic data: the nocopy Loader; the seed's
 torch Dataset + DataLoader recipe with num_workers 0 and 2; the seed's tf.data from_generator
-recipe; NVIDIA DALI on the CPU when it is installed; and the bandwidth bound (output bytes per
-image / multithreaded memcpy bandwidth measured in the same run). Reports median images/s over
-repeats, the ratio to the seed torch recipe, and the extra peak RSS over the dataset itself.
+recipe; NVIDIA DALI on the CPU when it is installed; and the memory bound (each image's crop
+bytes read and output bytes written at the streaming read and write rates measured in the same
+run, with the same thread count). Reports median images/s over repeats, the ratio to the seed
+torch recipe, the share of the bound, and the extra peak RSS over the dataset itself.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import time
 
-METHODS = ("bandwidth", "nocopy", "torch-dataloader-0", "torch-dataloader-2", "tf.data", "dali")
+METHODS = ("bound", "nocopy", "torch-dataloader-0", "torch-dataloader-2", "tf.data", "dali")
 
 
 def _rss_bytes() -> int:
@@ -136,33 +137,102 @@ def _dali(images, cfg):
     return lambda: p.run()
 
 
-def _bandwidth(images, cfg):
-    # memcpy of buffers the size of one output batch, split over the same number of threads,
-    # into destinations that rotate like the loader's batch pool (prefetch + 2 buffers), so the
-    # working set leaves the cache as the loader's does and the bound is DRAM bandwidth, not a
-    # cache-resident copy that comes and goes between runs.
-    import concurrent.futures
-    import itertools
+# --- the memory bound ------------------------------------------------------------------------
+# Every method must read the crop of each image (READ bytes) and write its float32 output
+# (WRITE bytes). The bound measures, with the loader's thread count, how fast this machine
+# streams reads and whole-line writes through buffers far larger than the cache:
+#   read:  libc memchr for a byte that is absent (vector loads, nothing stored),
+#   write: libc memset (rep stosb: whole lines, no read for ownership, like non-temporal stores).
+# Reads and writes overlap on this kind of machine (the loader's read time plus write time at
+# those rates exceeds its measured time; docs/BENCHMARKS.md), so an image needs at least
+# max(READ / read_bw, WRITE / write_bw): the slower stream alone, the only model that is a bound.
+# The rates are sampled between the methods and between every timed repeat inside each method's
+# process; the bound uses the best of the whole run, so a quiet moment for a method is a quiet
+# moment for the bound.
+
+BUFFER_BYTES = 256 << 20  # each buffer: 8x a 32 MiB L3
+
+
+def _libc():
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+    for name in ("memchr", "memset"):
+        getattr(libc, name).argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
+        getattr(libc, name).restype = ctypes.c_void_p
+    return libc
+
+
+def _buffer(nbytes: int, fill: int):
+    """A page-aligned anonymous mapping, filled (so resident), not inherited by forked children."""
+    import mmap
 
     import numpy as np
 
-    nbytes = cfg["batch"] * 3 * cfg["crop"] * cfg["crop"] * 4
-    src = np.ones(nbytes, np.uint8)
-    dsts = [np.ones_like(src) for _ in range(4)]
-    threads = max(1, cfg["threads"])
-    chunks = [slice(i * nbytes // threads, (i + 1) * nbytes // threads) for i in range(threads)]
-    pool = concurrent.futures.ThreadPoolExecutor(threads)
-    rotation = itertools.cycle(dsts)
+    m = mmap.mmap(-1, nbytes)
+    if hasattr(mmap, "MADV_DONTFORK"):
+        m.madvise(mmap.MADV_DONTFORK)
+    a = np.frombuffer(m, np.uint8)
+    a[:] = fill
+    return m, a
 
-    def next_batch():
-        dst = next(rotation)
-        list(pool.map(lambda s: np.copyto(dst[s], src[s]), chunks))
-        return dst
 
-    return next_batch
+class Streams:
+    """Two BUFFER_BYTES buffers and a thread pool: the best read and write rates (bytes/s)."""
+
+    def __init__(self, threads: int):
+        import concurrent.futures
+
+        self._libc = _libc()
+        n = BUFFER_BYTES
+        self._maps = [_buffer(n, 1), _buffer(n, 2)]
+        self._src, self._dst = (a.ctypes.data for _, a in self._maps)
+        self.threads = max(1, threads)
+        self._parts = [(i * n // self.threads // 64 * 64, (i + 1) * n // self.threads // 64 * 64)
+                       for i in range(self.threads)]
+        self._pool = concurrent.futures.ThreadPoolExecutor(self.threads)
+
+    def _rate(self, kernel, passes: int) -> float:
+        best = 0.0
+        for _ in range(passes):
+            t0 = time.perf_counter()
+            list(self._pool.map(lambda p: kernel(*p), self._parts))
+            best = max(best, self._parts[-1][1] / (time.perf_counter() - t0))
+        return best
+
+    def sample(self, passes: int) -> dict:
+        """Best read and write rates (bytes/s) over `passes` passes."""
+        libc, src, dst = self._libc, self._src, self._dst
+        return {"read_bw": self._rate(lambda a, b: libc.memchr(src + a, 0x5A, b - a), passes),
+                "write_bw": self._rate(lambda a, b: libc.memset(dst + a, 0x5A, b - a), passes)}
+
+    def close(self) -> None:
+        self._pool.shutdown()
+
+
+def image_traffic(cfg: dict) -> tuple[int, int]:
+    """(bytes read, bytes written) per image: its uint8 crop in, its float32 CHW output out."""
+    pixels = cfg["crop"] * cfg["crop"] * 3
+    return pixels, pixels * 4
+
+
+def bound_images_per_s(read_bw: float, write_bw: float, cfg: dict) -> dict:
+    """The memory bound in images/s from the rates (bytes/s): the slower stream alone."""
+    rd, wr = image_traffic(cfg)
+    return {"img_per_s": 1.0 / max(rd / read_bw, wr / write_bw), "read_bytes": rd,
+            "write_bytes": wr, "additive_img_per_s": 1.0 / (rd / read_bw + wr / write_bw)}
+
+
+def _bound_worker(cfg: dict) -> dict:
+    streams = Streams(cfg["threads"])
+    s = streams.sample(cfg["bound_passes"])
+    streams.close()
+    return {"method": "bound", **s}
 
 
 def _worker(method: str, cfg: dict) -> dict:
+    if method == "bound":
+        return _bound_worker(cfg)
     import numpy as np
 
     if method in ("torch-dataloader-0", "torch-dataloader-2", "nocopy"):
@@ -172,23 +242,26 @@ def _worker(method: str, cfg: dict) -> dict:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (cfg["n"], cfg["size"], cfg["size"], 3), dtype=np.uint8)
     factory = {
-        "bandwidth": _bandwidth, "nocopy": _nocopy_loader, "tf.data": _tf, "dali": _dali,
+        "nocopy": _nocopy_loader, "tf.data": _tf, "dali": _dali,
         "torch-dataloader-0": lambda im, c: _torch(im, c, 0),
         "torch-dataloader-2": lambda im, c: _torch(im, c, 2),
     }[method]
+    streams = Streams(cfg["threads"])  # resident before the baseline: not counted as extra
     base = _rss_bytes()
     next_batch = factory(images, cfg)
     for _ in range(cfg["warmup"]):
         next_batch()
-    rates = []
+    rates, samples = [], [streams.sample(cfg["bound_passes"])]
     for _ in range(cfg["repeats"]):
         t0 = time.perf_counter()
         for _ in range(cfg["batches"]):
             next_batch()
         rates.append(cfg["batches"] * cfg["batch"] / (time.perf_counter() - t0))
+        samples.append(streams.sample(cfg["bound_passes"]))
     self_peak, child_peak = _peak_rss_bytes()
     return {"method": method, "img_per_s": statistics.median(rates), "rates": rates,
-            "extra_rss": max(0, self_peak - base), "children_peak_rss": child_peak}
+            "extra_rss": max(0, self_peak - base), "children_peak_rss": child_peak,
+            "bound_samples": samples}
 
 
 # --- driver ----------------------------------------------------------------------------------
@@ -225,47 +298,83 @@ def _run(method: str, cfg: dict) -> dict:
     return json.loads(lines[-1])
 
 
-def _table(results: list[dict], cfg: dict) -> list[list[str]]:
+def combine_bounds(samples: list[dict], results: list[dict], cfg: dict) -> dict:
+    """One bound for the run: the best read and write rates sampled anywhere in it (the bound's
+    own runs and the samples between every method's repeats)."""
+    done = [s for s in samples if "skipped" not in s]
+    if not done:
+        return samples[0] if samples else {"method": "bound", "skipped": "not run"}
+    every = done + [s for r in results for s in r.get("bound_samples", [])]
+    read_bw = max(s["read_bw"] for s in every)
+    write_bw = max(s["write_bw"] for s in every)
+    each = [bound_images_per_s(s["read_bw"], s["write_bw"], cfg)["img_per_s"] for s in every]
+    return {"method": "bound", "read_bw": read_bw, "write_bw": write_bw,
+            **bound_images_per_s(read_bw, write_bw, cfg), "rates": each, "samples": len(every)}
+
+
+def _si(x: float) -> str:
+    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if x >= scale:
+            return f"{x / scale:.1f}{unit}"
+    return f"{x:.0f}"
+
+
+LABELS = {"bound": "memory bound", "torch-dataloader-0": "seed torch, 0 workers",
+          "torch-dataloader-2": "seed torch, 2 workers", "tf.data": "seed tf.data",
+          "dali": "DALI (CPU)", "nocopy": "nocopy"}
+HEADER = ["method", "img/s", "vs seed", "of bound", "extra RSS MB", "range img/s"]
+
+
+def table(results: list[dict]) -> list[list[str]]:
+    """Rows of the results table: median img/s, ratio to the seed torch recipe, % of the bound."""
     by = {r["method"]: r for r in results}
     ref = by.get("torch-dataloader-0", {}).get("img_per_s")
-    bound = by.get("bandwidth", {}).get("img_per_s")
+    bound = by.get("bound", {}).get("img_per_s")
     rows = []
     for r in results:
+        label = LABELS.get(r["method"], r["method"])
         if "skipped" in r:
-            rows.append([r["method"], "-", "-", "-", "-", r["skipped"]])
+            rows.append([label, "-", "-", "-", "-", "skipped"])
             continue
         rate = r["img_per_s"]
-        label = "bandwidth bound" if r["method"] == "bandwidth" else r["method"]
-        rss = "-" if r["method"] == "bandwidth" else f"{r['extra_rss'] / 2**20:.0f}"
+        rss = "-" if r["method"] == "bound" else f"{r['extra_rss'] / 2**20:.0f}"
         if r["method"] == "torch-dataloader-2":  # its worker processes hold memory too
-            rss += f" (+workers {r['children_peak_rss'] / 2**20:.0f})"
+            rss += f" +{r['children_peak_rss'] / 2**20:.0f}"
         rows.append([label, f"{rate:,.0f}", f"{rate / ref:.1f}x" if ref else "-",
                      f"{100 * rate / bound:.0f}%" if bound else "-", rss,
-                     f"min {min(r['rates']):,.0f} max {max(r['rates']):,.0f}"])
+                     f"{_si(min(r['rates']))}-{_si(max(r['rates']))}"])
     return rows
 
 
-HEADER = ["method", "img/s (median)", "vs seed torch", "of bound", "extra peak RSS MB", "spread"]
+def format_table(rows: list[list[str]]) -> str:
+    """The table as plain text, columns sized to their contents (fits 80 columns)."""
+    widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
+    lines = []
+    for r in [HEADER, *rows]:
+        cells = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
-def _print_table(rows: list[list[str]], cfg: dict) -> None:
-    title = (f"N={cfg['n']} {cfg['size']}x{cfg['size']}x3 uint8, crop {cfg['crop']}, batch "
-             f"{cfg['batch']}, {cfg['threads']} threads, {cfg['repeats']} x {cfg['batches']} "
-             "batches")
-    try:
-        from rich.console import Console
-        from rich.table import Table
-
-        t = Table(title=title)
-        for h in HEADER:
-            t.add_column(h, justify="left" if h in ("method", "spread") else "right")
-        for r in rows:
-            t.add_row(*r)
-        Console().print(t)
-    except ImportError:
-        print(title)
-        for r in [HEADER, *rows]:
-            print(" | ".join(r))
+def notes(results: list[dict], cfg: dict) -> list[str]:
+    """The lines under the table: workload, the bound's measured rates, skipped methods."""
+    out = [f"N={cfg['n']} {cfg['size']}x{cfg['size']}x3 uint8 -> {cfg['crop']}x{cfg['crop']} "
+           f"crops, float32 CHW, batch {cfg['batch']}, {cfg['threads']} threads;",
+           f"  median of {cfg['repeats']} x {cfg['batches']} batches, each method in its own "
+           "process"]
+    b = next((r for r in results if r["method"] == "bound"), None)
+    if b and "skipped" not in b:
+        out += [f"bound: max({b['read_bytes']:,} B read / {b['read_bw'] / 1e9:.1f} GB/s, "
+                f"{b['write_bytes']:,} B written / {b['write_bw'] / 1e9:.1f} GB/s)",
+                f"  per image; best rates of {b['samples']} samples in this run "
+                f"({BUFFER_BYTES >> 20} MiB buffers, {cfg['threads']} threads)",
+                f"  (reads, then writes: {b['additive_img_per_s']:,.0f} img/s; not a bound, as "
+                "the two overlap)"]
+    out += [f"{LABELS.get(r['method'], r['method'])}: {r['skipped']}"
+            for r in results if "skipped" in r]
+    out.append("extra RSS: peak RSS beyond the dataset (+ the worker processes' peak)")
+    return out
 
 
 def markdown(rows: list[list[str]]) -> str:
@@ -285,9 +394,8 @@ def _png(results: list[dict], path: str) -> str | None:
         return "matplotlib is not installed; no chart"
     done = [r for r in results if "skipped" not in r]
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    names = ["bandwidth bound" if r["method"] == "bandwidth" else r["method"] for r in done]
-    ax.barh(names, [r["img_per_s"] for r in done],
-            color=["#888" if r["method"] == "bandwidth" else
+    ax.barh([LABELS.get(r["method"], r["method"]) for r in done], [r["img_per_s"] for r in done],
+            color=["#888" if r["method"] == "bound" else
                    "#2a7" if r["method"] == "nocopy" else "#48c" for r in done])
     ax.invert_yaxis()
     ax.set_xlabel("images / s (median)")
@@ -295,6 +403,24 @@ def _png(results: list[dict], path: str) -> str | None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return None
+
+
+def run_methods(methods: tuple[str, ...], cfg: dict, step=lambda name: None) -> list[dict]:
+    """Each method in its own process; the bound (when asked for) before and after each one."""
+    others = [m for m in methods if m != "bound"]
+    with_bound = "bound" in methods
+    samples, results = [], []
+    for m in others:
+        if with_bound:
+            step("bound")
+            samples.append(_run("bound", cfg))
+        step(m)
+        results.append(_run(m, cfg))
+    if with_bound:
+        step("bound")
+        samples.append(_run("bound", cfg))
+        results.insert(0, combine_bounds(samples, results, cfg))
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,38 +445,39 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if a.quick:
         a.n, a.batches, a.repeats = min(a.n, 256), min(a.batches, 6), min(a.repeats, 3)
+    for name in ("n", "size", "crop", "batch", "batches", "repeats"):
+        if getattr(a, name) < 1:
+            p.error(f"--{name} must be at least 1, got {getattr(a, name)}")
     if a.crop > a.size:
         p.error(f"--crop {a.crop} is larger than --size {a.size}")
     from .._nocopy import _Loader  # noqa: F401  (fail early if the extension is missing)
 
     threads = a.threads or len(os.sched_getaffinity(0))
     cfg = dict(n=a.n, size=a.size, crop=a.crop, batch=a.batch, threads=threads,
-               batches=a.batches, repeats=a.repeats, warmup=6)
+               batches=a.batches, repeats=a.repeats, warmup=6, bound_passes=2 if a.quick else 3)
     methods = METHODS if a.only is None else tuple(m.strip() for m in a.only.split(","))
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         p.error(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
-    results = []
     try:
         from rich.progress import Progress
 
         with Progress(transient=True) as progress:
-            task = progress.add_task("benchmarking", total=len(methods))
-            for m in methods:
-                progress.update(task, description=f"running {m}")
-                results.append(_run(m, cfg))
-                progress.advance(task)
+            task = progress.add_task("benchmarking", total=None)
+            results = run_methods(methods, cfg, lambda m: progress.update(
+                task, description=f"running {LABELS.get(m, m)}"))
     except ImportError:
-        for m in methods:
-            print(f"running {m} ...", file=sys.stderr)
-            results.append(_run(m, cfg))
-    rows = _table(results, cfg)
+        results = run_methods(methods, cfg, lambda m: print(f"running {m} ...", file=sys.stderr))
+    rows = table(results)
     if a.json:
         print(json.dumps({"config": cfg, "results": results}, indent=1))
     elif a.markdown:
         print(markdown(rows))
+        print()
+        print("\n".join(notes(results, cfg)))
     else:
-        _print_table(rows, cfg)
+        print(format_table(rows))
+        print("\n".join(notes(results, cfg)))
     if a.png:
         note = _png(results, a.png)
         print(note or f"chart written to {a.png}", file=sys.stderr)

@@ -1,0 +1,71 @@
+// SequenceSampler: which window (source, start) each batch slot holds, as a pure function of
+// (seed, epoch, position).
+//
+// A window reads seq_len steps plus its target steps from one source and never crosses into the
+// next one. Two modes: random starts (step 0) draw each slot's start uniformly over every valid
+// start of every source, about (usable steps / seq_len) windows per epoch, in O(1) memory; step
+// k takes starts 0, k, 2k, ... of each source, shuffled by the image Sampler (one int64 per
+// window), so an epoch covers the data once. Sharding is DistributedSampler's: rank r takes global
+// positions r, r + world, ...; every rank gets the same count.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "nocopy/pipeline/sampler.hpp"
+#include "nocopy/pipeline/sequence_options.hpp"
+
+namespace nocopy {
+
+/// The windows of one batch: source number and first step of each slot.
+struct SequencePlan {
+  /// Index of the source (array of the list) each window reads.
+  std::vector<int64_t> sources;
+  /// First step of each window in its source.
+  std::vector<int64_t> starts;
+};
+
+/// Deterministic window choice and sharding over a list of sources of given lengths.
+class SequenceSampler {
+ public:
+  /// `lengths`: steps in each source (first-axis extents). Checks that at least one window fits
+  /// (std::invalid_argument naming seq_len / horizon and the longest source). `options` must
+  /// have been validated.
+  SequenceSampler(std::span<const int64_t> lengths, const SequenceOptions& options);
+
+  /// Selects the epoch later calls describe.
+  void set_epoch(int64_t epoch);
+  int64_t epoch() const { return epoch_; }
+
+  /// Steps each window reads from its source (seq_len + target steps).
+  int64_t window_steps() const { return window_steps_; }
+  /// Windows in one epoch over all ranks, before sharding.
+  int64_t windows_per_epoch() const { return windows_; }
+  /// Windows this rank sees per epoch (identical on every rank).
+  int64_t samples_per_rank() const { return per_rank_; }
+  /// Batches this rank yields per epoch (identical on every rank).
+  int64_t num_batches() const { return num_batches_; }
+  /// Windows in batch `b`; std::out_of_range outside [0, num_batches()).
+  int64_t batch_len(int64_t b) const;
+  /// The windows of batch `b` of the current epoch (std::out_of_range outside the epoch).
+  SequencePlan plan(int64_t b) const;
+
+ private:
+  /// (source, start) of the window numbered `w` in [0, total) of the prefix table `prefix`.
+  void locate(int64_t w, int64_t& source, int64_t& offset) const;
+
+  SequenceOptions options_;
+  int64_t window_steps_ = 0;
+  int64_t windows_ = 0;
+  int64_t per_rank_ = 0;
+  int64_t num_batches_ = 0;
+  int64_t epoch_ = 0;
+  /// prefix_[s]: windows (step mode) or valid starts (random mode) in the sources before s.
+  std::vector<int64_t> prefix_;
+  /// Step mode: the shuffled, sharded order of window numbers.
+  std::optional<Sampler> order_;
+};
+
+}  // namespace nocopy

@@ -1,0 +1,295 @@
+// SequenceLoader: plans batches with the SequenceSampler, gathers their windows on the
+// ThreadPool in chunks, hands them out in order, and releases the mapped pages it has read.
+#include "nocopy/pipeline/sequence_loader.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "internal/checked_math.hpp"
+#include "nocopy/core/errors.hpp"
+#include "nocopy/pipeline/sequence_gather.hpp"
+#include "nocopy/storage/mapped_file.hpp"
+
+namespace nocopy {
+
+/// One batch being produced: its plan, its buffer, and the completion / error record.
+struct SequenceLoader::Job {
+  int64_t epoch = 0, index = 0;
+  SequencePlan plan;
+  std::shared_ptr<BatchBuffer> buffer;
+  std::atomic<int64_t> remaining{0};  // chunks not finished
+  std::atomic<bool> cancelled{false};
+  bool done = false;  // guarded by SequenceLoader::mutex_
+  std::mutex error_mutex;
+  int64_t error_pos = -1;  // slot of the first failing window
+  std::exception_ptr error;
+};
+
+namespace {
+
+/// Resident bytes the loader lets its reads of mapped sources accumulate before it unmaps them.
+constexpr int64_t kReleaseBytes = int64_t{32} << 20;
+/// Pages the kernel may map around a faulting one (fault-around, 64 KiB by default), each side.
+constexpr int64_t kFaultAroundBytes = int64_t{64} << 10;
+
+const SequenceOptions& validated(const SequenceOptions& o) {
+  o.validate();
+  return o;
+}
+
+std::vector<View> checked_sources(std::vector<View> sources, const SequenceOptions& o) {
+  if (sources.empty()) throw std::invalid_argument("data is an empty list of sequences");
+  const View& first = sources.front();
+  for (size_t s = 0; s < sources.size(); ++s) {
+    const View& v = sources[s];
+    const std::string name = "sequence " + std::to_string(s);
+    v.require_host(name.c_str());
+    if (v.ndim() != 1 && v.ndim() != 2) {
+      throw std::invalid_argument(name + " has shape " + format_tuple(v.shape()) +
+                                  "; sequences are 1-D (tokens) or 2-D (steps, features)");
+    }
+    if (v.ndim() != first.ndim() || (v.ndim() == 2 && v.shape()[1] != first.shape()[1])) {
+      throw std::invalid_argument(name + " has shape " + format_tuple(v.shape()) +
+                                  " but sequence 0 has " + format_tuple(first.shape()) +
+                                  "; every sequence needs the same number of features");
+    }
+    if (v.dtype() != first.dtype()) {
+      throw std::invalid_argument(name + " has dtype " + std::string(dtype_name(v.dtype())) +
+                                  " but sequence 0 has " + std::string(dtype_name(first.dtype())));
+    }
+  }
+  const DType in = first.dtype();
+  if (in == DType::Bool || is_complex(in)) {
+    throw std::invalid_argument("data dtype " + std::string(dtype_name(in)) +
+                                " is not supported (integer tokens or a real-valued series)");
+  }
+  if (first.ndim() == 2 && first.shape()[1] == 0) {
+    throw std::invalid_argument("the series has shape " + format_tuple(first.shape()) +
+                                ": no features");
+  }
+  if (is_floating(in) && !is_floating(o.dtype)) {
+    throw std::invalid_argument("data dtype " + std::string(dtype_name(in)) +
+                                " is not an integer type, so it cannot be loaded as integer "
+                                "dtype " +
+                                std::string(dtype_name(o.dtype)) +
+                                " (tokens must be integers); pass dtype='float32'");
+  }
+  return sources;
+}
+
+std::vector<int64_t> lengths_of(const std::vector<View>& sources) {
+  std::vector<int64_t> out;
+  out.reserve(sources.size());
+  for (const View& v : sources) out.push_back(v.shape()[0]);
+  return out;
+}
+
+size_t round_up_64(size_t n) {
+  return (n + 63) / 64 * 64;
+}
+
+}  // namespace
+
+SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions& options)
+    : options_(validated(options)),
+      sources_(checked_sources(std::move(sources), options_)),
+      lengths_(lengths_of(sources_)),
+      sampler_(lengths_, options_),
+      pool_(options_.num_threads) {
+  const View& first = sources_.front();
+  if (first.ndim() == 2) sample_tail_ = {first.shape()[1]};
+  const int64_t features = first.ndim() == 2 ? first.shape()[1] : 1;
+  check_range_ = needs_range_check(first.dtype(), options_.dtype);
+  const auto out_item = static_cast<int64_t>(itemsize(options_.dtype));
+  const int64_t x_slot =
+      checked_mul(checked_mul(options_.seq_len, features, "window size"), out_item, "window bytes");
+  const int64_t y_slot = checked_mul(checked_mul(options_.target_len(), features, "target size"),
+                                     out_item, "target bytes");
+  x_slot_bytes_ = static_cast<size_t>(x_slot);
+  y_slot_bytes_ = static_cast<size_t>(y_slot);
+  const int64_t x_bytes = checked_mul(x_slot, options_.batch_size, "batch bytes");
+  const int64_t y_bytes = checked_mul(y_slot, options_.batch_size, "batch target bytes");
+  y_offset_ = round_up_64(static_cast<size_t>(x_bytes));
+  const int64_t total = checked_add(static_cast<int64_t>(y_offset_), y_bytes, "batch bytes");
+  buffers_ =
+      BatchPool::create(static_cast<size_t>(total), static_cast<size_t>(options_.prefetch) + 2);
+  const int64_t in_item = static_cast<int64_t>(first.itemsize());
+  window_cost_ = checked_add(checked_mul(checked_mul(sampler_.window_steps(), features, "window"),
+                                         in_item, "window bytes"),
+                             2 * kFaultAroundBytes, "window bytes");
+  mapped_.assign(sources_.size(), 0);
+  for (size_t s = 0; s < sources_.size(); ++s) {
+    const auto* region = dynamic_cast<const MappedRegion*>(sources_[s].owner().get());
+    if (region == nullptr || sources_[s].nbytes() == 0) continue;
+    // Random windows: no read-ahead around each one (it dominates reads of uncached files).
+    advise(sources_[s], Advice::Random);
+    mapped_[s] = region->mode() != MapMode::CopyOnWrite;  // DONTNEED would drop private writes
+  }
+}
+
+SequenceLoader::~SequenceLoader() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancel_locked();
+  }
+  pool_.stop();
+}
+
+LoaderState SequenceLoader::state() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return {sampler_.epoch(), next_batch_};
+}
+
+void SequenceLoader::load_state(LoaderState s) {
+  std::lock_guard<std::mutex> consumer(consumer_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  const int64_t n = sampler_.num_batches();
+  if (s.epoch < 0) {
+    throw std::invalid_argument("state epoch " + std::to_string(s.epoch) + " must be >= 0");
+  }
+  if (s.batch < 0 || s.batch > n) {
+    throw std::invalid_argument("state batch " + std::to_string(s.batch) + " is not in [0, " +
+                                std::to_string(n) + "]");
+  }
+  cancel_locked();
+  if (s.batch == n && n > 0) {
+    s.epoch += 1;
+    s.batch = 0;
+  }
+  sampler_.set_epoch(s.epoch);
+  next_batch_ = s.batch;
+}
+
+void SequenceLoader::set_epoch(int64_t epoch) {
+  load_state({epoch, 0});
+}
+
+SequencePlan SequenceLoader::plan(int64_t b) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return sampler_.plan(b);
+}
+
+void SequenceLoader::cancel_locked() {
+  for (auto& job : inflight_) job->cancelled.store(true, std::memory_order_relaxed);
+  inflight_.clear();
+}
+
+void SequenceLoader::fill_locked() {
+  const int64_t n = sampler_.num_batches();
+  const auto threads = static_cast<int64_t>(pool_.size());
+  while (static_cast<int64_t>(inflight_.size()) < options_.prefetch) {
+    const int64_t b = next_batch_ + static_cast<int64_t>(inflight_.size());
+    if (b >= n) break;
+    auto job = std::make_shared<Job>();
+    job->epoch = sampler_.epoch();
+    job->index = b;
+    job->plan = sampler_.plan(b);
+    job->buffer = buffers_->acquire();
+    const auto len = static_cast<int64_t>(job->plan.starts.size());
+    const int64_t chunks = std::min(len, 2 * threads);
+    const int64_t per = (len + chunks - 1) / chunks;
+    const int64_t count = (len + per - 1) / per;
+    job->remaining.store(count, std::memory_order_relaxed);
+    inflight_.push_back(job);
+    for (int64_t begin = 0; begin < len; begin += per) {
+      const int64_t end = std::min(len, begin + per);
+      pool_.submit([this, job, begin, end] { run_chunk(job, begin, end); });
+    }
+  }
+}
+
+void SequenceLoader::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t end) {
+  if (!job->cancelled.load(std::memory_order_relaxed)) {
+    auto* base = static_cast<char*>(job->buffer->data());
+    const SequencePlan& p = job->plan;
+    const int64_t len = options_.seq_len;
+    const int64_t y_start = options_.targets == SequenceTargets::Next ? 1 : len;
+    for (int64_t k = begin; k < end; ++k) {
+      try {
+        const auto s = static_cast<size_t>(p.sources[static_cast<size_t>(k)]);
+        const int64_t start = p.starts[static_cast<size_t>(k)];
+        const auto slot = static_cast<size_t>(k);
+        gather_rows(sources_[s], static_cast<int64_t>(s), start, len, options_.dtype, check_range_,
+                    base + slot * x_slot_bytes_);
+        if (options_.targets != SequenceTargets::None) {
+          gather_rows(sources_[s], static_cast<int64_t>(s), start + y_start, options_.target_len(),
+                      options_.dtype, check_range_, base + y_offset_ + slot * y_slot_bytes_);
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(job->error_mutex);
+        if (job->error_pos < 0 || k < job->error_pos) {
+          job->error_pos = k;
+          job->error = std::current_exception();
+        }
+        break;
+      }
+    }
+  }
+  if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job->done = true;
+    cv_.notify_all();
+  }
+}
+
+void SequenceLoader::release_pages(int64_t batch_windows) {
+  unreleased_bytes_ += batch_windows * window_cost_;
+  if (unreleased_bytes_ < kReleaseBytes) return;
+  unreleased_bytes_ = 0;
+  // The pages stay in the page cache: a later read maps them again without I/O.
+  for (size_t s = 0; s < sources_.size(); ++s) {
+    if (mapped_[s]) advise(sources_[s], Advice::DontNeed);
+  }
+}
+
+NextStatus SequenceLoader::next(SequenceBatch& out,
+                                std::optional<std::chrono::nanoseconds> timeout) {
+  std::lock_guard<std::mutex> consumer(consumer_);
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (sampler_.num_batches() == 0) {
+    throw std::out_of_range("the sequence loader has no batches (windows per rank " +
+                            std::to_string(sampler_.samples_per_rank()) + ", batch_size " +
+                            std::to_string(options_.batch_size) + ", drop_last)");
+  }
+  fill_locked();
+  std::shared_ptr<Job> job = inflight_.front();
+  auto ready = [&job] { return job->done; };
+  if (timeout) {
+    if (!cv_.wait_for(lock, *timeout, ready)) return NextStatus::Timeout;
+  } else {
+    cv_.wait(lock, ready);
+  }
+  inflight_.pop_front();
+  if (job->error_pos >= 0) {
+    cancel_locked();  // the position stays at this batch: a retry fails the same way
+    std::rethrow_exception(job->error);
+  }
+  const auto len = static_cast<int64_t>(job->plan.starts.size());
+  auto shape = [&](int64_t steps) {
+    std::vector<int64_t> s{len, steps};
+    s.insert(s.end(), sample_tail_.begin(), sample_tail_.end());
+    return s;
+  };
+  out.x =
+      View::c_contiguous(job->buffer->data(), options_.dtype, shape(options_.seq_len), job->buffer);
+  out.y.reset();
+  if (options_.targets != SequenceTargets::None) {
+    out.y = View::c_contiguous(static_cast<char*>(job->buffer->data()) + y_offset_, options_.dtype,
+                               shape(options_.target_len()), job->buffer);
+  }
+  out.epoch = job->epoch;
+  out.index = job->index;
+  if (++next_batch_ == sampler_.num_batches()) {
+    sampler_.set_epoch(sampler_.epoch() + 1);
+    next_batch_ = 0;
+    inflight_.clear();
+  } else {
+    fill_locked();
+  }
+  lock.unlock();
+  release_pages(len);
+  return NextStatus::Ready;
+}
+
+}  // namespace nocopy

@@ -1,0 +1,46 @@
+"""`python -m nocopy pack SRC OUT`: an ImageFolder tree or a CSV of path,label -> an ImageSet
+folder (see nocopy.pack_images), with a progress bar and a closing summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .._pack import pack_images
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m nocopy pack",
+        description="Pack images into an ImageSet folder that nocopy.ImageSet.open maps without "
+                    "copying. SRC is an ImageFolder tree (SRC/<class>/<image>, labels by sorted "
+                    "class name) or a CSV file of path,label rows.")
+    parser.add_argument("src", help="ImageFolder directory or CSV file")
+    parser.add_argument("out", help="output ImageSet folder (written under a temporary name, "
+                                    "renamed at the end)")
+    parser.add_argument("--max-side", type=int, default=None, metavar="N",
+                        help="shrink the longer side of larger images to N pixels (antialiased)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="decoding threads (default: up to 8, one per core)")
+    parser.add_argument("--on-error", choices=("skip", "fail"), default="fail",
+                        help="unreadable images: fail (default) or skip and list them")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUT if it is an existing ImageSet folder")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        summary = pack_images(args.src, args.out, max_side=args.max_side, threads=args.threads,
+                              on_error=args.on_error, overwrite=args.overwrite,
+                              progress=not args.quiet and sys.stderr.isatty())
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+    print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

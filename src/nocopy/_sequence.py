@@ -1,0 +1,239 @@
+"""Sequences: zero-copy sliding windows (nc.windows), headerless binary files mapped as views
+(nc.open_raw) and the token / time-series batch loader (nc.SequenceLoader).
+
+>>> import numpy as np, nocopy as nc
+>>> w = nc.windows(np.arange(10), 4, step=3)     # a view: no bytes copied
+>>> np.asarray(w).tolist()
+[[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from typing import Any, Iterator, NamedTuple
+
+import numpy as np
+
+from . import _nocopy
+from ._dtypes import dtype_name
+from ._nocopy import View
+from ._views import view
+
+__all__ = ["windows", "open_raw", "SequenceLoader", "SequencePlan"]
+
+_OUTPUTS = ("torch", "numpy", "jax", "tf", "view")
+_FRAMEWORK_MODULE = {"torch": "torch", "jax": "jax", "tf": "tensorflow"}
+
+
+def windows(x, size: int, step: int = 1, axis: int = -1) -> View:
+    """Every ``size``-long window of ``axis`` whose start advances by ``step``, as one View of
+    ``x``'s memory: ``np.lib.stride_tricks.sliding_window_view(x, size, axis)[..., ::step, :]``
+    (the windowed axis counts windows; a new last axis runs along each window). Never copies;
+    when windows overlap (step < size) the view is read-only, since a write would change every
+    window sharing the element.
+
+    >>> nc.windows(tokens, 1025, step=1024)     # (n, 1025) overlapping by one token
+    """
+    return _nocopy._sliding_windows(view(x), int(size), int(step), int(axis))
+
+
+def open_raw(path, dtype, shape=None, offset: int = 0, mode: str = "r") -> View:
+    """Maps a headerless binary file of ``dtype`` elements (nanoGPT's ``train.bin``, anything
+    written by ``ndarray.tofile``) and returns a zero-copy View of it, starting ``offset`` bytes
+    in: like ``np.memmap(path, dtype, mode, offset, shape)``. Without ``shape`` the rest of the
+    file is one axis (it must hold a whole number of elements); one axis of ``shape`` may be -1.
+    Modes as open_npy: "r" read-only, "r+" read-write, "c" copy-on-write. The file is opened
+    non-blocking (a FIFO cannot hang the call); errors are OSError subclasses with errno and
+    filename, ValueError for a layout that does not fit the file.
+
+    >>> tokens = nc.open_raw("train.bin", np.uint16)       # 20 GB: nothing is read yet
+    """
+    name = os.fspath(path)
+    if isinstance(name, bytes):
+        name = os.fsdecode(name)
+    flags = (os.O_RDWR if mode == "r+" else os.O_RDONLY) | os.O_CLOEXEC | os.O_NONBLOCK
+    fd = os.open(name, flags)  # FileNotFoundError, PermissionError, ... with errno and filename
+    try:
+        dims = None
+        if shape is not None:
+            dims = [int(shape)] if isinstance(shape, numbers.Integral) else [int(n) for n in shape]
+        return _nocopy._open_raw_fd(fd, name, dtype_name(dtype), dims, int(offset), mode)
+    finally:
+        os.close(fd)  # the mapping outlives the descriptor
+
+
+class SequencePlan(NamedTuple):
+    """What batch i holds: the source (index in the list of sequences) and first step of each
+    window, as NumPy int64 arrays."""
+
+    sources: np.ndarray
+    starts: np.ndarray
+
+
+class SequenceLoader:
+    """Batches of windows from a token stream or a time series, gathered and converted in one
+    C++ pass per window by worker threads, zero-copy to the framework.
+
+    >>> import numpy as np, nocopy as nc
+    >>> tokens = np.arange(10_000, dtype=np.uint16)
+    >>> loader = nc.SequenceLoader(tokens, seq_len=128, batch_size=8, output="numpy")
+    >>> x, y = next(iter(loader)); x.shape, x.dtype, bool((y[:, :-1] == x[:, 1:]).all())
+    ((8, 128), dtype('int64'), True)
+
+    ``data``: a 1-D array (tokens), a (T, F) array (a series with F features) or a list of them
+    (documents or separate series, one dtype and feature count); a window never crosses from
+    one to the next. Anything nc.view accepts works, open_raw / open_npy files included.
+
+    ``targets="next"`` yields ``(x, y)`` with ``y`` the window shifted by one step;
+    ``targets="horizon"`` yields the ``horizon`` steps after the window; ``targets=None``
+    yields ``x`` alone. Shapes: x is (batch, seq_len) or (batch, seq_len, F).
+
+    ``step=None``: each window starts at a uniformly random valid position, about
+    (usable steps / seq_len) windows per epoch. ``step=k``: windows start at 0, k, 2k, ... of
+    each sequence, shuffled (``shuffle``), so an epoch covers the data once (this keeps one
+    int64 per window in memory).
+
+    Everything is keyed by (seed, epoch, position): the same seed gives the same bytes whatever
+    ``num_threads``; ``plan(i)`` says what batch i holds; ``state_dict()`` /
+    ``load_state_dict()`` resume exactly; ``rank``/``world_size`` shard like
+    DistributedSampler (equal batch counts; ``drop_last`` trims the windows so ranks are
+    disjoint). ``dtype`` is the output type: integer tokens must fit it (OverflowError names
+    the first one that does not), and integer output needs integer data.
+
+    Memory-mapped sources are read with MADV_RANDOM (no read-ahead around random windows) and
+    the pages read are unmapped again every few megabytes, so iterating a token file larger
+    than RAM keeps the resident memory bounded (the kernel's page cache keeps what it can).
+    """
+
+    def __init__(self, data, seq_len: int, batch_size: int, *, targets: str | None = "next",
+                 horizon: int = 1, step: int | None = None, dtype="int64",
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = True,
+                 num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
+                 world_size: int = 1, output: str = "torch"):
+        if output not in _OUTPUTS:
+            raise ValueError(f"output {output!r} is not one of {', '.join(map(repr, _OUTPUTS))}")
+        if output in _FRAMEWORK_MODULE:
+            import importlib
+
+            try:
+                importlib.import_module(_FRAMEWORK_MODULE[output])
+            except ImportError as exc:
+                raise ImportError(f"output={output!r} needs {_FRAMEWORK_MODULE[output]}, which "
+                                  f"is not installed; use output='numpy' or 'view'") from exc
+        if targets is not None and not isinstance(targets, str):
+            raise TypeError(f"targets must be 'next', 'horizon' or None, got {targets!r}")
+        sources = list(data) if isinstance(data, (list, tuple)) else [data]
+        self._sources = [view(s) for s in sources]
+        self._output = output
+        self._targets = targets
+        self._dtype = dtype_name(dtype)
+        self._config = dict(seq_len=seq_len, batch_size=batch_size, targets=targets,
+                            horizon=horizon, step=step, seed=seed, shuffle=shuffle,
+                            drop_last=drop_last, rank=rank, world_size=world_size)
+        self._pid = os.getpid()
+        # Every option is validated once, by the C++ core (SequenceOptions::validate).
+        self._core = _nocopy._SequenceLoader(
+            self._sources, seq_len, batch_size, "none" if targets is None else targets,
+            horizon, 0 if step is None else step, self._dtype, shuffle, seed, drop_last,
+            0 if num_threads is None else num_threads, prefetch, rank, world_size)
+        self._convert = _converter(output)
+
+    # --- iteration ------------------------------------------------------------------------
+    def __len__(self) -> int:
+        """Batches per epoch on this rank."""
+        return len(self._live())
+
+    def __iter__(self) -> Iterator[Any]:
+        """Yields the remaining batches of the current epoch: (x, y), or x alone with
+        targets=None; a complete pass moves the loader to the next epoch."""
+        remaining = len(self._live()) - self._live().state()[1]
+        for _ in range(remaining):
+            yield self.next_batch()
+
+    def next_batch(self):
+        """The next batch of the stream (crossing into the next epoch after the last one)."""
+        x, y, _epoch, _index = self._live().next()
+        if y is None:
+            return self._convert(x)
+        return self._convert(x), self._convert(y)
+
+    # --- position -------------------------------------------------------------------------
+    @property
+    def epoch(self) -> int:
+        """The epoch the next batch belongs to."""
+        return self._live().state()[0]
+
+    @property
+    def windows_per_epoch(self) -> int:
+        """Windows in one epoch over all ranks."""
+        return self._live().windows_per_epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        """Starts epoch ``epoch`` (its own window starts and order) at batch 0."""
+        self._live().load_state(epoch, 0)
+
+    def state_dict(self) -> dict:
+        """Position and configuration, for resuming with load_state_dict (plain values)."""
+        epoch, batch = self._live().state()
+        return {"epoch": epoch, "batch": batch, **self._config}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continues from a state_dict(): the following batches are byte-identical to those the
+        saved loader would have produced. The configuration must match."""
+        if not isinstance(state, dict) or "epoch" not in state or "batch" not in state:
+            raise ValueError("state must be a dict from SequenceLoader.state_dict() with "
+                             "'epoch' and 'batch'")
+        for key, value in self._config.items():
+            if key in state and state[key] != value:
+                raise ValueError(f"state was saved with {key}={state[key]!r} but this loader has "
+                                 f"{key}={value!r}; resuming would not reproduce its batches")
+        self._live().load_state(state["epoch"], state["batch"])
+
+    def plan(self, i: int) -> SequencePlan:
+        """The windows of batch ``i`` of the current epoch: x[k] is
+        ``data[sources[k]][starts[k]:starts[k] + seq_len]`` (y follows it)."""
+        sources, starts = self._live().plan(i)
+        return SequencePlan(np.asarray(sources, np.int64), np.asarray(starts, np.int64))
+
+    # --- lifetime -------------------------------------------------------------------------
+    @property
+    def num_threads(self) -> int:
+        """Worker threads in use."""
+        return self._live().num_threads
+
+    def close(self) -> None:
+        """Stops and joins the worker threads now (batches already delivered stay valid)."""
+        self._core = None
+
+    def __enter__(self) -> "SequenceLoader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _live(self):
+        if self._core is None:
+            raise ValueError("the sequence loader is closed")
+        if self._pid != os.getpid():
+            raise RuntimeError(f"this SequenceLoader was created in process {self._pid}; a "
+                               "forked child cannot use it (its worker threads exist only in "
+                               "the parent): create a new SequenceLoader in the child")
+        return self._core
+
+    def __repr__(self) -> str:
+        state = "closed" if self._core is None else f"epoch={self.epoch}, batches={len(self)}"
+        shapes = [s.shape for s in self._sources[:3]]
+        more = ", ..." if len(self._sources) > 3 else ""
+        return (f"nocopy.SequenceLoader(data={shapes}{more}, seq_len={self._config['seq_len']}, "
+                f"targets={self._targets!r}, output={self._output!r}, {state})")
+
+
+def _converter(output: str):
+    """Function from a batch View to the chosen framework's array, sharing memory."""
+    from . import _adapters
+
+    if output == "view":
+        return lambda v: v
+    return {"numpy": _adapters.to_numpy, "torch": _adapters.to_torch, "jax": _adapters.to_jax,
+            "tf": _adapters.to_tf}[output]

@@ -1,0 +1,319 @@
+"""Sequences against NumPy: nc.windows equals sliding_window_view (zero-copy, read-only when
+windows overlap), nc.open_raw equals np.memmap with open_npy's errors, and every SequenceLoader
+batch equals its plan(i) recomputed with NumPy (shift / horizon targets, documents, series),
+deterministic across thread counts, resumable, sharded disjointly, with clear errors."""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from numpy.lib.stride_tricks import sliding_window_view
+
+import nocopy as nc
+
+
+# --- nc.windows -----------------------------------------------------------------------------
+@settings(max_examples=80, deadline=None)
+@given(shape=st.lists(st.integers(0, 7), min_size=1, max_size=3), data=st.data())
+def test_windows_equal_sliding_window_view(shape, data):
+    x = np.arange(int(np.prod(shape)), dtype=np.int32).reshape(shape)
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    size = data.draw(st.integers(0, shape[axis]))
+    step = data.draw(st.integers(1, 4))
+    if data.draw(st.booleans()):  # negative and non-unit strides too
+        x = x[..., ::-1]
+    w = nc.windows(x, size, step=step, axis=axis)
+    ref = sliding_window_view(x, size, axis=axis)
+    ref = np.moveaxis(np.moveaxis(ref, axis if axis >= 0 else axis - 1, -1)[..., ::step],
+                      -1, axis if axis >= 0 else axis - 1)
+    got = np.asarray(w)
+    assert got.shape == ref.shape and np.array_equal(got, ref)
+    count = ref.shape[axis if axis >= 0 else axis - 1]
+    assert w.readonly == (count > 1 and step < size)
+    if got.size:
+        assert nc.shares_memory(w, x)
+
+
+def test_windows_match_the_spec_formula_and_write_through_when_disjoint():
+    x = np.arange(20, dtype=np.float32).reshape(2, 10)
+    w = nc.windows(x, 3, step=2)
+    assert np.array_equal(np.asarray(w), sliding_window_view(x, 3, axis=-1)[..., ::2, :])
+    assert w.readonly
+    d = nc.windows(x, 2, step=2)  # disjoint windows: a writable view of the same memory
+    assert not d.readonly
+    np.asarray(d)[1, 3, 0] = -1
+    assert x[1, 6] == -1
+    assert np.asarray(d).__array_interface__["data"][0] == x.__array_interface__["data"][0]
+
+
+def test_windows_errors():
+    x = np.zeros((3, 4))
+    with pytest.raises(ValueError, match="window size 5 is larger than axis 1 of length 4"):
+        nc.windows(x, 5)
+    with pytest.raises(ValueError, match="step 0 must be >= 1"):
+        nc.windows(x, 2, step=0)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        nc.windows(x, -1)
+    with pytest.raises(IndexError):
+        nc.windows(x, 2, axis=2)
+
+
+# --- nc.open_raw ----------------------------------------------------------------------------
+def test_open_raw_equals_memmap(tmp_path):
+    a = np.arange(1000, dtype=np.uint16)
+    p = tmp_path / "train.bin"
+    a.tofile(p)
+    v = nc.open_raw(p, np.uint16)
+    assert v.shape == (1000,) and v.readonly
+    assert np.array_equal(np.asarray(v), np.memmap(p, np.uint16, "r"))
+    v2 = nc.open_raw(str(p), "uint16", shape=(-1, 10), offset=200)
+    assert np.array_equal(np.asarray(v2), np.memmap(p, np.uint16, "r", 200, (90, 10)))
+    w = nc.open_raw(p, "uint16", mode="r+")
+    np.asarray(w)[3] = 777
+    del w
+    assert np.fromfile(p, np.uint16)[3] == 777
+    c = nc.open_raw(p, "uint16", mode="c")
+    np.asarray(c)[4] = 1
+    assert np.fromfile(p, np.uint16)[4] == 4
+
+
+def test_open_raw_errors(tmp_path):
+    p = tmp_path / "odd.bin"
+    p.write_bytes(b"abc")
+    with pytest.raises(ValueError, match="not a whole number of uint16"):
+        nc.open_raw(p, "uint16")
+    with pytest.raises(ValueError, match="needs 8 bytes"):
+        nc.open_raw(p, "uint16", shape=(4,))
+    with pytest.raises(ValueError, match="past the end"):
+        nc.open_raw(p, "uint8", offset=4)
+    with pytest.raises(ValueError, match="multiple of the item size"):
+        nc.open_raw(p, "uint16", offset=1)
+    (tmp_path / "empty.bin").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty"):
+        nc.open_raw(tmp_path / "empty.bin", "uint8")
+    with pytest.raises(FileNotFoundError) as e:
+        nc.open_raw(tmp_path / "missing.bin", "uint8")
+    assert e.value.errno == errno.ENOENT and e.value.filename == str(tmp_path / "missing.bin")
+    with pytest.raises(ValueError, match="not a regular file"):
+        nc.open_raw(tmp_path, "uint8")
+    with pytest.raises(ValueError):
+        nc.open_raw(str(p) + "\0junk", "uint8")
+    with pytest.raises(ValueError, match="mode"):
+        nc.open_raw(p, "uint8", mode="w")
+
+
+def test_open_raw_of_a_fifo_raises_instead_of_blocking(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        nc.open_raw(fifo, "uint8")
+
+
+# --- SequenceLoader -------------------------------------------------------------------------
+def reference_batch(sources, plan, seq_len, targets, horizon, dtype):
+    xs, ys = [], []
+    for s, t in zip(plan.sources, plan.starts):
+        src = np.asarray(sources[s])
+        xs.append(src[t:t + seq_len].astype(dtype))
+        if targets == "next":
+            ys.append(src[t + 1:t + 1 + seq_len].astype(dtype))
+        elif targets == "horizon":
+            ys.append(src[t + seq_len:t + seq_len + horizon].astype(dtype))
+    return np.stack(xs), (np.stack(ys) if ys else None)
+
+
+def check_epoch(loader, sources, seq_len, targets="next", horizon=1, dtype=np.int64):
+    plans = [loader.plan(i) for i in range(len(loader))]
+    batches = list(loader)
+    assert len(batches) == len(plans)
+    for plan, batch in zip(plans, batches):
+        x, y = (batch, None) if targets is None else batch
+        rx, ry = reference_batch(sources, plan, seq_len, targets, horizon, dtype)
+        assert x.dtype == rx.dtype and np.array_equal(x, rx)
+        if targets is not None:
+            assert np.array_equal(y, ry)
+        for s, t in zip(plan.sources, plan.starts):  # no window crosses a boundary
+            assert 0 <= t and t + seq_len + (0 if targets is None else
+                                             1 if targets == "next" else horizon) \
+                <= len(sources[s])
+    return plans
+
+
+@settings(max_examples=40, deadline=None)
+@given(lengths=st.lists(st.integers(1, 60), min_size=1, max_size=4),
+       seq_len=st.integers(1, 12), batch=st.integers(1, 5),
+       targets=st.sampled_from(["next", "horizon", None]), horizon=st.integers(1, 5),
+       step=st.sampled_from([None, 1, 3, 7]), features=st.sampled_from([0, 3]),
+       dtype=st.sampled_from(["int64", "int32", "float32"]), seed=st.integers(0, 2**64 - 1),
+       drop_last=st.booleans())
+def test_batches_equal_their_plan_recomputed_with_numpy(lengths, seq_len, batch, targets,
+                                                        horizon, step, features, dtype, seed,
+                                                        drop_last):
+    rng = np.random.default_rng(len(lengths) * 1000 + seq_len)
+    shape = (lambda n: (n,)) if features == 0 else (lambda n: (n, features))
+    sources = [rng.integers(0, 60000, shape(n)).astype(np.uint16) for n in lengths]
+    need = seq_len + (0 if targets is None else 1 if targets == "next" else horizon)
+    kwargs = dict(targets=targets, horizon=horizon, step=step, dtype=dtype, seed=seed,
+                  drop_last=drop_last, output="numpy", num_threads=2)
+    if max(lengths) < need:
+        with pytest.raises(ValueError, match="longer than the data|does not fit"):
+            nc.SequenceLoader(sources, seq_len, batch, **kwargs)
+        return
+    loader = nc.SequenceLoader(sources, seq_len, batch, **kwargs)
+    if len(loader) == 0:
+        return
+    check_epoch(loader, sources, seq_len, targets, horizon, np.dtype(dtype))
+
+
+def test_step_mode_covers_every_window_once_per_epoch():
+    docs = [np.arange(n, dtype=np.uint32) + 1000 * i for i, n in enumerate([50, 7, 33, 64])]
+    loader = nc.SequenceLoader(docs, 8, 4, step=5, drop_last=False, output="numpy")
+    starts = sorted((int(s), int(t)) for i in range(len(loader))
+                    for s, t in zip(*loader.plan(i)))
+    expected = sorted((s, t) for s, d in enumerate(docs) for t in range(0, len(d) - 9 + 1, 5))
+    assert starts == expected  # 9 = 8 + the next-step target; doc 1 (7 tokens) has none
+    loader.set_epoch(1)
+    other = [tuple(loader.plan(i).starts) for i in range(len(loader))]
+    loader.set_epoch(0)
+    assert other != [tuple(loader.plan(i).starts) for i in range(len(loader))]
+
+
+def test_random_starts_count_and_spread():
+    tokens = np.arange(100_000, dtype=np.uint16)
+    loader = nc.SequenceLoader(tokens, 100, 10, output="numpy")
+    assert loader.windows_per_epoch == 1000 and len(loader) == 100
+    starts = np.concatenate([loader.plan(i).starts for i in range(len(loader))])
+    assert starts.min() >= 0 and starts.max() <= 100_000 - 101
+    assert len(np.unique(starts)) > 900  # uniform draws over 99,900 starts rarely collide
+
+
+def test_same_bytes_whatever_the_thread_count_and_after_resume():
+    tokens = np.random.default_rng(1).integers(0, 50000, 20_000).astype(np.uint16)
+    runs = []
+    for threads in (1, 2, 3):
+        loader = nc.SequenceLoader(tokens, 64, 16, seed=7, num_threads=threads, output="numpy")
+        runs.append([np.array(x).copy() for x, _ in loader])
+    assert all(len(r) == len(runs[0]) for r in runs)
+    for r in runs[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(runs[0], r))
+    loader = nc.SequenceLoader(tokens, 64, 16, seed=7, output="numpy")
+    it = iter(loader)
+    for _ in range(5):
+        next(it)
+    state = loader.state_dict()
+    resumed = nc.SequenceLoader(tokens, 64, 16, seed=7, output="numpy")
+    resumed.load_state_dict(state)
+    rest = [np.array(x) for x, _ in resumed]
+    assert len(rest) == len(runs[0]) - 5
+    assert all(np.array_equal(a, b) for a, b in zip(rest, runs[0][5:]))
+    other = nc.SequenceLoader(tokens, 64, 16, seed=8, output="numpy")
+    with pytest.raises(ValueError, match="seed=7"):
+        other.load_state_dict(state)
+
+
+@pytest.mark.parametrize("step", [None, 4])
+def test_shards_are_disjoint_and_cover_and_equal(step):
+    tokens = np.arange(4000, dtype=np.uint16)
+    world = 3
+    loaders = [nc.SequenceLoader(tokens, 16, 8, step=step, rank=r, world_size=world,
+                                 drop_last=True, output="numpy") for r in range(world)]
+    assert len({len(lo) for lo in loaders}) == 1
+    if step is None:  # the ranks split the global positions of one epoch's draws
+        full = nc.SequenceLoader(tokens, 16, 8, step=step, output="numpy")
+        merged = np.concatenate([lo.plan(i).starts for lo in loaders for i in range(len(lo))])
+        assert len(merged) == len(loaders[0]) * 8 * world
+        allstarts = np.concatenate([full.plan(i).starts for i in range(len(full))])
+        assert sorted(merged) == sorted(allstarts[:len(merged)])
+    else:
+        seen = [set(int(t) for i in range(len(lo)) for t in lo.plan(i).starts)
+                for lo in loaders]
+        for a in range(world):
+            for b in range(a + 1, world):
+                assert not seen[a] & seen[b]
+        windows = set(range(0, 4000 - 17 + 1, 4))
+        union = set().union(*seen)
+        assert union <= windows and len(windows) - len(union) < world * 8 + world
+
+
+def test_series_with_horizon_float32():
+    t = np.random.default_rng(0).standard_normal((3000, 32)).astype(np.float32)
+    loader = nc.SequenceLoader(t, 512, 4, targets="horizon", horizon=24, dtype="float32",
+                               output="numpy")
+    plan = loader.plan(0)
+    x, y = next(iter(loader))
+    assert x.shape == (4, 512, 32) and y.shape == (4, 24, 32) and x.dtype == np.float32
+    s = plan.starts[0]
+    assert np.array_equal(x[0], t[s:s + 512]) and np.array_equal(y[0], t[s + 512:s + 536])
+    assert x.ctypes.data % 64 == 0
+
+
+def test_batches_are_zero_copy_exports_of_pooled_buffers():
+    torch = pytest.importorskip("torch")
+    tokens = np.arange(5000, dtype=np.uint16)
+    loader = nc.SequenceLoader(tokens, 32, 4, output="torch")
+    x, y = next(iter(loader))
+    assert isinstance(x, torch.Tensor) and x.dtype == torch.int64
+    assert x.data_ptr() % 64 == 0 and y.data_ptr() >= x.data_ptr() + x.numel() * 8
+    held = x.clone()
+    for _ in range(6):  # a kept batch is never overwritten by later ones
+        next(iter(loader))
+    assert torch.equal(x, held)
+
+
+def test_errors_are_clear():
+    tokens = np.arange(100, dtype=np.uint16)
+    with pytest.raises(ValueError, match="seq_len 200 is longer than the data"):
+        nc.SequenceLoader(tokens, 200, 4)
+    with pytest.raises(ValueError, match="horizon 10 does not fit"):
+        nc.SequenceLoader(tokens, 95, 4, targets="horizon", horizon=10, output="numpy")
+    with pytest.raises(ValueError, match="not an integer type"):
+        nc.SequenceLoader(np.zeros(100, np.float32), 10, 4, output="numpy")
+    with pytest.raises(ValueError, match="targets 'x'"):
+        nc.SequenceLoader(tokens, 10, 4, targets="x", output="numpy")
+    with pytest.raises(ValueError, match="batch_size 0"):
+        nc.SequenceLoader(tokens, 10, 0, output="numpy")
+    with pytest.raises(ValueError, match="rank 2"):
+        nc.SequenceLoader(tokens, 10, 4, rank=2, world_size=2, output="numpy")
+    with pytest.raises(ValueError, match="shuffle=False needs step"):
+        nc.SequenceLoader(tokens, 10, 4, shuffle=False, output="numpy")
+    with pytest.raises(ValueError, match="same number of features"):
+        nc.SequenceLoader([np.zeros((50, 2)), np.zeros((50, 3))], 10, 4, dtype="float32",
+                          output="numpy")
+    with pytest.raises(ValueError, match="output"):
+        nc.SequenceLoader(tokens, 10, 4, output="pandas")
+    big = np.full(100, 70000, np.uint32)
+    loader = nc.SequenceLoader(big, 10, 4, dtype="int16", output="numpy")
+    with pytest.raises(OverflowError, match="token value 70000 at step .* does not fit in "
+                                            "dtype int16"):
+        next(iter(loader))
+    ok = nc.SequenceLoader(big, 10, 4, dtype="int32", output="numpy")
+    assert int(next(iter(ok))[0][0, 0]) == 70000
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/statm")
+def test_rss_stays_bounded_over_a_sparse_token_file(tmp_path):
+    # 1 GiB of uint16 tokens as a sparse file (no disk): 2,000 batches of 32 x 1024 read 128 MiB
+    # of windows, each faulting its pages into the mapping; the loader unmaps them again.
+    path = tmp_path / "tokens.bin"
+    with open(path, "wb") as f:
+        f.truncate(1 << 30)
+    tokens = nc.open_raw(path, np.uint16)
+    loader = nc.SequenceLoader(tokens, 1024, 32, output="numpy", num_threads=2)
+    for _ in range(50):
+        loader.next_batch()
+    before = _rss_bytes()
+    for _ in range(2000):
+        loader.next_batch()
+    growth = _rss_bytes() - before
+    assert growth < 64 << 20, f"RSS grew by {growth >> 20} MiB"

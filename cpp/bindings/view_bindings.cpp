@@ -22,6 +22,12 @@ std::vector<int64_t> int_args(const nb::args& args, const char* what) {
   return int64_args(args, what);
 }
 
+// The (rows, columns) axes of a crop.
+std::pair<int64_t, int64_t> crop_axes(nb::handle axes) {
+  const std::vector<int64_t> a = int64_tuple(axes, "crop axes", 2);
+  return {a[0], a[1]};
+}
+
 PyType_Slot view_slots[] = {
     {Py_bf_getbuffer, reinterpret_cast<void*>(view_getbuffer)},
     {Py_bf_releasebuffer, reinterpret_cast<void*>(view_releasebuffer)},
@@ -137,9 +143,22 @@ void bind_view(nb::module_& m) {
             return v.reinterpret(dtype_from_name(dtype));
           },
           nb::arg("dtype"), "The same bytes as another dtype of the same item size.")
-      .def("_crop", &View::crop, nb::arg("top"), nb::arg("left"), nb::arg("height"),
-           nb::arg("width"), nb::arg("axes"))
-      .def("_center_crop", &View::center_crop, nb::arg("height"), nb::arg("width"), nb::arg("axes"))
+      .def(
+          "_crop",
+          [](const View& v, nb::handle top, nb::handle left, nb::handle height, nb::handle width,
+             nb::handle axes) {
+            return v.crop(int64_arg(top, "crop top"), int64_arg(left, "crop left"),
+                          int64_arg(height, "crop height"), int64_arg(width, "crop width"),
+                          crop_axes(axes));
+          },
+          nb::arg("top"), nb::arg("left"), nb::arg("height"), nb::arg("width"), nb::arg("axes"))
+      .def(
+          "_center_crop",
+          [](const View& v, nb::handle height, nb::handle width, nb::handle axes) {
+            return v.center_crop(int64_arg(height, "center_crop height"),
+                                 int64_arg(width, "center_crop width"), crop_axes(axes));
+          },
+          nb::arg("height"), nb::arg("width"), nb::arg("axes"))
       .def("__repr__", &repr);
   set_view_type(reinterpret_cast<PyTypeObject*>(cls.ptr()));
   bind_dlpack(m, cls);

@@ -44,7 +44,7 @@ def crop(x, top: int, left: int, height: int, width: int, axes=(-3, -2)) -> View
     >>> nc.crop(np.zeros((32, 512, 512, 3), np.uint8), 10, 20, 256, 256).shape
     (32, 256, 256, 3)
     """
-    return view(x)._crop(int(top), int(left), int(height), int(width), _axes(axes))
+    return view(x)._crop(top, left, height, width, tuple(axes))
 
 
 def center_crop(x, size, axes=(-3, -2)) -> View:
@@ -55,14 +55,7 @@ def center_crop(x, size, axes=(-3, -2)) -> View:
     (256, 256, 3)
     """
     h, w = (size, size) if isinstance(size, (int, np.integer)) else size
-    return view(x)._center_crop(int(h), int(w), _axes(axes))
-
-
-def _axes(axes) -> tuple[int, int]:
-    a = tuple(int(x) for x in axes)
-    if len(a) != 2:
-        raise ValueError(f"axes must name two axes (rows, columns), got {axes!r}")
-    return a
+    return view(x)._center_crop(h, w, tuple(axes))
 
 
 def copy_of(x, dtype=None, num_threads: int = 0) -> View:

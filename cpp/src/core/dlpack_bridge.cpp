@@ -21,7 +21,7 @@ struct DeleterGuard {
 };
 
 template <class Managed>
-View wrap(Managed* managed, const DLTensor& t, bool readonly) {
+View view_of_dl_tensor(Managed* managed, const DLTensor& t, bool readonly) {
   DeleterGuard<Managed> guard{managed};
   if (t.ndim < 0 || t.ndim > kMaxDims) {
     throw std::invalid_argument("DLPack tensor has ndim " + std::to_string(t.ndim) +
@@ -81,7 +81,7 @@ std::vector<int64_t> export_strides(const View& v) {
 }
 
 template <class Managed>
-void fill(Managed* m, ExportContext* ctx) {
+void fill_dl_tensor(Managed* m, ExportContext* ctx) {
   DLTensor& t = m->dl_tensor;
   const View& v = ctx->view;
   t.data = v.data();
@@ -118,12 +118,12 @@ View import_dlpack(DLManagedTensorVersioned* tensor) {
                       ".x)");
   }
   const bool readonly = (tensor->flags & DLPACK_FLAG_BITMASK_READ_ONLY) != 0;
-  return wrap(tensor, tensor->dl_tensor, readonly);
+  return view_of_dl_tensor(tensor, tensor->dl_tensor, readonly);
 }
 
 View import_dlpack(DLManagedTensor* tensor) {
   if (tensor == nullptr) throw std::invalid_argument("null DLPack tensor");
-  return wrap(tensor, tensor->dl_tensor, false);
+  return view_of_dl_tensor(tensor, tensor->dl_tensor, false);
 }
 
 DLManagedTensorVersioned* export_dlpack_versioned(const View& view, bool copied) {
@@ -138,7 +138,7 @@ DLManagedTensorVersioned* export_dlpack_versioned(const View& view, bool copied)
     delete static_cast<ExportContext*>(self->manager_ctx);
     delete self;
   };
-  fill(m.get(), ctx.release());
+  fill_dl_tensor(m.get(), ctx.release());
   return m.release();
 }
 
@@ -156,7 +156,7 @@ DLManagedTensor* export_dlpack_legacy(const View& view) {
     delete static_cast<ExportContext*>(self->manager_ctx);
     delete self;
   };
-  fill(m.get(), ctx.release());
+  fill_dl_tensor(m.get(), ctx.release());
   return m.release();
 }
 

@@ -1,17 +1,21 @@
-// The loader's binding: construction from Python arrays, and next() with the GIL released while
-// waiting (in short slices, so Ctrl-C interrupts a wait). No logic beyond argument plumbing.
+// The loader's binding: nc.Loader's keyword arguments converted into the core's LoaderOptions
+// (one table row per option; the core validates them), and next() with the GIL released while
+// waiting (in short slices, so Ctrl-C interrupts a wait). No logic beyond argument conversion.
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include <chrono>
+#include <cstring>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
 #include "bindings.hpp"
+#include "nocopy/core/errors.hpp"
 #include "nocopy/pipeline/loader.hpp"
 
 namespace nocopy::bindings {
@@ -20,44 +24,161 @@ namespace {
 /// How long the consumer sleeps between checks for signals while waiting for a batch.
 constexpr std::chrono::milliseconds kWaitSlice{50};
 
-CropMode crop_mode_from(const std::string& s) {
-  if (s == "random") return CropMode::Random;
-  if (s == "center") return CropMode::Center;
-  if (s == "none") return CropMode::None;
-  throw std::invalid_argument("crop_mode '" + s + "' is not one of 'random', 'center', 'none'");
+std::string repr_of(nb::handle v) {
+  return nb::repr(v).c_str();
 }
 
-Layout layout_from(const std::string& s) {
-  if (s == "CHW") return Layout::CHW;
-  if (s == "HWC") return Layout::HWC;
-  throw std::invalid_argument("layout '" + s + "' is not one of 'CHW', 'HWC'");
+/// A Python int (or anything with __index__, not bool) as int64_t: TypeError or OverflowError
+/// naming `name`.
+int64_t int_option(nb::handle v, const char* name) {
+  if (PyBool_Check(v.ptr()) || !PyIndex_Check(v.ptr())) {
+    throw TypeError(std::string(name) + " must be an integer, got " + repr_of(v));
+  }
+  nb::object i = nb::steal(PyNumber_Index(v.ptr()));
+  if (!i.is_valid()) throw nb::python_error();
+  int overflow = 0;
+  const long long r = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
+  if (overflow != 0) {
+    throw std::overflow_error(std::string(name) + " " + repr_of(i) +
+                              " is outside the int64 range [-2**63, 2**63 - 1]");
+  }
+  if (r == -1 && PyErr_Occurred()) throw nb::python_error();
+  return r;
 }
 
-LoaderOptions make_options(int64_t batch_size, int64_t crop_h, int64_t crop_w,
-                           const std::string& crop_mode, double mirror, std::vector<double> mean,
-                           std::vector<double> stdev, double scale, const std::string& layout,
-                           const std::string& dtype, bool shuffle, uint64_t seed, bool drop_last,
-                           size_t num_threads, int64_t prefetch, int64_t rank, int64_t world_size,
-                           int64_t fault_sample) {
+/// A non-negative Python int below 2**64 (the seed): ValueError / OverflowError naming `name`.
+uint64_t uint64_option(nb::handle v, const char* name) {
+  if (PyBool_Check(v.ptr()) || !PyIndex_Check(v.ptr())) {
+    throw TypeError(std::string(name) + " must be an integer, got " + repr_of(v));
+  }
+  nb::object i = nb::steal(PyNumber_Index(v.ptr()));
+  if (!i.is_valid()) throw nb::python_error();
+  if (PyObject_RichCompareBool(i.ptr(), nb::int_(0).ptr(), Py_LT) == 1) {
+    throw std::invalid_argument(std::string(name) + " " + repr_of(i) + " must be >= 0");
+  }
+  const unsigned long long r = PyLong_AsUnsignedLongLong(i.ptr());
+  if (r == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw std::overflow_error(std::string(name) + " " + repr_of(i) +
+                              " is above the limit 2**64 - 1");
+  }
+  return r;
+}
+
+/// A real number (int, float, NumPy scalar; not bool or str), or TypeError naming `name`.
+double double_arg(nb::handle v, const char* name) {
+  if (PyBool_Check(v.ptr()) || PyUnicode_Check(v.ptr()) || PyBytes_Check(v.ptr())) {
+    throw TypeError(std::string(name) + " must be a number, got " + repr_of(v));
+  }
+  const double d = PyFloat_AsDouble(v.ptr());
+  if (d == -1.0 && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw TypeError(std::string(name) + " must be a number, got " + repr_of(v));
+  }
+  return d;
+}
+
+/// A Python bool or NumPy bool, or TypeError naming `name` (1, "yes" and None are refused).
+bool bool_arg(nb::handle v, const char* name) {
+  const char* type = Py_TYPE(v.ptr())->tp_name;
+  if (PyBool_Check(v.ptr()) || std::strcmp(type, "numpy.bool") == 0 ||
+      std::strcmp(type, "numpy.bool_") == 0) {
+    return PyObject_IsTrue(v.ptr()) == 1;
+  }
+  throw TypeError(std::string(name) + " must be a bool, got " + repr_of(v));
+}
+
+/// A str, or TypeError naming `name`.
+std::string str_arg(nb::handle v, const char* name) {
+  if (!PyUnicode_Check(v.ptr())) {
+    throw TypeError(std::string(name) + " must be a str, got " + repr_of(v));
+  }
+  return nb::cast<std::string>(v);
+}
+
+/// None, one number, or a sequence of numbers (list, tuple, 1-d array).
+std::optional<std::vector<double>> doubles_arg(nb::handle v, const char* name) {
+  if (v.is_none()) return std::nullopt;
+  if (!PyBool_Check(v.ptr()) && (PyFloat_Check(v.ptr()) || PyLong_Check(v.ptr()) ||
+                                 (PyNumber_Check(v.ptr()) && !PySequence_Check(v.ptr())))) {
+    return std::vector<double>{double_arg(v, name)};
+  }
+  if (PyUnicode_Check(v.ptr()) || PyBytes_Check(v.ptr()) || !PySequence_Check(v.ptr())) {
+    throw TypeError(std::string(name) + " must be None, a number or a sequence of numbers, got " +
+                    repr_of(v));
+  }
+  std::vector<double> out;
+  for (nb::handle item : v) out.push_back(double_arg(item, name));
+  return out;
+}
+
+/// None, one int (a square), or a (height, width) pair of ints.
+std::optional<std::array<int64_t, 2>> crop_arg(nb::handle v) {
+  if (v.is_none()) return std::nullopt;
+  if (PyIndex_Check(v.ptr()) && !PyBool_Check(v.ptr())) {
+    const int64_t n = int_option(v, "crop");
+    return std::array<int64_t, 2>{n, n};
+  }
+  if (PyUnicode_Check(v.ptr()) || !PySequence_Check(v.ptr()) || PySequence_Size(v.ptr()) != 2) {
+    PyErr_Clear();
+    throw TypeError("crop must be None, an int or a (height, width) pair, got " + repr_of(v));
+  }
+  return std::array<int64_t, 2>{int_option(nb::borrow(v[0]), "crop height"),
+                                int_option(nb::borrow(v[1]), "crop width")};
+}
+
+/// One keyword argument of nc.Loader: its name and how it lands in LoaderOptions.
+struct OptionField {
+  const char* name;
+  void (*set)(LoaderOptions& o, nb::handle value);
+};
+
+/// Every option, by the name Python users pass; the core checks the values.
+const OptionField kOptionFields[] = {
+    {"batch_size",
+     [](LoaderOptions& o, nb::handle v) { o.batch_size = int_option(v, "batch_size"); }},
+    {"crop", [](LoaderOptions& o, nb::handle v) { o.crop = crop_arg(v); }},
+    {"crop_mode", [](LoaderOptions& o,
+                     nb::handle v) { o.crop_mode = crop_mode_from_name(str_arg(v, "crop_mode")); }},
+    {"mirror", [](LoaderOptions& o, nb::handle v) { o.mirror = double_arg(v, "mirror"); }},
+    {"mean", [](LoaderOptions& o, nb::handle v) { o.mean = doubles_arg(v, "mean"); }},
+    {"std", [](LoaderOptions& o, nb::handle v) { o.std = doubles_arg(v, "std"); }},
+    {"scale",
+     [](LoaderOptions& o, nb::handle v) {
+       o.scale = v.is_none() ? std::nullopt : std::optional<double>(double_arg(v, "scale"));
+     }},
+    {"layout",
+     [](LoaderOptions& o, nb::handle v) { o.layout = layout_from_name(str_arg(v, "layout")); }},
+    {"dtype",
+     [](LoaderOptions& o, nb::handle v) { o.dtype = dtype_from_name(str_arg(v, "dtype")); }},
+    {"shuffle", [](LoaderOptions& o, nb::handle v) { o.shuffle = bool_arg(v, "shuffle"); }},
+    {"seed", [](LoaderOptions& o, nb::handle v) { o.seed = uint64_option(v, "seed"); }},
+    {"drop_last", [](LoaderOptions& o, nb::handle v) { o.drop_last = bool_arg(v, "drop_last"); }},
+    {"num_threads",
+     [](LoaderOptions& o, nb::handle v) {
+       o.num_threads =
+           v.is_none() ? std::nullopt : std::optional<int64_t>(int_option(v, "num_threads"));
+     }},
+    {"prefetch", [](LoaderOptions& o, nb::handle v) { o.prefetch = int_option(v, "prefetch"); }},
+    {"rank", [](LoaderOptions& o, nb::handle v) { o.rank = int_option(v, "rank"); }},
+    {"world_size",
+     [](LoaderOptions& o, nb::handle v) { o.world_size = int_option(v, "world_size"); }},
+};
+
+/// LoaderOptions from keyword arguments (defaults for the ones not passed).
+LoaderOptions options_from(const nb::kwargs& kwargs) {
   LoaderOptions o;
-  o.batch_size = batch_size;
-  o.crop_h = crop_h;
-  o.crop_w = crop_w;
-  o.crop_mode = crop_mode_from(crop_mode);
-  o.mirror = mirror;
-  o.mean = std::move(mean);
-  o.std = std::move(stdev);
-  o.scale = scale;
-  o.layout = layout_from(layout);
-  o.dtype = dtype_from_name(dtype);
-  o.shuffle = shuffle;
-  o.seed = seed;
-  o.drop_last = drop_last;
-  o.num_threads = num_threads;
-  o.prefetch = prefetch;
-  o.rank = rank;
-  o.world_size = world_size;
-  o.fault_sample = fault_sample;
+  for (auto [key, value] : kwargs) {
+    const std::string name = nb::cast<std::string>(key);
+    const OptionField* field = nullptr;
+    for (const OptionField& f : kOptionFields) {
+      if (name == f.name) field = &f;
+    }
+    if (field == nullptr) {
+      throw TypeError("Loader got an unexpected keyword argument '" + name + "'");
+    }
+    field->set(o, value);
+  }
   return o;
 }
 
@@ -77,59 +198,78 @@ nb::tuple next_batch(Loader& loader) {
   return nb::make_tuple(nb::cast(std::move(b.images)), labels, b.epoch, b.index);
 }
 
+/// The plan as (indices, top, left, mirror) lists.
+std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::vector<int64_t>, std::vector<bool>>
+plan_lists(BatchPlan p) {
+  std::vector<bool> mirror(p.mirror.begin(), p.mirror.end());
+  return {std::move(p.indices), std::move(p.top), std::move(p.left), std::move(mirror)};
+}
+
 }  // namespace
 
 void bind_loader(nb::module_& m) {
   nb::class_<Loader>(m, "_Loader", "C++ core of nocopy.Loader (use nocopy.Loader)")
       .def(
           "__init__",
-          [](Loader* self, nb::handle images, nb::handle labels, int64_t batch_size, int64_t crop_h,
-             int64_t crop_w, const std::string& crop_mode, double mirror, std::vector<double> mean,
-             std::vector<double> stdev, double scale, const std::string& layout,
-             const std::string& dtype, bool shuffle, uint64_t seed, bool drop_last,
-             size_t num_threads, int64_t prefetch, int64_t rank, int64_t world_size,
-             int64_t fault_sample) {
-            const LoaderOptions o =
-                make_options(batch_size, crop_h, crop_w, crop_mode, mirror, std::move(mean),
-                             std::move(stdev), scale, layout, dtype, shuffle, seed, drop_last,
-                             num_threads, prefetch, rank, world_size, fault_sample);
+          [](Loader* self, nb::handle images, nb::handle labels, nb::kwargs options) {
+            const LoaderOptions o = options_from(options);
             std::optional<View> label_view;
             if (!labels.is_none()) label_view = view_from_object(labels);
             new (self) Loader(view_from_object(images), std::move(label_view), o);
           },
-          nb::arg("images"), nb::arg("labels").none(), nb::arg("batch_size"), nb::arg("crop_h"),
-          nb::arg("crop_w"), nb::arg("crop_mode"), nb::arg("mirror"), nb::arg("mean"),
-          nb::arg("std"), nb::arg("scale"), nb::arg("layout"), nb::arg("dtype"), nb::arg("shuffle"),
-          nb::arg("seed"), nb::arg("drop_last"), nb::arg("num_threads"), nb::arg("prefetch"),
-          nb::arg("rank"), nb::arg("world_size"), nb::arg("fault_sample"))
+          nb::arg("images"), nb::arg("labels").none(), nb::arg("options"),
+          "images, labels, then nc.Loader's options as keyword arguments.")
       .def("__len__", &Loader::num_batches, "Batches per epoch on this rank.")
       .def_prop_ro("num_threads", &Loader::num_threads, "Worker threads running.")
       .def_prop_ro("samples_per_rank", &Loader::samples_per_rank, "Samples per epoch here.")
       .def_prop_ro("buffers_allocated", &Loader::buffers_allocated,
                    "Batch buffers the loader's pool holds (in flight, held by users, spare).")
+      .def_prop_ro("buffer_bytes", &Loader::buffer_bytes,
+                   "Bytes of one batch buffer (the largest batch that can occur).")
+      .def_prop_ro(
+          "sample_shape", [](const Loader& l) { return int_tuple(l.config().sample_shape); },
+          "Shape of one output sample: (C, h, w) or (h, w, C).")
+      .def_prop_ro(
+          "resume_key",
+          [](const Loader& l) {
+            const SamplerConfig& s = l.config().sampler;
+            nb::dict d;
+            d["seed"] = s.seed;
+            d["num_samples"] = s.num_samples;
+            d["batch_size"] = s.batch_size;
+            d["world_size"] = s.world_size;
+            d["rank"] = s.rank;
+            d["shuffle"] = s.shuffle;
+            d["drop_last"] = s.drop_last;
+            return d;
+          },
+          "The configuration a saved position depends on (resuming needs the same).")
       .def(
           "state",
           [](const Loader& l) {
             const LoaderState s = l.state();
             return std::make_tuple(s.epoch, s.batch);
           },
-          "(epoch, next batch index).")
+          "(epoch, index) of the next batch.")
       .def(
           "load_state",
-          [](Loader& l, int64_t epoch, int64_t batch) {
+          [](Loader& l, nb::handle epoch, nb::handle batch) {
+            const LoaderState s{int_option(epoch, "epoch"), int_option(batch, "batch")};
             nb::gil_scoped_release release;  // may wait for a running chunk to notice
-            l.load_state({epoch, batch});
+            l.load_state(s);
           },
           nb::arg("epoch"), nb::arg("batch"), "Moves to (epoch, batch); drops work in flight.")
       .def(
           "plan",
-          [](const Loader& l, int64_t b) {
-            BatchPlan p = l.plan(b);
-            std::vector<bool> mirror(p.mirror.begin(), p.mirror.end());
-            return std::make_tuple(std::move(p.indices), std::move(p.top), std::move(p.left),
-                                   std::move(mirror));
+          [](const Loader& l, nb::handle b, nb::handle epoch) {
+            const int64_t index = int_option(b, "batch");
+            if (epoch.is_none()) return plan_lists(l.plan(index));
+            return plan_lists(l.plan(index, int_option(epoch, "epoch")));
           },
-          nb::arg("batch"), "(indices, top, left, mirror) lists of batch `batch`.")
+          nb::arg("batch"), nb::arg("epoch").none() = nb::none(),
+          "(indices, top, left, mirror) lists of batch `batch` of `epoch` (default: current).")
+      .def("_inject_fault", &inject_loader_fault_for_testing, nb::arg("sample"),
+           "Test seam: workers fail when they reach dataset index `sample` (-1: never).")
       .def("next", &next_batch,
            "(images View, labels View or None, epoch, index) of the next batch; waits for it "
            "with the GIL released, raising KeyboardInterrupt on Ctrl-C.");

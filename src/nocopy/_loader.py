@@ -1,14 +1,14 @@
 """nocopy.Loader: training batches with crop / mirror / normalize fused into one C++ pass.
 
-The C++ core (``_Loader``) plans every batch from (seed, epoch, batch index), fills pooled
-64-byte aligned buffers on worker threads without the GIL, and hands them out in order. This
-module validates the arguments, and exports each batch zero-copy to the chosen framework: the
-exported tensor owns the batch buffer, so a batch you keep is never overwritten.
+The C++ core (``_Loader``) validates every option (LoaderOptions, in C++), plans every batch
+from (seed, epoch, batch index), fills pooled 64-byte aligned buffers on worker threads without
+the GIL, and hands them out in order. This module turns the framework objects it is given into
+views and exports each batch zero-copy to the chosen framework: the exported tensor owns the
+batch buffer, so a batch you keep is never overwritten.
 """
 
 from __future__ import annotations
 
-import numbers
 import os
 from typing import Any, Iterator, NamedTuple
 
@@ -19,9 +19,6 @@ from ._dtypes import dtype_name
 from ._nocopy import _Loader
 
 _OUTPUTS = ("torch", "numpy", "jax", "tf", "view")
-_DTYPES = ("float32", "float16", "bfloat16", "uint8")
-_CROP_MODES = ("random", "center", "none")
-_LAYOUTS = ("CHW", "HWC")
 _FRAMEWORK_MODULE = {"torch": "torch", "jax": "jax", "tf": "tensorflow"}
 
 
@@ -33,43 +30,6 @@ class BatchPlan(NamedTuple):
     top: np.ndarray
     left: np.ndarray
     mirror: np.ndarray
-
-
-def _int(name: str, value, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} {value} must be >= {minimum}")
-    return value
-
-
-def _per_channel(name: str, value) -> list[float]:
-    if value is None:
-        return []
-    if isinstance(value, numbers.Real):
-        return [float(value)]
-    try:
-        values = [float(x) for x in np.asarray(value, dtype=np.float64).reshape(-1)]
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be None, a number or a sequence of numbers, "
-                        f"got {value!r}") from exc
-    if not values:
-        raise ValueError(f"{name} is empty; pass None for no normalization")
-    return values
-
-
-def _crop(crop) -> tuple[int, int] | None:
-    if crop is None:
-        return None
-    if isinstance(crop, numbers.Integral) and not isinstance(crop, bool):
-        return int(crop), int(crop)
-    try:
-        h, w = crop
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"crop must be None, an int or a (height, width) pair, "
-                        f"got {crop!r}") from exc
-    return _int("crop height", h, 1), _int("crop width", w, 1)
 
 
 class Loader:
@@ -99,17 +59,11 @@ class Loader:
                  scale: float | None = None, layout: str = "CHW", dtype: str = "float32",
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False,
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
-                 world_size: int = 1, output: str = "torch", _fault_sample: int = -1):
+                 world_size: int = 1, output: str = "torch"):
+        # The options are checked once, by the C++ core (LoaderOptions); here only the framework
+        # objects become views and the output adapter is chosen.
         if output not in _OUTPUTS:
             raise ValueError(f"output {output!r} is not one of {', '.join(map(repr, _OUTPUTS))}")
-        if crop_mode not in _CROP_MODES:
-            raise ValueError(f"crop_mode {crop_mode!r} is not one of "
-                             f"{', '.join(map(repr, _CROP_MODES))}")
-        if layout not in _LAYOUTS:
-            raise ValueError(f"layout {layout!r} is not one of {', '.join(map(repr, _LAYOUTS))}")
-        dtype = dtype if isinstance(dtype, str) else dtype_name(dtype)
-        if dtype not in _DTYPES:
-            raise ValueError(f"dtype {dtype!r} is not one of {', '.join(map(repr, _DTYPES))}")
         if output in _FRAMEWORK_MODULE:
             import importlib
 
@@ -118,70 +72,29 @@ class Loader:
             except ImportError as exc:
                 raise ImportError(f"output={output!r} needs {_FRAMEWORK_MODULE[output]}, which "
                                   f"is not installed; use output='numpy' or 'view'") from exc
-        if output == "numpy" and dtype == "bfloat16":
+        self._output = output
+        self._convert = _converter(output)
+        self._convert_labels = _label_converter(self._convert, output)
+        self._dtype = dtype if isinstance(dtype, str) else dtype_name(dtype)
+        if output == "numpy" and self._dtype == "bfloat16":
             try:
                 import ml_dtypes  # noqa: F401
             except ImportError as exc:
                 raise ValueError("NumPy has no bfloat16 without the ml_dtypes package; use "
                                  "output='torch', 'jax', 'tf' or 'view'") from exc
-        for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got {flag!r}")
-        if isinstance(mirror, bool) or not isinstance(mirror, numbers.Real):
-            raise TypeError(f"mirror must be a probability in [0, 1], got {mirror!r}")
-        seed = _int("seed", seed, 0)
-        if seed >= 2**64:
-            raise ValueError(f"seed {seed} must be < 2**64")
-        batch_size = _int("batch_size", batch_size, 1)
-        prefetch = _int("prefetch", prefetch, 1)
-        rank = _int("rank", rank, 0)
-        world_size = _int("world_size", world_size, 1)
-        if rank >= world_size:
-            raise ValueError(f"rank {rank} must be < world_size {world_size}")
-        threads = 0  # the C++ core then uses every core this process may run on
-        if num_threads is not None:
-            threads = _int("num_threads", num_threads, 1)
-        mean_l, std_l = _per_channel("mean", mean), _per_channel("std", std)
-        if scale is None:
-            scale = 1.0 if dtype == "uint8" else 1.0 / 255.0
-        elif isinstance(scale, bool) or not isinstance(scale, numbers.Real):
-            raise TypeError(f"scale must be a number, got {scale!r}")
-
         self._images = view(images)
-        if self._images.ndim != 4:
-            raise ValueError(f"images must have shape (N, H, W, C); got shape "
-                             f"{self._images.shape}")
         self._labels = None
         if labels is not None:
             if isinstance(labels, (list, tuple)):
                 labels = np.asarray(labels)  # a Python list has no buffer: converted once
             self._labels = view(labels)
-        n, h, w, _ = self._images.shape
-        size = _crop(crop)
-        if crop_mode == "none":
-            if size is not None and size != (h, w):
-                raise ValueError(f"crop_mode 'none' keeps the whole image {(h, w)}, but crop is "
-                                 f"{size}; pass crop=None")
-            size = (h, w)
-        elif size is None:
-            raise ValueError(f"crop_mode {crop_mode!r} needs a crop size; pass crop=(h, w) or "
-                             "crop_mode='none'")
-        elif size[0] > h or size[1] > w:
-            raise ValueError(f"crop {size} is larger than image {(h, w)} on axes (1, 2)")
-        self._output = output
-        self._dtype = dtype
-        c = self._images.shape[3]
-        self._sample_shape = (c, *size) if layout == "CHW" else (*size, c)
-        self._config = dict(seed=seed, num_samples=n, batch_size=batch_size,
-                            world_size=world_size, rank=rank, shuffle=bool(shuffle),
-                            drop_last=bool(drop_last))
         self._pid = os.getpid()
-        self._core = _Loader(self._images, self._labels, batch_size, size[0], size[1],
-                             crop_mode, float(mirror), mean_l, std_l, float(scale), layout,
-                             dtype, bool(shuffle), seed, bool(drop_last), threads, prefetch,
-                             rank, world_size, _int("_fault_sample", _fault_sample))
-        self._convert = _converter(output)
-        self._convert_labels = _label_converter(self._convert, output)
+        self._core = _Loader(self._images, self._labels, batch_size=batch_size, crop=crop,
+                             crop_mode=crop_mode, mirror=mirror, mean=mean, std=std, scale=scale,
+                             layout=layout, dtype=self._dtype, shuffle=shuffle, seed=seed,
+                             drop_last=drop_last, num_threads=num_threads, prefetch=prefetch,
+                             rank=rank, world_size=world_size)
+        self._sample_shape = self._core.sample_shape
 
     # --- iteration ------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -193,13 +106,17 @@ class Loader:
         when the loader has no labels."""
         # The core is looked up per batch, never held here: close() then really frees it
         # (stopping and joining the workers) even while an iterator is alive.
-        remaining = len(self._live()) - self._live().state()[1]
-        for _ in range(remaining):
+        for _ in range(self._remaining()):
             images, labels, _epoch, _index = self._live().next()
             if self._labels is None:
                 yield self._convert(images)
             else:
                 yield self._convert(images), self._convert_labels(labels)
+
+    def _remaining(self) -> int:
+        """Batches from the position to the end of its epoch (a whole epoch after an epoch's
+        last batch: the position is then the next epoch's start)."""
+        return len(self._live()) - self._live().state()[1]
 
     def next_batch(self):
         """The next batch of the stream (crossing into the next epoch after the last one)."""
@@ -216,12 +133,12 @@ class Loader:
 
     def set_epoch(self, epoch: int) -> None:
         """Starts epoch `epoch` (its own shuffle and crops) at batch 0."""
-        self._live().load_state(_int("epoch", epoch, 0), 0)
+        self._live().load_state(epoch, 0)
 
     def state_dict(self) -> dict:
         """Position and configuration, for resuming with load_state_dict (plain ints/bools)."""
         epoch, batch = self._live().state()
-        return {"epoch": epoch, "batch": batch, **self._config}
+        return {"epoch": epoch, "batch": batch, **self._live().resume_key}
 
     def load_state_dict(self, state: dict) -> None:
         """Continues from a state_dict(): the following batches are byte-identical to those the
@@ -229,18 +146,17 @@ class Loader:
         if not isinstance(state, dict) or "epoch" not in state or "batch" not in state:
             raise ValueError("state must be a dict from Loader.state_dict() with 'epoch' and "
                              "'batch'")
-        for key, value in self._config.items():
+        for key, value in self._live().resume_key.items():
             if key in state and state[key] != value:
                 raise ValueError(f"state was saved with {key}={state[key]!r} but this loader has "
                                  f"{key}={value!r}; resuming would not reproduce its batches")
-        self._live().load_state(_int("epoch", state["epoch"], 0),
-                                _int("batch", state["batch"], 0))
+        self._live().load_state(state["epoch"], state["batch"])
 
-    def plan(self, i: int) -> BatchPlan:
-        """What batch `i` of the current epoch holds, as NumPy arrays (to recompute it).
-        Delivering an epoch's last batch moves the loader to the next epoch, so take the plans
-        of an epoch before its last batch (or call set_epoch(e) to look back)."""
-        idx, top, left, mirror = self._live().plan(_int("batch", i))
+    def plan(self, i: int, epoch: int | None = None) -> BatchPlan:
+        """What batch `i` of `epoch` holds, as NumPy arrays (to recompute it). The default epoch
+        is the current one: the epoch of the batch last delivered, until the next batch is asked
+        for (so ``for i, b in enumerate(loader): loader.plan(i)`` describes ``b``)."""
+        idx, top, left, mirror = self._live().plan(i, epoch)
         return BatchPlan(np.asarray(idx, np.int64), np.asarray(top, np.int64),
                          np.asarray(left, np.int64), np.asarray(mirror, bool))
 
@@ -283,7 +199,7 @@ class Loader:
         to_np = _converter("numpy")
 
         def generate():
-            for _ in range(len(self._live()) - self._live().state()[1]):
+            for _ in range(self._remaining()):
                 images, labels, _e, _i = self._live().next()
                 if labels_spec is None:
                     yield to_np(images)

@@ -101,9 +101,11 @@ class SequenceLoader:
     disjoint). ``dtype`` is the output type: integer tokens must fit it (OverflowError names
     the first one that does not), and integer output needs integer data.
 
-    Memory-mapped sources are read with MADV_RANDOM (no read-ahead around random windows) and
-    the pages read are unmapped again every few megabytes, so iterating a token file larger
-    than RAM keeps the resident memory bounded (the kernel's page cache keeps what it can).
+    Memory-mapped sources (open_raw, open_npy, SharedArray) are read with MADV_RANDOM (no
+    read-ahead around random windows), and the pages read from sources over 32 MiB are unmapped
+    again every 32 MiB of reads (MADV_DONTNEED), so iterating a token file larger than RAM keeps
+    the resident memory bounded (the kernel's page cache keeps what it can). An np.memmap is
+    read as plain memory: pass nc.open_raw(path, dtype) instead.
     """
 
     def __init__(self, data, seq_len: int, batch_size: int, *, targets: str | None = "next",

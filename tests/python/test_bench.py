@@ -4,6 +4,7 @@ and a tiny end-to-end run of the command as `make demo` runs it."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +100,14 @@ def test_bad_arguments_are_usage_errors():
         proc = subprocess.run([sys.executable, "-m", "nocopy", "bench", *args],
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2 and "error" in proc.stderr
+
+
+def test_gpu_check_says_why_and_exits_cleanly_without_a_cuda_gpu():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is present: run bench/gpu_check.py itself")
+    script = Path(__file__).resolve().parents[2] / "bench" / "gpu_check.py"
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "no CUDA GPU is available here" in proc.stdout

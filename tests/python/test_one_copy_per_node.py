@@ -1,8 +1,9 @@
 """One copy of a dataset per machine: N processes that map the same SharedArray or .npy file
 (and touch every page of it) share its pages, so their summed PSS (proportional set size, from
-/proc/<pid>/smaps_rollup) grows by about one dataset, not N. (ImageSet, issue 11, is not here
-yet: its case belongs in this file once it exists.) A control where every process
-makes a private copy grows by N datasets, which shows that the measurement tells them apart.
+/proc/<pid>/smaps_rollup) grows by about one dataset, not N; so do ImageSets, opened from one
+folder or shared with ImageSet.to_shared() and pickled by reference. A control where every
+process makes a private copy grows by N datasets, which shows that the measurement tells them
+apart.
 The processes are started with subprocess (no fork)."""
 
 from __future__ import annotations
@@ -47,9 +48,16 @@ if kind == "shm":
     data = np.asarray(handle.view)
 elif kind == "npy":
     data = np.asarray(nc.open_npy(where))
+elif kind == "imageset":
+    ds = nc.ImageSet.open(where)
+    data = np.asarray(ds.pixels)
+elif kind == "shared-imageset":
+    import pickle
+    ds = pickle.loads(bytes.fromhex(where))
+    data = np.asarray(ds.pixels)
 else:  # the control: a private copy in every process
     data = np.array(np.load(where, mmap_mode="r"))
-flat = data.reshape(-1)
+flat = np.ascontiguousarray(data).reshape(-1)
 total = int(flat[::4096].sum(dtype=np.int64))  # touches every page
 print("done", total, flush=True)
 sys.stdin.readline()
@@ -129,3 +137,34 @@ def test_private_copies_cost_one_dataset_per_process(tmp_path):
     extra_pss = sum(p1 - p0 for (p0, _), (p1, _) in zip(base, end))
     assert extra_pss > 0.9 * PROCS * NBYTES // 1024
 
+
+
+def image_folder(tmp_path) -> Path:
+    """An ImageFolder tree of 16 incompressible 1024x1024 RGB images (48 MiB of pixels)."""
+    image = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(0)
+    for i in range(16):
+        d = tmp_path / "src" / f"class{i % 2}"
+        d.mkdir(parents=True, exist_ok=True)
+        pixels = rng.integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
+        image.fromarray(pixels).save(d / f"{i}.png", compress_level=0)
+    return tmp_path / "src"
+
+
+@pytest.mark.skipif(not hasattr(nc, "ImageSet"), reason="nc.ImageSet is not available")
+def test_processes_share_one_imageset_folder(tmp_path):
+    nc.pack_images(image_folder(tmp_path), tmp_path / "train.nc")
+    assert nc.ImageSet.open(tmp_path / "train.nc").pixels.nbytes >= NBYTES
+    check_shared(*run_children("imageset", str(tmp_path / "train.nc")))
+
+
+@pytest.mark.skipif(not hasattr(nc, "ImageSet"), reason="nc.ImageSet is not available")
+def test_processes_share_one_shared_imageset(tmp_path):
+    import pickle
+
+    nc.pack_images(image_folder(tmp_path), tmp_path / "train.nc")
+    shared = nc.ImageSet.open(tmp_path / "train.nc").to_shared()
+    try:
+        check_shared(*run_children("shared-imageset", pickle.dumps(shared).hex()))
+    finally:
+        del shared  # its segments are removed with it

@@ -2,8 +2,12 @@
 // samples, and hands them out in order.
 #include "nocopy/pipeline/loader.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <utility>
 
 #include "internal/checked_math.hpp"
 #include "nocopy/core/errors.hpp"
@@ -18,101 +22,63 @@ struct Loader::Job {
   std::optional<View> labels;
   std::atomic<int64_t> remaining{0};  // chunks not finished
   std::atomic<bool> cancelled{false};
-  bool done = false;  // guarded by Loader::mutex_
+  bool done = false;  // guarded by Loader::Sync::state
   std::mutex error_mutex;
   int64_t error_pos = -1;  // position in the batch of the first failing sample
   std::string error;
 };
 
-namespace {
-
-SamplerConfig sampler_config(const View& images, const LoaderOptions& o) {
-  if (images.ndim() != 4) {
-    throw std::invalid_argument("images must have shape (N, H, W, C); got " +
-                                std::to_string(images.ndim()) + " dimensions " +
-                                format_tuple(images.shape()));
-  }
-  SamplerConfig c;
-  c.num_samples = images.shape()[0];
-  c.batch_size = o.batch_size;
-  c.shuffle = o.shuffle;
-  c.seed = o.seed;
-  c.drop_last = o.drop_last;
-  c.rank = o.rank;
-  c.world_size = o.world_size;
-  c.image_h = images.shape()[1];
-  c.image_w = images.shape()[2];
-  c.crop_h = o.crop_h;
-  c.crop_w = o.crop_w;
-  c.crop_mode = o.crop_mode;
-  c.mirror = o.mirror;
-  return c;
-}
-
-TransformSpec transform_spec(const LoaderOptions& o) {
-  TransformSpec s;
-  s.crop_h = o.crop_h;
-  s.crop_w = o.crop_w;
-  s.layout = o.layout;
-  s.dtype = o.dtype;
-  s.scale = o.scale;
-  s.mean = o.mean;
-  s.std = o.std;
-  return s;
-}
-
-/// Validates what the sampler and transform do not, before anything is allocated.
-const View& checked_images(const View& images, const LoaderOptions& o) {
-  images.require_host("loader images");
-  if (o.prefetch < 1) {
-    throw std::invalid_argument("prefetch " + std::to_string(o.prefetch) + " must be >= 1");
-  }
-  if (o.num_threads > 1024) {
-    throw std::invalid_argument("num_threads " + std::to_string(o.num_threads) +
-                                " is above the limit 1024");
-  }
-  sampler_config(images, o);  // shape check with the loader's message
-  return images;
-}
-
-}  // namespace
-
 Loader::Loader(View images, std::optional<View> labels, const LoaderOptions& options)
     : options_(options),
-      images_(checked_images(images, options)),
+      config_(resolve_loader_options(options, images, labels)),
+      images_(std::move(images)),
       labels_(std::move(labels)),
-      transform_(images_, transform_spec(options)),
-      sampler_(sampler_config(images_, options)),
-      pool_(options.num_threads) {
-  const int64_t C = images_.shape()[3];
-  sample_shape_ = options_.layout == Layout::CHW
-                      ? std::vector<int64_t>{C, options_.crop_h, options_.crop_w}
-                      : std::vector<int64_t>{options_.crop_h, options_.crop_w, C};
+      sampler_(config_.sampler),
+      transform_(images_, config_.transform),
+      creator_pid_(static_cast<int>(getpid())),
+      sync_(std::make_unique<Sync>()) {
+  if (sampler_.num_batches() == 0) {
+    const SamplerConfig& s = sampler_.config();
+    throw std::invalid_argument("drop_last leaves no batch: " + std::to_string(s.num_samples) +
+                                " samples over world_size " + std::to_string(s.world_size) +
+                                " give " + std::to_string(sampler_.samples_per_rank()) +
+                                " samples per rank, fewer than batch_size " +
+                                std::to_string(s.batch_size));
+  }
   if (labels_) {
-    labels_->require_host("loader labels");
-    if (labels_->ndim() < 1 || labels_->shape()[0] != images_.shape()[0]) {
-      throw std::invalid_argument("labels shape " + format_tuple(labels_->shape()) +
-                                  " does not match images: first axis must be " +
-                                  std::to_string(images_.shape()[0]));
-    }
     label_shape_.assign(labels_->shape().begin() + 1, labels_->shape().end());
     int64_t n = static_cast<int64_t>(labels_->itemsize());
     for (int64_t d : label_shape_) n = checked_mul(n, d, "label size");
     label_bytes_ = static_cast<size_t>(n);
   }
+  // Sized by the largest batch that can occur (a batch_size above the samples per rank only
+  // makes one smaller batch), overflow-checked.
   const int64_t batch_bytes = checked_mul(static_cast<int64_t>(transform_.sample_bytes()),
-                                          options_.batch_size, "loader batch size in bytes");
+                                          sampler_.max_batch_len(), "loader batch size in bytes");
   // Spares cover the batches in flight plus a couple the consumer is still looking at.
-  pool_buffers_ = BatchPool::create(static_cast<size_t>(batch_bytes),
-                                    static_cast<size_t>(options_.prefetch) + 2);
+  buffers_ = BatchPool::create(static_cast<size_t>(batch_bytes),
+                               static_cast<size_t>(config_.prefetch) + 2);
+  workers_ = std::make_unique<ThreadPool>(config_.num_threads);  // last: nothing can throw after
 }
 
 Loader::~Loader() {
+  if (static_cast<int>(getpid()) != creator_pid_) {
+    // A forked child: the worker threads exist only in the parent, and the locks may have been
+    // held by threads that are gone, so joining or destroying them could wait forever. Leave
+    // them (the child's copy of the parent's memory); the rest is freed normally.
+    (void)workers_.release();
+    (void)sync_.release();
+    return;
+  }
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(sync_->state);
     cancel_locked();
   }
-  pool_.stop();
+  workers_->stop();
+}
+
+void inject_loader_fault_for_testing(Loader& loader, int64_t sample) {
+  loader.fault_sample_.store(sample, std::memory_order_relaxed);
 }
 
 int64_t Loader::num_batches() const {
@@ -123,26 +89,27 @@ int64_t Loader::samples_per_rank() const {
 }
 
 LoaderState Loader::state() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(sync_->state);
+  if (next_batch_ == sampler_.num_batches() && sampler_.epoch() < kMaxEpoch) {
+    return {sampler_.epoch() + 1, 0};  // the epoch is delivered: the next batch starts the next
+  }
   return {sampler_.epoch(), next_batch_};
 }
 
 void Loader::load_state(LoaderState s) {
-  std::lock_guard<std::mutex> consumer(consumer_);
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> consumer(sync_->consumer);
+  std::lock_guard<std::mutex> lock(sync_->state);
   const int64_t n = sampler_.num_batches();
-  if (s.epoch < 0)
-    throw std::invalid_argument("state epoch " + std::to_string(s.epoch) + " must be >= 0");
+  if (s.epoch < 0 || s.epoch > kMaxEpoch) {
+    throw std::invalid_argument("state epoch " + std::to_string(s.epoch) + " is not in [0, " +
+                                std::to_string(kMaxEpoch) + "]");
+  }
   if (s.batch < 0 || s.batch > n) {
     throw std::invalid_argument("state batch " + std::to_string(s.batch) + " is not in [0, " +
                                 std::to_string(n) + "]");
   }
+  sampler_.set_epoch(s.epoch);  // an epoch's end stays lazy, as after its last batch
   cancel_locked();
-  if (s.batch == n && n > 0) {
-    s.epoch += 1;
-    s.batch = 0;
-  }
-  sampler_.set_epoch(s.epoch);
   next_batch_ = s.batch;
 }
 
@@ -151,8 +118,13 @@ void Loader::set_epoch(int64_t epoch) {
 }
 
 BatchPlan Loader::plan(int64_t b) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(sync_->state);
   return sampler_.plan(b);
+}
+
+BatchPlan Loader::plan(int64_t b, int64_t epoch) const {
+  std::lock_guard<std::mutex> lock(sync_->state);
+  return sampler_.plan(b, epoch);
 }
 
 void Loader::cancel_locked() {
@@ -162,15 +134,15 @@ void Loader::cancel_locked() {
 
 void Loader::fill_locked() {
   const int64_t n = sampler_.num_batches();
-  const auto threads = static_cast<int64_t>(pool_.size());
-  while (static_cast<int64_t>(inflight_.size()) < options_.prefetch) {
+  const auto threads = static_cast<int64_t>(workers_->size());
+  while (static_cast<int64_t>(inflight_.size()) < config_.prefetch) {
     const int64_t b = next_batch_ + static_cast<int64_t>(inflight_.size());
     if (b >= n) break;
     auto job = std::make_shared<Job>();
     job->epoch = sampler_.epoch();
     job->index = b;
     job->plan = sampler_.plan(b);
-    job->buffer = pool_buffers_->acquire();
+    job->buffer = buffers_->acquire();
     const auto len = static_cast<int64_t>(job->plan.indices.size());
     if (labels_) {
       std::vector<int64_t> shape{len};
@@ -182,10 +154,21 @@ void Loader::fill_locked() {
     const int64_t per = (len + chunks - 1) / chunks;
     const int64_t count = (len + per - 1) / per;
     job->remaining.store(count, std::memory_order_relaxed);
-    inflight_.push_back(job);
+    // Every task is built before the first is queued, and the job is published only once all
+    // are queued: if queuing fails (std::bad_alloc), the job is cancelled and dropped, so the
+    // consumer never waits for chunks that will not run.
+    std::vector<std::function<void()>> tasks;
+    tasks.reserve(static_cast<size_t>(count));
     for (int64_t begin = 0; begin < len; begin += per) {
       const int64_t end = std::min(len, begin + per);
-      pool_.submit([this, job, begin, end] { run_chunk(job, begin, end); });
+      tasks.emplace_back([this, job, begin, end] { run_chunk(job, begin, end); });
+    }
+    try {
+      for (auto& task : tasks) workers_->submit(std::move(task));
+      inflight_.push_back(job);
+    } catch (...) {
+      job->cancelled.store(true, std::memory_order_relaxed);  // queued chunks skip their work
+      throw;
     }
   }
 }
@@ -216,8 +199,8 @@ void Loader::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t e
     const BatchPlan& p = job->plan;
     for (int64_t k = begin; k < end; ++k) {
       try {
-        if (p.indices[k] == options_.fault_sample) {
-          throw std::runtime_error("injected fault (fault_sample)");
+        if (p.indices[k] == fault_sample_.load(std::memory_order_relaxed)) {
+          throw std::runtime_error("injected fault (inject_loader_fault_for_testing)");
         }
         transform_.apply(p.indices[k], p.top[k], p.left[k], p.mirror[k] != 0,
                          out + static_cast<size_t>(k) * transform_.sample_bytes());
@@ -234,29 +217,30 @@ void Loader::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t e
     }
   }
   if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(sync_->state);
     job->done = true;
-    cv_.notify_all();
+    sync_->job_done.notify_all();
   }
 }
 
 NextStatus Loader::next(Batch& out, std::optional<std::chrono::nanoseconds> timeout) {
-  std::lock_guard<std::mutex> consumer(consumer_);
-  std::unique_lock<std::mutex> lock(mutex_);
-  if (sampler_.num_batches() == 0) {
-    throw std::out_of_range("the loader has no batches (samples per rank " +
-                            std::to_string(sampler_.samples_per_rank()) + ", batch_size " +
-                            std::to_string(options_.batch_size) + ", drop_last)");
+  std::lock_guard<std::mutex> consumer(sync_->consumer);
+  std::unique_lock<std::mutex> lock(sync_->state);
+  const int64_t n = sampler_.num_batches();
+  if (next_batch_ == n) {
+    // The previous call delivered an epoch's last batch: move on now, not then, so that plan(b)
+    // described that epoch until the next batch was asked for. Throws at kMaxEpoch.
+    sampler_.set_epoch(sampler_.epoch() + 1);
+    next_batch_ = 0;
   }
   fill_locked();
   std::shared_ptr<Job> job = inflight_.front();
-  auto ready = [&job] { return job->done; };
+  auto job_done = [&job] { return job->done; };
   if (timeout) {
-    if (!cv_.wait_for(lock, *timeout, ready)) return NextStatus::Timeout;
+    if (!sync_->job_done.wait_for(lock, *timeout, job_done)) return NextStatus::Timeout;
   } else {
-    cv_.wait(lock, ready);
+    sync_->job_done.wait(lock, job_done);
   }
-  inflight_.pop_front();
   if (job->error_pos >= 0) {
     cancel_locked();  // the position stays at this batch: a retry fails the same way
     const int64_t sample = job->plan.indices[job->error_pos];
@@ -265,22 +249,26 @@ NextStatus Loader::next(Batch& out, std::optional<std::chrono::nanoseconds> time
                           "): " + job->error,
                       sample, job->index, job->epoch);
   }
+  // The batch is built while its job is still first in line: if an allocation fails here, the
+  // position and the jobs in flight are unchanged and the next call delivers the same batch.
+  Batch batch;
   const auto len = static_cast<int64_t>(job->plan.indices.size());
   std::vector<int64_t> shape{len};
-  shape.insert(shape.end(), sample_shape_.begin(), sample_shape_.end());
-  out.images =
+  shape.insert(shape.end(), config_.sample_shape.begin(), config_.sample_shape.end());
+  batch.images =
       View::c_contiguous(job->buffer->data(), options_.dtype, std::move(shape), job->buffer);
-  out.labels = job->labels;
-  out.epoch = job->epoch;
-  out.index = job->index;
-  if (++next_batch_ == sampler_.num_batches()) {
-    // The stream moves on; the next epoch's work starts at the next call (after a possible
-    // set_epoch), so nothing is wasted.
-    sampler_.set_epoch(sampler_.epoch() + 1);
-    next_batch_ = 0;
-    inflight_.clear();
-  } else {
+  batch.labels = job->labels;
+  batch.epoch = job->epoch;
+  batch.index = job->index;
+  inflight_.pop_front();
+  out = std::move(batch);
+  ++next_batch_;
+  // Refill for the batches after this one; the next epoch's work starts at the next call (after
+  // a possible set_epoch), so nothing is wasted. A failure here (std::bad_alloc) must not lose
+  // the batch being delivered: the next call retries the refill and reports it.
+  try {
     fill_locked();
+  } catch (const std::exception&) {
   }
   return NextStatus::Ready;
 }

@@ -2,9 +2,13 @@
 #include "nocopy/pipeline/sampler.hpp"
 
 #include <cmath>
+#include <initializer_list>
 #include <numeric>
 #include <stdexcept>
 #include <string>
+
+#include "internal/format_number.hpp"
+#include "nocopy/core/view.hpp"
 
 namespace nocopy {
 
@@ -24,6 +28,12 @@ void require(bool ok, const std::string& message) {
   if (!ok) throw std::invalid_argument(message);
 }
 
+/// "(a, b)", the way sizes appear in messages.
+std::string pair(int64_t a, int64_t b) {
+  const int64_t values[2] = {a, b};
+  return format_tuple(values);
+}
+
 }  // namespace
 
 uint64_t counter_hash(uint64_t seed, uint64_t epoch, uint64_t position, uint64_t stream) {
@@ -32,6 +42,26 @@ uint64_t counter_hash(uint64_t seed, uint64_t epoch, uint64_t position, uint64_t
   h = mix64(h ^ (epoch + 2 * kGolden));
   h = mix64(h ^ (stream + 3 * kGolden));
   return mix64(h ^ (position + 4 * kGolden));
+}
+
+CropMode crop_mode_from_name(std::string_view name) {
+  for (CropMode m : {CropMode::Random, CropMode::Center, CropMode::None}) {
+    if (name == crop_mode_name(m)) return m;
+  }
+  throw std::invalid_argument("crop_mode '" + std::string(name) +
+                              "' is not one of 'random', 'center', 'none'");
+}
+
+std::string_view crop_mode_name(CropMode mode) {
+  switch (mode) {
+    case CropMode::Random:
+      return "random";
+    case CropMode::Center:
+      return "center";
+    case CropMode::None:
+      return "none";
+  }
+  return "?";
 }
 
 Sampler::Sampler(const SamplerConfig& c) : config_(c) {
@@ -43,39 +73,47 @@ Sampler::Sampler(const SamplerConfig& c) : config_(c) {
           "rank " + std::to_string(c.rank) +
               " is not in [0, world_size=" + std::to_string(c.world_size) + ")");
   require(std::isfinite(c.mirror) && c.mirror >= 0.0 && c.mirror <= 1.0,
-          "mirror probability " + std::to_string(c.mirror) + " is not in [0, 1]");
-  require(c.image_h >= 1 && c.image_w >= 1, "image size (" + std::to_string(c.image_h) + ", " +
-                                                std::to_string(c.image_w) + ") is empty");
-  require(c.crop_h >= 1 && c.crop_w >= 1, "crop (" + std::to_string(c.crop_h) + ", " +
-                                              std::to_string(c.crop_w) + ") must be positive");
+          "mirror probability " + format_number(c.mirror) + " is not in [0, 1]");
+  const std::string image = pair(c.image_h, c.image_w);
+  const std::string crop = pair(c.crop_h, c.crop_w);
+  require(c.image_h >= 1 && c.image_w >= 1, "image size " + image + " is empty");
+  require(c.crop_h >= 1 && c.crop_w >= 1, "crop " + crop + " must be positive");
+  // The one check that the crop fits the image (the loader's options rely on it).
   require(c.crop_h <= c.image_h && c.crop_w <= c.image_w,
-          "crop (" + std::to_string(c.crop_h) + ", " + std::to_string(c.crop_w) +
-              ") is larger than image (" + std::to_string(c.image_h) + ", " +
-              std::to_string(c.image_w) + ")");
+          "crop " + crop + " is larger than image " + image + " on axes (1, 2)");
   require(c.crop_mode != CropMode::None || (c.crop_h == c.image_h && c.crop_w == c.image_w),
-          "crop_mode none keeps the whole image (" + std::to_string(c.image_h) + ", " +
-              std::to_string(c.image_w) + "), but crop is (" + std::to_string(c.crop_h) + ", " +
-              std::to_string(c.crop_w) + ")");
+          "crop_mode 'none' keeps the whole image " + image + ", but crop is " + crop +
+              "; pass no crop (crop=None)");
   // Like DistributedSampler: drop_last trims the tail so ranks divide the data evenly,
-  // otherwise the order is padded by wrapping around to ceil(N / world) per rank.
-  per_rank_ = c.drop_last ? c.num_samples / c.world_size
-                          : (c.num_samples + c.world_size - 1) / c.world_size;
-  num_batches_ =
-      c.drop_last ? per_rank_ / c.batch_size : (per_rank_ + c.batch_size - 1) / c.batch_size;
+  // otherwise the order is padded by wrapping around to ceil(N / world) per rank. Written as
+  // quotient + remainder test so that no sum can overflow.
+  const int64_t whole = c.num_samples / c.world_size;
+  per_rank_ = c.drop_last ? whole : whole + (c.num_samples % c.world_size != 0 ? 1 : 0);
+  const int64_t full = per_rank_ / c.batch_size;
+  num_batches_ = c.drop_last ? full : full + (per_rank_ % c.batch_size != 0 ? 1 : 0);
   set_epoch(0);
 }
 
 void Sampler::set_epoch(int64_t epoch) {
-  if (epoch < 0) throw std::invalid_argument("epoch " + std::to_string(epoch) + " must be >= 0");
+  order_ = epoch_order(epoch);
   epoch_ = epoch;
-  order_.resize(static_cast<size_t>(config_.num_samples));
-  std::iota(order_.begin(), order_.end(), int64_t{0});
-  if (!config_.shuffle) return;
-  // Fisher-Yates, the swap partner of slot i drawn from the counter (seed, epoch, i).
-  for (uint64_t i = order_.size() - 1; i > 0; --i) {
-    const uint64_t j = bounded(counter_hash(config_.seed, epoch_, i, kShuffle), i + 1);
-    std::swap(order_[i], order_[j]);
+}
+
+std::vector<int64_t> Sampler::epoch_order(int64_t epoch) const {
+  if (epoch < 0 || epoch > kMaxEpoch) {
+    throw std::invalid_argument("epoch " + std::to_string(epoch) + " is not in [0, " +
+                                std::to_string(kMaxEpoch) + "]");
   }
+  std::vector<int64_t> order(static_cast<size_t>(config_.num_samples));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  if (!config_.shuffle) return order;
+  // Fisher-Yates, the swap partner of slot i drawn from the counter (seed, epoch, i).
+  for (uint64_t i = order.size() - 1; i > 0; --i) {
+    const uint64_t j =
+        bounded(counter_hash(config_.seed, static_cast<uint64_t>(epoch), i, kShuffle), i + 1);
+    std::swap(order[i], order[j]);
+  }
+  return order;
 }
 
 int64_t Sampler::batch_len(int64_t b) const {
@@ -87,8 +125,19 @@ int64_t Sampler::batch_len(int64_t b) const {
 }
 
 BatchPlan Sampler::plan(int64_t b) const {
+  return plan_from(order_, epoch_, b);
+}
+
+BatchPlan Sampler::plan(int64_t b, int64_t epoch) const {
+  if (epoch == epoch_) return plan_from(order_, epoch_, b);
+  batch_len(b);  // range check before the order is computed
+  return plan_from(epoch_order(epoch), epoch, b);
+}
+
+BatchPlan Sampler::plan_from(const std::vector<int64_t>& order, int64_t epoch, int64_t b) const {
   const int64_t n = batch_len(b);
   const SamplerConfig& c = config_;
+  const auto e = static_cast<uint64_t>(epoch);
   BatchPlan p;
   p.indices.resize(n);
   p.top.resize(n);
@@ -100,12 +149,12 @@ BatchPlan Sampler::plan(int64_t b) const {
     // Position in the padded global order; rank r takes positions r, r + world, r + 2 world...
     const int64_t rank_pos = b * c.batch_size + k;
     const auto g = static_cast<uint64_t>(rank_pos * c.world_size + c.rank);
-    p.indices[k] = order_[g % order_.size()];
+    p.indices[k] = order[g % order.size()];
     switch (c.crop_mode) {
       case CropMode::Random:
-        p.top[k] = static_cast<int64_t>(bounded(counter_hash(c.seed, epoch_, g, kTop),
+        p.top[k] = static_cast<int64_t>(bounded(counter_hash(c.seed, e, g, kTop),
                                                 static_cast<uint64_t>(c.image_h - c.crop_h + 1)));
-        p.left[k] = static_cast<int64_t>(bounded(counter_hash(c.seed, epoch_, g, kLeft),
+        p.left[k] = static_cast<int64_t>(bounded(counter_hash(c.seed, e, g, kLeft),
                                                  static_cast<uint64_t>(c.image_w - c.crop_w + 1)));
         break;
       case CropMode::Center:
@@ -116,7 +165,7 @@ BatchPlan Sampler::plan(int64_t b) const {
         p.top[k] = p.left[k] = 0;
         break;
     }
-    p.mirror[k] = c.mirror >= 1.0 || (counter_hash(c.seed, epoch_, g, kMirror) >> 11) < threshold;
+    p.mirror[k] = c.mirror >= 1.0 || (counter_hash(c.seed, e, g, kMirror) >> 11) < threshold;
   }
   return p;
 }

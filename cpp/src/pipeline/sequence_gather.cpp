@@ -5,6 +5,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "nocopy/core/copy.hpp"
 
@@ -89,7 +90,19 @@ bool needs_range_check(DType from, DType to) {
 
 void gather_rows(const View& source, int64_t source_index, int64_t start, int64_t rows, DType out,
                  bool check_range, void* dst) {
-  const View w = source.slice(0, start, start + rows);
+  if (start < 0 || rows < 0 || start > source.shape()[0] - rows) {
+    throw std::out_of_range("rows [" + std::to_string(start) + ", " + std::to_string(start + rows) +
+                            ") are outside sequence " + std::to_string(source_index) + " of " +
+                            std::to_string(source.shape()[0]) + " steps");
+  }
+  // The window as a view without an owner: the loader holds the source alive, and skipping the
+  // shared owner keeps worker threads off one reference count.
+  std::vector<int64_t> shape = source.shape();
+  shape[0] = rows;
+  const char* first = static_cast<const char*>(source.data()) +
+                      start * source.strides()[0] * static_cast<int64_t>(source.itemsize());
+  const View w(const_cast<char*>(first), source.dtype(), std::move(shape), source.strides(),
+               nullptr, true);
   if (check_range) {
     switch (w.dtype()) {
       case DType::Int8:

@@ -124,7 +124,9 @@ SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions&
     if (region == nullptr || sources_[s].nbytes() == 0) continue;
     // Random windows: no read-ahead around each one (it dominates reads of uncached files).
     advise(sources_[s], Advice::Random);
-    mapped_[s] = region->mode() != MapMode::CopyOnWrite;  // DONTNEED would drop private writes
+    // DONTNEED would drop private writes; a source smaller than the budget stays mapped (its
+    // resident size is bounded by itself, and re-faulting it would only cost time).
+    mapped_[s] = region->mode() != MapMode::CopyOnWrite && sources_[s].nbytes() > kReleaseBytes;
   }
 }
 

@@ -246,18 +246,20 @@ def _worker(method: str, cfg: dict) -> dict:
         "torch-dataloader-0": lambda im, c: _torch(im, c, 0),
         "torch-dataloader-2": lambda im, c: _torch(im, c, 2),
     }[method]
-    streams = Streams(cfg["threads"])  # resident before the baseline: not counted as extra
+    # the bound's buffers are resident before the baseline: not counted as extra RSS
+    streams = Streams(cfg["threads"]) if cfg.get("with_bound", True) else None
+    sample = (lambda: [streams.sample(cfg["bound_passes"])]) if streams else list
     base = _rss_bytes()
     next_batch = factory(images, cfg)
     for _ in range(cfg["warmup"]):
         next_batch()
-    rates, samples = [], [streams.sample(cfg["bound_passes"])]
+    rates, samples = [], sample()
     for _ in range(cfg["repeats"]):
         t0 = time.perf_counter()
         for _ in range(cfg["batches"]):
             next_batch()
         rates.append(cfg["batches"] * cfg["batch"] / (time.perf_counter() - t0))
-        samples.append(streams.sample(cfg["bound_passes"]))
+        samples += sample()
     self_peak, child_peak = _peak_rss_bytes()
     return {"method": method, "img_per_s": statistics.median(rates), "rates": rates,
             "extra_rss": max(0, self_peak - base), "children_peak_rss": child_peak,
@@ -288,7 +290,8 @@ def _run(method: str, cfg: dict) -> dict:
     reason = _available(method)
     if reason:
         return {"method": method, "skipped": reason}
-    cmd = [sys.executable, "-m", "nocopy._cli.bench", "--worker", method, "--config", json.dumps(cfg)]
+    cmd = [sys.executable, "-m", "nocopy._cli.bench", "--worker", method,
+           "--config", json.dumps(cfg)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -459,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         p.error(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
+    cfg["with_bound"] = "bound" in methods
     try:
         from rich.progress import Progress
 

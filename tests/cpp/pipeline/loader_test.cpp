@@ -34,11 +34,10 @@ View labels_for(int64_t n) {
 LoaderOptions small_options() {
   LoaderOptions o;
   o.batch_size = 5;
-  o.crop_h = 6;
-  o.crop_w = 7;
+  o.crop = std::array<int64_t, 2>{6, 7};
   o.mirror = 0.5;
-  o.mean = {0.5, 0.4, 0.3};
-  o.std = {0.2, 0.25, 0.3};
+  o.mean = std::vector<double>{0.5, 0.4, 0.3};
+  o.std = std::vector<double>{0.2, 0.25, 0.3};
   o.num_threads = 3;
   o.seed = 42;
   return o;
@@ -61,8 +60,7 @@ TEST(Loader, BatchesMatchPlanThroughTransform) {
   View images = random_u8({23, 10, 12, 3}, 1);
   LoaderOptions o = small_options();
   Loader loader(images, labels_for(23), o);
-  nocopy::TransformSpec spec{o.crop_h, o.crop_w, o.layout, o.dtype, o.scale, o.mean, o.std};
-  nocopy::SampleTransform t(images, spec);
+  nocopy::SampleTransform t(images, loader.config().transform);
   ASSERT_EQ(loader.num_batches(), 5);
   std::set<int64_t> seen;
   for (int64_t b = 0; b < 5; ++b) {
@@ -165,8 +163,8 @@ TEST(Loader, WorkerErrorReachesConsumerWithSampleIndex) {
   View images = random_u8({20, 8, 8, 3}, 6);
   LoaderOptions o = small_options();
   o.shuffle = false;
-  o.fault_sample = 12;  // batch 2, position 2
   Loader loader(images, std::nullopt, o);
+  nocopy::inject_loader_fault_for_testing(loader, 12);  // batch 2, position 2
   take(loader);
   take(loader);
   Batch b;
@@ -188,7 +186,7 @@ TEST(Loader, TimeoutAndDestructionWhileBusy) {
   View images = random_u8({64, 64, 64, 3}, 7);
   LoaderOptions o = small_options();
   o.batch_size = 16;
-  o.crop_h = o.crop_w = 48;
+  o.crop = std::array<int64_t, 2>{48, 48};
   o.prefetch = 4;
   o.num_threads = 2;
   for (int round = 0; round < 20; ++round) {
@@ -213,13 +211,24 @@ TEST(Loader, ValidationMessages) {
     }
     return "no error";
   };
-  EXPECT_EQ(message([](LoaderOptions& o) { o.crop_h = 9; }),
-            "crop (9, 7) is not within image (8, 8) on axes (1, 2)");
+  EXPECT_EQ(message([](LoaderOptions& o) {
+              o.crop = std::array<int64_t, 2>{9, 7};
+            }),
+            "crop (9, 7) is larger than image (8, 8) on axes (1, 2)");
+  EXPECT_EQ(message([](LoaderOptions& o) { o.crop.reset(); }),
+            "crop_mode 'random' needs a crop size; pass crop=(h, w) or crop_mode='none'");
+  EXPECT_EQ(message([](LoaderOptions& o) { o.crop_mode = nocopy::CropMode::None; }),
+            "crop_mode 'none' keeps the whole image (8, 8), but crop is (6, 7); pass no crop "
+            "(crop=None)");
+  EXPECT_EQ(message([](LoaderOptions& o) { o.mean = std::vector<double>{}; }),
+            "mean is empty; pass None for no normalization");
+  EXPECT_EQ(message([](LoaderOptions& o) { o.num_threads = 0; }),
+            "num_threads 0 is not in [1, 1024]");
   EXPECT_EQ(message([](LoaderOptions& o) { o.rank = 2, o.world_size = 2; }),
             "rank 2 is not in [0, world_size=2)");
-  EXPECT_EQ(message([](LoaderOptions& o) { o.prefetch = 0; }), "prefetch 0 must be >= 1");
+  EXPECT_EQ(message([](LoaderOptions& o) { o.prefetch = 0; }), "prefetch 0 is not in [1, 1024]");
   EXPECT_EQ(message([](LoaderOptions& o) {
-              o.mean = {1, 2};
+              o.mean = std::vector<double>{1, 2};
             }),
             "mean has 2 values but the images have 3 channels");
   EXPECT_EQ(message([](LoaderOptions&) {}, labels_for(5)),
@@ -227,11 +236,8 @@ TEST(Loader, ValidationMessages) {
   EXPECT_EQ(message([](LoaderOptions& o) { o.batch_size = 0; }), "batch_size 0 must be >= 1");
   EXPECT_THROW(Loader(View::empty(DType::UInt8, {4, 8, 8}), std::nullopt, small_options()),
                std::invalid_argument);
-  LoaderOptions o = small_options();
-  o.world_size = 8;
-  o.drop_last = true;
-  Loader empty(images, std::nullopt, o);  // 4 samples over 8 ranks: nothing for anyone
-  EXPECT_EQ(empty.num_batches(), 0);
-  Batch b;
-  EXPECT_THROW(empty.next(b), std::out_of_range);
+  // 4 samples over 8 ranks with drop_last: no batch for anyone, refused up front.
+  EXPECT_EQ(message([](LoaderOptions& o) { o.world_size = 8, o.drop_last = true; }),
+            "drop_last leaves no batch: 4 samples over world_size 8 give 0 samples per rank, "
+            "fewer than batch_size 5");
 }

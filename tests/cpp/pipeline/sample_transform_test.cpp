@@ -122,7 +122,7 @@ void check_all(const View& src, TransformSpec spec) {
 
 }  // namespace
 
-TEST(Transforms, EveryOutputDtypeLayoutAndChannelCount) {
+TEST(SampleTransform, EveryOutputDtypeLayoutAndChannelCount) {
   for (int64_t C : {1, 2, 3, 4, 5}) {
     for (DType src_t : {DType::UInt8, DType::Float32}) {
       View src = random_images(src_t, {3, 9, 11, C}, static_cast<unsigned>(C));
@@ -147,7 +147,7 @@ TEST(Transforms, EveryOutputDtypeLayoutAndChannelCount) {
   }
 }
 
-TEST(Transforms, WideRgbRowsUseEveryVectorPathAndTail) {
+TEST(SampleTransform, WideRgbRowsUseEveryVectorPathAndTail) {
   // Widths around multiples of 8 exercise the 8-pixel shuffle steps and the scalar tail.
   View src = random_images(DType::UInt8, {3, 6, 80, 3}, 21);
   for (int64_t w : {8, 9, 15, 16, 17, 37, 64, 80}) {
@@ -164,7 +164,7 @@ TEST(Transforms, WideRgbRowsUseEveryVectorPathAndTail) {
   }
 }
 
-TEST(Transforms, AnyStridesIncludingNegativeAndChannelsFirstSources) {
+TEST(SampleTransform, AnyStridesIncludingNegativeAndChannelsFirstSources) {
   // A (N, C, H, W) array permuted to (N, H, W, C): channels are not contiguous.
   View chw = random_images(DType::UInt8, {2, 3, 10, 12}, 11);
   const std::vector<int64_t> order{0, 2, 3, 1};
@@ -182,7 +182,7 @@ TEST(Transforms, AnyStridesIncludingNegativeAndChannelsFirstSources) {
   check_all(wide.slice(3, 0, 6, 2).slice(2, 0, 24, 2), spec);
 }
 
-TEST(Transforms, ScaleOnlyMatchesFormula) {
+TEST(SampleTransform, ScaleOnlyMatchesFormula) {
   View src = random_images(DType::UInt8, {1, 4, 4, 3}, 1);
   TransformSpec spec;
   spec.crop_h = 4;
@@ -197,7 +197,7 @@ TEST(Transforms, ScaleOnlyMatchesFormula) {
   EXPECT_EQ(out[16], src.data_as<uint8_t>()[1] * static_cast<float>(1.0 / 255.0));  // channel 1
 }
 
-TEST(Transforms, Uint8OutputRuleAndValidation) {
+TEST(SampleTransform, Uint8OutputRuleAndValidation) {
   View u8 = random_images(DType::UInt8, {2, 8, 8, 3}, 2);
   View f32 = random_images(DType::Float32, {2, 8, 8, 3}, 2);
   TransformSpec spec;
@@ -220,8 +220,6 @@ TEST(Transforms, Uint8OutputRuleAndValidation) {
     edit(s);
     EXPECT_THROW(SampleTransform(src, s), std::invalid_argument);
   };
-  bad([](TransformSpec& s) { s.crop_h = 9; }, u8);
-  bad([](TransformSpec& s) { s.crop_w = 0; }, u8);
   bad([](TransformSpec& s) { s.mean = {1, 2}; }, u8);
   bad([](TransformSpec& s) { s.std = {1, 0, 1}; }, u8);
   bad([](TransformSpec& s) { s.dtype = DType::Int32; }, u8);

@@ -200,6 +200,6 @@ TEST(Sampler, RejectsBadConfigs) {
     c.crop_h = 11;
     Sampler{c};
   } catch (const std::invalid_argument& e) {
-    EXPECT_STREQ(e.what(), "crop (11, 5) is larger than image (10, 12)");
+    EXPECT_STREQ(e.what(), "crop (11, 5) is larger than image (10, 12) on axes (1, 2)");
   }
 }

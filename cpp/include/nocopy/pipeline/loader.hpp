@@ -2,10 +2,11 @@
 // into pooled buffers and delivered in order.
 //
 // The loader is a stream over epochs: next() returns batch `state().batch` of epoch
-// `state().epoch`, and after an epoch's last batch moves on to batch 0 of the next epoch. What a
-// batch holds is a pure function of (seed, epoch, batch index) (see Sampler), so a state saved
-// with state() and restored with load_state() continues with identical bytes, whatever the
-// thread count. Batch views own their buffer: a batch kept by the caller is never reused.
+// `state().epoch`; after an epoch's last batch, the next call moves on to batch 0 of the next
+// epoch (until then plan(b) still describes the epoch just delivered). What a batch holds is a
+// pure function of (seed, epoch, batch index) (see Sampler), so a state saved with state() and
+// restored with load_state() continues with identical bytes, whatever the thread count. Batch
+// views own their buffer: a batch kept by the caller is never reused. Options: loader_options.hpp.
 #pragma once
 
 #include <atomic>
@@ -24,39 +25,11 @@
 #include "nocopy/core/thread_pool.hpp"
 #include "nocopy/core/view.hpp"
 #include "nocopy/pipeline/batch_pool.hpp"
+#include "nocopy/pipeline/loader_options.hpp"
 #include "nocopy/pipeline/sample_transform.hpp"
 #include "nocopy/pipeline/sampler.hpp"
 
 namespace nocopy {
-
-/// Every knob of the loader (the Python nc.Loader arguments); validated by Loader's constructor.
-struct LoaderOptions {
-  /// Samples per batch (>= 1).
-  int64_t batch_size = 32;
-  /// Crop window (rows, columns); with CropMode::None it must equal the image size.
-  int64_t crop_h = 256, crop_w = 256;
-  CropMode crop_mode = CropMode::Random;
-  /// Probability of a horizontal mirror per sample, in [0, 1].
-  double mirror = 0.5;
-  /// Normalization (see TransformSpec): out = (x * scale - mean[c]) / std[c].
-  std::vector<double> mean, std;
-  double scale = 1.0 / 255.0;
-  Layout layout = Layout::CHW;
-  /// float32, float16, bfloat16 or uint8 (uint8: source bytes unchanged).
-  DType dtype = DType::Float32;
-  bool shuffle = true;
-  uint64_t seed = 0;
-  /// Trim to equal shards and drop the last partial batch.
-  bool drop_last = false;
-  /// Worker threads; 0 means the cores this process may use.
-  size_t num_threads = 0;
-  /// Batches produced ahead of the consumer (>= 1).
-  int64_t prefetch = 2;
-  /// Shard of this process and number of shards (DistributedSampler semantics).
-  int64_t rank = 0, world_size = 1;
-  /// Testing hook: a worker throws when it reaches this dataset index (-1: never).
-  int64_t fault_sample = -1;
-};
 
 /// Position of the stream: the next batch next() returns.
 struct LoaderState {
@@ -81,64 +54,87 @@ enum class NextStatus { Ready, Timeout };
 class Loader {
  public:
   /// images: (N, H, W, C) on the CPU, any strides; labels: first axis N, any dtype, or none.
-  /// Validates everything up front (std::invalid_argument / BufferError with the value and
-  /// the limit) and starts the worker threads; no work happens before the first next().
+  /// Validates everything up front (resolve_loader_options, then the Sampler and SampleTransform
+  /// checks: std::invalid_argument / BufferError with the value and the limit) and starts the
+  /// worker threads; no work happens before the first next().
   Loader(View images, std::optional<View> labels, const LoaderOptions& options);
-  /// Stops the workers (queued work is dropped) and joins them; held batches stay valid.
+  /// Stops the workers (queued work is dropped) and joins them; held batches stay valid. In a
+  /// forked child (where the workers do not exist) it only releases memory, never waits.
   ~Loader();
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  /// Batches per epoch on this rank.
+  /// Batches per epoch on this rank (>= 1).
   int64_t num_batches() const;
   /// Samples per epoch on this rank.
   int64_t samples_per_rank() const;
   /// Worker threads running.
-  size_t num_threads() const { return pool_.size(); }
+  size_t num_threads() const { return workers_->size(); }
+  /// The options as given.
   const LoaderOptions& options() const { return options_; }
+  /// The options resolved against the images (what the sampler and transform were built from).
+  const LoaderConfig& config() const { return config_; }
 
-  /// Current position (epoch, next batch index).
+  /// Position of the next batch next() returns: after an epoch's last batch, batch 0 of the next
+  /// epoch.
   LoaderState state() const;
   /// Moves to a saved position; batch == num_batches() means the start of the next epoch.
   /// Drops batches in flight. std::invalid_argument when out of range.
   void load_state(LoaderState state);
-  /// Moves to batch 0 of `epoch` (>= 0); drops batches in flight.
+  /// Moves to batch 0 of `epoch` (in [0, kMaxEpoch]); drops batches in flight.
   void set_epoch(int64_t epoch);
-  /// The plan of batch `b` of the current epoch (std::out_of_range outside [0, num_batches())).
+  /// The plan of batch `b` of the current epoch: the one being delivered, or just delivered
+  /// when its last batch was the latest (std::out_of_range outside [0, num_batches())).
   BatchPlan plan(int64_t b) const;
+  /// The plan of batch `b` of any epoch in [0, kMaxEpoch].
+  BatchPlan plan(int64_t b, int64_t epoch) const;
 
   /// Delivers the next batch in order, waiting for it up to `timeout` (forever when absent).
   /// Throws LoaderError when a worker failed on one of its samples (the position stays at that
-  /// batch), std::out_of_range when an epoch has no batches.
+  /// batch).
   NextStatus next(Batch& out, std::optional<std::chrono::nanoseconds> timeout = std::nullopt);
 
   /// Buffers the loader's pool holds now (in flight, held by users, or spare).
-  size_t buffers_allocated() const { return pool_buffers_->allocated(); }
+  size_t buffers_allocated() const { return buffers_->allocated(); }
+  /// Bytes of one batch buffer: the largest batch that can occur.
+  size_t buffer_bytes() const { return buffers_->buffer_bytes(); }
 
  private:
   struct Job;
+  /// The locks shared with the workers; heap-held so a forked child can leave them untouched.
+  struct Sync {
+    std::mutex consumer;  // serializes next / set_epoch / load_state (taken before state)
+    std::mutex state;     // guards the position, the sampler and the jobs in flight
+    std::condition_variable job_done;
+  };
+  friend void inject_loader_fault_for_testing(Loader& loader, int64_t sample);
+
   void fill_locked();
   void cancel_locked();
   void run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t end);
   void gather_label(int64_t sample, char* dst) const;
 
   LoaderOptions options_;
+  LoaderConfig config_;
   View images_;
   std::optional<View> labels_;
-  SampleTransform transform_;
-  std::vector<int64_t> sample_shape_;  // one output sample
-  std::vector<int64_t> label_shape_;   // one label (labels shape without the first axis)
-  size_t label_bytes_ = 0;
-  std::shared_ptr<BatchPool> pool_buffers_;
-
-  std::mutex consumer_;  // serializes next / set_epoch / load_state (taken before mutex_)
-  mutable std::mutex mutex_;
-  std::condition_variable cv_;
   Sampler sampler_;
-  int64_t next_batch_ = 0;
+  SampleTransform transform_;
+  std::vector<int64_t> label_shape_;  // one label (labels shape without the first axis)
+  size_t label_bytes_ = 0;
+  std::shared_ptr<BatchPool> buffers_;
+  int creator_pid_ = 0;                    // the process whose threads these are
+  std::atomic<int64_t> fault_sample_{-1};  // test seam: a worker fails on this dataset index
+
+  std::unique_ptr<Sync> sync_;
+  int64_t next_batch_ = 0;  // in [0, num_batches()]; num_batches() once an epoch is delivered
   std::deque<std::shared_ptr<Job>> inflight_;
 
-  ThreadPool pool_;  // last member: destroyed (joined) first, while the rest is still alive
+  std::unique_ptr<ThreadPool> workers_;  // last member: destroyed (joined) first
 };
+
+/// Test-only seam (not an option): workers of `loader` fail with a std::runtime_error when they
+/// reach dataset index `sample` (-1: never), so tests can check how failures are delivered.
+void inject_loader_fault_for_testing(Loader& loader, int64_t sample);
 
 }  // namespace nocopy

@@ -7,7 +7,9 @@
 // trimmed with drop_last), disjoint when the sample count divides evenly.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 namespace nocopy {
@@ -27,6 +29,14 @@ enum class CropMode : uint8_t {
   Center,  ///< (H - h) / 2, (W - w) / 2, rounded down
   None,    ///< the whole image (top = left = 0, window = image)
 };
+
+/// The mode called `name` ("random", "center", "none"); std::invalid_argument listing the names.
+CropMode crop_mode_from_name(std::string_view name);
+/// The name of a mode, as crop_mode_from_name accepts it.
+std::string_view crop_mode_name(CropMode mode);
+
+/// Largest epoch a sampler accepts: epoch + 1 and every counter derived from it stay in range.
+inline constexpr int64_t kMaxEpoch = (int64_t{1} << 62) - 1;
 
 /// What the sampler needs to know; validated by the Sampler constructor.
 struct SamplerConfig {
@@ -64,25 +74,38 @@ struct BatchPlan {
 /// Deterministic epoch order, sharding and per-sample augmentation parameters.
 class Sampler {
  public:
-  /// Validates the config (std::invalid_argument naming the field, value and limit).
+  /// Validates the config (std::invalid_argument naming the field, value and limit), including
+  /// that the crop fits the image. An epoch may have no batch (drop_last with too few samples).
   explicit Sampler(const SamplerConfig& config);
 
-  /// Selects the epoch whose order later calls describe (recomputes the permutation).
+  /// Selects the epoch whose order plan(b) describes (recomputes the permutation);
+  /// std::invalid_argument outside [0, kMaxEpoch].
   void set_epoch(int64_t epoch);
+  /// The epoch selected by set_epoch (0 at first).
   int64_t epoch() const { return epoch_; }
+  /// The validated configuration.
   const SamplerConfig& config() const { return config_; }
 
   /// Samples this rank sees per epoch (identical on every rank).
   int64_t samples_per_rank() const { return per_rank_; }
   /// Batches this rank yields per epoch (identical on every rank).
   int64_t num_batches() const { return num_batches_; }
+  /// Samples in the largest batch: what one batch buffer must hold.
+  int64_t max_batch_len() const { return std::min(config_.batch_size, per_rank_); }
   /// Samples in batch `b` (batch_size, or fewer for a last partial batch).
   int64_t batch_len(int64_t b) const;
-  /// Full plan of batch `b` of the current epoch; std::out_of_range when b is not in
+  /// Full plan of batch `b` of the selected epoch; std::out_of_range when b is not in
   /// [0, num_batches()).
   BatchPlan plan(int64_t b) const;
+  /// Full plan of batch `b` of any epoch in [0, kMaxEpoch] (computes that epoch's order when it
+  /// is not the selected one).
+  BatchPlan plan(int64_t b, int64_t epoch) const;
 
  private:
+  /// The whole dataset's order in `epoch` (identity when not shuffling).
+  std::vector<int64_t> epoch_order(int64_t epoch) const;
+  BatchPlan plan_from(const std::vector<int64_t>& order, int64_t epoch, int64_t b) const;
+
   SamplerConfig config_;
   int64_t per_rank_ = 0;
   int64_t num_batches_ = 0;

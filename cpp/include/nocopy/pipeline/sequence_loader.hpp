@@ -6,8 +6,9 @@
 // SequenceSampler), so a saved state resumes with identical bytes whatever the thread count.
 // Each batch is one buffer holding x and then y; its views own it, so a kept batch is never
 // reused. Memory-mapped sources (open_raw, open_npy, SharedArray) are read with MADV_RANDOM, and
-// the pages the loader has read are unmapped again every few megabytes (MADV_DONTNEED; the file
-// keeps them in its page cache), so the resident memory stays bounded however large the file.
+// the pages the loader has read from sources over 32 MiB are unmapped again every 32 MiB of
+// reads (MADV_DONTNEED; the file keeps them in its page cache), so the resident memory stays
+// bounded however large the file.
 #pragma once
 
 #include <atomic>

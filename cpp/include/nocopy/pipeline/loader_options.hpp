@@ -1,0 +1,85 @@
+// LoaderOptions: every knob of the loader, declared once with its meaning and default, and
+// resolve_loader_options, the one place they are checked against the images.
+//
+// The Python nc.Loader passes its keyword arguments into this struct unchanged (one binding line
+// per field). Each rule lives once, in C++, with the message users see: the Sampler checks the
+// order, sharding and crop geometry (the crop fits the image), SampleTransform the source and
+// the normalization, and resolve_loader_options what belongs to neither. To add an option: a
+// field here, its rule in the part that uses it, one line in cpp/bindings/loader_bindings.cpp.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "nocopy/core/dtype.hpp"
+#include "nocopy/core/view.hpp"
+#include "nocopy/pipeline/sample_transform.hpp"
+#include "nocopy/pipeline/sampler.hpp"
+
+namespace nocopy {
+
+/// Most worker threads a loader starts.
+inline constexpr int64_t kMaxLoaderThreads = 1024;
+/// Most batches a loader prepares ahead of the consumer.
+inline constexpr int64_t kMaxPrefetch = 1024;
+
+/// Every knob of the loader (the Python nc.Loader keyword arguments, same names and defaults).
+struct LoaderOptions {
+  /// Samples per batch (>= 1); the last batch of an epoch may be smaller unless drop_last.
+  int64_t batch_size = 32;
+  /// Output window (rows, columns); absent means the whole image (needs CropMode::None).
+  std::optional<std::array<int64_t, 2>> crop = std::array<int64_t, 2>{256, 256};
+  /// How each sample's window is chosen.
+  CropMode crop_mode = CropMode::Random;
+  /// Probability of a horizontal mirror per sample, in [0, 1].
+  double mirror = 0.5;
+  /// Normalization out = (x * scale - mean[c]) / std[c]: one value or one per channel; absent
+  /// means mean 0 / std 1 (an empty list is an error: pass nothing instead).
+  std::optional<std::vector<double>> mean, std;
+  /// Multiplier of the source values; absent means 1/255 for float outputs, 1 for uint8.
+  std::optional<double> scale;
+  /// Axis order of each output sample.
+  Layout layout = Layout::CHW;
+  /// Output dtype: float32, float16, bfloat16 or uint8 (uint8: source bytes unchanged).
+  DType dtype = DType::Float32;
+  /// Shuffle the order each epoch.
+  bool shuffle = true;
+  /// Key of every random decision.
+  uint64_t seed = 0;
+  /// Trim to equal shards and drop the last partial batch.
+  bool drop_last = false;
+  /// Worker threads in [1, kMaxLoaderThreads]; absent means the cores this process may use.
+  std::optional<int64_t> num_threads;
+  /// Batches produced ahead of the consumer, in [1, kMaxPrefetch].
+  int64_t prefetch = 2;
+  /// Shard of this process in [0, world_size) (DistributedSampler semantics).
+  int64_t rank = 0;
+  /// Number of shards (>= 1).
+  int64_t world_size = 1;
+};
+
+/// The options checked against the images, every default resolved: what a loader builds its
+/// sampler and transform from (they check their own parts when constructed).
+struct LoaderConfig {
+  /// Order, sharding and crop geometry.
+  SamplerConfig sampler;
+  /// Output sample: window size, layout, dtype, normalization.
+  TransformSpec transform;
+  /// Worker threads (0: the cores this process may use).
+  size_t num_threads = 0;
+  /// Batches produced ahead.
+  int64_t prefetch = 2;
+  /// Shape of one output sample: (C, h, w) or (h, w, C).
+  std::vector<int64_t> sample_shape;
+};
+
+/// Checks `options` with `images` (N, H, W, C) and `labels` (first axis N, or none) and
+/// resolves the defaults; std::invalid_argument / BufferError naming the argument, the value
+/// and the limit.
+LoaderConfig resolve_loader_options(const LoaderOptions& options, const View& images,
+                                    const std::optional<View>& labels);
+
+}  // namespace nocopy

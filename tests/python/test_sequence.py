@@ -285,6 +285,14 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match="same number of features"):
         nc.SequenceLoader([np.zeros((50, 2)), np.zeros((50, 3))], 10, 4, dtype="float32",
                           output="numpy")
+    with pytest.raises(TypeError, match="seq_len must be an integer, got 10.5"):
+        nc.SequenceLoader(tokens, 10.5, 4, output="numpy")
+    with pytest.raises(ValueError, match="seq_len 0 must be >= 1"):
+        nc.SequenceLoader(tokens, 0, 4, output="numpy")
+    with pytest.raises(ValueError, match="step 0 must be >= 1"):
+        nc.SequenceLoader(tokens, 10, 4, step=0, output="numpy")
+    with pytest.raises(ValueError, match="num_threads -1"):
+        nc.SequenceLoader(tokens, 10, 4, num_threads=-1, output="numpy")
     with pytest.raises(ValueError, match="output"):
         nc.SequenceLoader(tokens, 10, 4, output="pandas")
     big = np.full(100, 70000, np.uint32)

@@ -82,9 +82,10 @@ def test_subscript_slot_uses_the_translator():
         v[0, 0, 0]
 
 
-def test_no_binding_file_has_its_own_catch_ladder():
-    """errors.cpp is the only translator: no other binding maps C++ types to Python errors."""
-    pattern = re.compile(r"catch\s*\(\s*const\s+(std|nocopy)::")
+def test_no_binding_file_has_its_own_translator():
+    """errors.cpp is the only place that maps C++ exceptions to Python errors (rethrowing with
+    more context elsewhere is fine)."""
+    pattern = re.compile(r"PyErr_Set\w*\(|PyErr_Format\(|register_exception_translator")
     offenders = [p.name for p in (ROOT / "cpp" / "bindings").glob("*.cpp")
                  if p.name != "errors.cpp" and pattern.search(p.read_text())]
     assert offenders == []

@@ -1,9 +1,9 @@
 // Exception types of the nocopy core beyond the standard ones.
 //
 // The core reports bad input with standard exceptions (std::invalid_argument -> ValueError,
-// std::out_of_range -> IndexError, std::overflow_error -> OverflowError, std::domain_error ->
-// TypeError, std::system_error -> the OSError subclass its errno selects); the bindings
-// translate them in one place (cpp/bindings/errors.cpp). These types cover the rest.
+// std::out_of_range -> IndexError, std::overflow_error -> OverflowError, std::system_error ->
+// the OSError subclass its errno selects); the bindings translate them in one place
+// (cpp/bindings/errors.cpp). These types cover the rest.
 #pragma once
 
 #include <cstdint>
@@ -21,30 +21,18 @@ class BufferError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// The caller used an operation a view cannot perform (e.g. advanced indexing). Python: TypeError.
+/// A copy was asked for while copies are forbidden on this thread (see copy_policy.hpp).
+/// Python: nocopy.CopyForbiddenError, a BufferError.
+class CopyForbiddenError : public BufferError {
+ public:
+  using BufferError::BufferError;
+};
+
+/// The caller used an operation a view cannot perform (e.g. advanced indexing), or passed an
+/// argument of the wrong type. Python: TypeError.
 class TypeError : public std::domain_error {
  public:
   using std::domain_error::domain_error;
-};
-
-/// Preparing a batch failed for one sample (a bad image, a failed decode, a worker error).
-/// Python: nocopy.LoaderError, a RuntimeError with .sample, .batch and .epoch.
-class LoaderError : public std::runtime_error {
- public:
-  /// `sample` is the dataset index, `batch` the batch position in its epoch, `epoch` the epoch.
-  LoaderError(const std::string& what, int64_t sample, int64_t batch, int64_t epoch)
-      : std::runtime_error(what), sample_(sample), batch_(batch), epoch_(epoch) {}
-  /// Dataset index of the sample that failed.
-  int64_t sample() const noexcept { return sample_; }
-  /// Position of the batch within its epoch.
-  int64_t batch() const noexcept { return batch_; }
-  /// Epoch of the batch.
-  int64_t epoch() const noexcept { return epoch_; }
-
- private:
-  int64_t sample_;
-  int64_t batch_;
-  int64_t epoch_;
 };
 
 /// A file (or shared-memory segment) operation failed with an errno. Python: the OSError
@@ -66,6 +54,26 @@ class FileError : public std::system_error {
  private:
   std::string path_;
   std::string action_;
+};
+
+/// Preparing a batch failed for one sample (a bad image, a failed decode, a worker error).
+/// Python: nocopy.LoaderError, a RuntimeError with .sample, .batch and .epoch.
+class LoaderError : public std::runtime_error {
+ public:
+  /// `sample` is the dataset index, `batch` the batch position in its epoch, `epoch` the epoch.
+  LoaderError(const std::string& what, int64_t sample, int64_t batch, int64_t epoch)
+      : std::runtime_error(what), sample_(sample), batch_(batch), epoch_(epoch) {}
+  /// Dataset index of the sample that failed.
+  int64_t sample() const noexcept { return sample_; }
+  /// Position of the batch within its epoch.
+  int64_t batch() const noexcept { return batch_; }
+  /// Epoch of the batch.
+  int64_t epoch() const noexcept { return epoch_; }
+
+ private:
+  int64_t sample_;
+  int64_t batch_;
+  int64_t epoch_;
 };
 
 }  // namespace nocopy

@@ -17,6 +17,7 @@
 #include "bindings.hpp"
 #include "nocopy/core/errors.hpp"
 #include "nocopy/pipeline/loader.hpp"
+#include "nocopy/storage/image_set.hpp"
 
 namespace nocopy::bindings {
 namespace {
@@ -127,6 +128,16 @@ std::optional<std::array<int64_t, 2>> crop_arg(nb::handle v) {
                                 int_option(nb::borrow(v[1]), "crop width")};
 }
 
+/// A (low, high) pair of numbers (area, ratio), or TypeError naming `name`.
+std::array<double, 2> range_arg(nb::handle v, const char* name) {
+  if (PyUnicode_Check(v.ptr()) || !PySequence_Check(v.ptr()) || PySequence_Size(v.ptr()) != 2) {
+    PyErr_Clear();
+    throw TypeError(std::string(name) + " must be a (low, high) pair of numbers, got " +
+                    repr_of(v));
+  }
+  return {double_arg(nb::borrow(v[0]), name), double_arg(nb::borrow(v[1]), name)};
+}
+
 /// One keyword argument of nc.Loader: its name and how it lands in LoaderOptions.
 struct OptionField {
   const char* name;
@@ -140,6 +151,16 @@ const OptionField kOptionFields[] = {
     {"crop", [](LoaderOptions& o, nb::handle v) { o.crop = crop_arg(v); }},
     {"crop_mode", [](LoaderOptions& o,
                      nb::handle v) { o.crop_mode = crop_mode_from_name(str_arg(v, "crop_mode")); }},
+    {"area", [](LoaderOptions& o, nb::handle v) { o.area = range_arg(v, "area"); }},
+    {"ratio", [](LoaderOptions& o, nb::handle v) { o.ratio = range_arg(v, "ratio"); }},
+    {"resize",
+     [](LoaderOptions& o, nb::handle v) {
+       o.resize = v.is_none() ? std::nullopt : std::optional<int64_t>(int_option(v, "resize"));
+     }},
+    {"interpolation",
+     [](LoaderOptions& o, nb::handle v) {
+       o.interpolation = interpolation_from_string(str_arg(v, "interpolation"));
+     }},
     {"mirror", [](LoaderOptions& o, nb::handle v) { o.mirror = double_arg(v, "mirror"); }},
     {"mean", [](LoaderOptions& o, nb::handle v) { o.mean = doubles_arg(v, "mean"); }},
     {"std", [](LoaderOptions& o, nb::handle v) { o.std = doubles_arg(v, "std"); }},
@@ -198,11 +219,13 @@ nb::tuple next_batch(Loader& loader) {
   return nb::make_tuple(nb::cast(std::move(b.images)), labels, b.epoch, b.index);
 }
 
-/// The plan as (indices, top, left, mirror) lists.
-std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::vector<int64_t>, std::vector<bool>>
+/// The plan as (indices, top, left, mirror, height, width) lists.
+std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::vector<int64_t>, std::vector<bool>,
+           std::vector<int64_t>, std::vector<int64_t>>
 plan_lists(BatchPlan p) {
   std::vector<bool> mirror(p.mirror.begin(), p.mirror.end());
-  return {std::move(p.indices), std::move(p.top), std::move(p.left), std::move(mirror)};
+  return {std::move(p.indices), std::move(p.top),    std::move(p.left),
+          std::move(mirror),    std::move(p.height), std::move(p.width)};
 }
 
 }  // namespace
@@ -215,10 +238,15 @@ void bind_loader(nb::module_& m) {
             const LoaderOptions o = options_from(options);
             std::optional<View> label_view;
             if (!labels.is_none()) label_view = view_from_object(labels);
-            new (self) Loader(view_from_object(images), std::move(label_view), o);
+            if (nb::isinstance<ImageSet>(images)) {
+              new (self) Loader(ImageSource(nb::cast<ImageSet>(images)), std::move(label_view), o);
+            } else {
+              new (self) Loader(view_from_object(images), std::move(label_view), o);
+            }
           },
           nb::arg("images"), nb::arg("labels").none(), nb::arg("options"),
-          "images, labels, then nc.Loader's options as keyword arguments.")
+          "images (an array or an _ImageSet), labels, then nc.Loader's options as keyword "
+          "arguments.")
       .def("__len__", &Loader::num_batches, "Batches per epoch on this rank.")
       .def_prop_ro("num_threads", &Loader::num_threads, "Worker threads running.")
       .def_prop_ro("samples_per_rank", &Loader::samples_per_rank, "Samples per epoch here.")
@@ -274,7 +302,8 @@ void bind_loader(nb::module_& m) {
             return plan_lists(l.plan(index, int_option(epoch, "epoch")));
           },
           nb::arg("batch"), nb::arg("epoch").none() = nb::none(),
-          "(indices, top, left, mirror) lists of batch `batch` of `epoch` (default: current).")
+          "(indices, top, left, mirror, height, width) lists of batch `batch` of `epoch` "
+          "(default: current).")
       .def("_inject_fault", &inject_loader_fault_for_testing, nb::arg("sample"),
            "Test seam: workers fail when they reach dataset index `sample` (-1: never).")
       .def("next", &next_batch,

@@ -23,13 +23,16 @@ _FRAMEWORK_MODULE = {"torch": "torch", "jax": "jax", "tf": "tensorflow"}
 
 
 class BatchPlan(NamedTuple):
-    """What batch i holds: dataset ``indices`` and, per sample, the crop origin ``top``/``left``
-    in the source image and whether it is mirrored (``mirror``, bool)."""
+    """What batch i holds: dataset ``indices`` and, per sample, the window origin ``top``/
+    ``left`` in the source image, whether it is mirrored (``mirror``, bool), and the window size
+    ``height``/``width`` (the crop; random_resized's drawn window; resize_center's whole image)."""
 
     indices: np.ndarray
     top: np.ndarray
     left: np.ndarray
     mirror: np.ndarray
+    height: np.ndarray
+    width: np.ndarray
 
 
 class Loader:
@@ -47,6 +50,15 @@ class Loader:
     float32 / float16 / bfloat16 / uint8. ``scale`` defaults to 1/255 for float outputs; uint8
     output copies the source bytes unchanged (uint8 images, no mean/std, scale unset or 1).
 
+    ``images`` may also be an ``nc.ImageSet`` of different-size images (its labels are the
+    default ``labels``). The resizing modes work on both: ``crop_mode="random_resized"``
+    (torchvision's RandomResizedCrop: area fraction uniform in ``area``, aspect ratio
+    log-uniform in ``ratio``, the window resized to ``crop``) and ``"resize_center"`` (the
+    shorter side resized to ``resize``, default 8/7 of the crop, then a center crop), resampled
+    with ``interpolation`` "bilinear" (antialiased when shrinking, like torchvision v2) or
+    "nearest", in the same single pass. The plain modes on an ImageSet need every image at least
+    as large as the crop.
+
     Iterating yields the batches from the current position to the end of the epoch; a complete
     pass moves to the next epoch (``set_epoch`` sets it, as with DistributedSampler).
     Randomness is keyed by (seed, epoch, position): the same seed gives the same bytes whatever
@@ -56,6 +68,8 @@ class Loader:
 
     def __init__(self, images, labels=None, batch_size: int = 32, crop=(256, 256),
                  crop_mode: str = "random", mirror: float = 0.5, mean=None, std=None,
+                 area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), resize: int | None = None,
+                 interpolation: str = "bilinear",
                  scale: float | None = None, layout: str = "CHW", dtype: str = "float32",
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False,
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
@@ -82,7 +96,13 @@ class Loader:
             except ImportError as exc:
                 raise ValueError("NumPy has no bfloat16 without the ml_dtypes package; use "
                                  "output='torch', 'jax', 'tf' or 'view'") from exc
-        self._images = view(images)
+        image_set = getattr(images, "__nocopy_image_set__", None)
+        if image_set is not None:
+            self._images = image_set()  # the C++ index; the set's pixels stay where they are
+            if labels is None and images.labels is not None:
+                labels = images.labels
+        else:
+            self._images = view(images)
         self._labels = None
         if labels is not None:
             if isinstance(labels, (list, tuple)):
@@ -90,7 +110,9 @@ class Loader:
             self._labels = view(labels)
         self._pid = os.getpid()
         self._core = _Loader(self._images, self._labels, batch_size=batch_size, crop=crop,
-                             crop_mode=crop_mode, mirror=mirror, mean=mean, std=std, scale=scale,
+                             crop_mode=crop_mode, area=area, ratio=ratio, resize=resize,
+                             interpolation=interpolation, mirror=mirror, mean=mean, std=std,
+                             scale=scale,
                              layout=layout, dtype=self._dtype, shuffle=shuffle, seed=seed,
                              drop_last=drop_last, num_threads=num_threads, prefetch=prefetch,
                              rank=rank, world_size=world_size)
@@ -185,9 +207,10 @@ class Loader:
         """What batch `i` of `epoch` holds, as NumPy arrays (to recompute it). The default epoch
         is the current one: the epoch of the batch last delivered, until the next batch is asked
         for (so ``for i, b in enumerate(loader): loader.plan(i)`` describes ``b``)."""
-        idx, top, left, mirror = self._live().plan(i, epoch)
+        idx, top, left, mirror, height, width = self._live().plan(i, epoch)
         return BatchPlan(np.asarray(idx, np.int64), np.asarray(top, np.int64),
-                         np.asarray(left, np.int64), np.asarray(mirror, bool))
+                         np.asarray(left, np.int64), np.asarray(mirror, bool),
+                         np.asarray(height, np.int64), np.asarray(width, np.int64))
 
     # --- lifetime -------------------------------------------------------------------------
     @property
@@ -250,7 +273,8 @@ class Loader:
 
     def __repr__(self) -> str:
         state = "closed" if self._core is None else f"epoch={self.epoch}, batches={len(self)}"
-        return f"nocopy.Loader(images={self._images.shape}, output={self._output!r}, {state})"
+        images = getattr(self._images, "shape", None) or f"ImageSet of {len(self._images)}"
+        return f"nocopy.Loader(images={images}, output={self._output!r}, {state})"
 
 
 def _converter(output: str):

@@ -285,6 +285,14 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match="same number of features"):
         nc.SequenceLoader([np.zeros((50, 2)), np.zeros((50, 3))], 10, 4, dtype="float32",
                           output="numpy")
+    with pytest.raises(TypeError, match="seq_len must be an integer, got 10.5"):
+        nc.SequenceLoader(tokens, 10.5, 4, output="numpy")
+    with pytest.raises(ValueError, match="seq_len 0 must be >= 1"):
+        nc.SequenceLoader(tokens, 0, 4, output="numpy")
+    with pytest.raises(ValueError, match="step 0 must be >= 1"):
+        nc.SequenceLoader(tokens, 10, 4, step=0, output="numpy")
+    with pytest.raises(ValueError, match="num_threads -1"):
+        nc.SequenceLoader(tokens, 10, 4, num_threads=-1, output="numpy")
     with pytest.raises(ValueError, match="output"):
         nc.SequenceLoader(tokens, 10, 4, output="pandas")
     big = np.full(100, 70000, np.uint32)
@@ -317,3 +325,23 @@ def test_rss_stays_bounded_over_a_sparse_token_file(tmp_path):
         loader.next_batch()
     growth = _rss_bytes() - before
     assert growth < 64 << 20, f"RSS grew by {growth >> 20} MiB"
+
+
+@pytest.mark.parametrize("mode", ["r", "r+", "c"])
+def test_mapped_sources_of_every_mode_read_correctly_past_the_release_budget(tmp_path, mode):
+    # 40 MiB of tokens (over the 32 MiB release budget): batches equal their plan before and
+    # after the loader unmaps what it has read; copy-on-write mappings keep private writes.
+    tokens = np.random.default_rng(3).integers(0, 60000, 20 * 2**20).astype(np.uint16)
+    path = tmp_path / "tokens.npy"
+    np.save(path, tokens)
+    v = nc.open_npy(path, mode=mode)
+    if mode == "c":
+        np.asarray(v)[:1000] = 7  # private writes that MADV_DONTNEED would discard
+    ref = np.asarray(v).copy()
+    loader = nc.SequenceLoader(v, 1024, 32, output="numpy", num_threads=2)
+    for i in range(40):  # 40 x 32 windows x (2 KiB + fault-around) crosses the budget
+        plan = loader.plan(i)
+        x, _ = loader.next_batch()
+        want = np.stack([ref[t:t + 1024] for t in plan.starts]).astype(np.int64)
+        assert np.array_equal(x, want)
+    assert (np.asarray(v)[:1000] == (7 if mode == "c" else ref[:1000])).all()

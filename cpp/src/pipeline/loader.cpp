@@ -29,12 +29,15 @@ struct Loader::Job {
 };
 
 Loader::Loader(View images, std::optional<View> labels, const LoaderOptions& options)
+    : Loader(ImageSource(std::move(images)), std::move(labels), options) {}
+
+Loader::Loader(ImageSource images, std::optional<View> labels, const LoaderOptions& options)
     : options_(options),
       config_(resolve_loader_options(options, images, labels)),
       images_(std::move(images)),
       labels_(std::move(labels)),
       sampler_(config_.sampler),
-      transform_(images_, config_.transform),
+      transform_(images_.view(), config_.transform),
       creator_pid_(static_cast<int>(getpid())),
       sync_(std::make_unique<Sync>()) {
   if (sampler_.epoch_batches() == 0) {
@@ -211,6 +214,20 @@ void Loader::gather_label(int64_t sample, char* dst) const {
   }
 }
 
+void Loader::resample_sample(const BatchPlan& p, int64_t k, void* out) const {
+  // Scratch of this worker thread, reused by every sample it resizes: no allocation per sample
+  // once it has seen the largest window.
+  static thread_local ResizeScratch scratch;
+  const int64_t n = p.indices[k];
+  const SamplerConfig& s = config_.sampler;
+  const ResizeGeometry g =
+      window_geometry(s.crop_mode, s.crop_h, s.crop_w, s.resize, p.top[k], p.left[k], p.height[k],
+                      p.width[k], p.mirror[k] != 0, config_.interpolation);
+  const ResizeOutput o{out, options_.dtype, options_.layout == Layout::CHW,
+                       transform_.multipliers().data(), transform_.offsets().data()};
+  resample_window(images_.image(n), g, o, scratch);
+}
+
 void Loader::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t end) {
   if (!job->cancelled.load(std::memory_order_relaxed)) {
     auto* out = static_cast<char*>(job->buffer->data());
@@ -221,8 +238,12 @@ void Loader::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t e
         if (p.indices[k] == fault_sample_.load(std::memory_order_relaxed)) {
           throw std::runtime_error("injected fault (inject_loader_fault_for_testing)");
         }
-        transform_.apply(p.indices[k], p.top[k], p.left[k], p.mirror[k] != 0,
-                         out + static_cast<size_t>(k) * transform_.sample_bytes());
+        char* slot = out + static_cast<size_t>(k) * transform_.sample_bytes();
+        if (config_.resample) {
+          resample_sample(p, k, slot);
+        } else {
+          transform_.apply(p.indices[k], p.top[k], p.left[k], p.mirror[k] != 0, slot);
+        }
         if (labels_out)
           gather_label(p.indices[k], labels_out + static_cast<size_t>(k) * label_bytes_);
       } catch (const std::exception& e) {

@@ -2,6 +2,8 @@
 // sampler's and the transform's configurations, each built here once.
 #include "nocopy/pipeline/loader_options.hpp"
 
+#include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -34,7 +36,15 @@ std::vector<double> values_of(const std::optional<std::vector<double>>& v, const
 LoaderConfig resolve_loader_options(const LoaderOptions& o, const View& images,
                                     const std::optional<View>& labels) {
   check_sample_source(images);
-  const auto& shape = images.shape();
+  return resolve_loader_options(o, ImageSource(images), labels);
+}
+
+LoaderConfig resolve_loader_options(const LoaderOptions& o, const ImageSource& source,
+                                    const std::optional<View>& labels) {
+  check_sample_source(source.view());
+  // An ImageSet's view is its first image as a batch of one; the count comes from the source.
+  std::vector<int64_t> shape = source.view().shape();
+  shape[0] = source.size();
   LoaderConfig c;
   if (!o.crop && o.crop_mode != CropMode::None) {
     throw std::invalid_argument("crop_mode '" + std::string(crop_mode_name(o.crop_mode)) +
@@ -56,6 +66,15 @@ LoaderConfig resolve_loader_options(const LoaderOptions& o, const View& images,
   s.crop_w = crop[1];
   s.crop_mode = o.crop_mode;
   s.mirror = o.mirror;
+  if (const auto& set = source.image_set()) {
+    s.sample_shapes = std::make_shared<const std::vector<int64_t>>(set->shapes());
+  }
+  s.resized_crop = {o.area[0], o.area[1], o.ratio[0], o.ratio[1]};
+  const int64_t side = std::max(crop[0], crop[1]);
+  s.resize = o.resize.value_or(side > kMaxResize ? side : side * 8 / 7);
+  c.resample = !source.uniform() || o.crop_mode == CropMode::RandomResized ||
+               o.crop_mode == CropMode::ResizeCenter;
+  c.interpolation = o.interpolation;
 
   TransformSpec& t = c.transform;
   t.crop_h = crop[0];

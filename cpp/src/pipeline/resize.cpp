@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -145,12 +146,17 @@ void vertical_strided(const S* const* rows, const float* w, int n, int64_t width
   }
 }
 
-/// The horizontal pass: out pixel x (written at ow - 1 - x when mirrored) is the weighted sum of
-/// the row's pixels first[x] .. first[x] + count[x] - 1 (relative to `row`). KC > 0 fixes C.
+/// Four floats, as a GCC/Clang vector (SSE on the baseline, wider clones use the same code).
+typedef float Float4 __attribute__((vector_size(16)));
+
+/// The horizontal pass: out pixel x is the weighted sum of the row's pixels first[x] ..
+/// first[x] + count[x] - 1 (relative to `row`). KC > 0 fixes C. For 3 and 4 channels a pixel
+/// is one 4-float vector (the 3-channel case reads one float past a pixel and writes one past
+/// it: both buffers carry one float of padding, and pixels are written in increasing order).
 template <int KC>
 [[gnu::always_inline]] inline void horizontal_body(const float* __restrict row,
                                                    const ResampleTable& t, int64_t shift,
-                                                   int64_t C_, bool mirror, float* __restrict out) {
+                                                   int64_t C_, float* __restrict out) {
   const int64_t C = KC > 0 ? KC : C_;
   const int64_t ow = t.size(), stride = t.stride();
   const int64_t* first = t.first();
@@ -160,8 +166,16 @@ template <int KC>
     const float* p = row + (first[x] - shift) * C;
     const float* w = weights + x * stride;
     const int n = count[x];
-    float* o = out + (mirror ? ow - 1 - x : x) * C;
-    if constexpr (KC > 0) {
+    float* o = out + x * C;
+    if constexpr (KC == 3 || KC == 4) {
+      Float4 acc = {0, 0, 0, 0};
+      for (int j = 0; j < n; ++j) {
+        Float4 v;
+        std::memcpy(&v, p + j * KC, sizeof v);
+        acc += w[j] * v;
+      }
+      std::memcpy(o, &acc, sizeof acc);
+    } else if constexpr (KC > 0) {
       float acc[KC] = {};
       for (int j = 0; j < n; ++j) {
         for (int c = 0; c < KC; ++c) acc[c] += w[j] * p[j * KC + c];
@@ -178,19 +192,19 @@ template <int KC>
 }
 
 NOCOPY_MULTIVERSION void horizontal(const float* row, const ResampleTable& t, int64_t shift,
-                                    int64_t C, bool mirror, float* out) {
+                                    int64_t C, float* out) {
   switch (C) {
     case 1:
-      horizontal_body<1>(row, t, shift, C, mirror, out);
+      horizontal_body<1>(row, t, shift, C, out);
       break;
     case 3:
-      horizontal_body<3>(row, t, shift, C, mirror, out);
+      horizontal_body<3>(row, t, shift, C, out);
       break;
     case 4:
-      horizontal_body<4>(row, t, shift, C, mirror, out);
+      horizontal_body<4>(row, t, shift, C, out);
       break;
     default:
-      horizontal_body<0>(row, t, shift, C, mirror, out);
+      horizontal_body<0>(row, t, shift, C, out);
   }
 }
 
@@ -204,43 +218,64 @@ template <class D>
   }
 }
 
-/// Writes one output row y of HWC floats `row` as dtype D: x * a[c] + b[c] in CHW or HWC.
-template <class D>
+/// Writes one output row y of HWC floats `row` as dtype D: x * a[c] + b[c] in CHW or HWC,
+/// output column x taken from row column w - 1 - x when mirrored. KC > 0 fixes C.
+template <class D, int KC>
 [[gnu::always_inline]] inline void write_row_as(const float* __restrict row, int64_t y, int64_t h,
-                                                int64_t w, int64_t C, bool chw, const float* a,
-                                                const float* b, D* __restrict out) {
+                                                int64_t w, int64_t C_, bool chw, bool mirror,
+                                                const float* a, const float* b, D* __restrict out) {
+  const int64_t C = KC > 0 ? KC : C_;
   if (chw) {
     for (int64_t c = 0; c < C; ++c) {
       D* __restrict o = out + c * h * w + y * w;
       const float ac = a[c], bc = b[c];
-      for (int64_t x = 0; x < w; ++x) put(o + x, row[x * C + c] * ac + bc);
+      if (mirror) {
+        const float* __restrict r = row + (w - 1) * C + c;
+        for (int64_t x = 0; x < w; ++x) put(o + x, r[-x * C] * ac + bc);
+      } else {
+        const float* __restrict r = row + c;
+        for (int64_t x = 0; x < w; ++x) put(o + x, r[x * C] * ac + bc);
+      }
     }
   } else {
     D* __restrict o = out + y * w * C;
     for (int64_t x = 0; x < w; ++x) {
-      for (int64_t c = 0; c < C; ++c) put(o + x * C + c, row[x * C + c] * a[c] + b[c]);
+      const float* __restrict r = row + (mirror ? w - 1 - x : x) * C;
+      for (int64_t c = 0; c < C; ++c) put(o + x * C + c, r[c] * a[c] + b[c]);
     }
   }
 }
 
-NOCOPY_MULTIVERSION void write_row_f32(const float* row, int64_t y, int64_t h, int64_t w, int64_t C,
-                                       bool chw, const float* a, const float* b, float* out) {
-  write_row_as(row, y, h, w, C, chw, a, b, out);
-}
-NOCOPY_MULTIVERSION void write_row_u8(const float* row, int64_t y, int64_t h, int64_t w, int64_t C,
-                                      bool chw, const float* a, const float* b, uint8_t* out) {
-  write_row_as(row, y, h, w, C, chw, a, b, out);
+/// write_row_as with the 3-channel case specialized.
+template <class D>
+[[gnu::always_inline]] inline void write_row_any(const float* row, int64_t y, int64_t h, int64_t w,
+                                                 int64_t C, bool chw, bool mirror, const float* a,
+                                                 const float* b, D* out) {
+  if (C == 3) {
+    write_row_as<D, 3>(row, y, h, w, C, chw, mirror, a, b, out);
+  } else {
+    write_row_as<D, 0>(row, y, h, w, C, chw, mirror, a, b, out);
+  }
 }
 
-/// 16-bit float outputs: the row is normalized in place, then each value converted.
-void write_row_16(float* row, int64_t y, int64_t h, int64_t w, int64_t C, bool chw, const float* a,
-                  const float* b, bool bf16, uint16_t* out) {
+NOCOPY_MULTIVERSION void write_row_f32(const float* row, int64_t y, int64_t h, int64_t w, int64_t C,
+                                       bool chw, bool mirror, const float* a, const float* b,
+                                       float* out) {
+  write_row_any(row, y, h, w, C, chw, mirror, a, b, out);
+}
+NOCOPY_MULTIVERSION void write_row_u8(const float* row, int64_t y, int64_t h, int64_t w, int64_t C,
+                                      bool chw, bool mirror, const float* a, const float* b,
+                                      uint8_t* out) {
+  write_row_any(row, y, h, w, C, chw, mirror, a, b, out);
+}
+
+/// 16-bit float outputs: each value normalized, then converted.
+void write_row_16(const float* row, int64_t y, int64_t h, int64_t w, int64_t C, bool chw,
+                  bool mirror, const float* a, const float* b, bool bf16, uint16_t* out) {
   for (int64_t x = 0; x < w; ++x) {
-    for (int64_t c = 0; c < C; ++c) row[x * C + c] = row[x * C + c] * a[c] + b[c];
-  }
-  for (int64_t x = 0; x < w; ++x) {
+    const float* r = row + (mirror ? w - 1 - x : x) * C;
     for (int64_t c = 0; c < C; ++c) {
-      const float v = row[x * C + c];
+      const float v = r[c] * a[c] + b[c];
       const uint16_t bits = bf16 ? float_to_bfloat16_bits(v) : float_to_half_bits(v);
       out[chw ? c * h * w + y * w + x : (y * w + x) * C + c] = bits;
     }
@@ -297,8 +332,10 @@ void resample_window(const ResizeSource& src, const ResizeGeometry& g, const Res
   const int64_t C = src.channels;
   // Only the window columns some output column reads are resampled vertically.
   const int64_t col_begin = s.cols.source_begin(), col_end = s.cols.source_end();
-  s.vertical.resize(static_cast<size_t>((col_end - col_begin) * C));
-  s.horizontal.resize(static_cast<size_t>(g.out_w * C));
+  // One float of padding after each row: the 3-channel horizontal pass moves 4 floats a pixel.
+  s.vertical.resize(static_cast<size_t>((col_end - col_begin) * C + 1));
+  s.vertical.back() = 0.0f;
+  s.horizontal.resize(static_cast<size_t>(g.out_w * C + 1));
   for (int64_t y = 0; y < g.out_h; ++y) {
     switch (src.dtype) {
       case DType::UInt8:
@@ -311,20 +348,20 @@ void resample_window(const ResizeSource& src, const ResizeGeometry& g, const Res
         vertical_pass<float>(src, g, s.rows, y, col_begin, col_end, s.vertical.data());
         break;
     }
-    horizontal(s.vertical.data(), s.cols, col_begin, C, g.mirror, s.horizontal.data());
+    horizontal(s.vertical.data(), s.cols, col_begin, C, s.horizontal.data());
     switch (out.dtype) {
       case DType::UInt8:
-        write_row_u8(s.horizontal.data(), y, g.out_h, g.out_w, C, out.channels_first, out.a, out.b,
-                     static_cast<uint8_t*>(out.data));
+        write_row_u8(s.horizontal.data(), y, g.out_h, g.out_w, C, out.channels_first, g.mirror,
+                     out.a, out.b, static_cast<uint8_t*>(out.data));
         break;
       case DType::Float16:
       case DType::BFloat16:
-        write_row_16(s.horizontal.data(), y, g.out_h, g.out_w, C, out.channels_first, out.a, out.b,
-                     out.dtype == DType::BFloat16, static_cast<uint16_t*>(out.data));
+        write_row_16(s.horizontal.data(), y, g.out_h, g.out_w, C, out.channels_first, g.mirror,
+                     out.a, out.b, out.dtype == DType::BFloat16, static_cast<uint16_t*>(out.data));
         break;
       default:
-        write_row_f32(s.horizontal.data(), y, g.out_h, g.out_w, C, out.channels_first, out.a, out.b,
-                      static_cast<float*>(out.data));
+        write_row_f32(s.horizontal.data(), y, g.out_h, g.out_w, C, out.channels_first, g.mirror,
+                      out.a, out.b, static_cast<float*>(out.data));
         break;
     }
   }

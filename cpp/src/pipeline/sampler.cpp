@@ -45,11 +45,13 @@ uint64_t counter_hash(uint64_t seed, uint64_t epoch, uint64_t position, uint64_t
 }
 
 CropMode crop_mode_from_name(std::string_view name) {
-  for (CropMode m : {CropMode::Random, CropMode::Center, CropMode::None}) {
+  for (CropMode m : {CropMode::Random, CropMode::Center, CropMode::None, CropMode::RandomResized,
+                     CropMode::ResizeCenter}) {
     if (name == crop_mode_name(m)) return m;
   }
-  throw std::invalid_argument("crop_mode '" + std::string(name) +
-                              "' is not one of 'random', 'center', 'none'");
+  throw std::invalid_argument(
+      "crop_mode '" + std::string(name) +
+      "' is not one of 'random', 'center', 'none', 'random_resized', 'resize_center'");
 }
 
 std::string_view crop_mode_name(CropMode mode) {
@@ -60,6 +62,10 @@ std::string_view crop_mode_name(CropMode mode) {
       return "center";
     case CropMode::None:
       return "none";
+    case CropMode::RandomResized:
+      return "random_resized";
+    case CropMode::ResizeCenter:
+      return "resize_center";
   }
   return "?";
 }
@@ -76,14 +82,50 @@ Sampler::Sampler(const SamplerConfig& c) : config_(c) {
           "mirror probability " + format_number(c.mirror) + " is not in [0, 1]");
   const std::string image = pair(c.image_h, c.image_w);
   const std::string crop = pair(c.crop_h, c.crop_w);
+  const std::string mode = "crop_mode '" + std::string(crop_mode_name(c.crop_mode)) + "'";
   require(c.image_h >= 1 && c.image_w >= 1, "image size " + image + " is empty");
   require(c.crop_h >= 1 && c.crop_w >= 1, "crop " + crop + " must be positive");
-  // The one check that the crop fits the image (the loader's options rely on it).
-  require(c.crop_h <= c.image_h && c.crop_w <= c.image_w,
-          "crop " + crop + " is larger than image " + image + " on axes (1, 2)");
-  require(c.crop_mode != CropMode::None || (c.crop_h == c.image_h && c.crop_w == c.image_w),
-          "crop_mode 'none' keeps the whole image " + image + ", but crop is " + crop +
-              "; pass no crop (crop=None)");
+  require(!c.sample_shapes || c.sample_shapes->size() ==
+                                  3 * static_cast<size_t>(std::max<int64_t>(c.num_samples, 0)),
+          "sample_shapes holds " + std::to_string(c.sample_shapes ? c.sample_shapes->size() : 0) +
+              " values; expected 3 per sample");
+  const bool resizing =
+      c.crop_mode == CropMode::RandomResized || c.crop_mode == CropMode::ResizeCenter;
+  if (c.crop_mode == CropMode::RandomResized) validate_resized_crop_range(c.resized_crop);
+  if (c.crop_mode == CropMode::ResizeCenter) {
+    require(c.resize >= std::max(c.crop_h, c.crop_w) && c.resize <= kMaxResize,
+            "resize " + std::to_string(c.resize) + " is not in [" +
+                std::to_string(std::max(c.crop_h, c.crop_w)) + ", " + std::to_string(kMaxResize) +
+                "]: resize_center needs the shorter side resized to at least the larger crop "
+                "side " +
+                crop);
+  }
+  if (!resizing && !c.sample_shapes) {
+    // The one check that the crop fits the image (the loader's options rely on it).
+    require(c.crop_h <= c.image_h && c.crop_w <= c.image_w,
+            "crop " + crop + " is larger than image " + image + " on axes (1, 2)");
+    require(c.crop_mode != CropMode::None || (c.crop_h == c.image_h && c.crop_w == c.image_w),
+            "crop_mode 'none' keeps the whole image " + image + ", but crop is " + crop +
+                "; pass no crop (crop=None)");
+  }
+  if (!resizing && c.sample_shapes) {
+    // Images of different sizes: the plain modes need every image to hold the crop window.
+    for (int64_t i = 0; i < c.num_samples; ++i) {
+      const int64_t h = height_of(i), w = width_of(i);
+      if (c.crop_mode == CropMode::None) {
+        require(h == c.crop_h && w == c.crop_w,
+                "sample " + std::to_string(i) + " of size " + pair(h, w) + " differs from crop " +
+                    crop + "; " + mode +
+                    " keeps whole images, so every image needs the same size (use "
+                    "'random_resized' or 'resize_center' for images of any size)");
+      }
+      require(h >= c.crop_h && w >= c.crop_w,
+              "sample " + std::to_string(i) + " of size " + pair(h, w) + " is smaller than crop " +
+                  crop + "; " + mode +
+                  " needs every image at least the crop (use 'random_resized' or "
+                  "'resize_center' for images of any size)");
+    }
+  }
   whole_ = geometry(0);
   set_epoch(0);
 }
@@ -156,6 +198,16 @@ int64_t Sampler::batch_len(int64_t b) const {
   return batch_len(current_, config_.batch_size, b);
 }
 
+int64_t Sampler::height_of(int64_t i) const {
+  return config_.sample_shapes ? (*config_.sample_shapes)[3 * static_cast<size_t>(i)]
+                               : config_.image_h;
+}
+
+int64_t Sampler::width_of(int64_t i) const {
+  return config_.sample_shapes ? (*config_.sample_shapes)[3 * static_cast<size_t>(i) + 1]
+                               : config_.image_w;
+}
+
 BatchPlan Sampler::plan(int64_t b) const {
   return plan_from(order_, epoch_, current_, b);
 }
@@ -175,6 +227,8 @@ BatchPlan Sampler::plan_from(const std::vector<int64_t>& order, int64_t epoch, c
   p.indices.resize(n);
   p.top.resize(n);
   p.left.resize(n);
+  p.height.resize(n);
+  p.width.resize(n);
   p.mirror.resize(n);
   // mirror < 1 compares 53 random bits with the probability scaled to 2^53; 1 always mirrors.
   const auto threshold = static_cast<uint64_t>(std::ldexp(c.mirror, 53));
@@ -184,20 +238,34 @@ BatchPlan Sampler::plan_from(const std::vector<int64_t>& order, int64_t epoch, c
     const int64_t rank_pos = b * c.batch_size + k;
     const auto g = static_cast<uint64_t>(geo.start + rank_pos * c.world_size + c.rank);
     p.indices[k] = order[g % order.size()];
+    const int64_t H = height_of(p.indices[k]), W = width_of(p.indices[k]);
+    p.height[k] = c.crop_h;
+    p.width[k] = c.crop_w;
     switch (c.crop_mode) {
       case CropMode::Random:
-        p.top[k] = static_cast<int64_t>(bounded(counter_hash(c.seed, e, g, kTop),
-                                                static_cast<uint64_t>(c.image_h - c.crop_h + 1)));
-        p.left[k] = static_cast<int64_t>(bounded(counter_hash(c.seed, e, g, kLeft),
-                                                 static_cast<uint64_t>(c.image_w - c.crop_w + 1)));
+        p.top[k] = static_cast<int64_t>(
+            bounded(counter_hash(c.seed, e, g, kTop), static_cast<uint64_t>(H - c.crop_h + 1)));
+        p.left[k] = static_cast<int64_t>(
+            bounded(counter_hash(c.seed, e, g, kLeft), static_cast<uint64_t>(W - c.crop_w + 1)));
         break;
       case CropMode::Center:
-        p.top[k] = (c.image_h - c.crop_h) / 2;
-        p.left[k] = (c.image_w - c.crop_w) / 2;
+        p.top[k] = (H - c.crop_h) / 2;
+        p.left[k] = (W - c.crop_w) / 2;
         break;
       case CropMode::None:
+      case CropMode::ResizeCenter:
         p.top[k] = p.left[k] = 0;
+        p.height[k] = H;
+        p.width[k] = W;
         break;
+      case CropMode::RandomResized: {
+        const CropWindow w = random_resized_window(c.seed, e, g, H, W, c.resized_crop);
+        p.top[k] = w.top;
+        p.left[k] = w.left;
+        p.height[k] = w.height;
+        p.width[k] = w.width;
+        break;
+      }
     }
     p.mirror[k] = c.mirror >= 1.0 || (counter_hash(c.seed, e, g, kMirror) >> 11) < threshold;
   }

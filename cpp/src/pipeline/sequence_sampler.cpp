@@ -67,7 +67,10 @@ SequenceSampler::SequenceSampler(std::span<const int64_t> lengths, const Sequenc
 }
 
 void SequenceSampler::set_epoch(int64_t epoch) {
-  if (epoch < 0) throw std::invalid_argument("epoch " + std::to_string(epoch) + " must be >= 0");
+  if (epoch < 0 || epoch > kMaxEpoch) {
+    throw std::invalid_argument("epoch " + std::to_string(epoch) + " is not in [0, " +
+                                std::to_string(kMaxEpoch) + "]");
+  }
   epoch_ = epoch;
   if (order_) order_->set_epoch(epoch);
 }

@@ -427,6 +427,8 @@ def run_methods(methods: tuple[str, ...], cfg: dict, step=lambda name: None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    if any(x.startswith("--workload") for x in (sys.argv[1:] if argv is None else argv)):
+        return __import__("nocopy._cli.bench_imagenet", fromlist=["main"]).main(argv)
     p = argparse.ArgumentParser(prog="python -m nocopy bench", description=__doc__.split("\n")[0])
     p.add_argument("--n", type=int, default=1000, help="images in the dataset (1000)")
     p.add_argument("--size", type=int, default=512, help="image height and width (512)")

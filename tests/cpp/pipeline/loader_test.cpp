@@ -241,3 +241,45 @@ TEST(Loader, ValidationMessages) {
             "drop_last leaves no batch: 4 samples over world_size 8 give 0 samples per rank, "
             "fewer than batch_size 5");
 }
+
+TEST(Loader, EpochEndIsLazyAndPlansOfAnyEpochMatchTheirBatches) {
+  View images = random_u8({11, 8, 8, 3}, 9);
+  LoaderOptions o = small_options();
+  o.batch_size = 4;
+  Loader loader(images, labels_for(11), o);
+  ASSERT_EQ(loader.num_batches(), 3);
+  const BatchPlan ahead = loader.plan(0, 1);
+  for (int64_t b = 0; b < 3; ++b) {
+    Batch batch = take(loader);
+    const BatchPlan p = loader.plan(b);  // right after batch b: describes it, the last included
+    for (size_t k = 0; k < p.indices.size(); ++k) {
+      EXPECT_EQ(batch.labels->data_as<int64_t>()[k], 1000 + p.indices[k]);
+    }
+  }
+  EXPECT_EQ(loader.state().epoch, 1);  // the next batch starts epoch 1 ...
+  EXPECT_EQ(loader.state().batch, 0);
+  EXPECT_EQ(loader.plan(2).indices.size(), 3u);  // ... while plan() still describes epoch 0
+  Batch first = take(loader);
+  EXPECT_EQ(first.epoch, 1);
+  for (size_t k = 0; k < ahead.indices.size(); ++k) {
+    EXPECT_EQ(first.labels->data_as<int64_t>()[k], 1000 + ahead.indices[k]);
+  }
+  EXPECT_THROW(loader.set_epoch(nocopy::kMaxEpoch + 1), std::invalid_argument);
+  loader.set_epoch(nocopy::kMaxEpoch);
+  for (int i = 0; i < 3; ++i) take(loader);
+  Batch b;
+  EXPECT_THROW(loader.next(b), std::invalid_argument);  // no epoch after the last one
+  EXPECT_EQ(loader.state().batch, 3);
+}
+
+TEST(Loader, BuffersHoldTheLargestBatchThatCanOccur) {
+  View images = random_u8({6, 8, 8, 3}, 10);
+  LoaderOptions o = small_options();
+  o.batch_size = int64_t{1} << 40;  // far above the 6 samples: one batch of 6
+  o.dtype = DType::UInt8;
+  o.mean.reset();
+  o.std.reset();
+  Loader loader(images, std::nullopt, o);
+  EXPECT_EQ(loader.buffer_bytes(), 6u * 3 * 6 * 7);
+  EXPECT_EQ(take(loader).images.shape()[0], 6);
+}

@@ -24,6 +24,7 @@
 #include "nocopy/core/thread_pool.hpp"
 #include "nocopy/core/view.hpp"
 #include "nocopy/pipeline/batch_pool.hpp"
+#include "nocopy/pipeline/image_source.hpp"
 #include "nocopy/pipeline/loader_options.hpp"
 #include "nocopy/pipeline/sample_transform.hpp"
 #include "nocopy/pipeline/sampler.hpp"
@@ -76,6 +77,9 @@ class Loader {
   /// checks: std::invalid_argument / BufferError with the value and the limit) and starts the
   /// worker threads; no work happens before the first next().
   Loader(View images, std::optional<View> labels, const LoaderOptions& options);
+  /// The same over any image source: a uniform array or an ImageSet of different-size images
+  /// (labels, when given, have first axis N; an ImageSet's own labels are not implied here).
+  Loader(ImageSource images, std::optional<View> labels, const LoaderOptions& options);
   /// Stops the workers (queued work is dropped) and joins them; held batches stay valid. In a
   /// forked child (where the workers do not exist) it only releases memory, never waits.
   ~Loader();
@@ -137,10 +141,12 @@ class Loader {
   void cancel_locked();
   void run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t end);
   void gather_label(int64_t sample, char* dst) const;
+  /// Writes plan entry k through the resampling kernel (resizing modes, ImageSets).
+  void resample_sample(const BatchPlan& p, int64_t k, void* out) const;
 
   LoaderOptions options_;
   LoaderConfig config_;
-  View images_;
+  ImageSource images_;
   std::optional<View> labels_;
   Sampler sampler_;
   SampleTransform transform_;

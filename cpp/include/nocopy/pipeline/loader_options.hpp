@@ -16,6 +16,8 @@
 
 #include "nocopy/core/dtype.hpp"
 #include "nocopy/core/view.hpp"
+#include "nocopy/pipeline/image_source.hpp"
+#include "nocopy/pipeline/resize.hpp"
 #include "nocopy/pipeline/sample_transform.hpp"
 #include "nocopy/pipeline/sampler.hpp"
 
@@ -34,6 +36,15 @@ struct LoaderOptions {
   std::optional<std::array<int64_t, 2>> crop = std::array<int64_t, 2>{256, 256};
   /// How each sample's window is chosen.
   CropMode crop_mode = CropMode::Random;
+  /// random_resized: range of the window's fraction of the image area (torchvision's `scale`).
+  std::array<double, 2> area = {0.08, 1.0};
+  /// random_resized: range of the window's aspect ratio (width / height), drawn log-uniformly.
+  std::array<double, 2> ratio = {3.0 / 4.0, 4.0 / 3.0};
+  /// resize_center: the shorter side after resizing; absent means the larger crop side * 8 / 7
+  /// (256 for a 224 crop, the usual evaluation recipe).
+  std::optional<int64_t> resize;
+  /// How resized windows are resampled (antialiased bilinear, or nearest).
+  Interpolation interpolation = Interpolation::Bilinear;
   /// Probability of a horizontal mirror per sample, in [0, 1].
   double mirror = 0.5;
   /// Normalization out = (x * scale - mean[c]) / std[c]: one value or one per channel; absent
@@ -74,12 +85,22 @@ struct LoaderConfig {
   int64_t prefetch = 2;
   /// Shape of one output sample: (C, h, w) or (h, w, C).
   std::vector<int64_t> sample_shape;
+  /// True when samples go through the resampling kernel (a resizing crop mode, or images of
+  /// different sizes), false for the plain crop kernel.
+  bool resample = false;
+  /// The resampling filter.
+  Interpolation interpolation = Interpolation::Bilinear;
 };
 
 /// Checks `options` with `images` (N, H, W, C) and `labels` (first axis N, or none) and
 /// resolves the defaults; std::invalid_argument / BufferError naming the argument, the value
 /// and the limit.
 LoaderConfig resolve_loader_options(const LoaderOptions& options, const View& images,
+                                    const std::optional<View>& labels);
+
+/// The same for any image source: a uniform array or an ImageSet (whose images may differ in
+/// size: the plain crop modes then need each image to hold the crop, checked by the Sampler).
+LoaderConfig resolve_loader_options(const LoaderOptions& options, const ImageSource& images,
                                     const std::optional<View>& labels);
 
 }  // namespace nocopy

@@ -15,8 +15,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
+
+#include "nocopy/pipeline/resized_crop_window.hpp"
 
 namespace nocopy {
 
@@ -34,12 +37,20 @@ enum class CropMode : uint8_t {
   Random,  ///< uniform top in [0, H - h], left in [0, W - w]
   Center,  ///< (H - h) / 2, (W - w) / 2, rounded down
   None,    ///< the whole image (top = left = 0, window = image)
+  /// torchvision's RandomResizedCrop window (random_resized_window), resized to the crop
+  RandomResized,
+  /// the whole image, its shorter side resized to `resize`, then center-cropped to the crop
+  ResizeCenter,
 };
 
-/// The mode called `name` ("random", "center", "none"); std::invalid_argument listing the names.
+/// The mode called `name` ("random", "center", "none", "random_resized", "resize_center");
+/// std::invalid_argument listing the names.
 CropMode crop_mode_from_name(std::string_view name);
 /// The name of a mode, as crop_mode_from_name accepts it.
 std::string_view crop_mode_name(CropMode mode);
+
+/// Largest `resize` of CropMode::ResizeCenter (larger sides would not fit a batch anyway).
+inline constexpr int64_t kMaxResize = int64_t{1} << 20;
 
 /// Largest epoch a sampler accepts: epoch + 1 and every counter derived from it stay in range.
 inline constexpr int64_t kMaxEpoch = (int64_t{1} << 62) - 1;
@@ -63,16 +74,26 @@ struct SamplerConfig {
   /// Image height and width (H, W) and the crop window (h, w) with its mode.
   int64_t image_h = 1, image_w = 1, crop_h = 1, crop_w = 1;
   CropMode crop_mode = CropMode::Random;
+  /// Each sample's (H, W, C), 3 * num_samples values, for images of different sizes (an
+  /// ImageSet); null when every sample is image_h x image_w.
+  std::shared_ptr<const std::vector<int64_t>> sample_shapes;
+  /// Area and ratio ranges of CropMode::RandomResized.
+  ResizedCropRange resized_crop;
+  /// Shorter side after resizing, for CropMode::ResizeCenter (>= the larger crop side).
+  int64_t resize = 0;
   /// Probability in [0, 1] that a sample is mirrored horizontally.
   double mirror = 0.0;
 };
 
-/// The plan of one batch: sample indices and each sample's crop origin and mirror flag.
+/// The plan of one batch: sample indices and each sample's window and mirror flag.
 struct BatchPlan {
   /// Dataset index of each sample.
   std::vector<int64_t> indices;
-  /// Crop origin (row, column) in the source image of each sample.
+  /// Window origin (row, column) in the source image of each sample.
   std::vector<int64_t> top, left;
+  /// Window size (rows, columns) in the source image of each sample: the crop for the plain
+  /// modes, the drawn window for random_resized, the whole image for resize_center.
+  std::vector<int64_t> height, width;
   /// 1 when the sample is mirrored horizontally, else 0.
   std::vector<uint8_t> mirror;
 };
@@ -130,6 +151,9 @@ class Sampler {
   BatchPlan plan_from(const std::vector<int64_t>& order, int64_t epoch, const Geometry& geo,
                       int64_t b) const;
   static int64_t batch_len(const Geometry& geo, int64_t batch_size, int64_t b);
+  /// Height and width of sample i.
+  int64_t height_of(int64_t i) const;
+  int64_t width_of(int64_t i) const;
 
   SamplerConfig config_;
   Geometry whole_;    // a whole epoch

@@ -17,12 +17,17 @@ demo: build
 	$(PY) examples/demo.py
 	$(PY) -m nocopy bench --quick --png build/bench.png
 
-# Debian packages the C++ tests need (GoogleTest), installed only when missing.
+# Debian packages the C++ tests need (GoogleTest, libjpeg-turbo), installed only when missing.
 system-deps:
 	@if ! [ -f /usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfig.cmake ] && ! ls /usr/lib/*/cmake/GTest/GTestConfig.cmake >/dev/null 2>&1; then \
 	  echo "installing libgtest-dev"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev) || \
 	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev); \
+	fi
+	@if ! [ -f /usr/include/jpeglib.h ]; then \
+	  echo "installing libjpeg62-turbo-dev"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjpeg62-turbo-dev) || \
+	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjpeg62-turbo-dev); \
 	fi
 
 # The virtualenv with every build/test dependency, rebuilt when requirements-dev.txt changes.
@@ -35,7 +40,7 @@ $(VENV)/.deps: requirements-dev.txt
 venv: $(VENV)/.deps
 
 # Builds and installs the package into the virtualenv (incremental: build/ is reused).
-build: $(VENV)/.deps
+build: $(VENV)/.deps system-deps
 	$(PY) -m pip install -q --no-build-isolation --no-deps .
 
 cpp-test: system-deps
@@ -110,6 +115,8 @@ clean:
 # the small seed corpus is fuzz/corpus/<name>. `fuzz-smoke` is the short run `make test` uses.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst fuzz/%_fuzzer.cpp,%,$(wildcard fuzz/*_fuzzer.cpp))
+# The core links libjpeg when its header is there (checked when the rule runs, after system-deps).
+FUZZ_JPEG := [ -f /usr/include/jpeglib.h ]
 FUZZ_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 fuzz-deps:
@@ -120,9 +127,10 @@ fuzz-deps:
 	fi
 
 CORE_SOURCES := $(wildcard cpp/src/core/*.cpp cpp/src/storage/*.cpp cpp/src/pipeline/*.cpp)
-build/fuzz/%: fuzz/%_fuzzer.cpp $(CORE_SOURCES) $(wildcard cpp/src/*/*.hpp cpp/include/nocopy/*/*.hpp) | fuzz-deps
+build/fuzz/%: fuzz/%_fuzzer.cpp $(CORE_SOURCES) $(wildcard cpp/src/*/*.hpp cpp/include/nocopy/*/*.hpp) | fuzz-deps system-deps
 	@mkdir -p build/fuzz
-	clang++ $(FUZZ_FLAGS) -Icpp/include -Icpp/src $< $(CORE_SOURCES) -pthread -o $@
+	clang++ $(FUZZ_FLAGS) -Icpp/include -Icpp/src $$($(FUZZ_JPEG) && echo -DNOCOPY_HAVE_JPEG=1) \
+	  $< $(CORE_SOURCES) -pthread $$($(FUZZ_JPEG) && echo -ljpeg) -o $@
 
 fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \

@@ -53,6 +53,31 @@ def shm_seeds():
             f.write(header + struct.pack("<Q", extra << 1 | 1))
 
 
+def jpeg_seeds():
+    """Small JPEGs (first byte: the DCT scale choice) of each kind the decoder handles."""
+    import io
+
+    from PIL import Image
+
+    out = os.path.join(HERE, "corpus", "jpeg_decode")
+    os.makedirs(out, exist_ok=True)
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (24, 19, 3), dtype=np.uint8)
+    kinds = {
+        "rgb420": (Image.fromarray(rgb), dict(subsampling=2)),
+        "rgb444": (Image.fromarray(rgb), dict(subsampling=0)),
+        "rgb422_progressive": (Image.fromarray(rgb), dict(subsampling=1, progressive=True)),
+        "gray": (Image.fromarray(rgb[..., 0]), {}),
+        "cmyk": (Image.fromarray(np.dstack([rgb, rgb[..., :1]]), "CMYK"), {}),
+    }
+    for i, (name, (im, kw)) in enumerate(kinds.items()):
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=75, **kw)
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(bytes([i % 4]) + buf.getvalue())
+
+
 if __name__ == "__main__":
     npy_seeds()
     shm_seeds()
+    jpeg_seeds()

@@ -32,6 +32,8 @@ void bind_loader(nb::module_& m);
 void bind_sequence(nb::module_& m);
 /// Registers the image-dataset index (_ImageSet) and the resampling kernel's test seam.
 void bind_image_set(nb::module_& m);
+/// Registers the JPEG decoder (jpeg_info, jpeg_decode, jpeg_available).
+void bind_jpeg(nb::module_& m);
 
 /// A Python tuple of ints, each multiplied by `scale` (shapes, strides in bytes).
 nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale = 1);

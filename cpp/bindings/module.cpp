@@ -13,4 +13,5 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_loader(m);
   nocopy::bindings::bind_sequence(m);
   nocopy::bindings::bind_image_set(m);
+  nocopy::bindings::bind_jpeg(m);
 }

@@ -19,12 +19,14 @@ from . import _nocopy
 from ._nocopy import View
 from ._storage import SharedArray
 
-__all__ = ["ImageSet", "FORMAT_VERSION", "MANIFEST", "read_manifest"]
+__all__ = ["ImageSet", "FORMAT_VERSION", "MANIFEST", "STORAGE_FORMATS", "read_manifest"]
 
 #: Version of the folder format (manifest.json's "format_version").
 FORMAT_VERSION = 1
 #: Name of the manifest inside an ImageSet folder.
 MANIFEST = "manifest.json"
+#: How an ImageSet folder stores its images (manifest.json's "storage"; absent means "raw").
+STORAGE_FORMATS = ("raw", "jpeg")
 
 
 def read_manifest(folder) -> dict:
@@ -47,6 +49,9 @@ def read_manifest(folder) -> dict:
     count = manifest.get("num_images")
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise ValueError(f"{path}: num_images {count!r} is not a count")
+    storage = manifest.get("storage", "raw")
+    if storage not in STORAGE_FORMATS:
+        raise ValueError(f"{path}: storage {storage!r} is not one of {', '.join(STORAGE_FORMATS)}")
     classes = manifest.get("classes")
     if classes is not None and not (isinstance(classes, list)
                                     and all(isinstance(c, str) for c in classes)):
@@ -101,6 +106,9 @@ class ImageSet:
         if not os.path.isdir(folder):
             raise FileNotFoundError(2, "no ImageSet folder", folder)
         manifest = read_manifest(folder)
+        if manifest.get("storage", "raw") == "jpeg":
+            from ._jpeg_image_set import JpegImageSet
+            return JpegImageSet._open(folder, manifest)
         for name in ("pixels.npy", "shapes.npy", "offsets.npy"):
             p = os.path.join(folder, name)
             if not os.path.exists(p):
@@ -198,6 +206,11 @@ class ImageSet:
     def skipped(self) -> list:
         """Inputs the packer skipped (from the manifest), each a dict with path and error."""
         return list(self._skipped)
+
+    @property
+    def storage(self) -> str:
+        """How the images are stored: "raw" (pixels) or "jpeg" (encoded; ds[i] decodes)."""
+        return "raw"
 
     @property
     def dtype(self) -> np.dtype:

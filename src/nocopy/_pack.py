@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ._image_set import FORMAT_VERSION, MANIFEST
+from ._pack_jpeg import PACK_FORMATS, write_jpeg_images
 from ._storage import create_npy
 
 __all__ = ["pack_images", "PackSummary", "IMAGE_EXTENSIONS"]
@@ -122,13 +123,16 @@ def _progress(total: int, enabled: bool):
 
 def pack_images(src, out, *, max_side: int | None = None, threads: int | None = None,
                 on_error: str = "fail", overwrite: bool = False,
-                progress: bool = False) -> PackSummary:
+                progress: bool = False, format: str = "raw", quality: int = 90) -> PackSummary:
     """Packs ``src`` (an ImageFolder tree ``SRC/<class>/<image>``, labels by sorted class name,
     or a CSV of ``path,label`` rows, paths relative to the CSV) into the ImageSet folder ``out``
     (uint8 RGB). ``max_side`` shrinks the longer side of larger images to that many pixels
     (Pillow's antialiased bilinear filter). ``on_error="skip"`` lists unreadable files in the
     manifest and the summary instead of failing. An existing ``out`` is an error unless
-    ``overwrite`` (and only an ImageSet folder is ever replaced). Returns a PackSummary.
+    ``overwrite`` (and only an ImageSet folder is ever replaced). ``format`` is how images are
+    stored: ``"raw"`` pixels (default), ``"jpeg"`` (re-encoded by Pillow at ``quality``) or
+    ``"keep"`` (a JPEG input's own bytes when no resize is needed, others re-encoded); a JPEG
+    set is several times smaller and is decoded when read. Returns a PackSummary.
 
     >>> summary = nc.pack_images("photos/", "photos.nc", max_side=512, on_error="skip")
     >>> print(summary)          # images, classes, bytes, skipped files
@@ -141,6 +145,11 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
         raise ValueError(f"on_error {on_error!r} is not one of 'skip', 'fail'")
     if max_side is not None and (not isinstance(max_side, (int, np.integer)) or max_side < 1):
         raise ValueError(f"max_side {max_side!r} must be a positive integer")
+    if format not in PACK_FORMATS:
+        raise ValueError(f"format {format!r} is not one of {', '.join(map(repr, PACK_FORMATS))}")
+    if (not isinstance(quality, (int, np.integer)) or isinstance(quality, bool)
+            or not 1 <= quality <= 100):
+        raise ValueError(f"quality {quality!r} must be an integer from 1 to 100")
     threads = threads or min(8, os.cpu_count() or 1)
     if threads < 1:
         raise ValueError(f"threads {threads} must be >= 1")
@@ -194,47 +203,63 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
         ends = np.cumsum(-(-counts // 64) * 64)            # each start 64-byte aligned
         offsets = np.concatenate([[0], ends[:-1]]).astype(np.int64)
         os.mkdir(tmp, 0o755)
-        pixels_view = create_npy(os.path.join(tmp, "pixels.npy"), (int(ends[-1]),), "uint8")
-        pixels = np.asarray(pixels_view)
-        ok = np.ones(len(keep), bool)
-        task = bar.add_task("packing", total=len(keep)) if bar else None
+        jpeg_info = {}
+        if format != "raw":  # JPEG bytes streamed into jpeg.npy
+            task = bar.add_task("packing", total=len(keep)) if bar else None
+            ok, offsets, lengths, total, kept = write_jpeg_images(
+                tmp, [items[k][0] for k in keep], shapes, pool, fail_or_skip,
+                (lambda: bar.advance(task)) if bar else (lambda: None), format == "keep", quality)
+            ends = np.array([total])
+            jpeg_info = {"storage": "jpeg", "quality": quality, "jpeg_bytes": int(total),
+                         "kept_originals": kept}
+            labels = np.array([items[keep[j]][1] for j in range(len(keep))], np.int64)[ok]
+            shapes, offsets = shapes[ok], offsets[ok]
+            if len(shapes) == 0:
+                raise ValueError(f"{src}: no readable images ({len(skipped)} skipped)")
+        else:
+            pixels_view = create_npy(os.path.join(tmp, "pixels.npy"), (int(ends[-1]),), "uint8")
+            pixels = np.asarray(pixels_view)
+            ok = np.ones(len(keep), bool)
+            task = bar.add_task("packing", total=len(keep)) if bar else None
 
-        def decode(j):
-            path = items[keep[j]][0]
-            h, w = int(shapes[j, 0]), int(shapes[j, 1])
-            try:
-                with Image.open(path) as im:
-                    im = im.convert("RGB")
-                    if im.size != (w, h):
-                        im = im.resize((w, h), Image.Resampling.BILINEAR)
-                    a = np.asarray(im)
-                    if a.shape != (h, w, 3):
-                        raise ValueError(f"decoded shape {a.shape} differs from the header's")
-                    pixels[offsets[j]:offsets[j] + a.size] = a.reshape(-1)
-            except Exception as exc:  # noqa: BLE001
-                fail_or_skip(path, exc)
-                ok[j] = False
-            if bar:
-                bar.advance(task)
+            def decode(j):
+                path = items[keep[j]][0]
+                h, w = int(shapes[j, 0]), int(shapes[j, 1])
+                try:
+                    with Image.open(path) as im:
+                        im = im.convert("RGB")
+                        if im.size != (w, h):
+                            im = im.resize((w, h), Image.Resampling.BILINEAR)
+                        a = np.asarray(im)
+                        if a.shape != (h, w, 3):
+                            raise ValueError(f"decoded shape {a.shape} differs from the header's")
+                        pixels[offsets[j]:offsets[j] + a.size] = a.reshape(-1)
+                except Exception as exc:  # noqa: BLE001
+                    fail_or_skip(path, exc)
+                    ok[j] = False
+                if bar:
+                    bar.advance(task)
 
-        for _ in pool.map(decode, range(len(keep))):
-            pass
-        labels = np.array([items[keep[j]][1] for j in range(len(keep))], np.int64)[ok]
-        shapes, offsets = shapes[ok], offsets[ok]
-        if len(shapes) == 0:
-            raise ValueError(f"{src}: no readable images ({len(skipped)} skipped)")
-        del pixels
-        del pixels_view  # unmapped once the last view goes
+            for _ in pool.map(decode, range(len(keep))):
+                pass
+            labels = np.array([items[keep[j]][1] for j in range(len(keep))], np.int64)[ok]
+            shapes, offsets = shapes[ok], offsets[ok]
+            if len(shapes) == 0:
+                raise ValueError(f"{src}: no readable images ({len(skipped)} skipped)")
+            del pixels
+            del pixels_view  # unmapped once the last view goes
         np.save(os.path.join(tmp, "shapes.npy"), shapes)
         np.save(os.path.join(tmp, "offsets.npy"), offsets)
         np.save(os.path.join(tmp, "labels.npy"), labels)
+        if format != "raw":
+            np.save(os.path.join(tmp, "lengths.npy"), lengths[ok])
         skipped.sort(key=lambda s: s["path"])
         num_classes = len(classes) if classes is not None else int(labels.max()) + 1
         manifest = {
             "format_version": FORMAT_VERSION, "num_images": int(len(shapes)),
             "num_classes": num_classes, "classes": classes, "dtype": "uint8", "channels": 3,
             "pixel_bytes": int(ends[-1]), "max_side": max_side, "source": os.path.abspath(src),
-            "skipped": skipped,
+            "skipped": skipped, **jpeg_info,
         }
         with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=1)

@@ -17,8 +17,21 @@ ImageSource::ImageSource(ImageSet set) {
   set_ = std::move(set);
 }
 
+ImageSource::ImageSource(JpegImageSet set) {
+  // What the transform's dtype and channel checks look at: a blank uint8 RGB image of sample
+  // 0's size (JPEG samples decode to RGB uint8).
+  view_ = View::empty(DType::UInt8, {1, set.height(0), set.width(0), 3});
+  jpeg_ = std::move(set);
+}
+
 int64_t ImageSource::size() const {
+  if (jpeg_) return jpeg_->size();
   return set_ ? set_->size() : view_.shape()[0];
+}
+
+const std::vector<int64_t>* ImageSource::sample_shapes() const {
+  if (jpeg_) return &jpeg_->shapes();
+  return set_ ? &set_->shapes() : nullptr;
 }
 
 int64_t ImageSource::channels() const {
@@ -30,10 +43,12 @@ DType ImageSource::dtype() const {
 }
 
 int64_t ImageSource::height(int64_t i) const {
+  if (jpeg_) return jpeg_->height(i);
   return set_ ? set_->height(i) : view_.shape()[1];
 }
 
 int64_t ImageSource::width(int64_t i) const {
+  if (jpeg_) return jpeg_->width(i);
   return set_ ? set_->width(i) : view_.shape()[2];
 }
 

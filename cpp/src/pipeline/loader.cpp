@@ -11,6 +11,7 @@
 
 #include "internal/checked_math.hpp"
 #include "nocopy/core/errors.hpp"
+#include "nocopy/pipeline/jpeg_sample.hpp"
 
 namespace nocopy {
 
@@ -225,6 +226,13 @@ void Loader::resample_sample(const BatchPlan& p, int64_t k, void* out) const {
                       p.width[k], p.mirror[k] != 0, config_.interpolation);
   const ResizeOutput o{out, options_.dtype, options_.layout == Layout::CHW,
                        transform_.multipliers().data(), transform_.offsets().data()};
+  if (const auto& jpeg = images_.jpeg_set()) {
+    // Decode only the window's rows and iMCU columns, then resample it: one fused pass.
+    static thread_local JpegSampleScratch jpeg_scratch;
+    decode_resample_window(jpeg->encoded_data(n), jpeg->encoded_size(n), jpeg->height(n),
+                           jpeg->width(n), g, o, jpeg_scratch);
+    return;
+  }
   resample_window(images_.image(n), g, o, scratch);
 }
 

@@ -66,8 +66,8 @@ LoaderConfig resolve_loader_options(const LoaderOptions& o, const ImageSource& s
   s.crop_w = crop[1];
   s.crop_mode = o.crop_mode;
   s.mirror = o.mirror;
-  if (const auto& set = source.image_set()) {
-    s.sample_shapes = std::make_shared<const std::vector<int64_t>>(set->shapes());
+  if (const std::vector<int64_t>* shapes = source.sample_shapes()) {
+    s.sample_shapes = std::make_shared<const std::vector<int64_t>>(*shapes);
   }
   s.resized_crop = {o.area[0], o.area[1], o.ratio[0], o.ratio[1]};
   const int64_t side = std::max(crop[0], crop[1]);

@@ -26,12 +26,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="unreadable images: fail (default) or skip and list them")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace OUT if it is an existing ImageSet folder")
+    parser.add_argument("--format", choices=("raw", "jpeg", "keep"), default="raw",
+                        help="raw pixels (default, fastest to load), jpeg (re-encoded at "
+                             "--quality, several times smaller, decoded when read) or keep "
+                             "(JPEG inputs' own bytes when not resized, others re-encoded)")
+    parser.add_argument("--quality", type=int, default=90,
+                        help="JPEG quality of re-encoded images (1-100, default 90)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
         summary = pack_images(args.src, args.out, max_side=args.max_side, threads=args.threads,
                               on_error=args.on_error, overwrite=args.overwrite,
-                              progress=not args.quiet and sys.stderr.isatty())
+                              progress=not args.quiet and sys.stderr.isatty(),
+                              format=args.format, quality=args.quality)
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,0 +1,33 @@
+// decode_resample_window: window decode (JpegDecoder) followed by resample_window.
+#include "nocopy/pipeline/jpeg_sample.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace nocopy {
+
+void decode_resample_window(const uint8_t* data, size_t size, int64_t height, int64_t width,
+                            const ResizeGeometry& g, const ResizeOutput& out,
+                            JpegSampleScratch& scratch) {
+  const int denom = choose_jpeg_scale(g.height, g.width, g.resized_h, g.resized_w);
+  const JpegWindow w = jpeg_scaled_window({g.top, g.left, g.height, g.width}, denom, height, width);
+  const size_t bytes = static_cast<size_t>(w.height * w.width * 3);
+  if (scratch.pixels.size() < bytes) scratch.pixels.resize(bytes);
+  const JpegInfo info =
+      scratch.decoder.decode(data, size, denom, w, scratch.pixels.data(), w.width * 3);
+  if (info.height != height || info.width != width) {
+    throw std::invalid_argument("JPEG is " + std::to_string(info.height) + " x " +
+                                std::to_string(info.width) + " but the index says " +
+                                std::to_string(height) + " x " + std::to_string(width));
+  }
+  const ResizeSource src{
+      scratch.pixels.data(), DType::UInt8, w.height, w.width, 3, w.width * 3, 3, 1};
+  ResizeGeometry local = g;
+  local.top = 0;
+  local.left = 0;
+  local.height = w.height;
+  local.width = w.width;
+  resample_window(src, local, out, scratch.resize);
+}
+
+}  // namespace nocopy

@@ -1,0 +1,323 @@
+"""The JPEG decoder against Pillow: both use libjpeg-turbo with its defaults (the accurate integer
+IDCT, JDCT_ISLOW, and fancy upsampling), so a full decode equals Pillow's
+``Image.open(...).convert("RGB")`` exactly, a DCT-scaled decode equals Pillow's ``draft()``
+decode at the same scale exactly, windows equal slices of those, grayscale and CMYK come out
+as Pillow's RGB conversion, and corrupt or truncated data is a ValueError, never a crash."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nocopy import _nocopy
+
+pytestmark = pytest.mark.skipif(not _nocopy.jpeg_available(),
+                                reason="nocopy built without libjpeg")
+
+
+def pattern(rng, h, w, channels):
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.stack([(x * (c + 2) + y * (3 - c)) % 256 for c in range(channels)], axis=-1)
+    noise = rng.integers(0, 64, (h, w, channels))
+    return ((base // 2 + noise) % 256).astype(np.uint8)
+
+
+def encode(a, mode, **kw):
+    buf = io.BytesIO()
+    im = Image.fromarray(a[..., 0] if mode == "L" else a, "L" if mode == "L" else
+                         ("CMYK" if mode == "CMYK" else "RGB"))
+    im.save(buf, "JPEG", quality=kw.pop("quality", 90), **kw)
+    return buf.getvalue()
+
+
+def pillow_rgb(data, scale=1):
+    im = Image.open(io.BytesIO(data))
+    if scale > 1:
+        w, h = im.size
+        im.draft(im.mode if im.mode in ("L", "CMYK") else "RGB", (w // scale, h // scale))
+        assert im.size == (-(-w // scale), -(-h // scale)), "Pillow chose another scale"
+    return np.asarray(im.convert("RGB"))
+
+
+CASES = [("RGB", dict(subsampling=0)), ("RGB", dict(subsampling=1)),
+         ("RGB", dict(subsampling=2)), ("RGB", dict(subsampling=2, progressive=True)),
+         ("RGB", dict(subsampling=2, quality=50)), ("L", {}), ("CMYK", {})]
+
+
+@pytest.mark.parametrize("mode,kw", CASES)
+@pytest.mark.parametrize("shape", [(37, 53), (300, 451), (1, 1), (17, 8)])
+def test_full_decode_equals_pillow(mode, kw, shape):
+    rng = np.random.default_rng(shape[0] * 1000 + shape[1])
+    data = encode(pattern(rng, *shape, 4 if mode == "CMYK" else 3), mode, **dict(kw))
+    h, w, comps = _nocopy.jpeg_info(data)
+    assert (h, w) == shape and comps == {"RGB": 3, "L": 1, "CMYK": 4}[mode]
+    ours = np.asarray(_nocopy.jpeg_decode(data))
+    np.testing.assert_array_equal(ours, pillow_rgb(data))
+
+
+@pytest.mark.parametrize("mode,kw", CASES)
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_scaled_decode_equals_pillow_draft(mode, kw, scale):
+    rng = np.random.default_rng(scale)
+    data = encode(pattern(rng, 203, 317, 4 if mode == "CMYK" else 3), mode, **dict(kw))
+    ours = np.asarray(_nocopy.jpeg_decode(data, scale=scale))
+    assert ours.shape == (-(-203 // scale), -(-317 // scale), 3)
+    np.testing.assert_array_equal(ours, pillow_rgb(data, scale))
+
+
+def test_scaled_decode_is_close_to_a_resized_full_decode():
+    # DCT scaling is a different filter than a resize: the tolerance here is what a smooth
+    # photo-like image shows (mean under 2 levels), not an exact match.
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[0:400, 0:480]
+    smooth = np.stack([128 + 100 * np.sin(x / 23 + c) * np.cos(y / 31) for c in range(3)], -1)
+    data = encode((smooth + rng.normal(0, 2, smooth.shape)).clip(0, 255).astype(np.uint8), "RGB")
+    full = Image.open(io.BytesIO(data)).convert("RGB")
+    for scale in (2, 4):
+        ours = np.asarray(_nocopy.jpeg_decode(data, scale=scale)).astype(float)
+        ref = np.asarray(full.resize((480 // scale, 400 // scale), Image.BILINEAR,
+                                     reducing_gap=None)).astype(float)
+        assert np.abs(ours - ref).mean() < 2.0
+
+
+@pytest.mark.parametrize("mode,kw", CASES)
+def test_windows_equal_slices_of_pillow(mode, kw):
+    rng = np.random.default_rng(5)
+    data = encode(pattern(rng, 150, 211, 4 if mode == "CMYK" else 3), mode, **dict(kw))
+    for scale in (1, 2, 4, 8):
+        ref = pillow_rgb(data, scale)
+        sh, sw = ref.shape[:2]
+        for _ in range(12):
+            top, left = int(rng.integers(0, sh)), int(rng.integers(0, sw))
+            hh, ww = int(rng.integers(1, sh - top + 1)), int(rng.integers(1, sw - left + 1))
+            ours = np.asarray(_nocopy.jpeg_decode(data, scale=scale, window=(top, left, hh, ww)))
+            np.testing.assert_array_equal(ours, ref[top:top + hh, left:left + ww],
+                                          err_msg=f"scale {scale} window {top, left, hh, ww}")
+
+
+def test_corrupt_and_truncated_data_is_value_error():
+    rng = np.random.default_rng(2)
+    data = encode(pattern(rng, 64, 64, 3), "RGB")
+    # (a file missing only its final EOI marker decodes: every row is there, as in Pillow)
+    for bad in (b"", b"not a jpeg", data[:2], data[:200], data[:len(data) // 2]):
+        with pytest.raises(ValueError, match="JPEG"):
+            _nocopy.jpeg_decode(bad)
+    corrupt = bytearray(data)
+    corrupt[len(data) // 2:len(data) // 2 + 50] = b"\xff" * 50
+    with pytest.raises(ValueError, match="corrupt JPEG"):
+        _nocopy.jpeg_decode(bytes(corrupt))
+    with pytest.raises(ValueError, match="outside the image"):
+        _nocopy.jpeg_decode(data, window=(60, 0, 5, 5))
+    with pytest.raises(ValueError, match="1, 2, 4 or 8"):
+        _nocopy.jpeg_decode(data, scale=3)
+    np.testing.assert_array_equal(np.asarray(_nocopy.jpeg_decode(data)), pillow_rgb(data))
+
+
+# --- JPEG ImageSets: pack --format jpeg|keep, open, decode, corrupt folders -------------------
+
+def make_folder(root, rng, sizes=((40, 60), (75, 33), (20, 20), (64, 48))):
+    import os
+    paths = []
+    for k, (h, w) in enumerate(sizes):
+        d = root / f"class{k % 2}"
+        d.mkdir(parents=True, exist_ok=True)
+        p = d / f"img{k}.jpg"
+        if k == 2:
+            Image.fromarray(pattern(rng, h, w, 3)[..., 0], "L").save(p, quality=90)
+        elif k == 3:
+            p = d / f"img{k}.png"
+            Image.fromarray(pattern(rng, h, w, 3)).save(p)
+        else:
+            Image.fromarray(pattern(rng, h, w, 3)).save(p, quality=85)
+        paths.append(os.fspath(p))
+    return paths
+
+
+def test_pack_jpeg_round_trip(tmp_path):
+    import nocopy as nc
+    rng = np.random.default_rng(0)
+    paths = make_folder(tmp_path / "src", rng)
+    summary = nc.pack_images(tmp_path / "src", tmp_path / "out.nc", format="jpeg", quality=90)
+    assert summary.images == 4
+    ds = nc.ImageSet.open(tmp_path / "out.nc")
+    assert isinstance(ds, nc.ImageSet) and ds.storage == "jpeg" and len(ds) == 4
+    order = sorted(paths)  # ImageFolder order: class folders, then file names
+    for i, p in enumerate(order):
+        expect = Image.open(p).convert("RGB")
+        assert tuple(ds.shapes[i]) == (expect.height, expect.width, 3)
+        data = bytes(np.asarray(ds.encoded(i)))
+        # the stored bytes are Pillow's encoding at quality 90; ds[i] is their exact decode
+        np.testing.assert_array_equal(np.asarray(ds[i]), pillow_rgb(data))
+        # and close to the source (lossy: the pattern's noise is hard on 4:2:0 chroma)
+        assert np.abs(np.asarray(ds[i]).astype(int) - np.asarray(expect)).mean() < 16
+    assert ds.labels.tolist() == [0, 0, 1, 1] and ds.classes == ["class0", "class1"]
+    # zero copy: encoded(i) is a view of jpeg.npy's mapping
+    whole = np.asarray(ds.encoded_bytes)
+    assert np.shares_memory(np.asarray(ds.encoded(1)), whole)
+    assert ds.nbytes == int(ds.lengths.sum()) == summary.bytes
+    with pytest.raises(TypeError, match="encoded bytes"):
+        ds.pixels
+
+
+def test_pack_keep_keeps_jpeg_files_that_need_no_resize(tmp_path):
+    import json
+
+    import nocopy as nc
+    rng = np.random.default_rng(1)
+    paths = make_folder(tmp_path / "src", rng)
+    nc.pack_images(tmp_path / "src", tmp_path / "keep.nc", format="keep")
+    ds = nc.ImageSet.open(tmp_path / "keep.nc")
+    for i, p in enumerate(sorted(paths)):
+        original = open(p, "rb").read()
+        same = bytes(np.asarray(ds.encoded(i))) == original
+        assert same == p.endswith(".jpg"), p  # the PNG is re-encoded, the JPEGs kept
+        np.testing.assert_array_equal(np.asarray(ds[i]), pillow_rgb(bytes(np.asarray(ds.encoded(i)))))
+    manifest = json.load(open(tmp_path / "keep.nc" / "manifest.json"))
+    assert manifest["storage"] == "jpeg" and manifest["kept_originals"] == 3
+    # with a resize every image is re-encoded
+    nc.pack_images(tmp_path / "src", tmp_path / "small.nc", format="keep", max_side=30)
+    small = nc.ImageSet.open(tmp_path / "small.nc")
+    assert max(small.shapes[:, :2].max(axis=1)) <= 30
+    assert json.load(open(tmp_path / "small.nc" / "manifest.json"))["kept_originals"] == 1
+
+
+def test_pack_cli_format_and_bad_options(tmp_path):
+    import nocopy as nc
+    from nocopy._cli.pack import main
+    make_folder(tmp_path / "src", np.random.default_rng(2))
+    assert main([str(tmp_path / "src"), str(tmp_path / "cli.nc"), "--format", "jpeg",
+                 "--quality", "75", "--quiet"]) == 0
+    assert nc.ImageSet.open(tmp_path / "cli.nc").storage == "jpeg"
+    with pytest.raises(ValueError, match="format 'png'"):
+        nc.pack_images(tmp_path / "src", tmp_path / "x.nc", format="png")
+    with pytest.raises(ValueError, match="quality 0"):
+        nc.pack_images(tmp_path / "src", tmp_path / "x.nc", format="jpeg", quality=0)
+
+
+def test_corrupt_jpeg_sample_is_value_error_naming_it(tmp_path):
+    import nocopy as nc
+    make_folder(tmp_path / "src", np.random.default_rng(3))
+    out = tmp_path / "c.nc"
+    nc.pack_images(tmp_path / "src", out, format="jpeg")
+    ds = nc.ImageSet.open(out)
+    off, n = int(ds.offsets[2]), int(ds.lengths[2])
+    del ds
+    jpeg = np.load(out / "jpeg.npy", mmap_mode="r+")
+    jpeg[off + n // 2: off + n // 2 + 30] = 0xFF
+    jpeg.flush()
+    del jpeg
+    ds = nc.ImageSet.open(out)
+    np.asarray(ds[1])  # the others decode
+    with pytest.raises(ValueError, match=r"c\.nc: sample 2: corrupt JPEG"):
+        ds[2]
+    with pytest.raises(IndexError):
+        ds[4]
+
+
+def test_corrupt_jpeg_index_is_value_error_naming_the_file(tmp_path):
+    import nocopy as nc
+    make_folder(tmp_path / "src", np.random.default_rng(4))
+    out = tmp_path / "i.nc"
+    nc.pack_images(tmp_path / "src", out, format="jpeg")
+    lengths = np.load(out / "lengths.npy")
+    total = np.load(out / "jpeg.npy", mmap_mode="r").shape[0]
+    for name, bad, match in [
+            ("lengths.npy", lambda a: a.__setitem__(3, total), r"offsets\.npy: sample 3 bytes"),
+            ("lengths.npy", lambda a: a.__setitem__(0, 0), r"lengths\.npy: sample 0 has length 0"),
+            ("offsets.npy", lambda a: a.__setitem__(1, -5), r"offsets\.npy: sample 1"),
+            ("shapes.npy", lambda a: a.__setitem__((2, 2), 1), r"shapes\.npy: sample 2 has shape")]:
+        a = np.load(out / name)
+        saved = a.copy()
+        bad(a)
+        np.save(out / name, a)
+        with pytest.raises(ValueError, match=match):
+            nc.ImageSet.open(out)
+        np.save(out / name, saved)
+    np.save(out / "lengths.npy", lengths[:3])
+    with pytest.raises(ValueError, match="lengths"):
+        nc.ImageSet.open(out)
+
+
+# --- nc.Loader over JPEG ImageSets: decode fused into the workers' sample pipeline ----------
+
+def jpeg_set(tmp_path, sizes, smooth=False, name="set.nc"):
+    import nocopy as nc
+    rng = np.random.default_rng(len(sizes))
+    src = tmp_path / "src" / "a"
+    src.mkdir(parents=True, exist_ok=True)
+    for k, (h, w) in enumerate(sizes):
+        if smooth:
+            y, x = np.mgrid[0:h, 0:w]
+            a = np.stack([128 + 90 * np.sin(x / (17 + 5 * c) + c) * np.cos(y / 23)
+                          for c in range(3)], -1).astype(np.uint8)
+        else:
+            a = pattern(rng, h, w, 3)
+        Image.fromarray(a).save(src / f"{k:03d}.png")
+    nc.pack_images(tmp_path / "src", tmp_path / name, format="jpeg")
+    ds = nc.ImageSet.open(tmp_path / name)
+    # The reference: the same images, decoded whole (exactly Pillow's decode), as raw pixels.
+    raw = nc.ImageSet.from_arrays([np.asarray(ds[i]) for i in range(len(ds))], labels=ds.labels)
+    return ds, raw
+
+
+def batches(ds, **kw):
+    import nocopy as nc
+    kw.setdefault("output", "numpy")
+    ld = nc.Loader(ds, **kw)
+    return [(np.asarray(x), np.asarray(y)) for x, y in ld], ld
+
+
+@pytest.mark.parametrize("mode,extra", [("random_resized", {}), ("resize_center", {"resize": 28}),
+                                        ("random", {}), ("center", {})])
+def test_loader_batches_equal_the_raw_set_of_the_same_decodes(tmp_path, mode, extra):
+    # Windows under 4x the crop decode at full scale: bit-identical to the raw ImageSet of the
+    # whole decoded images, so plan(i) reproduces them as for raw sets (test_loader_images.py).
+    rng = np.random.default_rng(0)
+    sizes = [tuple(int(v) for v in rng.integers(30, 81, 2)) for _ in range(11)]
+    ds, raw = jpeg_set(tmp_path, sizes)
+    kw = dict(batch_size=4, crop=(24, 24), crop_mode=mode, mirror=0.5, seed=5, num_threads=2,
+              mean=(0.5, 0.4, 0.3), std=(0.2, 0.3, 0.25), **extra)
+    got, ld = batches(ds, **kw)
+    want, ref = batches(raw, **kw)
+    assert len(got) == len(want) == 3
+    for (x, y), (xr, yr) in zip(got, want):
+        np.testing.assert_array_equal(x, xr)
+        np.testing.assert_array_equal(y, yr)
+    for i in range(len(ld)):
+        assert all(np.array_equal(a, b) for a, b in zip(ld.plan(i), ref.plan(i)))
+
+
+def test_loader_dct_scaling_stays_close_to_the_full_decode(tmp_path):
+    # Large windows (>= 4x the crop) decode DCT-scaled by 1/2..1/8: a different filter than
+    # the antialiased resize of the full decode, so close rather than equal (mean under 2
+    # levels of 255 on smooth photo-like content, every sample under 6).
+    ds, raw = jpeg_set(tmp_path, [(420, 380), (500, 333), (300, 480), (460, 460)], smooth=True)
+    kw = dict(batch_size=4, crop=(32, 32), crop_mode="resize_center", resize=36, mirror=0.0,
+              scale=1.0, layout="HWC", shuffle=False)
+    (x, _), = batches(ds, **kw)[0]
+    (xr, _), = batches(raw, **kw)[0]
+    diff = np.abs(x - xr)
+    assert diff.mean() < 2.0 and diff.reshape(4, -1).mean(axis=1).max() < 6, diff.mean()
+    (x, _), = batches(ds, **dict(kw, crop_mode="random_resized", area=(0.9, 1.0)))[0]
+    (xr, _), = batches(raw, **dict(kw, crop_mode="random_resized", area=(0.9, 1.0)))[0]
+    assert np.abs(x - xr).mean() < 2.0
+
+
+def test_loader_corrupt_jpeg_names_the_sample(tmp_path):
+    import nocopy as nc
+    ds, _ = jpeg_set(tmp_path, [(40, 40)] * 6)
+    off, n = int(ds.offsets[4]), int(ds.lengths[4])
+    del ds
+    jpeg = np.load(tmp_path / "set.nc" / "jpeg.npy", mmap_mode="r+")
+    jpeg[off + n // 2: off + n // 2 + 30] = 0xFF
+    jpeg.flush()
+    del jpeg
+    ds = nc.ImageSet.open(tmp_path / "set.nc")
+    ld = nc.Loader(ds, batch_size=2, crop=(16, 16), crop_mode="random_resized", shuffle=False,
+                   output="numpy")
+    with pytest.raises(Exception, match=r"sample 4 .*corrupt JPEG") as info:
+        list(ld)
+    assert isinstance(info.value, (RuntimeError, ValueError))

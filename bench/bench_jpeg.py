@@ -7,6 +7,10 @@ in one run (medians of --repeats passes), on synthetic ImageNet-like photos (sid
   - nocopy window / window 1/2: the RandomResizedCrop-like window (half the area) decoded alone
     (jpeg_crop_scanline + jpeg_skip_scanlines), at full size and with DCT scaling 1/2;
   - Pillow + crop: the full decode then the same crop.
+and end to end, RandomResizedCrop 224 + flip + normalize to float32 CHW, batch 32:
+  - nocopy Loader over the raw and over the JPEG ImageSet (num_threads=1);
+  - a torch Dataset + DataLoader (num_workers=0) doing Pillow decode + the same crop with
+    torch interpolate(antialias=True) + flip + normalize per sample.
 One thread each (img/s per core). Usage: python bench/bench_jpeg.py [--images 200] [--repeats 5]"""
 
 from __future__ import annotations
@@ -48,6 +52,57 @@ def rate(fn, items, repeats: int) -> float:
             fn(it)
         times.append(time.perf_counter() - t0)
     return len(items) / statistics.median(times)
+
+
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def epoch_rate(make_iter, n: int, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _batch in make_iter():
+            pass
+        times.append(time.perf_counter() - t0)
+    return n / statistics.median(times)
+
+
+def pipelines(raw, jpg, blobs, repeats: int):
+    import torch
+    from torch.utils.data import DataLoader, Dataset
+
+    from nocopy._cli.bench_imagenet import rrc_params
+
+    kw = dict(batch_size=32, crop=224, crop_mode="random_resized", mirror=0.5, mean=MEAN,
+              std=STD, num_threads=1, output="torch")
+    out = []
+    for name, ds in (("nocopy Loader, raw ImageSet (RRC 224)", raw),
+                     ("nocopy Loader, JPEG ImageSet (RRC 224)", jpg)):
+        ld = nc.Loader(ds, **kw)
+        out.append((name, epoch_rate(lambda ld=ld: ld, len(ds), repeats)))
+    mean, std = torch.tensor(MEAN).view(3, 1, 1), torch.tensor(STD).view(3, 1, 1)
+
+    class Jpegs(Dataset):
+        def __len__(self):
+            return len(blobs)
+
+        def __getitem__(self, i):
+            rng = np.random.default_rng()
+            a = np.asarray(Image.open(io.BytesIO(blobs[i])).convert("RGB"))
+            top, left, h, w = rrc_params(rng, a.shape[0], a.shape[1])
+            window = np.array(a[top:top + h, left:left + w])  # Pillow's array is read-only
+            x = torch.from_numpy(window).permute(2, 0, 1).float()[None]
+            x = torch.nn.functional.interpolate(x, size=(224, 224), mode="bilinear",
+                                                antialias=True, align_corners=False)[0]
+            if rng.random() < 0.5:
+                x = x.flip(-1)
+            return (x / 255.0 - mean) / std
+
+    torch.set_num_threads(1)
+    dl = DataLoader(Jpegs(), batch_size=32, shuffle=True, num_workers=0)
+    out.append(("torch DataLoader + Pillow decode (RRC 224)", epoch_rate(lambda: dl, len(blobs),
+                                                                         repeats)))
+    return out
 
 
 def main() -> None:
@@ -97,6 +152,7 @@ def main() -> None:
                     (windows[i][1], windows[i][0], windows[i][1] + windows[i][2],
                      windows[i][0] + windows[i][2])).load(), range(n), args.repeats)),
         ]
+        results += pipelines(raw, jpg, blobs, args.repeats)
         raw_bytes, jpeg_bytes = raw.nbytes, jpg.nbytes
     print(f"{n} images, sides 300-500 px, JPEG quality 90; {platform.processor() or 'cpu'}, "
           f"{os.cpu_count()} cores; one thread per method; median of {args.repeats}")

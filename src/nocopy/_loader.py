@@ -51,7 +51,8 @@ class Loader:
     output copies the source bytes unchanged (uint8 images, no mean/std, scale unset or 1).
 
     ``images`` may also be an ``nc.ImageSet`` of different-size images (its labels are the
-    default ``labels``). The resizing modes work on both: ``crop_mode="random_resized"``
+    default ``labels``), raw or JPEG (``pack_images(..., format="jpeg")``: the workers decode
+    only each window's rows and iMCU columns, DCT-scaled when the window is >= 4x the crop). The resizing modes work on both: ``crop_mode="random_resized"``
     (torchvision's RandomResizedCrop: area fraction uniform in ``area``, aspect ratio
     log-uniform in ``ratio``, the window resized to ``crop``) and ``"resize_center"`` (the
     shorter side resized to ``resize``, default 8/7 of the crop, then a center crop), resampled

@@ -288,6 +288,26 @@ def notes(results: list[dict], cfg: dict) -> list[str]:
     return out
 
 
+def _png(results: list[dict], path: str) -> str | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed; no chart"
+    done = [r for r in results if "skipped" not in r and r["method"] != "bound"]
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.barh([LABELS.get(r["method"], r["method"]) for r in done], [r["img_per_s"] for r in done],
+            color=["#2a7" if r["method"] == "nocopy" else "#48c" for r in done])
+    ax.invert_yaxis()
+    ax.set_xlabel("images / s (median)")
+    ax.set_title("imagenet workload: RandomResizedCrop 224, flip, normalize, float32 CHW")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m nocopy bench --workload imagenet",
                                 description=__doc__.split("\n")[0])
@@ -302,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is shown")
     p.add_argument("--quick", action="store_true", help="small and short (for make demo)")
     p.add_argument("--only", default=None, help="comma-separated subset of " + ",".join(METHODS))
+    p.add_argument("--png", default=None, help="write a bar chart here (needs matplotlib)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -350,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
             print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                             for i, (c, w) in enumerate(zip(r, widths))).rstrip())
         print("\n".join(notes(results, cfg)))
+    if a.png:
+        note = _png(results, a.png)
+        print(note or f"chart written to {a.png}", file=sys.stderr)
     return 0
 
 

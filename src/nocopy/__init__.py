@@ -13,7 +13,7 @@ from ._adapters import to_jax, to_numpy, to_tf, to_torch
 from ._copy_policy import CopyForbiddenError
 from ._guards import NotSharedError, assert_shares, no_copy
 from ._views import ascontiguous, center_crop, crop, shares_memory, view
-from ._nocopy import View
+from ._nocopy import LoaderError, View
 from ._loader import Loader
 from ._storage import SharedArray, create_npy, open_npy
 from ._sequence import SequenceLoader, open_raw, windows
@@ -39,4 +39,5 @@ __all__ = [
     "SharedArray", "open_npy", "create_npy", "Loader", "ImageSet", "pack_images",
     "windows", "open_raw", "SequenceLoader",
     "audit", "assert_shares", "no_copy", "NotSharedError", "CopyForbiddenError",
+    "LoaderError",
 ]

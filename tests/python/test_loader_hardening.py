@@ -229,3 +229,22 @@ def test_state_dict_after_the_last_batch_resumes_at_the_next_epoch_start():
     assert len(got) == 4
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+# --- worker failures reach the loop as nc.LoaderError -----------------------------------------
+
+def test_worker_failure_is_a_loader_error_with_sample_batch_and_epoch():
+    assert issubclass(nc.LoaderError, RuntimeError)
+    loader = _loader(shuffle=False)
+    loader._core._inject_fault(13)  # batch 3 (samples 12..15) of every epoch
+    loader.set_epoch(2)
+    it = iter(loader)
+    for _ in range(3):
+        next(it)
+    with pytest.raises(nc.LoaderError, match=r"failed on sample 13 \(batch 3 of epoch 2\)") as info:
+        next(it)
+    assert (info.value.sample, info.value.batch, info.value.epoch) == (13, 3, 2)
+    with pytest.raises(RuntimeError):  # a retry fails the same way, caught as RuntimeError too
+        loader.next_batch()
+    loader._core._inject_fault(-1)
+    assert loader.state_dict()["batch"] == 3 and loader.next_batch()[0].shape == (4, 3, 8, 8)

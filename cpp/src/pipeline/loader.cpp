@@ -295,7 +295,7 @@ NextStatus Loader::next(Batch& out, std::optional<std::chrono::nanoseconds> time
     throw LoaderError("loader worker failed on sample " + std::to_string(sample) + " (batch " +
                           std::to_string(job->index) + " of epoch " + std::to_string(job->epoch) +
                           "): " + job->error,
-                      sample, job->index);
+                      sample, job->index, job->epoch);
   }
   // The batch is built while its job is still first in line: if an allocation fails here, the
   // position and the jobs in flight are unchanged and the next call delivers the same batch.

@@ -5,7 +5,9 @@
 // TypeError); the bindings translate them in one place. These types cover the rest.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
+#include <string>
 
 namespace nocopy {
 
@@ -20,6 +22,26 @@ class BufferError : public std::runtime_error {
 class TypeError : public std::domain_error {
  public:
   using std::domain_error::domain_error;
+};
+
+/// Preparing a batch failed for one sample (a bad image, a failed decode, a worker error).
+/// Python: nocopy.LoaderError, a RuntimeError with .sample, .batch and .epoch.
+class LoaderError : public std::runtime_error {
+ public:
+  /// `sample` is the dataset index, `batch` the batch position in its epoch, `epoch` the epoch.
+  LoaderError(const std::string& what, int64_t sample, int64_t batch, int64_t epoch)
+      : std::runtime_error(what), sample_(sample), batch_(batch), epoch_(epoch) {}
+  /// Dataset index of the sample that failed.
+  int64_t sample() const noexcept { return sample_; }
+  /// Position of the batch within its epoch.
+  int64_t batch() const noexcept { return batch_; }
+  /// Epoch of the batch.
+  int64_t epoch() const noexcept { return epoch_; }
+
+ private:
+  int64_t sample_;
+  int64_t batch_;
+  int64_t epoch_;
 };
 
 }  // namespace nocopy

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "nocopy/core/errors.hpp"
 #include "nocopy/core/thread_pool.hpp"
 #include "nocopy/core/view.hpp"
 #include "nocopy/pipeline/batch_pool.hpp"
@@ -50,20 +51,6 @@ struct Batch {
   std::optional<View> labels;
   /// Which batch of which epoch this is.
   int64_t epoch = 0, index = 0;
-};
-
-/// A worker failed on a sample; carries the dataset index. Python: RuntimeError.
-class LoaderError : public std::runtime_error {
- public:
-  LoaderError(const std::string& message, int64_t sample, int64_t batch)
-      : std::runtime_error(message), sample_(sample), batch_(batch) {}
-  /// Dataset index of the sample being processed when the worker failed.
-  int64_t sample() const { return sample_; }
-  /// Batch index (within its epoch) of that sample.
-  int64_t batch() const { return batch_; }
-
- private:
-  int64_t sample_, batch_;
 };
 
 /// Whether next() delivered a batch.

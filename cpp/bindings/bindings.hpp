@@ -4,7 +4,10 @@
 
 #include <nanobind/nanobind.h>
 
+#include <cstdint>
+#include <exception>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nocopy/core/view.hpp"
@@ -13,11 +16,15 @@ namespace nocopy::bindings {
 
 namespace nb = nanobind;
 
-/// Registers exception translation (C++ -> Python) for the whole module.
+/// Registers exception translation (C++ -> Python) for the whole module and creates nocopy's
+/// own exception types (CopyForbiddenError, LoaderError).
 void bind_errors(nb::module_& m);
+/// The one C++ -> Python exception translation: sets the Python error for `error`. Raw type
+/// slots call it as `catch (...) { set_python_error(std::current_exception()); }`.
+void set_python_error(const std::exception_ptr& error) noexcept;
 /// Registers the View class: attributes, indexing, buffer protocol, DLPack export.
 void bind_view(nb::module_& m);
-/// Registers the copy kernels (copy, ascontiguous).
+/// Registers the copy kernels (copy, ascontiguous) and the per-thread copy policy.
 void bind_copy(nb::module_& m);
 /// Registers DLPack export (__dlpack__, __dlpack_device__) on View and the import function.
 void bind_dlpack(nb::module_& m, nb::class_<View>& cls);
@@ -37,6 +44,36 @@ void bind_jpeg(nb::module_& m);
 
 /// A Python tuple of ints, each multiplied by `scale` (shapes, strides in bytes).
 nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale = 1);
+
+/// A Python int (or any object with __index__, bools excluded) as an int64. TypeError naming
+/// `name` for other types, OverflowError naming `name` and the value when it does not fit.
+int64_t int64_arg(nb::handle value, std::string_view name);
+
+/// A sequence of ints (tuple, list, any iterable) as int64s, each converted like int64_arg;
+/// a single int is a sequence of one when `allow_scalar`.
+std::vector<int64_t> int64_args(nb::handle values, std::string_view name,
+                                bool allow_scalar = false);
+
+/// True for Python's bool and NumPy's bool scalar (numpy.bool / numpy.bool_).
+bool is_bool_scalar(nb::handle value);
+
+/// A tuple or list of exactly `size` ints (e.g. (major, minor)), each converted like int64_arg;
+/// TypeError naming `name` for other types, ValueError for another length.
+std::vector<int64_t> int64_tuple(nb::handle values, std::string_view name, size_t size);
+
+/// The View inside a View instance; TypeError for an uninitialized one (View.__new__(View)).
+const View& view_of_instance(PyObject* self);
+/// Records the View type object (once, at module init) for new_view_instance.
+void set_view_type(PyTypeObject* type);
+/// A new Python View instance holding `v` (no argument dispatch: the hot path of indexing).
+PyObject* new_view_instance(View&& v);
+
+/// mp_subscript slot of View: v[key] with NumPy basic-indexing semantics.
+PyObject* view_subscript(PyObject* self, PyObject* key);
+/// bf_getbuffer slot of View (CPython's exporter rules; BufferError when it cannot comply).
+int view_getbuffer(PyObject* self, Py_buffer* buf, int flags);
+/// bf_releasebuffer slot of View.
+void view_releasebuffer(PyObject* self, Py_buffer* buf);
 
 /// Any supported Python object (View, buffer-protocol object, __dlpack__ producer) as a View
 /// sharing its memory; the Python object is kept alive by the view's owner. Never copies.

@@ -1,4 +1,5 @@
-// The explicit copies: _nocopy.copy(src, dst) and _nocopy.ascontiguous(src, dtype) (always copy).
+// The explicit copies: _nocopy.copy(src, dst) and _nocopy.ascontiguous(src, dtype) (always copy),
+// and the per-thread copy policy behind nc.no_copy().
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 
@@ -7,6 +8,7 @@
 
 #include "bindings.hpp"
 #include "nocopy/core/copy.hpp"
+#include "nocopy/core/copy_policy.hpp"
 
 namespace nocopy::bindings {
 
@@ -30,7 +32,11 @@ void bind_copy(nb::module_& m) {
         return copy_new(src, to, num_threads);
       },
       nb::arg("src"), nb::arg("dtype").none() = nb::none(), nb::arg("num_threads") = 0,
-      "A new 64-byte aligned C-contiguous copy of src, converted to dtype (a name) when given.");
+      "A new 64-byte aligned C-contiguous copy of src, converted to dtype (a name) when given; "
+      "CopyForbiddenError inside nc.no_copy().");
+  m.def("_forbid_copies", &forbid_copies, "Enters one no-copy level on this thread.");
+  m.def("_allow_copies", &allow_copies, "Leaves one no-copy level on this thread.");
+  m.def("_copies_forbidden", &copies_forbidden, "True inside nc.no_copy() on this thread.");
 }
 
 }  // namespace nocopy::bindings

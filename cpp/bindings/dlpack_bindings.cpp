@@ -1,12 +1,13 @@
-// DLPack export of views to Python consumers: __dlpack__ and __dlpack_device__.
+// DLPack export of views to Python consumers: __dlpack__ and __dlpack_device__. Only argument
+// parsing and PyCapsule wrapping happen here; the export policy (read-only refusal, copies,
+// devices) is the core's export_for_consumer (dlpack_bridge.hpp).
 #include <Python.h>
-#include <nanobind/stl/optional.h>
-#include <nanobind/stl/pair.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "bindings.hpp"
-#include "nocopy/core/copy.hpp"
 #include "nocopy/core/dlpack_bridge.hpp"
 #include "nocopy/core/errors.hpp"
 
@@ -27,59 +28,64 @@ void release_legacy(PyObject* capsule) {
   if (m != nullptr && m->deleter != nullptr) m->deleter(m);
 }
 
-nb::object make_capsule(const View& v, bool versioned, bool copied) {
+// Wraps an exported tensor in the capsule its ABI names; the capsule owns it until consumed.
+nb::object make_capsule(const DLPackExport& e) {
   PyObject* cap;
-  if (versioned) {
-    DLManagedTensorVersioned* m = export_dlpack_versioned(v, copied);
-    cap = PyCapsule_New(m, "dltensor_versioned", release_versioned);
-    if (cap == nullptr) m->deleter(m);
+  if (e.versioned != nullptr) {
+    cap = PyCapsule_New(e.versioned, "dltensor_versioned", release_versioned);
+    if (cap == nullptr) e.versioned->deleter(e.versioned);
   } else {
-    DLManagedTensor* m = export_dlpack_legacy(v);
-    cap = PyCapsule_New(m, "dltensor", release_legacy);
-    if (cap == nullptr) m->deleter(m);
+    cap = PyCapsule_New(e.legacy, "dltensor", release_legacy);
+    if (cap == nullptr) e.legacy->deleter(e.legacy);
   }
   if (cap == nullptr) throw nb::python_error();
   return nb::steal(cap);
 }
 
-nb::object dlpack(nb::handle self, nb::handle stream, nb::handle max_version, nb::handle dl_device,
-                  nb::handle copy) {
-  const View& v = nb::cast<const View&>(self);
+// The copy argument: None, or a bool (Python's or NumPy's, as NumPy's own producer takes).
+std::optional<bool> parse_copy(nb::handle copy) {
+  if (copy.is_none()) return std::nullopt;
+  if (is_bool_scalar(copy)) {
+    const int truth = PyObject_IsTrue(copy.ptr());
+    if (truth < 0) throw nb::python_error();
+    return truth != 0;
+  }
+  throw TypeError("__dlpack__ copy must be True, False or None, got " +
+                  std::string(Py_TYPE(copy.ptr())->tp_name) + " " + nb::repr(copy).c_str());
+}
+
+DLPackRequest parse_request(const View& v, nb::handle stream, nb::handle max_version,
+                            nb::handle dl_device, nb::handle copy) {
   if (!stream.is_none() && v.device().is_cpu()) {
-    throw std::invalid_argument("stream must be None for host memory, got " +
-                                std::string(nb::str(stream).c_str()));
+    throw std::invalid_argument("__dlpack__ stream must be None for host memory, got " +
+                                std::string(nb::repr(stream).c_str()));
+  }
+  DLPackRequest request;
+  if (!max_version.is_none()) {
+    request.versioned = int64_tuple(max_version, "__dlpack__ max_version", 2)[0] >= 1;
   }
   if (!dl_device.is_none()) {
-    auto dev = nb::cast<std::pair<int32_t, int32_t>>(dl_device);
-    if (dev.first != v.device().type || dev.second != v.device().id) {
-      throw BufferError("cannot export a view on " + v.device().str() + " to device (" +
-                        std::to_string(dev.first) + ", " + std::to_string(dev.second) + ")");
+    const auto dev = int64_tuple(dl_device, "__dlpack__ dl_device", 2);
+    if (dev[0] < INT32_MIN || dev[0] > INT32_MAX || dev[1] < INT32_MIN || dev[1] > INT32_MAX) {
+      throw std::overflow_error("__dlpack__ dl_device " + std::string(nb::repr(dl_device).c_str()) +
+                                " is out of the range of a DLPack device");
     }
+    request.device = Device{static_cast<int32_t>(dev[0]), static_cast<int32_t>(dev[1])};
   }
-  bool versioned = false;
-  if (!max_version.is_none()) {
-    versioned = nb::cast<int64_t>(max_version[0]) >= 1;
+  request.copy = parse_copy(copy);
+  return request;
+}
+
+nb::object dlpack(nb::handle self, nb::handle stream, nb::handle max_version, nb::handle dl_device,
+                  nb::handle copy) {
+  const View& v = view_of_instance(self.ptr());
+  const DLPackRequest request = parse_request(v, stream, max_version, dl_device, copy);
+  DLPackExport exported;
+  {
+    nb::gil_scoped_release release;  // a copy may move many bytes; views hold their owners
+    exported = export_for_consumer(v, request);
   }
-  if (!copy.is_none() && nb::cast<bool>(copy)) {
-    // The one explicit copy: a new C-contiguous array the consumer owns alone.
-    View fresh;
-    {
-      nb::gil_scoped_release release;
-      fresh = copy_new(v);
-    }
-    return make_capsule(fresh, versioned, true);
-  }
-  if (v.readonly()) {
-    // DLPack 1.x carries a read-only flag, but torch (2.13) ignores it and hands out a writable
-    // tensor: a write then corrupts read-only data or crashes on a read-only mapping. So no
-    // read-only view leaves through __dlpack__ without an explicit copy.
-    throw BufferError(
-        "read-only views are not exported through __dlpack__: some consumers (torch) ignore "
-        "DLPack's read-only flag and would write to them. Use np.asarray(v) (read-only array), "
-        "v.to_tf() / v.to_jax() (immutable tensors), or __dlpack__(copy=True) / "
-        "v.to_torch(copy=True) for a writable copy");
-  }
-  return make_capsule(v, versioned, false);
+  return make_capsule(exported);
 }
 
 }  // namespace
@@ -90,14 +96,13 @@ void bind_dlpack(nb::module_&, nb::class_<View>& cls) {
           nb::arg("copy").none() = nb::none(),
           "DLPack export (versioned when the consumer passes max_version >= (1, 0)). Raises "
           "BufferError for negative strides and for read-only views (torch ignores DLPack's "
-          "read-only flag); copy=True exports a fresh copy.");
+          "read-only flag); copy=True exports a fresh copy (refused inside nc.no_copy()).");
   cls.def(
       "_immutable_consumer_capsule",
       [](const View& v) {
-        // Only for consumers whose tensors are immutable (TensorFlow, JAX): they never write,
-        // so a read-only view may be shared through a legacy capsule, which has no flag for it.
-        View alias(v.data(), v.dtype(), v.shape(), v.strides(), v.owner(), false, v.device());
-        return make_capsule(alias, false, false);
+        DLPackExport e;
+        e.legacy = export_for_immutable_consumer(v);
+        return make_capsule(e);
       },
       "Legacy DLPack capsule for immutable-tensor frameworks (TensorFlow, JAX); internal.");
   cls.def("__dlpack_device__",

@@ -1,4 +1,5 @@
-// The View class: attributes, NumPy basic indexing, shape operations and the buffer protocol.
+// The View class: its attributes and shape operations, with the raw slots of indexing
+// (view_indexing.cpp) and the buffer protocol (buffer_protocol.cpp).
 #include <Python.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
@@ -15,181 +16,16 @@
 namespace nocopy::bindings {
 namespace {
 
-// One element of a Python index tuple as an IndexItem.
-IndexItem parse_index_item(PyObject* item) {
-  if (item == Py_Ellipsis) return IndexItem::ellipsis();
-  if (item == Py_None) return IndexItem::new_axis();
-  if (PySlice_Check(item)) {
-    Py_ssize_t start, stop, step;
-    if (PySlice_Unpack(item, &start, &stop, &step) < 0) throw nb::python_error();
-    return IndexItem::slice(start, stop, step);
-  }
-  if (PyBool_Check(item)) {
-    throw nocopy::TypeError(
-        "views support basic indexing only; a bool index is boolean (advanced) indexing, which "
-        "always copies: use np.asarray(v)[...] explicitly");
-  }
-  if (PyLong_Check(item) || PyIndex_Check(item)) {
-    Py_ssize_t i = PyNumber_AsSsize_t(item, PyExc_IndexError);
-    if (i == -1 && PyErr_Occurred()) {
-      // Arrays define __index__ but only 0-d integer arrays convert; the rest is advanced indexing.
-      if (!PyErr_ExceptionMatches(PyExc_TypeError)) throw nb::python_error();
-      PyErr_Clear();
-    } else {
-      return IndexItem::integer(i);
-    }
-  }
-  throw nocopy::TypeError(
-      std::string("views support basic indexing only (integers, slices, ..., None); got ") +
-      Py_TYPE(item)->tp_name +
-      ". Advanced (array/list) indexing always copies: use np.asarray(v)[...] explicitly");
-}
-
-View getitem(const View& self, nb::handle key) {
-  PyObject* k = key.ptr();
-  if (PyTuple_Check(k)) {
-    const Py_ssize_t n = PyTuple_GET_SIZE(k);
-    if (n > 2 * kMaxDims) {
-      throw std::out_of_range("index tuple of length " + std::to_string(n) + " is too long");
-    }
-    constexpr Py_ssize_t kInline = 8;  // typical index tuples fit; avoids a heap allocation
-    IndexItem inline_items[kInline];
-    std::vector<IndexItem> heap_items;
-    IndexItem* items = inline_items;
-    if (n > kInline) {
-      heap_items.resize(static_cast<size_t>(n));
-      items = heap_items.data();
-    }
-    for (Py_ssize_t i = 0; i < n; ++i) items[i] = parse_index_item(PyTuple_GET_ITEM(k, i));
-    return self.index(std::span<const IndexItem>(items, static_cast<size_t>(n)));
-  }
-  IndexItem item = parse_index_item(k);
-  return self.index(std::span<const IndexItem>(&item, 1));
-}
-
-// The View type object, for building result instances without a type lookup.
-PyTypeObject* g_view_type = nullptr;
-
-// Wraps a View result in a new Python instance (the hot path of indexing).
-PyObject* new_instance(View&& v) {
-  nb::object inst = nb::inst_alloc(nb::handle(reinterpret_cast<PyObject*>(g_view_type)));
-  new (nb::inst_ptr<View>(inst)) View(std::move(v));
-  nb::inst_mark_ready(inst);
-  return inst.release().ptr();
-}
-
-// mp_subscript slot: v[key] without nanobind's argument dispatch (indexing is the hottest call).
-PyObject* view_subscript(PyObject* self, PyObject* key) {
-  if (!nb::inst_ready(self)) {  // View.__new__(View) makes an instance with no C++ object
-    PyErr_SetString(PyExc_TypeError, "uninitialized nocopy.View; create views with nocopy.view()");
-    return nullptr;
-  }
-  try {
-    return new_instance(getitem(*nb::inst_ptr<View>(self), nb::handle(key)));
-  } catch (nb::python_error& e) {
-    e.restore();
-  } catch (const nocopy::BufferError& e) {
-    PyErr_SetString(PyExc_BufferError, e.what());
-  } catch (const nocopy::TypeError& e) {
-    PyErr_SetString(PyExc_TypeError, e.what());
-  } catch (const std::out_of_range& e) {
-    PyErr_SetString(PyExc_IndexError, e.what());
-  } catch (const std::invalid_argument& e) {
-    PyErr_SetString(PyExc_ValueError, e.what());
-  } catch (const std::overflow_error& e) {
-    PyErr_SetString(PyExc_OverflowError, e.what());
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
-  }
-  return nullptr;
-}
-
 // Axes given as f(0, 2, 1) or f((0, 2, 1)) or f([0, 2, 1]).
 std::vector<int64_t> int_args(const nb::args& args, const char* what) {
-  nb::handle src = args;
-  if (args.size() == 1 && !PyLong_Check(args[0].ptr()) && !PyIndex_Check(args[0].ptr()))
-    src = args[0];
-  std::vector<int64_t> out;
-  for (nb::handle h : src) {
-    if (!PyIndex_Check(h.ptr()) || PyBool_Check(h.ptr())) {
-      throw nocopy::TypeError(std::string(what) + " takes integers, got " +
-                              nb::type_name(h.type()).c_str());
-    }
-    Py_ssize_t v = PyNumber_AsSsize_t(h.ptr(), PyExc_OverflowError);
-    if (v == -1 && PyErr_Occurred()) throw nb::python_error();
-    out.push_back(v);
-  }
-  return out;
+  if (args.size() == 1 && !PyIndex_Check(args[0].ptr())) return int64_args(args[0], what);
+  return int64_args(args, what);
 }
 
-// --- buffer protocol -------------------------------------------------------------------------
-
-// Arrays a Py_buffer points into, kept until the consumer releases the buffer.
-struct BufferExport {
-  View view;
-  std::vector<Py_ssize_t> shape;
-  std::vector<Py_ssize_t> strides;
-};
-
-int view_getbuffer(PyObject* self, Py_buffer* buf, int flags) {
-  if (!nb::inst_ready(self)) {
-    buf->obj = nullptr;
-    PyErr_SetString(PyExc_TypeError, "uninitialized nocopy.View; create views with nocopy.view()");
-    return -1;
-  }
-  const View* v = nb::inst_ptr<View>(self);
-  auto fail = [&](const std::string& message) {
-    buf->obj = nullptr;
-    PyErr_SetString(PyExc_BufferError, message.c_str());
-    return -1;
-  };
-  if (!v->device().is_cpu()) return fail("view is on " + v->device().str() + ", not host memory");
-  if ((flags & PyBUF_WRITABLE) == PyBUF_WRITABLE && v->readonly()) {
-    return fail("view is read-only; a writable buffer was requested");
-  }
-  std::string_view format = dtype_buffer_format(v->dtype());
-  if (format.empty()) {
-    return fail(std::string(dtype_name(v->dtype())) +
-                " has no buffer-protocol format; use DLPack (torch.from_dlpack(v)) or "
-                "v.reinterpret('uint16')");
-  }
-  const bool c_contig = v->is_c_contiguous();
-  const bool f_contig = v->is_f_contiguous();
-  if ((flags & PyBUF_C_CONTIGUOUS) == PyBUF_C_CONTIGUOUS && !c_contig) {
-    return fail("view is not C-contiguous; use nc.ascontiguous(v) (a copy)");
-  }
-  if ((flags & PyBUF_F_CONTIGUOUS) == PyBUF_F_CONTIGUOUS && !f_contig) {
-    return fail("view is not Fortran-contiguous");
-  }
-  if ((flags & PyBUF_ANY_CONTIGUOUS) == PyBUF_ANY_CONTIGUOUS && !c_contig && !f_contig) {
-    return fail("view is not contiguous; use nc.ascontiguous(v) (a copy)");
-  }
-  if ((flags & PyBUF_STRIDES) != PyBUF_STRIDES && !c_contig) {
-    return fail("view is not C-contiguous and the consumer did not ask for strides");
-  }
-  auto* ex = new BufferExport{*v, {}, {}};
-  const auto item = static_cast<Py_ssize_t>(v->itemsize());
-  for (int64_t i = 0; i < v->ndim(); ++i) {
-    ex->shape.push_back(static_cast<Py_ssize_t>(v->shape()[static_cast<size_t>(i)]));
-    ex->strides.push_back(static_cast<Py_ssize_t>(v->strides()[static_cast<size_t>(i)]) * item);
-  }
-  buf->buf = v->data();
-  buf->obj = Py_NewRef(self);
-  buf->len = static_cast<Py_ssize_t>(v->nbytes());
-  buf->readonly = v->readonly() ? 1 : 0;
-  buf->itemsize = item;
-  // Static storage: format strings come from a constant table and are NUL-terminated there.
-  buf->format = (flags & PyBUF_FORMAT) == PyBUF_FORMAT ? const_cast<char*>(format.data()) : nullptr;
-  buf->ndim = static_cast<int>(v->ndim());
-  buf->shape = (flags & PyBUF_ND) == PyBUF_ND ? ex->shape.data() : nullptr;
-  buf->strides = (flags & PyBUF_STRIDES) == PyBUF_STRIDES ? ex->strides.data() : nullptr;
-  buf->suboffsets = nullptr;
-  buf->internal = ex;
-  return 0;
-}
-
-void view_releasebuffer(PyObject*, Py_buffer* buf) {
-  delete static_cast<BufferExport*>(buf->internal);
+// The (rows, columns) axes of a crop.
+std::pair<int64_t, int64_t> crop_axes(nb::handle axes) {
+  const std::vector<int64_t> a = int64_tuple(axes, "crop axes", 2);
+  return {a[0], a[1]};
 }
 
 PyType_Slot view_slots[] = {
@@ -217,15 +53,6 @@ std::string repr(const View& v) {
 }
 
 }  // namespace
-
-nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale) {
-  PyObject* t = PyTuple_New(static_cast<Py_ssize_t>(values.size()));
-  if (t == nullptr) throw nb::python_error();
-  for (size_t i = 0; i < values.size(); ++i) {
-    PyTuple_SET_ITEM(t, static_cast<Py_ssize_t>(i), PyLong_FromLongLong(values[i] * scale));
-  }
-  return nb::steal<nb::tuple>(t);
-}
 
 void bind_view(nb::module_& m) {
   auto cls = nb::class_<View>(m, "View", nb::type_slots(view_slots),
@@ -295,9 +122,8 @@ void bind_view(nb::module_& m) {
               for (int64_t a = 0; a < v.ndim(); ++a) r = r.flip(a);
               return r;
             }
-            if (PyIndex_Check(axis.ptr())) return v.flip(nb::cast<int64_t>(axis));
             View r = v;
-            for (nb::handle a : axis) r = r.flip(nb::cast<int64_t>(a));
+            for (int64_t a : int64_args(axis, "flip axis", true)) r = r.flip(a);
             return r;
           },
           nb::arg("axis").none() = nb::none(),
@@ -317,11 +143,24 @@ void bind_view(nb::module_& m) {
             return v.reinterpret(dtype_from_name(dtype));
           },
           nb::arg("dtype"), "The same bytes as another dtype of the same item size.")
-      .def("_crop", &View::crop, nb::arg("top"), nb::arg("left"), nb::arg("height"),
-           nb::arg("width"), nb::arg("axes"))
-      .def("_center_crop", &View::center_crop, nb::arg("height"), nb::arg("width"), nb::arg("axes"))
+      .def(
+          "_crop",
+          [](const View& v, nb::handle top, nb::handle left, nb::handle height, nb::handle width,
+             nb::handle axes) {
+            return v.crop(int64_arg(top, "crop top"), int64_arg(left, "crop left"),
+                          int64_arg(height, "crop height"), int64_arg(width, "crop width"),
+                          crop_axes(axes));
+          },
+          nb::arg("top"), nb::arg("left"), nb::arg("height"), nb::arg("width"), nb::arg("axes"))
+      .def(
+          "_center_crop",
+          [](const View& v, nb::handle height, nb::handle width, nb::handle axes) {
+            return v.center_crop(int64_arg(height, "center_crop height"),
+                                 int64_arg(width, "center_crop width"), crop_axes(axes));
+          },
+          nb::arg("height"), nb::arg("width"), nb::arg("axes"))
       .def("__repr__", &repr);
-  g_view_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  set_view_type(reinterpret_cast<PyTypeObject*>(cls.ptr()));
   bind_dlpack(m, cls);
 }
 

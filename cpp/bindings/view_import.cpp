@@ -99,7 +99,14 @@ View view_from_object(nb::handle obj) {
   if (nb::isinstance<View>(obj)) return nb::cast<View>(obj);
   // Objects that hold a View (nocopy.SharedArray) hand it over directly, keeping its owner
   // (so a view of shared memory still pickles by reference).
-  if (nb::hasattr(obj, "__nocopy_view__")) return nb::cast<View>(obj.attr("__nocopy_view__")());
+  if (nb::hasattr(obj, "__nocopy_view__")) {
+    nb::object held = obj.attr("__nocopy_view__")();
+    if (!nb::isinstance<View>(held)) {
+      throw TypeError(object_type_name(obj) + ".__nocopy_view__() returned " +
+                      object_type_name(held) + ", not a nocopy.View");
+    }
+    return nb::cast<View>(held);
+  }
   if (PyObject_CheckBuffer(obj.ptr())) {
     try {
       return view_from_buffer(obj);

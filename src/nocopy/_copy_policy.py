@@ -1,42 +1,31 @@
 """Whether nocopy may copy array data here: the state behind `with nc.no_copy():`.
 
-The copying functions call `refuse_copy` before they copy; `nc.no_copy` (in _guards) sets the
-flag. Kept apart from the guards so that the view functions can use it without importing them.
+The state lives in the C++ core (a per-thread depth), so every copy the core makes checks it
+itself: v.copy(), nc.ascontiguous, to_*(copy=True) and `__dlpack__(copy=True)` raise
+CopyForbiddenError inside the block. It is per thread: other threads are unaffected, and asyncio
+tasks running on one thread share it.
 """
 
 from __future__ import annotations
 
-import contextvars
+from . import _nocopy
 
-__all__ = ["CopyForbiddenError", "copies_forbidden", "refuse_copy", "forbid_copies", "allow_copies"]
+# Defined by the extension so that its C++ code raises the same type.
+from ._nocopy import CopyForbiddenError
 
-_DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("nocopy_no_copy_depth", default=0)
-
-
-class CopyForbiddenError(BufferError):
-    """nocopy was asked to copy array data inside a `nc.no_copy()` block. A BufferError, like
-    the errors nocopy raises when sharing is impossible."""
+__all__ = ["CopyForbiddenError", "copies_forbidden", "forbid_copies", "allow_copies"]
 
 
 def copies_forbidden() -> bool:
-    """True inside a `nc.no_copy()` block in this thread / task."""
-    return _DEPTH.get() > 0
+    """True inside a `nc.no_copy()` block on this thread."""
+    return _nocopy._copies_forbidden()
 
 
-def refuse_copy(what: str) -> None:
-    """Called by nocopy before it copies array data: raises CopyForbiddenError naming ``what``
-    inside a `nc.no_copy()` block, does nothing outside."""
-    if _DEPTH.get() > 0:
-        raise CopyForbiddenError(
-            f"{what} would copy array data inside nc.no_copy(); leave the block, or use a "
-            "zero-copy path (nc.view, slicing, to_* without copy=True)")
+def forbid_copies() -> None:
+    """Enters one level of `no_copy` on this thread; leave it with allow_copies()."""
+    _nocopy._forbid_copies()
 
 
-def forbid_copies() -> contextvars.Token:
-    """Enters one level of `no_copy` in this thread / task; give the token to allow_copies."""
-    return _DEPTH.set(_DEPTH.get() + 1)
-
-
-def allow_copies(token: contextvars.Token) -> None:
-    """Leaves the level entered by forbid_copies."""
-    _DEPTH.reset(token)
+def allow_copies() -> None:
+    """Leaves one level entered by forbid_copies() on this thread."""
+    _nocopy._allow_copies()

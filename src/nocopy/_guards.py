@@ -11,13 +11,13 @@ What `no_copy` does and does not catch:
   tf.convert_to_tensor, jnp.asarray...): nothing can, short of measuring. For those, check the
   result: `guard.check(result, source)` (or `nc.assert_shares`). `python -m nocopy audit` lists
   which library calls copy.
-- Other threads are not affected (the flag is a context variable).
+- Other threads are not affected: the flag is per thread (kept in the C++ core, which checks it
+  before every copy it makes); asyncio tasks on one thread share it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 from typing import Any
 
 from . import _memory_ranges as ranges
@@ -65,7 +65,7 @@ def assert_shares(a: Any, b: Any, msg: str | None = None) -> None:
 class no_copy(contextlib.ContextDecorator):
     """`with nc.no_copy() as guard:` (or `@nc.no_copy()`): nocopy refuses to copy inside the
     block (CopyForbiddenError), and `guard.check(result, source)` asserts sharing for calls into
-    other libraries. Nests; affects only the current thread / asyncio task.
+    other libraries. Nests; affects only the current thread (enter and leave it on one thread).
 
     >>> with nc.no_copy() as guard:
     ...     t = nc.view(a).to_torch()       # fine: zero-copy
@@ -74,15 +74,14 @@ class no_copy(contextlib.ContextDecorator):
     """
 
     def __init__(self) -> None:
-        self._tokens: list[contextvars.Token] = []
         self.checked = 0  # how many check() calls passed
 
     def __enter__(self) -> "no_copy":
-        self._tokens.append(forbid_copies())
+        forbid_copies()
         return self
 
     def __exit__(self, *exc: Any) -> bool:
-        allow_copies(self._tokens.pop())
+        allow_copies()
         return False
 
     def check(self, result: Any, source: Any, msg: str | None = None) -> Any:

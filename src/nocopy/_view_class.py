@@ -42,12 +42,20 @@ def _array(self, dtype=None, copy=None):
     return arr.astype(dtype)
 
 
+def _iter(self):
+    """Iterates over the first axis like NumPy: v[0], v[1], ... (each a view)."""
+    if self.ndim == 0:
+        raise TypeError("iteration over a 0-d view")
+    return (self[i] for i in range(self.shape[0]))
+
+
 def _deepcopy(self, memo):
     """deepcopy gives an independent copy of the elements (a new C-contiguous array)."""
     return self.copy()
 
 
 View.__array__ = _array
+View.__iter__ = _iter
 View.__copy__ = lambda self: self  # views are immutable handles: a shallow copy is the view
 View.__deepcopy__ = _deepcopy
 View.dtype = property(lambda self: numpy_dtype(self._dtype_name),

@@ -41,15 +41,19 @@ PyCapsule_New.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
 class Producer:
     """Builds one versioned capsule over a NumPy array and counts deleter calls."""
 
-    def __init__(self, array, device=(1, 0), dtype=(2, 32, 1), flags=0, ndim=None, major=1):
+    def __init__(self, array, device=(1, 0), dtype=(2, 32, 1), flags=0, ndim=None, major=1,
+                 shape=None, strides=None):
+        """``shape`` and ``strides`` (in elements) replace the array's own geometry when given."""
         self.array = array
         self.deletions = 0
-        self.shape = (ctypes.c_int64 * array.ndim)(*array.shape)
-        self.strides = (ctypes.c_int64 * array.ndim)(*[s // array.itemsize for s in array.strides])
+        shape = array.shape if shape is None else shape
+        strides = [s // array.itemsize for s in array.strides] if strides is None else strides
+        self.shape = (ctypes.c_int64 * len(shape))(*shape)
+        self.strides = (ctypes.c_int64 * len(strides))(*strides)
         self.deleter = Deleter(self._delete)
         self.managed = DLManagedTensorVersioned(
             major, 1, None, self.deleter, flags,
-            DLTensor(array.ctypes.data, DLDevice(*device), array.ndim if ndim is None else ndim,
+            DLTensor(array.ctypes.data, DLDevice(*device), len(shape) if ndim is None else ndim,
                      DLDataType(*dtype), self.shape, self.strides, 0))
 
     def _delete(self, _ptr):
@@ -119,3 +123,28 @@ def test_a_consumed_capsule_cannot_be_used_twice():
     del v
     gc.collect()
     assert p.deletions == 1
+
+
+@pytest.mark.parametrize("stride", [-2**63, -2**63 + 1, 2**63 - 1, -(2**62) * 3 // 2])
+def test_strides_whose_bytes_overflow_are_refused_with_the_deleter_called(stride):
+    # The one geometry check (the View constructor) also guards DLPack imports: before, a stride
+    # of -2**63 passed (its negation wraps) and reading element 1 was a SIGSEGV.
+    p = Producer(np.zeros(8, np.uint64), dtype=(1, 64, 1), shape=[2], strides=[stride])
+    with pytest.raises(OverflowError, match="stride"):
+        nc.view(p.capsule())
+    assert p.deletions == 1
+
+
+@pytest.mark.parametrize("shape", [[0], [1]])
+def test_int64_min_stride_is_refused_even_on_short_axes(shape):
+    p = Producer(np.zeros(8, np.uint8), dtype=(1, 8, 1), shape=shape, strides=[-2**63])
+    with pytest.raises(OverflowError, match="stride -9223372036854775808"):
+        nc.view(p.capsule())
+    assert p.deletions == 1
+
+
+def test_the_largest_stride_on_a_length_one_axis_is_valid_and_flips():
+    p = Producer(np.arange(8, dtype=np.uint8), dtype=(1, 8, 1), shape=[1], strides=[2**63 - 1])
+    v = nc.view(p.capsule())
+    assert v.strides == (2**63 - 1,) and v.flip(0).strides == (-(2**63 - 1),)
+    assert int(np.asarray(v)[0]) == 0

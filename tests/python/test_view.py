@@ -189,8 +189,14 @@ def test_crop_and_center_crop_like_the_seed():
         nc.crop(images, 40, 0, 32, 32)
     with pytest.raises(ValueError, match="axes must differ"):
         nc.crop(images, 0, 0, 1, 1, axes=(1, 1))
-    with pytest.raises(ValueError, match="two axes"):
+    with pytest.raises(ValueError, match="crop axes must have 2 items"):
         nc.crop(images, 0, 0, 1, 1, axes=(1,))
+    with pytest.raises(OverflowError, match="crop top"):
+        nc.crop(images, 2**63, 0, 1, 1)
+    with pytest.raises(OverflowError, match="center_crop width"):
+        nc.center_crop(images, (1, 2**64))
+    with pytest.raises(TypeError, match="crop height must be an integer"):
+        nc.crop(images, 0, 0, 1.5, 1)  # never truncated to 1
 
 
 def test_buffer_protocol_exports_zero_copy_and_respects_readonly():

@@ -9,11 +9,10 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <system_error>
-#include <thread>
 #include <vector>
 
 #include "copy_kernels.hpp"
+#include "nocopy/core/copy_policy.hpp"
 #include "nocopy/core/errors.hpp"
 #include "nocopy/core/thread_pool.hpp"
 
@@ -118,9 +117,9 @@ int resolve_threads(int num_threads) {
 }
 
 // A parallel copy: chunks of the flattened range claimed dynamically by the caller and helper
-// threads. The caller waits only for chunks someone claimed, never for a helper the scheduler has
-// not started yet (the machine may be busy); helpers hold the job, so a late one finds no work
-// and exits without touching the arrays.
+// tasks on the shared pool. The caller waits only for chunks someone claimed, never for a helper
+// that has not started yet (the pool may be busy, or the caller may be one of its workers);
+// helpers hold the job, so a late one finds no work and returns without touching the arrays.
 struct Job {
   Plan plan;
   int64_t size = 0;
@@ -157,10 +156,12 @@ void run_parallel(const Plan& p, int64_t size, int threads, int64_t chunks) {
   job->units = (size + job->unit - 1) / job->unit;
   job->chunks = std::min(chunks, job->units);
   try {
-    for (int i = 1; i < threads; ++i) std::thread([job] { work(*job); }).detach();
+    ThreadPool& pool = shared_thread_pool();
+    const int helpers = std::min(threads - 1, static_cast<int>(pool.size()));
+    for (int i = 0; i < helpers; ++i) pool.submit([job] { work(*job); });
   } catch (...) {
-    // No more threads (system_error, bad_alloc): the ones started and the caller share the
-    // chunks, and the caller still waits for every claimed chunk before the views may go.
+    // No pool or no memory for a task: the caller does the chunks nobody else claims, and
+    // still waits for every claimed chunk before the views may go.
   }
   work(*job);
   std::unique_lock<std::mutex> lock(job->mutex);
@@ -215,6 +216,7 @@ void copy(const View& src, const View& dst, int num_threads) {
 }
 
 View copy_new(const View& src, std::optional<DType> dtype, int num_threads) {
+  refuse_copy_if_forbidden("copying a view of shape " + format_tuple(src.shape()));
   src.require_host("copy source");
   View out = View::empty(dtype.value_or(src.dtype()), src.shape());
   copy(src, out, num_threads);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "nocopy/core/copy.hpp"
 #include "nocopy/core/errors.hpp"
 
 namespace nocopy {
@@ -20,7 +21,7 @@ struct DeleterGuard {
 };
 
 template <class Managed>
-View wrap(Managed* managed, const DLTensor& t, bool readonly) {
+View view_of_dl_tensor(Managed* managed, const DLTensor& t, bool readonly) {
   DeleterGuard<Managed> guard{managed};
   if (t.ndim < 0 || t.ndim > kMaxDims) {
     throw std::invalid_argument("DLPack tensor has ndim " + std::to_string(t.ndim) +
@@ -80,7 +81,7 @@ std::vector<int64_t> export_strides(const View& v) {
 }
 
 template <class Managed>
-void fill(Managed* m, ExportContext* ctx) {
+void fill_dl_tensor(Managed* m, ExportContext* ctx) {
   DLTensor& t = m->dl_tensor;
   const View& v = ctx->view;
   t.data = v.data();
@@ -117,12 +118,12 @@ View import_dlpack(DLManagedTensorVersioned* tensor) {
                       ".x)");
   }
   const bool readonly = (tensor->flags & DLPACK_FLAG_BITMASK_READ_ONLY) != 0;
-  return wrap(tensor, tensor->dl_tensor, readonly);
+  return view_of_dl_tensor(tensor, tensor->dl_tensor, readonly);
 }
 
 View import_dlpack(DLManagedTensor* tensor) {
   if (tensor == nullptr) throw std::invalid_argument("null DLPack tensor");
-  return wrap(tensor, tensor->dl_tensor, false);
+  return view_of_dl_tensor(tensor, tensor->dl_tensor, false);
 }
 
 DLManagedTensorVersioned* export_dlpack_versioned(const View& view, bool copied) {
@@ -137,7 +138,7 @@ DLManagedTensorVersioned* export_dlpack_versioned(const View& view, bool copied)
     delete static_cast<ExportContext*>(self->manager_ctx);
     delete self;
   };
-  fill(m.get(), ctx.release());
+  fill_dl_tensor(m.get(), ctx.release());
   return m.release();
 }
 
@@ -155,8 +156,49 @@ DLManagedTensor* export_dlpack_legacy(const View& view) {
     delete static_cast<ExportContext*>(self->manager_ctx);
     delete self;
   };
-  fill(m.get(), ctx.release());
+  fill_dl_tensor(m.get(), ctx.release());
   return m.release();
+}
+
+DLPackExport export_for_consumer(const View& view, const DLPackRequest& request) {
+  if (request.device && *request.device != view.device()) {
+    throw BufferError("cannot export a view on " + view.device().str() + " to device (" +
+                      std::to_string(request.device->type) + ", " +
+                      std::to_string(request.device->id) + "): nocopy never moves data");
+  }
+  DLPackExport out;
+  if (request.copy.value_or(false)) {
+    // The one explicit copy: a new C-contiguous array the consumer owns alone.
+    const View fresh = copy_new(view);
+    if (request.versioned) {
+      out.versioned = export_dlpack_versioned(fresh, true);
+    } else {
+      out.legacy = export_dlpack_legacy(fresh);
+    }
+    return out;
+  }
+  if (view.readonly()) {
+    // DLPack 1.x carries a read-only flag, but torch (2.13) ignores it and hands out a writable
+    // tensor: a write then corrupts read-only data or crashes on a read-only mapping. So no
+    // read-only view leaves through __dlpack__ without an explicit copy.
+    throw BufferError(
+        "read-only views are not exported through __dlpack__: some consumers (torch) ignore "
+        "DLPack's read-only flag and would write to them. Use np.asarray(v) (read-only array), "
+        "v.to_tf() / v.to_jax() (immutable tensors), or __dlpack__(copy=True) / "
+        "v.to_torch(copy=True) for a writable copy");
+  }
+  if (request.versioned) {
+    out.versioned = export_dlpack_versioned(view, false);
+  } else {
+    out.legacy = export_dlpack_legacy(view);
+  }
+  return out;
+}
+
+DLManagedTensor* export_for_immutable_consumer(const View& view) {
+  const View alias(view.data(), view.dtype(), view.shape(), view.strides(), view.owner(), false,
+                   view.device());
+  return export_dlpack_legacy(alias);
 }
 
 }  // namespace nocopy

@@ -1,23 +1,26 @@
 // Owner base class and the heap and callback owners.
 #include "nocopy/core/owner.hpp"
 
-#include <cstdlib>
-#include <new>
+#include <utility>
 
 namespace nocopy {
 
 Owner::~Owner() = default;
 
-std::shared_ptr<AlignedBuffer> AlignedBuffer::allocate(size_t bytes) {
-  size_t rounded = bytes == 0 ? kAlignment : (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (rounded < bytes) throw std::bad_alloc();
-  void* p = std::aligned_alloc(kAlignment, rounded);
-  if (p == nullptr) throw std::bad_alloc();
-  return std::shared_ptr<AlignedBuffer>(new AlignedBuffer(p, bytes));
+std::shared_ptr<AlignedBuffer> AlignedBuffer::allocate(size_t bytes, AllocatorPtr allocator) {
+  void* p = allocator->allocate(bytes);
+  AlignedBuffer* raw = nullptr;
+  try {
+    raw = new AlignedBuffer(p, bytes, allocator);
+  } catch (...) {
+    allocator->deallocate(p, bytes);
+    throw;
+  }
+  return std::shared_ptr<AlignedBuffer>(raw);  // if this throws, it deletes raw: p goes back
 }
 
 AlignedBuffer::~AlignedBuffer() {
-  std::free(data_);
+  allocator_->deallocate(data_, size_);
 }
 
 CallbackOwner::~CallbackOwner() {

@@ -2,6 +2,7 @@
 #include "nocopy/core/thread_pool.hpp"
 
 #include <sched.h>
+#include <unistd.h>
 
 namespace nocopy {
 
@@ -66,6 +67,20 @@ void ThreadPool::run() {
     }
     task();
   }
+}
+
+ThreadPool& shared_thread_pool() {
+  static std::mutex mutex;
+  static ThreadPool* pool = nullptr;
+  static pid_t owner_pid = 0;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (pool == nullptr || owner_pid != getpid()) {
+    // First use, or a forked child: the parent's workers do not exist here, so the old pool is
+    // abandoned (not destroyed: joining threads that are not there would hang).
+    pool = new ThreadPool(0);
+    owner_pid = getpid();
+  }
+  return *pool;
 }
 
 }  // namespace nocopy

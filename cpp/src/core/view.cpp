@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <stdexcept>
 
 #include "internal/checked_math.hpp"
@@ -61,10 +62,23 @@ View::View(void* data, DType dtype, std::vector<int64_t> shape, std::vector<int6
     if (n < 0) throw std::invalid_argument("negative dimension in shape " + format_tuple(shape_));
     if (n == 0) empty = true;
   }
-  // The size, and the byte span the strides reach, must fit in int64.
+  // The one geometry check every view passes (import, DLPack, unpickling, every operation):
+  // the size, every stride in bytes and the byte span the strides reach must fit in int64, so
+  // negating a stride or scaling it to bytes can never wrap.
   const auto item = static_cast<int64_t>(itemsize());
   for (size_t i = 0; i < shape_.size(); ++i) size_ = checked_mul(size_, shape_[i], "view size");
   checked_mul(size_, item, "view size in bytes");
+  for (size_t i = 0; i < strides_.size(); ++i) {
+    const int64_t s = strides_[i];
+    int64_t bytes = 0;
+    if (s == std::numeric_limits<int64_t>::min() ||
+        __builtin_mul_overflow(s < 0 ? -s : s, item, &bytes)) {
+      throw std::overflow_error("stride " + std::to_string(s) + " (elements of " +
+                                std::to_string(item) + " bytes) on axis " + std::to_string(i) +
+                                " overflows int64 in bytes; strides are limited to magnitudes "
+                                "below 2**63 bytes");
+    }
+  }
   if (!empty) {
     int64_t span = item;
     for (size_t i = 0; i < shape_.size(); ++i) {
@@ -226,9 +240,10 @@ View View::index(std::span<const IndexItem> items) const {
         SliceRange r = resolve_slice(it, shape_[axis]);
         offset += r.start * strides_[axis];
         shape.push_back(r.count);
-        // step * stride can only overflow when the slice selects at most one element.
-        int64_t stride;
-        if (__builtin_mul_overflow(r.step, strides_[axis], &stride)) stride = strides_[axis];
+        // A slice of at most one element keeps the axis's stride (any stride is valid there,
+        // and step * stride may not fit); otherwise step * stride stays within the extent.
+        int64_t stride = strides_[axis];
+        if (r.count > 1) stride = checked_mul(r.step, strides_[axis], "slice stride");
         strides.push_back(stride);
         ++axis;
         break;

@@ -1,37 +1,25 @@
-// BatchPool and BatchBuffer: aligned allocations recycled when their last user lets go.
+// BatchPool and BatchBuffer: allocations recycled when their last user lets go.
 #include "nocopy/pipeline/batch_pool.hpp"
 
-#include <cstdlib>
-#include <new>
+#include <utility>
 
 namespace nocopy {
-
-namespace {
-
-void* aligned_bytes(size_t bytes) {
-  size_t rounded = bytes == 0 ? kAlignment : (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (rounded < bytes) throw std::bad_alloc();
-  void* p = std::aligned_alloc(kAlignment, rounded);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-
-}  // namespace
 
 BatchBuffer::~BatchBuffer() {
   if (auto pool = pool_.lock()) {
     pool->give_back(data_);
   } else {
-    std::free(data_);
+    allocator_->deallocate(data_, size_);
   }
 }
 
-std::shared_ptr<BatchPool> BatchPool::create(size_t buffer_bytes, size_t max_spare) {
-  return std::shared_ptr<BatchPool>(new BatchPool(buffer_bytes, max_spare));
+std::shared_ptr<BatchPool> BatchPool::create(size_t buffer_bytes, size_t max_spare,
+                                             AllocatorPtr allocator) {
+  return std::shared_ptr<BatchPool>(new BatchPool(buffer_bytes, max_spare, std::move(allocator)));
 }
 
 BatchPool::~BatchPool() {
-  for (void* p : spare_) std::free(p);
+  for (void* p : spare_) allocator_->deallocate(p, buffer_bytes_);
 }
 
 std::shared_ptr<BatchBuffer> BatchPool::acquire() {
@@ -44,13 +32,13 @@ std::shared_ptr<BatchBuffer> BatchPool::acquire() {
     }
   }
   if (p == nullptr) {
-    p = aligned_bytes(buffer_bytes_);
+    p = allocator_->allocate(buffer_bytes_);
     std::lock_guard<std::mutex> lock(mutex_);
     ++allocated_;
   }
   BatchBuffer* raw = nullptr;
   try {
-    raw = new BatchBuffer(p, buffer_bytes_, weak_from_this());
+    raw = new BatchBuffer(p, buffer_bytes_, weak_from_this(), allocator_);
   } catch (...) {
     give_back(p);
     throw;
@@ -67,7 +55,7 @@ void BatchPool::give_back(void* data) {
     }
     --allocated_;
   }
-  std::free(data);
+  allocator_->deallocate(data, buffer_bytes_);
 }
 
 size_t BatchPool::allocated() const {

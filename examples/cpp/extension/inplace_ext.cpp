@@ -128,16 +128,10 @@ double total(nb::handle array) {
 
 NB_MODULE(inplace_ext, m) {
   m.doc() = "Example third-party extension computing in place on nocopy views / DLPack arrays";
-  // nocopy's own error types become the Python exceptions nocopy itself raises.
-  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
-    try {
-      std::rethrow_exception(p);
-    } catch (const nocopy::BufferError& e) {
-      PyErr_SetString(PyExc_BufferError, e.what());
-    } catch (const nocopy::TypeError& e) {
-      PyErr_SetString(PyExc_TypeError, e.what());
-    }
-  });
+  // The core throws its own types where sharing is impossible; this module links its own copy of
+  // the core, so it maps them itself (to subclasses of the Python types nocopy raises).
+  nb::exception<nocopy::BufferError>(m, "BufferError", PyExc_BufferError);
+  nb::exception<nocopy::TypeError>(m, "TypeError", PyExc_TypeError);
   m.def("scale", &scale, nb::arg("array"), nb::arg("factor"),
         "Multiplies a writable float32 array by `factor` in place, through its strides.\n\n"
         ">>> a = np.ones((2, 3), np.float32); inplace_ext.scale(a[:, ::2], 2.0); a[0]\n"

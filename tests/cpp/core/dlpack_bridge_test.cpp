@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "nocopy/core/copy_policy.hpp"
 #include "nocopy/core/errors.hpp"
 
 using nocopy::DType;
@@ -111,4 +112,68 @@ TEST(DLPackExport, RefusesNegativeStridesAndReadonlyLegacy) {
   DLManagedTensor* one = export_dlpack_legacy(v.slice(0, 0, 1).flip(0));
   EXPECT_GE(one->dl_tensor.strides[0], 0);
   one->deleter(one);
+}
+
+// --- export policy ------------------------------------------------------------------------------
+
+TEST(DLPackPolicy, ReadOnlyViewsAreRefusedUnlessCopied) {
+  View v = View::empty(DType::Float32, {2, 3}).as_readonly();
+  nocopy::DLPackRequest request;
+  request.versioned = true;
+  EXPECT_THROW(nocopy::export_for_consumer(v, request), nocopy::BufferError);
+  request.copy = false;
+  EXPECT_THROW(nocopy::export_for_consumer(v, request), nocopy::BufferError);
+  request.copy = true;
+  nocopy::DLPackExport e = nocopy::export_for_consumer(v, request);
+  ASSERT_NE(e.versioned, nullptr);
+  EXPECT_EQ(e.legacy, nullptr);
+  EXPECT_NE(e.versioned->dl_tensor.data, v.data());  // a fresh copy
+  EXPECT_TRUE(e.versioned->flags & DLPACK_FLAG_BITMASK_IS_COPIED);
+  EXPECT_FALSE(e.versioned->flags & DLPACK_FLAG_BITMASK_READ_ONLY);  // the copy is the consumer's
+  e.versioned->deleter(e.versioned);
+}
+
+TEST(DLPackPolicy, WritableViewsShareAndLegacyRequestsGetLegacyTensors) {
+  View v = View::empty(DType::Float32, {2, 3});
+  nocopy::DLPackExport e = nocopy::export_for_consumer(v, {});
+  ASSERT_NE(e.legacy, nullptr);
+  EXPECT_EQ(e.versioned, nullptr);
+  EXPECT_EQ(e.legacy->dl_tensor.data, v.data());
+  e.legacy->deleter(e.legacy);
+}
+
+TEST(DLPackPolicy, DeviceMismatchAndNegativeStridesAreBufferErrors) {
+  View v = View::empty(DType::Float32, {2, 3});
+  nocopy::DLPackRequest request;
+  request.device = nocopy::Device{2, 0};
+  EXPECT_THROW(nocopy::export_for_consumer(v, request), nocopy::BufferError);
+  request.device = nocopy::Device{1, 0};
+  nocopy::DLPackExport ok = nocopy::export_for_consumer(v, request);
+  ok.legacy->deleter(ok.legacy);
+  EXPECT_THROW(nocopy::export_for_consumer(v.flip(1), {}), nocopy::BufferError);
+  nocopy::DLPackRequest copy;
+  copy.copy = true;
+  nocopy::DLPackExport flipped = nocopy::export_for_consumer(v.flip(1), copy);  // copies are fine
+  flipped.legacy->deleter(flipped.legacy);
+}
+
+TEST(DLPackPolicy, CopiesAreRefusedInsideANoCopyScope) {
+  View v = View::empty(DType::Float32, {4});
+  nocopy::DLPackRequest request;
+  request.copy = true;
+  nocopy::NoCopyScope scope;
+  EXPECT_THROW(nocopy::export_for_consumer(v, request), nocopy::CopyForbiddenError);
+  nocopy::DLPackExport shared = nocopy::export_for_consumer(v, {});  // sharing is not copying
+  shared.legacy->deleter(shared.legacy);
+}
+
+TEST(DLPackPolicy, ImmutableConsumersMayShareReadOnlyViews) {
+  int deletions = 0;
+  View v = import_dlpack(make_versioned(&deletions)).as_readonly();
+  DLManagedTensor* t = nocopy::export_for_immutable_consumer(v);
+  EXPECT_EQ(t->dl_tensor.data, v.data());
+  v = View();
+  EXPECT_EQ(deletions, 0);  // the exported tensor holds the producer's memory
+  t->deleter(t);
+  EXPECT_EQ(deletions, 1);
 }

@@ -24,7 +24,8 @@ inline constexpr int64_t kParallelCopyBytes = int64_t{4} << 20;
 void copy(const View& src, const View& dst, int num_threads = 0);
 
 /// A new 64-byte aligned, C-contiguous, writable array holding a copy of `src`, converted to
-/// `dtype` when given (NumPy's ascontiguousarray / astype / copy).
+/// `dtype` when given (NumPy's ascontiguousarray / astype / copy). Throws CopyForbiddenError
+/// inside a no-copy scope on this thread (copy_policy.hpp).
 View copy_new(const View& src, std::optional<DType> dtype = {}, int num_threads = 0);
 
 }  // namespace nocopy

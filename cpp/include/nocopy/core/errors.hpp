@@ -1,13 +1,16 @@
 // Exception types of the nocopy core beyond the standard ones.
 //
 // The core reports bad input with standard exceptions (std::invalid_argument -> ValueError,
-// std::out_of_range -> IndexError, std::overflow_error -> OverflowError, std::domain_error ->
-// TypeError); the bindings translate them in one place. These types cover the rest.
+// std::out_of_range -> IndexError, std::overflow_error -> OverflowError, std::system_error ->
+// the OSError subclass its errno selects); the bindings translate them in one place
+// (cpp/bindings/errors.cpp). These types cover the rest.
 #pragma once
 
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <system_error>
+#include <utility>
 
 namespace nocopy {
 
@@ -18,10 +21,39 @@ class BufferError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// The caller used an operation a view cannot perform (e.g. advanced indexing). Python: TypeError.
+/// A copy was asked for while copies are forbidden on this thread (see copy_policy.hpp).
+/// Python: nocopy.CopyForbiddenError, a BufferError.
+class CopyForbiddenError : public BufferError {
+ public:
+  using BufferError::BufferError;
+};
+
+/// The caller used an operation a view cannot perform (e.g. advanced indexing), or passed an
+/// argument of the wrong type. Python: TypeError.
 class TypeError : public std::domain_error {
  public:
   using std::domain_error::domain_error;
+};
+
+/// A file (or shared-memory segment) operation failed with an errno. Python: the OSError
+/// subclass that errno selects (FileNotFoundError, PermissionError, IsADirectoryError, ...),
+/// with .errno, .strerror and .filename set.
+class FileError : public std::system_error {
+ public:
+  /// `action` says what failed ("cannot open .npy file"), `path` which file, `err` the errno.
+  /// what() reads "<action> '<path>': <strerror>".
+  FileError(int err, std::string path, std::string action)
+      : std::system_error(err, std::generic_category(), action + " '" + path + "'"),
+        path_(std::move(path)),
+        action_(std::move(action)) {}
+  /// The file (or segment name) the operation was about.
+  const std::string& path() const noexcept { return path_; }
+  /// What failed, without the path ("cannot open .npy file").
+  const std::string& action() const noexcept { return action_; }
+
+ private:
+  std::string path_;
+  std::string action_;
 };
 
 /// Preparing a batch failed for one sample (a bad image, a failed decode, a worker error).

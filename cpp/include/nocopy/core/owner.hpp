@@ -10,10 +10,9 @@
 #include <memory>
 #include <string_view>
 
-namespace nocopy {
+#include "nocopy/core/allocator.hpp"
 
-/// Alignment of every allocation nocopy makes (TensorFlow shares only 64-byte aligned memory).
-inline constexpr size_t kAlignment = 64;
+namespace nocopy {
 
 /// Keeps memory alive; subclasses release it in their destructor.
 class Owner {
@@ -26,12 +25,13 @@ class Owner {
 /// Shared handle to an owner, held by every view of its memory.
 using OwnerPtr = std::shared_ptr<const Owner>;
 
-/// A 64-byte aligned heap allocation owned by nocopy.
+/// A 64-byte aligned block owned by nocopy, from an Allocator (the heap by default).
 class AlignedBuffer final : public Owner {
  public:
-  /// Allocates `bytes` (at least one byte is reserved so the pointer is never null).
-  /// Throws std::bad_alloc when the allocation fails.
-  static std::shared_ptr<AlignedBuffer> allocate(size_t bytes);
+  /// Allocates `bytes` from `allocator` (a block is reserved even for 0, so the pointer is never
+  /// null). Throws std::bad_alloc when the allocation fails.
+  static std::shared_ptr<AlignedBuffer> allocate(size_t bytes,
+                                                 AllocatorPtr allocator = default_allocator());
   ~AlignedBuffer() override;
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
@@ -41,11 +41,15 @@ class AlignedBuffer final : public Owner {
   void* data() const { return data_; }
   /// Usable size in bytes as requested.
   size_t size() const { return size_; }
+  /// The allocator the block came from (and goes back to).
+  const AllocatorPtr& allocator() const { return allocator_; }
 
  private:
-  AlignedBuffer(void* data, size_t size) : data_(data), size_(size) {}
+  AlignedBuffer(void* data, size_t size, AllocatorPtr allocator)
+      : data_(data), size_(size), allocator_(std::move(allocator)) {}
   void* data_;
   size_t size_;
+  AllocatorPtr allocator_;
 };
 
 /// Runs a callback when the last view goes away (for memory whose release is a function call,

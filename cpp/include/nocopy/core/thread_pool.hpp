@@ -1,8 +1,9 @@
 // ThreadPool: a fixed set of worker threads running queued tasks in FIFO order.
 //
-// Used by the loader to spread the samples of each batch over cores. Tasks must not throw (the
-// loader's tasks catch and record their errors); stop() drops tasks not yet started, waits for
-// running ones and joins every thread, and is called by the destructor.
+// Used by the loader to spread the samples of each batch over cores, and (one shared pool) by the
+// core's parallel kernels such as copy. Tasks must not throw (the loader's tasks catch and record
+// their errors); stop() drops tasks not yet started, waits for running ones and joins every
+// thread, and is called by the destructor.
 #pragma once
 
 #include <condition_variable>
@@ -43,5 +44,11 @@ class ThreadPool {
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
+
+/// The pool the core's parallel kernels share (copy): usable_cores() workers started on first
+/// use, so no kernel call creates threads. Never destroyed (its workers end with the process); a
+/// forked child gets a new one. Kernels submit helpers and work themselves too, never waiting for
+/// a helper to start, so a kernel called from inside a pool task cannot deadlock.
+ThreadPool& shared_thread_pool();
 
 }  // namespace nocopy

@@ -1,5 +1,5 @@
-// BatchPool: recycled 64-byte aligned batch buffers that return to the pool only when every view
-// and export of them has been released.
+// BatchPool: recycled 64-byte aligned batch buffers (from an Allocator, the heap by default) that
+// return to the pool only when every view and export of them has been released.
 //
 // The loader writes each batch into a buffer from the pool and hands out views whose owner is
 // the buffer. A batch the user keeps holds its buffer, so the loader can never overwrite it; when
@@ -12,6 +12,7 @@
 #include <mutex>
 #include <vector>
 
+#include "nocopy/core/allocator.hpp"
 #include "nocopy/core/owner.hpp"
 
 namespace nocopy {
@@ -33,18 +34,21 @@ class BatchBuffer final : public Owner {
 
  private:
   friend class BatchPool;
-  BatchBuffer(void* data, size_t size, std::weak_ptr<BatchPool> pool)
-      : data_(data), size_(size), pool_(std::move(pool)) {}
+  BatchBuffer(void* data, size_t size, std::weak_ptr<BatchPool> pool, AllocatorPtr allocator)
+      : data_(data), size_(size), pool_(std::move(pool)), allocator_(std::move(allocator)) {}
   void* data_;
   size_t size_;
   std::weak_ptr<BatchPool> pool_;
+  AllocatorPtr allocator_;  // frees the memory when the pool is already gone
 };
 
 /// A thread-safe free list of equally sized aligned buffers.
 class BatchPool : public std::enable_shared_from_this<BatchPool> {
  public:
-  /// A pool of `buffer_bytes` buffers that keeps at most `max_spare` free ones for reuse.
-  static std::shared_ptr<BatchPool> create(size_t buffer_bytes, size_t max_spare);
+  /// A pool of `buffer_bytes` buffers from `allocator` that keeps at most `max_spare` free ones
+  /// for reuse.
+  static std::shared_ptr<BatchPool> create(size_t buffer_bytes, size_t max_spare,
+                                           AllocatorPtr allocator = default_allocator());
   ~BatchPool();
   BatchPool(const BatchPool&) = delete;
   BatchPool& operator=(const BatchPool&) = delete;
@@ -53,7 +57,10 @@ class BatchPool : public std::enable_shared_from_this<BatchPool> {
   /// (std::bad_alloc when that fails). Contents are unspecified.
   std::shared_ptr<BatchBuffer> acquire();
 
+  /// Size of every buffer, in bytes.
   size_t buffer_bytes() const { return buffer_bytes_; }
+  /// The allocator the buffers come from.
+  const AllocatorPtr& allocator() const { return allocator_; }
   /// Buffers currently allocated by this pool (in use or spare).
   size_t allocated() const;
   /// Spare buffers waiting for reuse.
@@ -61,13 +68,14 @@ class BatchPool : public std::enable_shared_from_this<BatchPool> {
 
  private:
   friend class BatchBuffer;
-  BatchPool(size_t buffer_bytes, size_t max_spare)
-      : buffer_bytes_(buffer_bytes), max_spare_(max_spare) {}
+  BatchPool(size_t buffer_bytes, size_t max_spare, AllocatorPtr allocator)
+      : buffer_bytes_(buffer_bytes), max_spare_(max_spare), allocator_(std::move(allocator)) {}
   /// Takes back a buffer's memory (from any thread); frees it when enough spares are kept.
   void give_back(void* data);
 
   size_t buffer_bytes_;
   size_t max_spare_;
+  AllocatorPtr allocator_;
   mutable std::mutex mutex_;
   std::vector<void*> spare_;
   size_t allocated_ = 0;

@@ -30,24 +30,6 @@ std::string repr_of(nb::handle v) {
   return nb::repr(v).c_str();
 }
 
-/// A Python int (or anything with __index__, not bool) as int64_t: TypeError or OverflowError
-/// naming `name`.
-int64_t int_option(nb::handle v, const char* name) {
-  if (PyBool_Check(v.ptr()) || !PyIndex_Check(v.ptr())) {
-    throw TypeError(std::string(name) + " must be an integer, got " + repr_of(v));
-  }
-  nb::object i = nb::steal(PyNumber_Index(v.ptr()));
-  if (!i.is_valid()) throw nb::python_error();
-  int overflow = 0;
-  const long long r = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
-  if (overflow != 0) {
-    throw std::overflow_error(std::string(name) + " " + repr_of(i) +
-                              " is outside the int64 range [-2**63, 2**63 - 1]");
-  }
-  if (r == -1 && PyErr_Occurred()) throw nb::python_error();
-  return r;
-}
-
 /// A non-negative Python int below 2**64 (the seed): ValueError / OverflowError naming `name`.
 uint64_t uint64_option(nb::handle v, const char* name) {
   if (PyBool_Check(v.ptr()) || !PyIndex_Check(v.ptr())) {
@@ -118,15 +100,15 @@ std::optional<std::vector<double>> doubles_arg(nb::handle v, const char* name) {
 std::optional<std::array<int64_t, 2>> crop_arg(nb::handle v) {
   if (v.is_none()) return std::nullopt;
   if (PyIndex_Check(v.ptr()) && !PyBool_Check(v.ptr())) {
-    const int64_t n = int_option(v, "crop");
+    const int64_t n = int64_arg(v, "crop");
     return std::array<int64_t, 2>{n, n};
   }
   if (PyUnicode_Check(v.ptr()) || !PySequence_Check(v.ptr()) || PySequence_Size(v.ptr()) != 2) {
     PyErr_Clear();
     throw TypeError("crop must be None, an int or a (height, width) pair, got " + repr_of(v));
   }
-  return std::array<int64_t, 2>{int_option(nb::borrow(v[0]), "crop height"),
-                                int_option(nb::borrow(v[1]), "crop width")};
+  return std::array<int64_t, 2>{int64_arg(nb::borrow(v[0]), "crop height"),
+                                int64_arg(nb::borrow(v[1]), "crop width")};
 }
 
 /// A (low, high) pair of numbers (area, ratio), or TypeError naming `name`.
@@ -148,7 +130,7 @@ struct OptionField {
 /// Every option, by the name Python users pass; the core checks the values.
 const OptionField kOptionFields[] = {
     {"batch_size",
-     [](LoaderOptions& o, nb::handle v) { o.batch_size = int_option(v, "batch_size"); }},
+     [](LoaderOptions& o, nb::handle v) { o.batch_size = int64_arg(v, "batch_size"); }},
     {"crop", [](LoaderOptions& o, nb::handle v) { o.crop = crop_arg(v); }},
     {"crop_mode", [](LoaderOptions& o,
                      nb::handle v) { o.crop_mode = crop_mode_from_name(str_arg(v, "crop_mode")); }},
@@ -156,7 +138,7 @@ const OptionField kOptionFields[] = {
     {"ratio", [](LoaderOptions& o, nb::handle v) { o.ratio = range_arg(v, "ratio"); }},
     {"resize",
      [](LoaderOptions& o, nb::handle v) {
-       o.resize = v.is_none() ? std::nullopt : std::optional<int64_t>(int_option(v, "resize"));
+       o.resize = v.is_none() ? std::nullopt : std::optional<int64_t>(int64_arg(v, "resize"));
      }},
     {"interpolation",
      [](LoaderOptions& o, nb::handle v) {
@@ -179,12 +161,12 @@ const OptionField kOptionFields[] = {
     {"num_threads",
      [](LoaderOptions& o, nb::handle v) {
        o.num_threads =
-           v.is_none() ? std::nullopt : std::optional<int64_t>(int_option(v, "num_threads"));
+           v.is_none() ? std::nullopt : std::optional<int64_t>(int64_arg(v, "num_threads"));
      }},
-    {"prefetch", [](LoaderOptions& o, nb::handle v) { o.prefetch = int_option(v, "prefetch"); }},
-    {"rank", [](LoaderOptions& o, nb::handle v) { o.rank = int_option(v, "rank"); }},
+    {"prefetch", [](LoaderOptions& o, nb::handle v) { o.prefetch = int64_arg(v, "prefetch"); }},
+    {"rank", [](LoaderOptions& o, nb::handle v) { o.rank = int64_arg(v, "rank"); }},
     {"world_size",
-     [](LoaderOptions& o, nb::handle v) { o.world_size = int_option(v, "world_size"); }},
+     [](LoaderOptions& o, nb::handle v) { o.world_size = int64_arg(v, "world_size"); }},
 };
 
 /// LoaderOptions from keyword arguments (defaults for the ones not passed).
@@ -290,8 +272,8 @@ void bind_loader(nb::module_& m) {
       .def(
           "load_state",
           [](Loader& l, nb::handle epoch, nb::handle batch, nb::handle start) {
-            const LoaderState s{int_option(epoch, "epoch"), int_option(batch, "batch"),
-                                int_option(start, "start")};
+            const LoaderState s{int64_arg(epoch, "epoch"), int64_arg(batch, "batch"),
+                                int64_arg(start, "start")};
             nb::gil_scoped_release release;  // may wait for a running chunk to notice
             l.load_state(s);
           },
@@ -301,9 +283,9 @@ void bind_loader(nb::module_& m) {
       .def(
           "plan",
           [](const Loader& l, nb::handle b, nb::handle epoch) {
-            const int64_t index = int_option(b, "batch");
+            const int64_t index = int64_arg(b, "batch");
             if (epoch.is_none()) return plan_lists(l.plan(index));
-            return plan_lists(l.plan(index, int_option(epoch, "epoch")));
+            return plan_lists(l.plan(index, int64_arg(epoch, "epoch")));
           },
           nb::arg("batch"), nb::arg("epoch").none() = nb::none(),
           "(indices, top, left, mirror, height, width) lists of batch `batch` of `epoch` "

@@ -121,7 +121,8 @@ class Loader:
 
     # --- iteration ------------------------------------------------------------------------
     def __len__(self) -> int:
-        """Batches per epoch on this rank."""
+        """Batches per whole epoch on this rank (an epoch resumed from another world size has
+        fewer: the rest of it)."""
         return len(self._live())
 
     def __iter__(self) -> Iterator[Any]:
@@ -139,7 +140,7 @@ class Loader:
     def _remaining(self) -> int:
         """Batches from the position to the end of its epoch (a whole epoch after an epoch's
         last batch: the position is then the next epoch's start)."""
-        return len(self._live()) - self._live().state()[1]
+        return self._live().state_epoch_batches - self._live().state()[1]
 
     def next_batch(self):
         """The next batch of the stream (crossing into the next epoch after the last one)."""
@@ -159,21 +160,49 @@ class Loader:
         self._live().load_state(epoch, 0)
 
     def state_dict(self) -> dict:
-        """Position and configuration, for resuming with load_state_dict (plain ints/bools)."""
-        epoch, batch = self._live().state()
-        return {"epoch": epoch, "batch": batch, **self._live().resume_key}
+        """Position and configuration, for resuming with load_state_dict (plain ints/bools).
+
+        ``epoch`` and ``batch`` say which batch comes next; ``start`` is the global position
+        where that epoch's batch 0 began (0 unless it was resumed from another world size) and
+        ``position`` the global position of the next batch: all ranks together have consumed the
+        samples at positions ``[0, position)`` of the epoch's order. Every rank of a job holds
+        the same epoch and position (ranks advance in lockstep)."""
+        core = self._live()
+        epoch, batch, start = core.state()
+        return {"epoch": epoch, "batch": batch, "start": start,
+                "position": core.global_position, **core.resume_key}
 
     def load_state_dict(self, state: dict) -> None:
-        """Continues from a state_dict(): the following batches are byte-identical to those the
-        saved loader would have produced. The configuration must match."""
+        """Continues from a state_dict().
+
+        With the same world_size and batch_size (and rank) as the saved loader, the following
+        batches are byte-identical to those it would have produced. With another world_size or
+        batch_size (elastic resume) the epoch continues from the saved global ``position``: the
+        ranks of this job together deliver exactly the samples at positions ``[position, N)`` of
+        the epoch's order, each with the crop and mirror it had, sharded (padded by wrap-around,
+        or trimmed with drop_last) like a whole epoch; any one rank's saved state serves every
+        new rank. seed, num_samples, shuffle and drop_last must match in both cases."""
         if not isinstance(state, dict) or "epoch" not in state or "batch" not in state:
             raise ValueError("state must be a dict from Loader.state_dict() with 'epoch' and "
                              "'batch'")
-        for key, value in self._live().resume_key.items():
-            if key in state and state[key] != value:
-                raise ValueError(f"state was saved with {key}={state[key]!r} but this loader has "
-                                 f"{key}={value!r}; resuming would not reproduce its batches")
-        self._live().load_state(state["epoch"], state["batch"])
+        core = self._live()
+        key = core.resume_key
+        elastic = any(k in state and state[k] != key[k] for k in ("world_size", "batch_size"))
+        for k, value in key.items():
+            if elastic and k in ("world_size", "batch_size", "rank"):
+                continue  # a new sharding of what remains: only the position carries over
+            if k in state and state[k] != value:
+                raise ValueError(f"state was saved with {k}={state[k]!r} but this loader has "
+                                 f"{k}={value!r}; resuming would not reproduce its batches")
+        if elastic:
+            if "position" not in state:
+                raise ValueError(f"state was saved with world_size={state.get('world_size')!r}, "
+                                 f"batch_size={state.get('batch_size')!r} and has no 'position'; "
+                                 f"resuming with world_size={key['world_size']}, batch_size="
+                                 f"{key['batch_size']} needs the global position")
+            core.load_state(state["epoch"], 0, state["position"])
+        else:
+            core.load_state(state["epoch"], state["batch"], state.get("start", 0))
 
     def plan(self, i: int, epoch: int | None = None) -> BatchPlan:
         """What batch `i` of `epoch` holds, as NumPy arrays (to recompute it). The default epoch
@@ -231,7 +260,7 @@ class Loader:
                     yield to_np(images), to_np(labels)
 
         ds = tf.data.Dataset.from_generator(generate, output_signature=sig)
-        if self._live().state()[1] == 0:  # whole epochs: tell tf.data (and Keras) their length
+        if self._live().state()[1:] == (0, 0):  # a whole epoch: tell tf.data (and Keras)
             ds = ds.apply(tf.data.experimental.assert_cardinality(len(self)))
         return ds
 

@@ -41,7 +41,7 @@ Loader::Loader(ImageSource images, std::optional<View> labels, const LoaderOptio
       transform_(images_.view(), config_.transform),
       creator_pid_(static_cast<int>(getpid())),
       sync_(std::make_unique<Sync>()) {
-  if (sampler_.num_batches() == 0) {
+  if (sampler_.epoch_batches() == 0) {
     const SamplerConfig& s = sampler_.config();
     throw std::invalid_argument("drop_last leaves no batch: " + std::to_string(s.num_samples) +
                                 " samples over world_size " + std::to_string(s.world_size) +
@@ -86,39 +86,58 @@ void inject_loader_fault_for_testing(Loader& loader, int64_t sample) {
 }
 
 int64_t Loader::num_batches() const {
-  return sampler_.num_batches();
+  return sampler_.epoch_batches();
 }
 int64_t Loader::samples_per_rank() const {
-  return sampler_.samples_per_rank();
+  return sampler_.epoch_samples_per_rank();
+}
+
+int64_t Loader::state_epoch_batches() const {
+  std::lock_guard<std::mutex> lock(sync_->state);
+  if (next_batch_ == sampler_.num_batches()) return sampler_.epoch_batches();  // the next epoch
+  return sampler_.num_batches();
 }
 
 LoaderState Loader::state() const {
   std::lock_guard<std::mutex> lock(sync_->state);
   if (next_batch_ == sampler_.num_batches() && sampler_.epoch() < kMaxEpoch) {
-    return {sampler_.epoch() + 1, 0};  // the epoch is delivered: the next batch starts the next
+    return {sampler_.epoch() + 1, 0, 0};  // the epoch is delivered: the next batch starts the next
   }
-  return {sampler_.epoch(), next_batch_};
+  return {sampler_.epoch(), next_batch_, sampler_.start()};
+}
+
+int64_t Loader::global_position() const {
+  std::lock_guard<std::mutex> lock(sync_->state);
+  if (next_batch_ == sampler_.num_batches() && sampler_.epoch() < kMaxEpoch) return 0;
+  return sampler_.position(next_batch_);
 }
 
 void Loader::load_state(LoaderState s) {
   std::lock_guard<std::mutex> consumer(sync_->consumer);
   std::lock_guard<std::mutex> lock(sync_->state);
-  const int64_t n = sampler_.num_batches();
   if (s.epoch < 0 || s.epoch > kMaxEpoch) {
     throw std::invalid_argument("state epoch " + std::to_string(s.epoch) + " is not in [0, " +
                                 std::to_string(kMaxEpoch) + "]");
   }
+  const int64_t samples = sampler_.config().num_samples;
+  if (s.start < 0 || s.start > samples) {
+    throw std::invalid_argument("state start " + std::to_string(s.start) +
+                                " is not in [0, num_samples=" + std::to_string(samples) + "]");
+  }
+  const int64_t n = sampler_.batches_from(s.start);
   if (s.batch < 0 || s.batch > n) {
     throw std::invalid_argument("state batch " + std::to_string(s.batch) + " is not in [0, " +
                                 std::to_string(n) + "]");
   }
-  sampler_.set_epoch(s.epoch);  // an epoch's end stays lazy, as after its last batch
+  // An epoch's end (also a start with no batch left: drop_last trimmed the rest) stays lazy, as
+  // after its last batch: the next call to next() moves on to the next epoch.
+  sampler_.set_epoch(s.epoch, s.start);
   cancel_locked();
   next_batch_ = s.batch;
 }
 
 void Loader::set_epoch(int64_t epoch) {
-  load_state({epoch, 0});
+  load_state({epoch, 0, 0});
 }
 
 BatchPlan Loader::plan(int64_t b) const {

@@ -126,19 +126,47 @@ Sampler::Sampler(const SamplerConfig& c) : config_(c) {
                   "'resize_center' for images of any size)");
     }
   }
-  // Like DistributedSampler: drop_last trims the tail so ranks divide the data evenly,
-  // otherwise the order is padded by wrapping around to ceil(N / world) per rank. Written as
-  // quotient + remainder test so that no sum can overflow.
-  const int64_t whole = c.num_samples / c.world_size;
-  per_rank_ = c.drop_last ? whole : whole + (c.num_samples % c.world_size != 0 ? 1 : 0);
-  const int64_t full = per_rank_ / c.batch_size;
-  num_batches_ = c.drop_last ? full : full + (per_rank_ % c.batch_size != 0 ? 1 : 0);
+  whole_ = geometry(0);
   set_epoch(0);
 }
 
-void Sampler::set_epoch(int64_t epoch) {
+Sampler::Geometry Sampler::geometry(int64_t start) const {
+  const SamplerConfig& c = config_;
+  // Like DistributedSampler: drop_last trims the tail so ranks divide the remaining samples
+  // evenly, otherwise the order is padded by wrapping around to ceil(R / world) per rank.
+  // Written as quotient + remainder test so that no sum can overflow.
+  const int64_t remaining = c.num_samples - start;
+  const int64_t whole = remaining / c.world_size;
+  Geometry g;
+  g.start = start;
+  g.per_rank = c.drop_last ? whole : whole + (remaining % c.world_size != 0 ? 1 : 0);
+  const int64_t full = g.per_rank / c.batch_size;
+  g.num_batches = c.drop_last ? full : full + (g.per_rank % c.batch_size != 0 ? 1 : 0);
+  return g;
+}
+
+void Sampler::set_epoch(int64_t epoch, int64_t start) {
+  if (start < 0 || start > config_.num_samples) {
+    throw std::invalid_argument(
+        "epoch start position " + std::to_string(start) +
+        " is not in [0, num_samples=" + std::to_string(config_.num_samples) + "]");
+  }
   order_ = epoch_order(epoch);
   epoch_ = epoch;
+  start_ = start;
+  current_ = geometry(start);
+}
+
+int64_t Sampler::position(int64_t b) const {
+  if (b < 0 || b > current_.num_batches) {
+    throw std::out_of_range("batch " + std::to_string(b) + " is not in [0, " +
+                            std::to_string(current_.num_batches) + "]");
+  }
+  // Ranks advance in lockstep: b batches consumed b * batch_size * world_size positions, of
+  // which those past the order's end are wrap-around padding. No overflow: b * batch_size is at
+  // most per_rank, and per_rank * world_size <= num_samples + world_size.
+  const int64_t consumed = b * config_.batch_size * config_.world_size;
+  return std::min(config_.num_samples, start_ + std::min(consumed, config_.num_samples));
 }
 
 std::vector<int64_t> Sampler::epoch_order(int64_t epoch) const {
@@ -158,12 +186,16 @@ std::vector<int64_t> Sampler::epoch_order(int64_t epoch) const {
   return order;
 }
 
-int64_t Sampler::batch_len(int64_t b) const {
-  if (b < 0 || b >= num_batches_) {
+int64_t Sampler::batch_len(const Geometry& geo, int64_t batch_size, int64_t b) {
+  if (b < 0 || b >= geo.num_batches) {
     throw std::out_of_range("batch " + std::to_string(b) + " is not in [0, " +
-                            std::to_string(num_batches_) + ")");
+                            std::to_string(geo.num_batches) + ")");
   }
-  return std::min(config_.batch_size, per_rank_ - b * config_.batch_size);
+  return std::min(batch_size, geo.per_rank - b * batch_size);
+}
+
+int64_t Sampler::batch_len(int64_t b) const {
+  return batch_len(current_, config_.batch_size, b);
 }
 
 int64_t Sampler::height_of(int64_t i) const {
@@ -177,17 +209,18 @@ int64_t Sampler::width_of(int64_t i) const {
 }
 
 BatchPlan Sampler::plan(int64_t b) const {
-  return plan_from(order_, epoch_, b);
+  return plan_from(order_, epoch_, current_, b);
 }
 
 BatchPlan Sampler::plan(int64_t b, int64_t epoch) const {
-  if (epoch == epoch_) return plan_from(order_, epoch_, b);
-  batch_len(b);  // range check before the order is computed
-  return plan_from(epoch_order(epoch), epoch, b);
+  if (epoch == epoch_) return plan_from(order_, epoch_, current_, b);
+  batch_len(whole_, config_.batch_size, b);  // range check before the order is computed
+  return plan_from(epoch_order(epoch), epoch, whole_, b);
 }
 
-BatchPlan Sampler::plan_from(const std::vector<int64_t>& order, int64_t epoch, int64_t b) const {
-  const int64_t n = batch_len(b);
+BatchPlan Sampler::plan_from(const std::vector<int64_t>& order, int64_t epoch, const Geometry& geo,
+                             int64_t b) const {
+  const int64_t n = batch_len(geo, config_.batch_size, b);
   const SamplerConfig& c = config_;
   const auto e = static_cast<uint64_t>(epoch);
   BatchPlan p;
@@ -200,9 +233,10 @@ BatchPlan Sampler::plan_from(const std::vector<int64_t>& order, int64_t epoch, i
   // mirror < 1 compares 53 random bits with the probability scaled to 2^53; 1 always mirrors.
   const auto threshold = static_cast<uint64_t>(std::ldexp(c.mirror, 53));
   for (int64_t k = 0; k < n; ++k) {
-    // Position in the padded global order; rank r takes positions r, r + world, r + 2 world...
+    // Position in the padded global order; rank r takes positions start + r, start + r + world,
+    // start + r + 2 world...
     const int64_t rank_pos = b * c.batch_size + k;
-    const auto g = static_cast<uint64_t>(rank_pos * c.world_size + c.rank);
+    const auto g = static_cast<uint64_t>(geo.start + rank_pos * c.world_size + c.rank);
     p.indices[k] = order[g % order.size()];
     const int64_t H = height_of(p.indices[k]), W = width_of(p.indices[k]);
     p.height[k] = c.crop_h;

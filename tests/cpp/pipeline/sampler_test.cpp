@@ -7,6 +7,8 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <string>
+#include <tuple>
 
 using nocopy::BatchPlan;
 using nocopy::CropMode;
@@ -202,4 +204,118 @@ TEST(Sampler, RejectsBadConfigs) {
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(), "crop (11, 5) is larger than image (10, 12) on axes (1, 2)");
   }
+}
+
+namespace {
+
+/// One planned slot: dataset index and its augmentation parameters.
+using Slot = std::tuple<int64_t, int64_t, int64_t, uint8_t>;
+
+/// Every slot of batches [first, last) of the selected epoch, on every rank of `world`.
+std::vector<Slot> slots(SamplerConfig c, int64_t world, int64_t start, int64_t first,
+                        int64_t last) {
+  std::vector<Slot> all;
+  c.world_size = world;
+  for (int64_t r = 0; r < world; ++r) {
+    c.rank = r;
+    Sampler s(c);
+    s.set_epoch(1, start);
+    const int64_t end = last < 0 ? s.num_batches() : last;
+    for (int64_t b = first; b < end; ++b) {
+      const BatchPlan p = s.plan(b);
+      for (size_t k = 0; k < p.indices.size(); ++k)
+        all.emplace_back(p.indices[k], p.top[k], p.left[k], p.mirror[k]);
+    }
+  }
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
+}  // namespace
+
+TEST(Sampler, ElasticResumeDeliversExactlyTheRestWithTheSameParameters) {
+  // The reference: one rank reads the epoch order position by position, so slot g of its
+  // epoch is global position g (the crop and mirror of a position do not depend on the world).
+  const int64_t n = 37, batch = 3;
+  SamplerConfig c = config(n, batch);
+  Sampler one(c);
+  one.set_epoch(1);
+  std::vector<Slot> ref;
+  for (int64_t b = 0; b < one.num_batches(); ++b) {
+    const BatchPlan p = one.plan(b);
+    for (size_t k = 0; k < p.indices.size(); ++k)
+      ref.emplace_back(p.indices[k], p.top[k], p.left[k], p.mirror[k]);
+  }
+  ASSERT_EQ(ref.size(), static_cast<size_t>(n));
+  for (bool drop_last : {false, true}) {
+    c.drop_last = drop_last;
+    for (int64_t w1 : {1, 2, 3, 4, 8}) {
+      SamplerConfig c1 = c;
+      c1.world_size = w1;
+      Sampler first(c1);
+      first.set_epoch(1);
+      for (int64_t b1 = 0; b1 < first.num_batches(); ++b1) {
+        const int64_t pos = first.position(b1);
+        ASSERT_EQ(pos, std::min(n, b1 * batch * w1));
+        // Before the save: exactly the positions [0, pos).
+        std::vector<Slot> consumed = slots(c, w1, 0, 0, b1);
+        std::vector<Slot> want(ref.begin(), ref.begin() + pos);
+        std::sort(want.begin(), want.end());
+        ASSERT_EQ(consumed, want) << "w1 " << w1 << " b1 " << b1;
+        for (int64_t w2 : {1, 2, 3, 4, 8}) {
+          SCOPED_TRACE("drop_last " + std::to_string(drop_last) + " w1 " + std::to_string(w1) +
+                       " b1 " + std::to_string(b1) + " w2 " + std::to_string(w2));
+          std::vector<Slot> rest = slots(c, w2, pos, 0, -1);
+          const int64_t remaining = n - pos;
+          if (drop_last) {
+            // Trimmed to a multiple of w2, then each rank's partial batch is dropped.
+            const int64_t per_rank = remaining / w2;
+            const int64_t kept = per_rank / batch * batch * w2;
+            std::vector<Slot> head(ref.begin() + pos, ref.begin() + pos + kept);
+            std::sort(head.begin(), head.end());
+            EXPECT_EQ(rest, head);
+          } else {
+            // Every remaining position exactly once, plus fewer than w2 wrap-around pads.
+            std::multiset<Slot> got(rest.begin(), rest.end());
+            for (auto it = ref.begin() + pos; it != ref.end(); ++it) {
+              auto hit = got.find(*it);
+              ASSERT_NE(hit, got.end());
+              got.erase(hit);
+            }
+            const int64_t padded = (remaining + w2 - 1) / w2 * w2;
+            EXPECT_EQ(static_cast<int64_t>(got.size()), padded - remaining);
+          }
+          // Equal batch counts on every rank.
+          SamplerConfig c2 = c;
+          c2.world_size = w2;
+          std::set<int64_t> counts;
+          for (int64_t r = 0; r < w2; ++r) {
+            c2.rank = r;
+            Sampler s(c2);
+            s.set_epoch(1, pos);
+            counts.insert(s.num_batches());
+          }
+          EXPECT_EQ(counts.size(), 1u);
+        }
+      }
+    }
+  }
+}
+
+TEST(Sampler, StartZeroIsTheWholeEpochAndOtherEpochsStayWhole) {
+  SamplerConfig c = config(37, 3);
+  c.world_size = 3;
+  c.rank = 1;
+  Sampler a(c), b(c);
+  b.set_epoch(2, 0);
+  a.set_epoch(2);
+  for (int64_t i = 0; i < a.num_batches(); ++i) EXPECT_EQ(a.plan(i).indices, b.plan(i).indices);
+  b.set_epoch(2, 20);
+  EXPECT_EQ(b.num_batches(), 2);  // 17 samples left over 3 ranks: 6 each (1 padded), 2 batches
+  EXPECT_EQ(b.epoch_batches(), a.num_batches());
+  EXPECT_EQ(b.plan(0, 3).indices, a.plan(0, 3).indices);  // another epoch: a whole one
+  b.set_epoch(2, 37);
+  EXPECT_EQ(b.num_batches(), 0);
+  EXPECT_THROW(b.set_epoch(2, 38), std::invalid_argument);
+  EXPECT_THROW(b.set_epoch(2, -1), std::invalid_argument);
 }

@@ -34,8 +34,13 @@ namespace nocopy {
 
 /// Position of the stream: the next batch next() returns.
 struct LoaderState {
+  /// Epoch of the next batch.
   int64_t epoch = 0;
+  /// Index of the next batch within its epoch, counted from `start`.
   int64_t batch = 0;
+  /// Global position of the epoch's order where its batch 0 starts: 0, or where a state saved
+  /// with another world size or batch size left off (elastic resume; see Sampler).
+  int64_t start = 0;
 };
 
 /// One delivered batch; its views keep the batch buffer alive.
@@ -68,10 +73,13 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  /// Batches per epoch on this rank (>= 1).
+  /// Batches per (whole) epoch on this rank (>= 1).
   int64_t num_batches() const;
-  /// Samples per epoch on this rank.
+  /// Samples per (whole) epoch on this rank.
   int64_t samples_per_rank() const;
+  /// Batches of the epoch state() is in, counted from its start (fewer than num_batches() in
+  /// an epoch resumed at a global position).
+  int64_t state_epoch_batches() const;
   /// Worker threads running.
   size_t num_threads() const { return workers_->size(); }
   /// The options as given.
@@ -82,8 +90,11 @@ class Loader {
   /// Position of the next batch next() returns: after an epoch's last batch, batch 0 of the next
   /// epoch.
   LoaderState state() const;
-  /// Moves to a saved position; batch == num_batches() means the start of the next epoch.
-  /// Drops batches in flight. std::invalid_argument when out of range.
+  /// Global position in the epoch order of the next batch: all ranks together have consumed
+  /// the samples at positions [0, global_position()) of state().epoch (at most num_samples).
+  int64_t global_position() const;
+  /// Moves to a saved position; batch == the number of batches from `start` means the start of
+  /// the next epoch. Drops batches in flight. std::invalid_argument when out of range.
   void load_state(LoaderState state);
   /// Moves to batch 0 of `epoch` (in [0, kMaxEpoch]); drops batches in flight.
   void set_epoch(int64_t epoch);

@@ -5,6 +5,12 @@
 // the same seed gives the same batches whatever the thread count. Sharding follows torch's
 // DistributedSampler: every rank gets the same number of samples (padded by wrapping around, or
 // trimmed with drop_last), disjoint when the sample count divides evenly.
+//
+// Elastic resume: an epoch may start at a global position `start` of its order (set_epoch's
+// second argument). Rank r's slot k of batch b then reads global position
+// g = start + (b * batch_size + k) * world_size + r, and the remaining samples, positions
+// [start, N), are sharded, padded and trimmed as a whole epoch would be. Crop and mirror draws
+// are keyed by g, so a sample keeps its parameters whatever the world size it is read with.
 #pragma once
 
 #include <algorithm>
@@ -99,40 +105,60 @@ class Sampler {
   /// that the crop fits the image. An epoch may have no batch (drop_last with too few samples).
   explicit Sampler(const SamplerConfig& config);
 
-  /// Selects the epoch whose order plan(b) describes (recomputes the permutation);
-  /// std::invalid_argument outside [0, kMaxEpoch].
-  void set_epoch(int64_t epoch);
+  /// Selects the epoch whose order plan(b) describes (recomputes the permutation), its batch 0
+  /// starting at global position `start` of the order (0: the whole epoch); std::invalid_argument
+  /// when epoch is outside [0, kMaxEpoch] or start outside [0, num_samples].
+  void set_epoch(int64_t epoch, int64_t start = 0);
   /// The epoch selected by set_epoch (0 at first).
   int64_t epoch() const { return epoch_; }
+  /// Global position where batch 0 of the selected epoch starts (0 unless resumed elsewhere).
+  int64_t start() const { return start_; }
+  /// Global position of batch `b` of the selected epoch, b in [0, num_batches()]: the samples
+  /// order[0, position) are the ones all ranks have consumed before it (at most num_samples).
+  int64_t position(int64_t b) const;
   /// The validated configuration.
   const SamplerConfig& config() const { return config_; }
 
-  /// Samples this rank sees per epoch (identical on every rank).
-  int64_t samples_per_rank() const { return per_rank_; }
-  /// Batches this rank yields per epoch (identical on every rank).
-  int64_t num_batches() const { return num_batches_; }
-  /// Samples in the largest batch: what one batch buffer must hold.
-  int64_t max_batch_len() const { return std::min(config_.batch_size, per_rank_); }
-  /// Samples in batch `b` (batch_size, or fewer for a last partial batch).
+  /// Samples this rank sees in the selected epoch (identical on every rank).
+  int64_t samples_per_rank() const { return current_.per_rank; }
+  /// Batches this rank yields in the selected epoch (identical on every rank).
+  int64_t num_batches() const { return current_.num_batches; }
+  /// Batches this rank yields in a whole epoch (start 0).
+  int64_t epoch_batches() const { return whole_.num_batches; }
+  /// Samples this rank sees in a whole epoch (start 0).
+  int64_t epoch_samples_per_rank() const { return whole_.per_rank; }
+  /// Batches this rank yields in an epoch started at global position `start` (in [0, N]).
+  int64_t batches_from(int64_t start) const { return geometry(start).num_batches; }
+  /// Samples in the largest batch of any epoch: what one batch buffer must hold.
+  int64_t max_batch_len() const { return std::min(config_.batch_size, whole_.per_rank); }
+  /// Samples in batch `b` of the selected epoch (batch_size, or fewer for a last partial batch).
   int64_t batch_len(int64_t b) const;
   /// Full plan of batch `b` of the selected epoch; std::out_of_range when b is not in
   /// [0, num_batches()).
   BatchPlan plan(int64_t b) const;
   /// Full plan of batch `b` of any epoch in [0, kMaxEpoch] (computes that epoch's order when it
-  /// is not the selected one).
+  /// is not the selected one; an epoch other than the selected one is a whole epoch, start 0).
   BatchPlan plan(int64_t b, int64_t epoch) const;
 
  private:
+  /// How the samples from global position `start` to the end of the order split into ranks.
+  struct Geometry {
+    int64_t start = 0, per_rank = 0, num_batches = 0;
+  };
+  Geometry geometry(int64_t start) const;
   /// The whole dataset's order in `epoch` (identity when not shuffling).
   std::vector<int64_t> epoch_order(int64_t epoch) const;
-  BatchPlan plan_from(const std::vector<int64_t>& order, int64_t epoch, int64_t b) const;
+  BatchPlan plan_from(const std::vector<int64_t>& order, int64_t epoch, const Geometry& geo,
+                      int64_t b) const;
+  static int64_t batch_len(const Geometry& geo, int64_t batch_size, int64_t b);
   /// Height and width of sample i.
   int64_t height_of(int64_t i) const;
   int64_t width_of(int64_t i) const;
 
   SamplerConfig config_;
-  int64_t per_rank_ = 0;
-  int64_t num_batches_ = 0;
+  Geometry whole_;    // a whole epoch
+  Geometry current_;  // the selected epoch, from start_
+  int64_t start_ = 0;
   int64_t epoch_ = 0;
   /// Epoch order of the whole dataset (identity when not shuffling).
   std::vector<int64_t> order_;

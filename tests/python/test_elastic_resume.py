@@ -1,0 +1,177 @@
+"""Elastic resume: a Loader state saved with world size W1 (and batch size B1), loaded by W2
+ranks, continues the epoch from the saved global position: together the new ranks deliver
+exactly the samples not yet consumed, each with the crop and mirror it had, and the epochs after
+it are ordinary whole epochs. The reference is a one-rank loader, whose batch slots are the
+global positions of the epoch order in turn."""
+
+import itertools
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import nocopy as nc
+
+N, B = 37, 3
+WORLDS = (1, 2, 3, 4, 8)
+IMAGES = np.random.default_rng(5).integers(0, 256, (N, 6, 7, 3), dtype=np.uint8)
+
+
+def _loader(rank=0, world=1, batch=B, drop_last=False, **kw):
+    return nc.Loader(IMAGES, np.arange(N), batch_size=batch, crop=(4, 5), mirror=0.5, seed=9,
+                     rank=rank, world_size=world, drop_last=drop_last, output="numpy",
+                     num_threads=1, **kw)
+
+
+def _slots(plans):
+    return [(int(i), int(t), int(le), bool(m)) for p in plans
+            for i, t, le, m in zip(p.indices, p.top, p.left, p.mirror)]
+
+
+def _current_plans(loader):
+    """The plans of the epoch the loader is in, from its batch 0 (plan(b) until IndexError)."""
+    plans = []
+    for b in itertools.count():
+        try:
+            plans.append(loader.plan(b))
+        except IndexError:
+            return plans
+
+
+EPOCH = 2
+REF = _slots(_loader().plan(b, EPOCH) for b in range(len(_loader())))  # slot g = position g
+
+
+def _saved(world, batch_index, drop_last, batch=B):
+    """rank 0's state_dict after `batch_index` batches of epoch EPOCH at world size `world`."""
+    a = _loader(0, world, batch, drop_last)
+    a.load_state_dict({**a.state_dict(), "epoch": EPOCH, "batch": batch_index})
+    return a.state_dict()
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+@pytest.mark.parametrize("w1,w2", [(a, b) for a in WORLDS for b in WORLDS if a != b])
+def test_continuation_delivers_exactly_the_rest(w1, w2, drop_last):
+    assert len(REF) == N and sorted(s[0] for s in REF) == list(range(N))
+    n1 = len(_loader(0, w1, drop_last=drop_last))
+    for b1 in sorted({0, min(1, n1 - 1), n1 // 2, n1 - 1}):  # saved mid-epoch
+        state = _saved(w1, b1, drop_last)
+        pos = state["position"]
+        assert (state["epoch"], state["batch"], pos) == (EPOCH, b1, min(N, b1 * B * w1))
+        # what the W1 ranks consumed: exactly positions [0, pos)
+        before = [_loader(r, w1, drop_last=drop_last) for r in range(w1)]
+        consumed = _slots(p for ld in before for p in
+                          (ld.plan(b, EPOCH) for b in range(b1)))
+        assert Counter(consumed) == Counter(REF[:pos])
+        # what the W2 ranks deliver after loading rank 0's state
+        after = []
+        for r in range(w2):
+            ld = _loader(r, w2, drop_last=drop_last)
+            ld.load_state_dict(state)
+            plans = _current_plans(ld)
+            # an epoch with no batch left (drop_last, fewer samples than ranks x batch) is over
+            assert ld.epoch == (EPOCH if plans else EPOCH + 1)
+            after.append(plans)
+        assert len({len(p) for p in after}) == 1  # equal batch counts on every rank
+        rest = _slots(p for plans in after for p in plans)
+        remaining = N - pos
+        if drop_last:
+            # trimmed to a multiple of w2, then each rank's last partial batch dropped
+            kept = remaining // w2 // B * B * w2
+            assert Counter(rest) == Counter(REF[pos:pos + kept])
+        else:
+            # every remaining position once (same sample, crop, mirror), plus < w2 pads that
+            # wrap around to the start of the epoch's order
+            extra = Counter(rest) - Counter(REF[pos:])
+            assert not Counter(REF[pos:]) - Counter(rest)
+            assert sum(extra.values()) == -(-remaining // w2) * w2 - remaining
+            assert {s[0] for s in extra} <= {s[0] for s in REF[:w2]}
+
+
+def test_resumed_batches_hold_the_same_bytes_and_the_next_epoch_is_whole():
+    # reference bytes: the one-rank loader's epoch, slot g = position g
+    one = _loader()
+    one.set_epoch(EPOCH)
+    ref_images = np.concatenate([x.copy() for x, _ in one])
+    state = _saved(3, 2, False)
+    assert state["position"] == 18
+    for r in range(2):
+        ld = _loader(r, 2)
+        ld.load_state_dict(state)
+        plans = _current_plans(ld)
+        batches = [(x.copy(), y.copy()) for x, y in ld]
+        assert len(batches) == len(plans) == 4  # 19 samples: 10 per rank (1 padded), 3+3+3+1
+        for (x, y), p in zip(batches, plans):
+            np.testing.assert_array_equal(y, p.indices)
+            for k, slot in enumerate(_slots([p])):
+                if slot in REF[18:]:
+                    np.testing.assert_array_equal(x[k], ref_images[REF.index(slot)])
+        # then a whole ordinary epoch
+        assert (ld.state_dict()["epoch"], ld.state_dict()["batch"]) == (EPOCH + 1, 0)
+        assert ld.state_dict()["start"] == 0 and ld.state_dict()["position"] == 0
+        fresh = _loader(r, 2)
+        fresh.set_epoch(EPOCH + 1)
+        got = [y.copy() for _, y in ld]
+        want = [y.copy() for _, y in fresh]
+        assert len(got) == len(want) == len(ld)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+
+
+def test_batch_size_may_change_with_the_world_size():
+    state = _saved(2, 3, False)  # 18 consumed with 2 ranks of batches of 3
+    rest = []
+    for r in range(4):
+        ld = _loader(r, 4, batch=2)
+        ld.load_state_dict(state)
+        rest += _slots(_current_plans(ld))
+    assert not Counter(REF[18:]) - Counter(rest)
+    assert len(rest) == 20  # 19 left: 5 per rank, 1 padded
+
+
+def test_state_of_a_resumed_epoch_resumes_again_identically():
+    # the same world size resumes by (epoch, batch, start): byte-identical batches
+    state = _saved(3, 2, False)
+    a = _loader(1, 2)
+    a.load_state_dict(state)
+    it = iter(a)
+    next(it)
+    mid = a.state_dict()
+    assert (mid["batch"], mid["start"], mid["position"]) == (1, 18, 24)
+    want = [(x.copy(), y.copy()) for x, y in it]
+    b = _loader(1, 2)
+    b.load_state_dict(mid)
+    got = [(x.copy(), y.copy()) for x, y in b]
+    assert len(got) == len(want) == 3
+    for (gx, gy), (wx, wy) in zip(got, want):
+        np.testing.assert_array_equal(gx, wx)
+        np.testing.assert_array_equal(gy, wy)
+    # and elastically once more: 4 ranks continue at position 24
+    c = [_loader(r, 4) for r in range(4)]
+    for ld in c:
+        ld.load_state_dict(mid)
+    rest = _slots(p for ld in c for p in _current_plans(ld))
+    assert not Counter(REF[24:]) - Counter(rest) and len(rest) == 16
+
+
+def test_drop_last_tail_shorter_than_the_world_moves_to_the_next_epoch():
+    state = _saved(1, 12, True)  # 36 of 37 consumed: 1 left, fewer than 2 ranks
+    ld = _loader(0, 2, drop_last=True)
+    ld.load_state_dict(state)
+    assert (ld.state_dict()["epoch"], ld.state_dict()["batch"]) == (EPOCH + 1, 0)
+    assert sum(1 for _ in ld) == len(ld)
+
+
+def test_elastic_resume_refuses_what_it_cannot_honour():
+    state = _saved(2, 1, False)
+    with pytest.raises(ValueError, match="seed=9 but this loader has seed=1"):
+        nc.Loader(IMAGES, batch_size=B, crop=(4, 5), seed=1, world_size=3).load_state_dict(state)
+    old = {k: v for k, v in state.items() if k not in ("position", "start")}
+    with pytest.raises(ValueError, match="has no 'position'"):
+        _loader(0, 3).load_state_dict(old)
+    with pytest.raises(ValueError, match="start 40 is not in \\[0, num_samples=37\\]"):
+        _loader(0, 2).load_state_dict({**state, "start": 40})
+    with pytest.raises(ValueError, match="start -1 is not in"):
+        _loader(0, 3).load_state_dict({**state, "position": -1})
+    with pytest.raises(ValueError, match="rank=0 but this loader has rank=1"):
+        _loader(1, 2).load_state_dict(state)  # same world size: the rank's own state

@@ -12,10 +12,12 @@ CMAKE_TEST_FLAGS := -DNOCOPY_BUILD_PYTHON=OFF -DNOCOPY_BUILD_TESTS=ON -DNOCOPY_W
 test: format-check cpp-test asan-test tsan-test py-test cpp-examples fuzz-smoke
 
 # The main job: the seed examples measured (shared / copied / raised), then the loader
-# benchmark's quick form against the seed recipes (chart in build/bench.png).
+# benchmark's quick form against the seed recipes (chart in build/bench.png) and the quick form
+# of the variable-size (imagenet-like) RandomResizedCrop workload.
 demo: build
 	$(PY) examples/demo.py
 	$(PY) -m nocopy bench --quick --png build/bench.png
+	$(PY) -m nocopy bench --workload imagenet --quick
 
 # Debian packages the C++ tests need (GoogleTest, libjpeg-turbo), installed only when missing.
 system-deps:
@@ -93,6 +95,10 @@ bench: build
 	$(PY) bench/bench_copy.py
 	$(PY) bench/bench_storage.py
 	$(PY) -m nocopy bench --png build/bench.png --markdown
+	$(PY) -m nocopy bench --workload imagenet --png build/bench_imagenet.png --markdown
+	$(PY) bench/bench_sequence.py
+	$(PY) bench/bench_jpeg.py
+	$(PY) bench/gpu_check.py
 
 CXX_SOURCES = $(wildcard cpp/include/nocopy/*/*.hpp cpp/src/*/*.[ch]pp cpp/bindings/*.[ch]pp tests/cpp/*/*.cpp \
                           tests/peer/*.cpp fuzz/*.cpp \

@@ -60,8 +60,9 @@ void bind_storage(nb::module_& m) {
   nb::class_<SharedArray>(m, "_SharedArray", "Handle on a POSIX shared-memory array.")
       .def_static(
           "create",
-          [](const std::vector<int64_t>& shape, const std::string& dtype, const std::string& name,
-             int mode, bool persist) {
+          [](nb::handle shape_arg, const std::string& dtype, const std::string& name, int mode,
+             bool persist) {
+            const std::vector<int64_t> shape = int64_args(shape_arg, "shape", true);
             ShmCreateOptions o;
             o.name = name;
             if (mode < 0 || mode > 0777) {
@@ -145,7 +146,8 @@ void bind_storage(nb::module_& m) {
       nb::arg("path"), nb::arg("mode"));
   m.def(
       "_create_npy",
-      [](const std::string& path, const std::vector<int64_t>& shape, const std::string& dtype) {
+      [](const std::string& path, nb::handle shape_arg, const std::string& dtype) {
+        const std::vector<int64_t> shape = int64_args(shape_arg, "shape", true);
         DType t = dtype_from_name(dtype);
         nb::gil_scoped_release release;
         return create_npy(path, shape, t);

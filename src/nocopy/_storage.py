@@ -26,12 +26,6 @@ from ._view_class import register_pickle_reducer
 __all__ = ["SharedArray", "open_npy", "create_npy"]
 
 
-def _shape_tuple(shape) -> list[int]:
-    if isinstance(shape, (int, np.integer)):
-        return [int(shape)]
-    return [int(n) for n in shape]
-
-
 class SharedArray:
     """An N-d array in POSIX shared memory that any process can attach to by name, without
     copying. The segment header carries dtype and shape, so attaching needs only the name.
@@ -62,8 +56,8 @@ class SharedArray:
 
         >>> sa = nc.SharedArray.create((1000, 64, 64, 3), np.uint8)
         """
-        handle = _nocopy._SharedArray.create(_shape_tuple(shape), dtype_name(dtype), name or "",
-                                             int(mode), bool(persist))
+        handle = _nocopy._SharedArray.create(shape, dtype_name(dtype), name or "", int(mode),
+                                             bool(persist))
         sa = cls(handle)
         _created.add(sa)
         return sa
@@ -284,7 +278,7 @@ def create_npy(path, shape, dtype) -> View:
 
     >>> v = nc.create_npy("features.npy", (1_000_000, 512), "float16")
     """
-    return _nocopy._create_npy(os.fspath(path), _shape_tuple(shape), dtype_name(dtype))
+    return _nocopy._create_npy(os.fspath(path), shape, dtype_name(dtype))
 
 
 def _advise(self: View, advice: str) -> None:

@@ -322,3 +322,13 @@ def test_nul_byte_in_a_path_is_a_value_error(tmp_path, call):
         else:
             nc.create_npy(str(tmp_path / "data") + "\x00.npy", (2,), "uint8")
     assert _listing(tmp_path) == ["real.npy"]
+
+
+@pytest.mark.parametrize("shape", [(2**63,), (3, 2**64), 2**63])
+def test_shape_beyond_int64_is_overflow_error_naming_it(tmp_path, shape):
+    target = tmp_path / "big.npy"
+    with pytest.raises(OverflowError, match="shape"):
+        nc.create_npy(target, shape, "uint8")
+    assert not target.exists()
+    with pytest.raises(OverflowError, match="shape"):
+        nc.SharedArray.create(shape, "uint8")

@@ -15,6 +15,7 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 
 from ._views import view
+from ._worker_lifetime import WorkerLifetime
 from ._dtypes import dtype_name
 from ._nocopy import _Loader
 
@@ -35,7 +36,7 @@ class BatchPlan(NamedTuple):
     width: np.ndarray
 
 
-class Loader:
+class Loader(WorkerLifetime):
     """Batches of (images, labels) from an (N, H, W, C) array, augmented in one fused pass.
 
     >>> import numpy as np, nocopy as nc
@@ -213,31 +214,6 @@ class Loader:
                          np.asarray(left, np.int64), np.asarray(mirror, bool),
                          np.asarray(height, np.int64), np.asarray(width, np.int64))
 
-    # --- lifetime -------------------------------------------------------------------------
-    @property
-    def num_threads(self) -> int:
-        """Worker threads in use."""
-        return self._live().num_threads
-
-    def close(self) -> None:
-        """Stops and joins the worker threads now (batches already delivered stay valid)."""
-        self._core = None
-
-    def __enter__(self) -> "Loader":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _live(self):
-        if self._core is None:
-            raise ValueError("the loader is closed")
-        if self._pid != os.getpid():
-            # A forked child inherits the loader object but not its worker threads.
-            raise RuntimeError("this Loader was created in process "
-                               f"{self._pid}; a forked child cannot use it (its worker threads "
-                               "exist only in the parent): create a new Loader in the child")
-        return self._core
 
     # --- adapters -------------------------------------------------------------------------
     def as_tf_dataset(self):

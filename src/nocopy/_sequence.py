@@ -19,6 +19,7 @@ from . import _nocopy
 from ._dtypes import dtype_name
 from ._nocopy import View
 from ._views import view
+from ._worker_lifetime import WorkerLifetime
 
 __all__ = ["windows", "open_raw", "SequenceLoader", "SequencePlan"]
 
@@ -71,7 +72,7 @@ class SequencePlan(NamedTuple):
     starts: np.ndarray
 
 
-class SequenceLoader:
+class SequenceLoader(WorkerLifetime):
     """Batches of windows from a token stream or a time series, gathered and converted in one
     C++ pass per window by worker threads, zero-copy to the framework.
 
@@ -107,6 +108,8 @@ class SequenceLoader:
     the resident memory bounded (the kernel's page cache keeps what it can). An np.memmap is
     read as plain memory: pass nc.open_raw(path, dtype) instead.
     """
+
+    _what = "sequence loader"
 
     def __init__(self, data, seq_len: int, batch_size: int, *, targets: str | None = "next",
                  horizon: int = 1, step: int | None = None, dtype="int64",
@@ -214,30 +217,6 @@ class SequenceLoader:
         sources, starts = self._live().plan(i)
         return SequencePlan(np.asarray(sources, np.int64), np.asarray(starts, np.int64))
 
-    # --- lifetime -------------------------------------------------------------------------
-    @property
-    def num_threads(self) -> int:
-        """Worker threads in use."""
-        return self._live().num_threads
-
-    def close(self) -> None:
-        """Stops and joins the worker threads now (batches already delivered stay valid)."""
-        self._core = None
-
-    def __enter__(self) -> "SequenceLoader":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _live(self):
-        if self._core is None:
-            raise ValueError("the sequence loader is closed")
-        if self._pid != os.getpid():
-            raise RuntimeError(f"this SequenceLoader was created in process {self._pid}; a "
-                               "forked child cannot use it (its worker threads exist only in "
-                               "the parent): create a new SequenceLoader in the child")
-        return self._core
 
     def __repr__(self) -> str:
         state = "closed" if self._core is None else f"epoch={self.epoch}, batches={len(self)}"

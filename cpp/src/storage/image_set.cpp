@@ -8,29 +8,19 @@
 #include <string>
 #include <utility>
 
+#include "image_set_index.hpp"
 #include "internal/checked_math.hpp"
 #include "nocopy/core/copy.hpp"
 #include "nocopy/storage/npy_file.hpp"
 
 namespace nocopy {
 
-namespace {
+namespace image_set_index {
 
 [[noreturn]] void fail(const std::string& where, const std::string& msg) {
   throw std::invalid_argument(where + ": " + msg);
 }
 
-std::string sample_shape(int64_t h, int64_t w, int64_t c) {
-  const int64_t shape[] = {h, w, c};
-  return format_tuple(shape);
-}
-
-/// r = a * b; false when the product overflows int64.
-bool mul_ok(int64_t a, int64_t b, int64_t& r) {
-  return !__builtin_mul_overflow(a, b, &r);
-}
-
-/// The values of an int64 index array of the expected shape, copied out of `v`.
 std::vector<int64_t> index_values(const View& v, std::span<const int64_t> want,
                                   const std::string& where) {
   if (v.dtype() != DType::Int64) {
@@ -48,6 +38,24 @@ std::vector<int64_t> index_values(const View& v, std::span<const int64_t> want,
 bool file_exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace image_set_index
+
+namespace {
+
+using image_set_index::fail;
+using image_set_index::file_exists;
+using image_set_index::index_values;
+
+std::string sample_shape(int64_t h, int64_t w, int64_t c) {
+  const int64_t shape[] = {h, w, c};
+  return format_tuple(shape);
+}
+
+/// r = a * b; false when the product overflows int64.
+bool mul_ok(int64_t a, int64_t b, int64_t& r) {
+  return !__builtin_mul_overflow(a, b, &r);
 }
 
 }  // namespace

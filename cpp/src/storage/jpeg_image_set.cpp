@@ -2,42 +2,21 @@
 // reader over open_npy.
 #include "nocopy/storage/jpeg_image_set.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
-#include "nocopy/core/copy.hpp"
+#include "image_set_index.hpp"
 #include "nocopy/storage/npy_file.hpp"
 
 namespace nocopy {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& where, const std::string& msg) {
-  throw std::invalid_argument(where + ": " + msg);
-}
-
-std::vector<int64_t> index_values(const View& v, std::span<const int64_t> want,
-                                  const std::string& where) {
-  if (v.dtype() != DType::Int64) {
-    fail(where, "dtype is " + std::string(dtype_name(v.dtype())) + "; an ImageSet index is int64");
-  }
-  if (!std::equal(v.shape().begin(), v.shape().end(), want.begin(), want.end())) {
-    fail(where, "shape is " + format_tuple(v.shape()) + "; expected " + format_tuple(want));
-  }
-  v.require_host("an ImageSet index");
-  View dense = v.is_c_contiguous() ? v : copy_new(v);
-  const auto* p = dense.data_as<const int64_t>();
-  return std::vector<int64_t>(p, p + dense.size());
-}
-
-bool file_exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
+using image_set_index::fail;
+using image_set_index::file_exists;
+using image_set_index::index_values;
 
 }  // namespace
 

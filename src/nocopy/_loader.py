@@ -15,12 +15,11 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 
 from ._views import view
+from ._batch_output import batch_converter
 from ._worker_lifetime import WorkerLifetime
 from ._dtypes import dtype_name
 from ._nocopy import _Loader
 
-_OUTPUTS = ("torch", "numpy", "jax", "tf", "view")
-_FRAMEWORK_MODULE = {"torch": "torch", "jax": "jax", "tf": "tensorflow"}
 
 
 class BatchPlan(NamedTuple):
@@ -78,18 +77,8 @@ class Loader(WorkerLifetime):
                  world_size: int = 1, output: str = "torch"):
         # The options are checked once, by the C++ core (LoaderOptions); here only the framework
         # objects become views and the output adapter is chosen.
-        if output not in _OUTPUTS:
-            raise ValueError(f"output {output!r} is not one of {', '.join(map(repr, _OUTPUTS))}")
-        if output in _FRAMEWORK_MODULE:
-            import importlib
-
-            try:
-                importlib.import_module(_FRAMEWORK_MODULE[output])
-            except ImportError as exc:
-                raise ImportError(f"output={output!r} needs {_FRAMEWORK_MODULE[output]}, which "
-                                  f"is not installed; use output='numpy' or 'view'") from exc
+        self._convert = batch_converter(output)  # checks the name and the framework
         self._output = output
-        self._convert = _converter(output)
         self._convert_labels = _label_converter(self._convert, output)
         self._dtype = dtype if isinstance(dtype, str) else dtype_name(dtype)
         if output == "numpy" and self._dtype == "bfloat16":
@@ -225,7 +214,7 @@ class Loader(WorkerLifetime):
 
         images_spec, labels_spec = self._tf_specs(tf)
         sig = images_spec if labels_spec is None else (images_spec, labels_spec)
-        to_np = _converter("numpy")
+        to_np = batch_converter("numpy")
 
         def generate():
             for _ in range(self._remaining()):
@@ -254,14 +243,6 @@ class Loader(WorkerLifetime):
         return f"nocopy.Loader(images={images}, output={self._output!r}, {state})"
 
 
-def _converter(output: str):
-    """Function from a batch View to the chosen framework's array, sharing memory."""
-    from . import _adapters
-
-    if output == "view":
-        return lambda v: v
-    return {"numpy": _adapters.to_numpy, "torch": _adapters.to_torch, "jax": _adapters.to_jax,
-            "tf": _adapters.to_tf}[output]
 
 
 def _label_converter(convert, output: str):

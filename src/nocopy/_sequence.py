@@ -19,12 +19,11 @@ from . import _nocopy
 from ._dtypes import dtype_name
 from ._nocopy import View
 from ._views import view
+from ._batch_output import batch_converter
 from ._worker_lifetime import WorkerLifetime
 
 __all__ = ["windows", "open_raw", "SequenceLoader", "SequencePlan"]
 
-_OUTPUTS = ("torch", "numpy", "jax", "tf", "view")
-_FRAMEWORK_MODULE = {"torch": "torch", "jax": "jax", "tf": "tensorflow"}
 
 
 def windows(x, size: int, step: int = 1, axis: int = -1) -> View:
@@ -116,16 +115,7 @@ class SequenceLoader(WorkerLifetime):
                  shuffle: bool = True, seed: int = 0, drop_last: bool = True,
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
                  world_size: int = 1, output: str = "torch"):
-        if output not in _OUTPUTS:
-            raise ValueError(f"output {output!r} is not one of {', '.join(map(repr, _OUTPUTS))}")
-        if output in _FRAMEWORK_MODULE:
-            import importlib
-
-            try:
-                importlib.import_module(_FRAMEWORK_MODULE[output])
-            except ImportError as exc:
-                raise ImportError(f"output={output!r} needs {_FRAMEWORK_MODULE[output]}, which "
-                                  f"is not installed; use output='numpy' or 'view'") from exc
+        convert = batch_converter(output)  # checks the name and the framework
         if targets is not None and not isinstance(targets, str):
             raise TypeError(f"targets must be 'next', 'horizon' or None, got {targets!r}")
         ints = dict(seq_len=seq_len, batch_size=batch_size, horizon=horizon, seed=seed,
@@ -158,7 +148,7 @@ class SequenceLoader(WorkerLifetime):
             int(horizon), int(ints["step"]), self._dtype, bool(shuffle), int(seed),
             bool(drop_last), int(ints["num_threads"]), int(prefetch), int(rank),
             int(world_size))
-        self._convert = _converter(output)
+        self._convert = convert
 
     # --- iteration ------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -224,13 +214,3 @@ class SequenceLoader(WorkerLifetime):
         more = ", ..." if len(self._sources) > 3 else ""
         return (f"nocopy.SequenceLoader(data={shapes}{more}, seq_len={self._config['seq_len']}, "
                 f"targets={self._targets!r}, output={self._output!r}, {state})")
-
-
-def _converter(output: str):
-    """Function from a batch View to the chosen framework's array, sharing memory."""
-    from . import _adapters
-
-    if output == "view":
-        return lambda v: v
-    return {"numpy": _adapters.to_numpy, "torch": _adapters.to_torch, "jax": _adapters.to_jax,
-            "tf": _adapters.to_tf}[output]

@@ -5,9 +5,11 @@
 #include <sys/file.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "nocopy/core/errors.hpp"
 
@@ -20,10 +22,17 @@ void hold_owner_lock(int fd, const std::string& name) {
 }
 
 bool try_exclusive_lock(int fd) {
-  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EINTR) return false;  // EWOULDBLOCK: held by an owner (other errors: assume so)
+  // A refusal means an owner holds its shared lock, or another process's `shm list` / `gc` is
+  // probing this segment at the same moment (it holds the exclusive lock for microseconds):
+  // retry with a short backoff (about 30 ms in all) so that a probe is not taken for an owner.
+  constexpr int kRetries = 6;
+  for (int attempt = 0;;) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK || attempt == kRetries) return false;  // other errors: assume held
+    std::this_thread::sleep_for(std::chrono::microseconds(500) * (1 << attempt));
+    ++attempt;
   }
-  return true;
 }
 
 uint64_t process_start_time(int64_t pid) {

@@ -128,7 +128,8 @@ TEST(ShmHousekeeping, TheOwnersLockDecidesLivenessWhateverThePid) {
   const int fd = shm_open(("/" + seg.name).c_str(), O_RDONLY, 0);
   ASSERT_GE(fd, 0);
   nocopy::hold_owner_lock(fd, seg.name);
-  const auto* info = find_segment(nocopy::list_segments(), seg.name);
+  const auto listed = nocopy::list_segments();  // find_segment points into it
+  const auto* info = find_segment(listed, seg.name);
   ASSERT_NE(info, nullptr);
   EXPECT_TRUE(info->creator_alive);
   EXPECT_FALSE(removed(nocopy::gc_segments(), seg.name));

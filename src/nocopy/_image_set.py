@@ -59,6 +59,28 @@ def read_manifest(folder) -> dict:
     return manifest
 
 
+
+def _open_checked(folder: str, manifest: dict, files, open_handle):
+    """Opens an ImageSet folder's index with ``open_handle(folder)`` after checking its files
+    exist, then checks the handle against the manifest: its image count, and every label inside
+    the manifest's classes. Shared by the raw and the JPEG readers."""
+    for name in files:
+        p = os.path.join(folder, name)
+        if not os.path.exists(p):
+            raise FileNotFoundError(2, "ImageSet file missing", p)
+    handle = open_handle(folder)
+    if len(handle) != manifest["num_images"]:
+        raise ValueError(f"{os.path.join(folder, MANIFEST)}: num_images is "
+                         f"{manifest['num_images']} but offsets.npy holds {len(handle)}")
+    classes = manifest.get("classes")
+    if classes is not None and handle.has_labels:
+        labels = np.asarray(handle.labels)
+        bad = np.flatnonzero((labels < 0) | (labels >= len(classes)))
+        if bad.size:
+            raise ValueError(f"{os.path.join(folder, 'labels.npy')}: sample {int(bad[0])} has "
+                             f"label {int(labels[bad[0]])}, outside the {len(classes)} classes")
+    return handle
+
 def _labels_view(labels, n: int):
     if labels is None:
         return None
@@ -109,21 +131,9 @@ class ImageSet:
         if manifest.get("storage", "raw") == "jpeg":
             from ._jpeg_image_set import JpegImageSet
             return JpegImageSet._open(folder, manifest)
-        for name in ("pixels.npy", "shapes.npy", "offsets.npy"):
-            p = os.path.join(folder, name)
-            if not os.path.exists(p):
-                raise FileNotFoundError(2, "ImageSet file missing", p)
-        handle = _nocopy._ImageSet.open(folder)
-        if len(handle) != manifest["num_images"]:
-            raise ValueError(f"{os.path.join(folder, MANIFEST)}: num_images is "
-                             f"{manifest['num_images']} but offsets.npy holds {len(handle)}")
+        handle = _open_checked(folder, manifest, ("pixels.npy", "shapes.npy", "offsets.npy"),
+                               _nocopy._ImageSet.open)
         classes = manifest.get("classes")
-        if classes is not None and handle.has_labels:
-            labels = np.asarray(handle.labels)
-            bad = np.flatnonzero((labels < 0) | (labels >= len(classes)))
-            if bad.size:
-                raise ValueError(f"{os.path.join(folder, 'labels.npy')}: sample {int(bad[0])} has "
-                                 f"label {int(labels[bad[0]])}, outside the {len(classes)} classes")
         return cls(handle, classes, manifest.get("skipped", []), ("folder", folder))
 
     @classmethod

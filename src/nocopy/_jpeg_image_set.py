@@ -12,12 +12,10 @@ crop on both sides), then resized, mirrored, normalized and written into the bat
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from . import _nocopy
-from ._image_set import MANIFEST, ImageSet
+from ._image_set import ImageSet, _open_checked
 from ._nocopy import View
 
 __all__ = ["JpegImageSet", "JPEG_FILES"]
@@ -49,21 +47,8 @@ class JpegImageSet(ImageSet):
             raise RuntimeError(f"{folder}: this is a JPEG ImageSet, but nocopy was built without "
                                "libjpeg (install libjpeg62-turbo-dev and rebuild), so it cannot "
                                "decode it")
-        for name in JPEG_FILES:
-            p = os.path.join(folder, name)
-            if not os.path.exists(p):
-                raise FileNotFoundError(2, "ImageSet file missing", p)
-        handle = _nocopy._JpegImageSet.open(folder)
-        if len(handle) != manifest["num_images"]:
-            raise ValueError(f"{os.path.join(folder, MANIFEST)}: num_images is "
-                             f"{manifest['num_images']} but offsets.npy holds {len(handle)}")
+        handle = _open_checked(folder, manifest, JPEG_FILES, _nocopy._JpegImageSet.open)
         classes = manifest.get("classes")
-        if classes is not None and handle.has_labels:
-            labels = np.asarray(handle.labels)
-            bad = np.flatnonzero((labels < 0) | (labels >= len(classes)))
-            if bad.size:
-                raise ValueError(f"{os.path.join(folder, 'labels.npy')}: sample {int(bad[0])} has "
-                                 f"label {int(labels[bad[0]])}, outside the {len(classes)} classes")
         return cls(handle, classes, manifest.get("skipped", []), ("folder", folder))
 
     def __getitem__(self, i) -> View:

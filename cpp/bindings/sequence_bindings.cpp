@@ -99,16 +99,24 @@ void bind_sequence(nb::module_& m) {
           "state",
           [](const SequenceLoader& l) {
             const LoaderState s = l.state();
-            return std::make_tuple(s.epoch, s.batch);
+            return std::make_tuple(s.epoch, s.batch, s.start);
           },
-          "(epoch, next batch index).")
+          "(epoch, index, start) of the next batch (start: the epoch's first global position).")
+      .def_prop_ro("global_position", &SequenceLoader::global_position,
+                   "Windows of the epoch all ranks have consumed before the next batch.")
+      .def_prop_ro("state_epoch_batches", &SequenceLoader::state_epoch_batches,
+                   "Batches of the epoch the next batch belongs to, counted from its start.")
       .def(
           "load_state",
-          [](SequenceLoader& l, int64_t epoch, int64_t batch) {
+          [](SequenceLoader& l, nb::handle epoch, nb::handle batch, nb::handle start) {
+            const LoaderState s{int64_arg(epoch, "epoch"), int64_arg(batch, "batch"),
+                                int64_arg(start, "start")};
             nb::gil_scoped_release release;
-            l.load_state({epoch, batch});
+            l.load_state(s);
           },
-          nb::arg("epoch"), nb::arg("batch"), "Moves to (epoch, batch); drops work in flight.")
+          nb::arg("epoch"), nb::arg("batch"), nb::arg("start") = 0,
+          "Moves to (epoch, batch) of an epoch starting at global position `start`; drops work "
+          "in flight.")
       .def(
           "plan",
           [](const SequenceLoader& l, int64_t b) {

@@ -19,6 +19,7 @@ from ._batch_output import batch_converter
 from ._worker_lifetime import WorkerLifetime
 from ._dtypes import dtype_name
 from ._nocopy import _Loader
+from ._resume import resume_position
 
 
 
@@ -172,27 +173,8 @@ class Loader(WorkerLifetime):
         the epoch's order, each with the crop and mirror it had, sharded (padded by wrap-around,
         or trimmed with drop_last) like a whole epoch; any one rank's saved state serves every
         new rank. seed, num_samples, shuffle and drop_last must match in both cases."""
-        if not isinstance(state, dict) or "epoch" not in state or "batch" not in state:
-            raise ValueError("state must be a dict from Loader.state_dict() with 'epoch' and "
-                             "'batch'")
         core = self._live()
-        key = core.resume_key
-        elastic = any(k in state and state[k] != key[k] for k in ("world_size", "batch_size"))
-        for k, value in key.items():
-            if elastic and k in ("world_size", "batch_size", "rank"):
-                continue  # a new sharding of what remains: only the position carries over
-            if k in state and state[k] != value:
-                raise ValueError(f"state was saved with {k}={state[k]!r} but this loader has "
-                                 f"{k}={value!r}; resuming would not reproduce its batches")
-        if elastic:
-            if "position" not in state:
-                raise ValueError(f"state was saved with world_size={state.get('world_size')!r}, "
-                                 f"batch_size={state.get('batch_size')!r} and has no 'position'; "
-                                 f"resuming with world_size={key['world_size']}, batch_size="
-                                 f"{key['batch_size']} needs the global position")
-            core.load_state(state["epoch"], 0, state["position"])
-        else:
-            core.load_state(state["epoch"], state["batch"], state.get("start", 0))
+        core.load_state(*resume_position(state, core.resume_key, "Loader"))
 
     def plan(self, i: int, epoch: int | None = None) -> BatchPlan:
         """What batch `i` of `epoch` holds, as NumPy arrays (to recompute it). The default epoch

@@ -20,6 +20,7 @@ from ._dtypes import dtype_name
 from ._nocopy import View
 from ._views import view
 from ._batch_output import batch_converter
+from ._resume import resume_position
 from ._worker_lifetime import WorkerLifetime
 
 __all__ = ["windows", "open_raw", "SequenceLoader", "SequencePlan"]
@@ -152,13 +153,14 @@ class SequenceLoader(WorkerLifetime):
 
     # --- iteration ------------------------------------------------------------------------
     def __len__(self) -> int:
-        """Batches per epoch on this rank."""
+        """Batches per (whole) epoch on this rank (an epoch resumed from another world size has
+        fewer: the rest of it)."""
         return len(self._live())
 
     def __iter__(self) -> Iterator[Any]:
         """Yields the remaining batches of the current epoch: (x, y), or x alone with
         targets=None; a complete pass moves the loader to the next epoch."""
-        remaining = len(self._live()) - self._live().state()[1]
+        remaining = self._live().state_epoch_batches - self._live().state()[1]
         for _ in range(remaining):
             yield self.next_batch()
 
@@ -185,21 +187,26 @@ class SequenceLoader(WorkerLifetime):
         self._live().load_state(epoch, 0)
 
     def state_dict(self) -> dict:
-        """Position and configuration, for resuming with load_state_dict (plain values)."""
-        epoch, batch = self._live().state()
-        return {"epoch": epoch, "batch": batch, **self._config}
+        """Position and configuration, for resuming with load_state_dict (plain values).
+
+        ``epoch`` and ``batch`` say which batch comes next; ``start`` is the global position
+        where that epoch's batch 0 began (0 unless it was resumed from another world size) and
+        ``position`` the global position of the next batch: all ranks together have consumed the
+        windows at positions ``[0, position)`` of the epoch (ranks advance in lockstep)."""
+        core = self._live()
+        epoch, batch, start = core.state()
+        return {"epoch": epoch, "batch": batch, "start": start,
+                "position": core.global_position, **self._config}
 
     def load_state_dict(self, state: dict) -> None:
-        """Continues from a state_dict(): the following batches are byte-identical to those the
-        saved loader would have produced. The configuration must match."""
-        if not isinstance(state, dict) or "epoch" not in state or "batch" not in state:
-            raise ValueError("state must be a dict from SequenceLoader.state_dict() with "
-                             "'epoch' and 'batch'")
-        for key, value in self._config.items():
-            if key in state and state[key] != value:
-                raise ValueError(f"state was saved with {key}={state[key]!r} but this loader has "
-                                 f"{key}={value!r}; resuming would not reproduce its batches")
-        self._live().load_state(state["epoch"], state["batch"])
+        """Continues from a state_dict(). With the same world_size and batch_size the following
+        batches are byte-identical to those the saved loader would have produced. With another
+        world_size or batch_size (elastic resume) the epoch continues from the saved global
+        ``position``: the ranks of this job together deliver exactly the windows at positions
+        ``[position, windows_per_epoch)`` (each with the start it had), sharded like a whole
+        epoch; any one rank's state serves every new rank. The rest of the configuration must
+        match."""
+        self._live().load_state(*resume_position(state, self._config, "SequenceLoader"))
 
     def plan(self, i: int) -> SequencePlan:
         """The windows of batch ``i`` of the current epoch: x[k] is

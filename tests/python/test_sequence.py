@@ -310,13 +310,18 @@ def _rss_bytes() -> int:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/statm")
-def test_rss_stays_bounded_over_a_sparse_token_file(tmp_path):
+@pytest.mark.parametrize("read", ["pread", "mapping"])
+def test_rss_stays_bounded_over_a_sparse_token_file(tmp_path, read):
     # 1 GiB of uint16 tokens as a sparse file (no disk): 2,000 batches of 32 x 1024 read 128 MiB
-    # of windows, each faulting its pages into the mapping; the loader unmaps them again.
+    # of windows. The contiguous file view is read with pread (the mapping is never touched); a
+    # strided view of it is read through the mapping, each window faulting its pages in, and the
+    # loader unmaps them again.
     path = tmp_path / "tokens.bin"
     with open(path, "wb") as f:
         f.truncate(1 << 30)
     tokens = nc.open_raw(path, np.uint16)
+    if read == "mapping":
+        tokens = nc.open_raw(path, np.uint16, shape=(-1, 2))[:, 0]
     loader = nc.SequenceLoader(tokens, 1024, 32, output="numpy", num_threads=2)
     for _ in range(50):
         loader.next_batch()
@@ -345,3 +350,75 @@ def test_mapped_sources_of_every_mode_read_correctly_past_the_release_budget(tmp
         want = np.stack([ref[t:t + 1024] for t in plan.starts]).astype(np.int64)
         assert np.array_equal(x, want)
     assert (np.asarray(v)[:1000] == (7 if mode == "c" else ref[:1000])).all()
+
+
+def _mapping_rss(path) -> int:
+    """Resident bytes of this process's mappings of `path` (/proc/self/smaps)."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5:  # a mapping's first line
+                inside = line.rstrip("\n").endswith(str(path))
+            elif inside and head[0] == "Rss:":
+                total += int(head[1]) * 1024
+    return total
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/smaps")
+@pytest.mark.parametrize("dtype,out,features", [(np.uint16, "int64", 0), (np.uint16, "uint16", 0),
+                                                (np.float32, "float32", 3),
+                                                (np.float32, "float16", 3),
+                                                (np.uint32, "int16", 0)])
+def test_file_sources_are_read_with_pread_and_leave_the_mapping_untouched(tmp_path, dtype, out,
+                                                                          features):
+    # A contiguous open_raw view is read with pread: every batch equals NumPy's astype of its
+    # plan (read from the file, not the mapping), no page of the mapping becomes resident, and
+    # writes through another r+ mapping of the file show in the next batches.
+    shape = (60_000,) if features == 0 else (20_000, features)
+    data = np.random.default_rng(4).integers(0, 30_000, shape).astype(dtype)
+    path = tmp_path / "data.bin"
+    data.tofile(path)
+    v = nc.open_raw(path, dtype, shape=shape)
+    targets = "next" if features == 0 else "horizon"
+    loader = nc.SequenceLoader(v, 100, 8, targets=targets, horizon=5, dtype=out, output="numpy",
+                               num_threads=2)
+    writer = np.asarray(nc.open_raw(path, dtype, shape=shape, mode="r+"))
+    ref = np.fromfile(path, dtype).reshape(shape)
+    for i in range(8):
+        if i == 3:  # batches 3 and 4 are already gathered (prefetch=2); 5 on see the write
+            writer[:] = writer[::-1].copy()
+        plan = loader.plan(loader.state_dict()["batch"])
+        x, y = loader.next_batch()
+        if i == 5:
+            ref = np.fromfile(path, dtype).reshape(shape)
+        if i in (3, 4):
+            continue
+        rx, ry = reference_batch([ref], plan, 100, targets, 5, np.dtype(out))
+        assert x.dtype == np.dtype(out) and np.array_equal(x, rx) and np.array_equal(y, ry)
+    assert _mapping_rss(path) <= writer.nbytes + 8192  # the writer's pages only
+    del writer
+    import gc
+
+    gc.collect()
+    assert _mapping_rss(path) == 0
+
+
+def test_a_pread_source_range_checks_and_a_truncated_file_raises(tmp_path):
+    big = np.arange(100, dtype=np.uint32)
+    big[50] = 70_000  # inside every window (starts 0..39, 60 steps + 1)
+    path = tmp_path / "big.bin"
+    big.tofile(path)
+    loader = nc.SequenceLoader(nc.open_raw(path, np.uint32), 60, 4, step=1, dtype="int16",
+                               output="numpy")
+    with pytest.raises(OverflowError, match=r"token value 70000 at step 50 of sequence 0 does "
+                                            r"not fit in dtype int16 \[-32768, 32767\]"):
+        loader.next_batch()
+    small = tmp_path / "small.bin"
+    np.arange(10_000, dtype=np.uint16).tofile(small)
+    loader = nc.SequenceLoader(nc.open_raw(small, np.uint16), 100, 4, output="numpy")
+    loader.next_batch()
+    os.truncate(small, 0)  # reading the mapping now would be SIGBUS; pread reports it
+    with pytest.raises(RuntimeError, match="truncated after it was mapped"):
+        for _ in range(4):  # the batches already in flight (prefetch=2) were read before
+            loader.next_batch()

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -60,33 +61,41 @@ void bind_sequence(nb::module_& m) {
                              "C++ core of nocopy.SequenceLoader (use nocopy.SequenceLoader)")
       .def(
           "__init__",
-          [](SequenceLoader* self, const std::vector<nb::handle>& data, int64_t seq_len,
-             int64_t batch_size, const std::string& targets, int64_t horizon, int64_t step,
-             const std::string& dtype, bool shuffle, uint64_t seed, bool drop_last,
-             size_t num_threads, int64_t prefetch, int64_t rank, int64_t world_size) {
+          [](SequenceLoader* self, const std::vector<nb::handle>& data, nb::handle seq_len,
+             nb::handle batch_size, const std::string& targets, nb::handle horizon,
+             nb::handle step, const std::string& dtype, bool shuffle, nb::handle seed,
+             bool drop_last, nb::handle num_threads, nb::handle prefetch, nb::handle rank,
+             nb::handle world_size) {
             SequenceOptions o;
-            o.seq_len = seq_len;
-            o.batch_size = batch_size;
+            o.seq_len = int64_arg(seq_len, "seq_len");
+            o.batch_size = int64_arg(batch_size, "batch_size");
             o.targets = sequence_targets_from_string(targets);
-            o.horizon = horizon;
-            o.step = step;
+            o.horizon = int64_arg(horizon, "horizon");
+            o.step = int64_arg(step, "step");
             o.dtype = dtype_from_name(dtype);
             o.shuffle = shuffle;
-            o.seed = seed;
+            o.seed = uint64_arg(seed, "seed");
             o.drop_last = drop_last;
-            o.num_threads = num_threads;
-            o.prefetch = prefetch;
-            o.rank = rank;
-            o.world_size = world_size;
+            const int64_t threads = int64_arg(num_threads, "num_threads");
+            if (threads < 0) {
+              throw std::invalid_argument("num_threads " + std::to_string(threads) +
+                                          " must be >= 1 (or None)");
+            }
+            o.num_threads = static_cast<size_t>(threads);
+            o.prefetch = int64_arg(prefetch, "prefetch");
+            o.rank = int64_arg(rank, "rank");
+            o.world_size = int64_arg(world_size, "world_size");
             std::vector<View> sources;
             sources.reserve(data.size());
             for (nb::handle h : data) sources.push_back(view_from_object(h));
             new (self) SequenceLoader(std::move(sources), o);
           },
-          nb::arg("data"), nb::arg("seq_len"), nb::arg("batch_size"), nb::arg("targets"),
-          nb::arg("horizon"), nb::arg("step"), nb::arg("dtype"), nb::arg("shuffle"),
-          nb::arg("seed"), nb::arg("drop_last"), nb::arg("num_threads"), nb::arg("prefetch"),
-          nb::arg("rank"), nb::arg("world_size"))
+          // .none(): None reaches int64_arg, which names the argument in its TypeError.
+          nb::arg("data"), nb::arg("seq_len").none(), nb::arg("batch_size").none(),
+          nb::arg("targets"), nb::arg("horizon").none(), nb::arg("step").none(), nb::arg("dtype"),
+          nb::arg("shuffle"), nb::arg("seed").none(), nb::arg("drop_last"),
+          nb::arg("num_threads").none(), nb::arg("prefetch").none(), nb::arg("rank").none(),
+          nb::arg("world_size").none())
       .def("__len__", &SequenceLoader::num_batches, "Batches per epoch on this rank.")
       .def_prop_ro("num_threads", &SequenceLoader::num_threads, "Worker threads running.")
       .def_prop_ro("samples_per_rank", &SequenceLoader::samples_per_rank,
@@ -114,16 +123,16 @@ void bind_sequence(nb::module_& m) {
             nb::gil_scoped_release release;
             l.load_state(s);
           },
-          nb::arg("epoch"), nb::arg("batch"), nb::arg("start") = 0,
+          nb::arg("epoch").none(), nb::arg("batch").none(), nb::arg("start").none() = 0,
           "Moves to (epoch, batch) of an epoch starting at global position `start`; drops work "
           "in flight.")
       .def(
           "plan",
-          [](const SequenceLoader& l, int64_t b) {
-            SequencePlan p = l.plan(b);
+          [](const SequenceLoader& l, nb::handle b) {
+            SequencePlan p = l.plan(int64_arg(b, "batch"));
             return std::make_tuple(std::move(p.sources), std::move(p.starts));
           },
-          nb::arg("batch"), "(sources, starts) lists of batch `batch`.")
+          nb::arg("batch").none(), "(sources, starts) lists of batch `batch`.")
       .def("next", &next_batch,
            "(x View, y View or None, epoch, index) of the next batch; waits with the GIL "
            "released, raising KeyboardInterrupt on Ctrl-C.");

@@ -119,21 +119,14 @@ class SequenceLoader(WorkerLifetime):
         convert = batch_converter(output)  # checks the name and the framework
         if targets is not None and not isinstance(targets, str):
             raise TypeError(f"targets must be 'next', 'horizon' or None, got {targets!r}")
-        ints = dict(seq_len=seq_len, batch_size=batch_size, horizon=horizon, seed=seed,
-                    prefetch=prefetch, rank=rank, world_size=world_size,
-                    step=0 if step is None else step,
-                    num_threads=0 if num_threads is None else num_threads)
-        for name, value in ints.items():  # types only; the C++ core checks the values
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"{name} must be an integer, got {value!r}")
         for name, value in (("shuffle", shuffle), ("drop_last", drop_last)):
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, got {value!r}")
-        if int(seed) < 0 or int(seed) >= 2**64:
-            raise ValueError(f"seed {seed} is not in [0, 2**64)")
         for name, value in (("step", step), ("num_threads", num_threads)):
-            if value is not None and int(value) < 1:  # 0 is how None reaches the core
-                raise ValueError(f"{name} {value} must be >= 1 (or None)")
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value < 1:
+                raise ValueError(f"{name} {value} must be >= 1 (or None)")  # 0 means None
+        # The integers' types and ranges are checked by the bindings (int64_arg: TypeError,
+        # OverflowError naming the argument) and their values by the C++ core.
         sources = list(data) if isinstance(data, (list, tuple)) else [data]
         self._sources = [view(s) for s in sources]
         self._output = output
@@ -145,10 +138,9 @@ class SequenceLoader(WorkerLifetime):
         self._pid = os.getpid()
         # Every option is validated once, by the C++ core (SequenceOptions::validate).
         self._core = _nocopy._SequenceLoader(
-            self._sources, int(seq_len), int(batch_size), "none" if targets is None else targets,
-            int(horizon), int(ints["step"]), self._dtype, bool(shuffle), int(seed),
-            bool(drop_last), int(ints["num_threads"]), int(prefetch), int(rank),
-            int(world_size))
+            self._sources, seq_len, batch_size, "none" if targets is None else targets, horizon,
+            0 if step is None else step, self._dtype, bool(shuffle), seed, bool(drop_last),
+            0 if num_threads is None else num_threads, prefetch, rank, world_size)
         self._convert = convert
 
     # --- iteration ------------------------------------------------------------------------

@@ -285,7 +285,7 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match="same number of features"):
         nc.SequenceLoader([np.zeros((50, 2)), np.zeros((50, 3))], 10, 4, dtype="float32",
                           output="numpy")
-    with pytest.raises(TypeError, match="seq_len must be an integer, got 10.5"):
+    with pytest.raises(TypeError, match="seq_len must be an integer, got float"):
         nc.SequenceLoader(tokens, 10.5, 4, output="numpy")
     with pytest.raises(ValueError, match="seq_len 0 must be >= 1"):
         nc.SequenceLoader(tokens, 0, 4, output="numpy")
@@ -302,6 +302,37 @@ def test_errors_are_clear():
         next(iter(loader))
     ok = nc.SequenceLoader(big, 10, 4, dtype="int32", output="numpy")
     assert int(next(iter(ok))[0][0, 0]) == 70000
+
+
+INT_ARGS = ("seq_len", "batch_size", "horizon", "step", "seed", "num_threads", "prefetch",
+            "rank", "world_size")
+
+
+@pytest.mark.parametrize("name", INT_ARGS)
+def test_integer_arguments_are_checked_by_the_shared_helpers(name):
+    # One conversion for every integer (the bindings' int64_arg / uint64_arg): TypeError naming
+    # the argument for a float, a str, a bool or None; OverflowError naming it and the value
+    # past the int64 range (2**64 for the unsigned seed); NumPy integers are integers.
+    tokens = np.arange(1000, dtype=np.uint16)
+    base = dict(data=tokens, seq_len=10, batch_size=4, output="numpy")
+    if name == "horizon":
+        base["targets"] = "horizon"
+    for bad in (2.0, "3", True, np.bool_(True)) + (() if name in ("step", "num_threads")
+                                                   else (None,)):
+        with pytest.raises(TypeError, match=f"{name} must be an integer, got"):
+            nc.SequenceLoader(**{**base, name: bad})
+    big = 2**64 if name == "seed" else 2**63
+    with pytest.raises(OverflowError, match=f"{name} {big} "):
+        nc.SequenceLoader(**{**base, name: big})
+    ok = {"rank": 0, "world_size": 1, "num_threads": 1}.get(name, 2)
+    loader = nc.SequenceLoader(**{**base, name: np.int32(ok)})
+    assert loader.next_batch()[0].shape[0] <= 4
+    with pytest.raises(TypeError, match="batch must be an integer, got str"):
+        loader.plan("0")
+    with pytest.raises(OverflowError, match="epoch 9223372036854775808 does not fit"):
+        loader.load_state_dict({**loader.state_dict(), "epoch": 2**63})
+    with pytest.raises(TypeError, match="batch must be an integer, got float"):
+        loader.load_state_dict({**loader.state_dict(), "batch": 1.0})
 
 
 def _rss_bytes() -> int:

@@ -364,9 +364,9 @@ def test_rss_stays_bounded_over_a_sparse_token_file(tmp_path, read):
 
 
 @pytest.mark.parametrize("mode", ["r", "r+", "c"])
-def test_mapped_sources_of_every_mode_read_correctly_past_the_release_budget(tmp_path, mode):
-    # 40 MiB of tokens (over the 32 MiB release budget): batches equal their plan before and
-    # after the loader unmaps what it has read; copy-on-write mappings keep private writes.
+def test_mapped_sources_of_every_mode_read_correctly(tmp_path, mode):
+    # 40 MiB of tokens (read through the mapping, which stays resident): batches equal their
+    # plan; copy-on-write mappings keep their private writes.
     tokens = np.random.default_rng(3).integers(0, 60000, 20 * 2**20).astype(np.uint16)
     path = tmp_path / "tokens.npy"
     np.save(path, tokens)
@@ -375,7 +375,7 @@ def test_mapped_sources_of_every_mode_read_correctly_past_the_release_budget(tmp
         np.asarray(v)[:1000] = 7  # private writes that MADV_DONTNEED would discard
     ref = np.asarray(v).copy()
     loader = nc.SequenceLoader(v, 1024, 32, output="numpy", num_threads=2)
-    for i in range(40):  # 40 x 32 windows x (2 KiB + fault-around) crosses the budget
+    for i in range(40):
         plan = loader.plan(i)
         x, _ = loader.next_batch()
         want = np.stack([ref[t:t + 1024] for t in plan.starts]).astype(np.int64)
@@ -396,60 +396,95 @@ def _mapping_rss(path) -> int:
     return total
 
 
+BIG = (256 << 20) + (4 << 20)  # over the 256 MiB the loader leaves resident
+
+
+def _big_file(path, dtype, block_seed=4):
+    """A file of BIG bytes: one random 1 MiB block of `dtype` values, repeated."""
+    block = np.random.default_rng(block_seed).integers(0, 30_000, (1 << 20) // np.dtype(dtype)
+                                                      .itemsize).astype(dtype).tobytes()
+    with open(path, "wb") as f:
+        for _ in range(BIG >> 20):
+            f.write(block)
+
+
+def _pread_window(path, dtype, features, start, steps):
+    row = np.dtype(dtype).itemsize * max(features, 1)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        raw = os.pread(fd, steps * row, start * row)
+    finally:
+        os.close(fd)
+    a = np.frombuffer(raw, dtype)
+    return a if features == 0 else a.reshape(steps, features)
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/smaps")
 @pytest.mark.parametrize("dtype,out,features", [(np.uint16, "int64", 0), (np.uint16, "uint16", 0),
-                                                (np.float32, "float32", 3),
-                                                (np.float32, "float16", 3),
-                                                (np.uint32, "int16", 0)])
-def test_file_sources_are_read_with_pread_and_leave_the_mapping_untouched(tmp_path, dtype, out,
-                                                                          features):
-    # A contiguous open_raw view is read with pread: every batch equals NumPy's astype of its
-    # plan (read from the file, not the mapping), no page of the mapping becomes resident, and
-    # writes through another r+ mapping of the file show in the next batches.
-    shape = (60_000,) if features == 0 else (20_000, features)
-    data = np.random.default_rng(4).integers(0, 30_000, shape).astype(dtype)
+                                                (np.float32, "float32", 4),
+                                                (np.float32, "float16", 4)])
+def test_large_file_sources_are_read_with_pread_and_leave_the_mapping_untouched(
+        tmp_path, dtype, out, features):
+    # Over 256 MiB of mapped data, a contiguous open_raw view is read with pread: every batch
+    # equals NumPy's astype of its plan read from the file (not the mapping), no page of the
+    # mapping becomes resident, and writes through another r+ mapping show in later batches.
     path = tmp_path / "data.bin"
-    data.tofile(path)
+    _big_file(path, dtype)
+    shape = None if features == 0 else (-1, features)
     v = nc.open_raw(path, dtype, shape=shape)
-    targets = "next" if features == 0 else "horizon"
+    targets, extra = ("next", 1) if features == 0 else ("horizon", 5)
     loader = nc.SequenceLoader(v, 100, 8, targets=targets, horizon=5, dtype=out, output="numpy",
                                num_threads=2)
-    writer = np.asarray(nc.open_raw(path, dtype, shape=shape, mode="r+"))
-    ref = np.fromfile(path, dtype).reshape(shape)
     for i in range(8):
         if i == 3:  # batches 3 and 4 are already gathered (prefetch=2); 5 on see the write
-            writer[:] = writer[::-1].copy()
+            writer = np.asarray(nc.open_raw(path, dtype, mode="r+"))
+            writer[:] = 7
+            del writer
         plan = loader.plan(loader.state_dict()["batch"])
         x, y = loader.next_batch()
-        if i == 5:
-            ref = np.fromfile(path, dtype).reshape(shape)
         if i in (3, 4):
             continue
-        rx, ry = reference_batch([ref], plan, 100, targets, 5, np.dtype(out))
-        assert x.dtype == np.dtype(out) and np.array_equal(x, rx) and np.array_equal(y, ry)
-    assert _mapping_rss(path) <= writer.nbytes + 8192  # the writer's pages only
-    del writer
+        for k, t in enumerate(plan.starts):
+            w = _pread_window(path, dtype, features, int(t), 100 + extra)
+            assert i < 5 or (w == 7).all()
+            assert x.dtype == np.dtype(out) and np.array_equal(x[k], w[:100].astype(out))
+            assert np.array_equal(y[k], w[1:101].astype(out) if features == 0 else
+                                  w[100:105].astype(out))
     import gc
 
-    gc.collect()
+    gc.collect()  # the writer's mapping is gone
     assert _mapping_rss(path) == 0
 
 
+def test_small_mapped_sources_stay_resident_and_read_correctly(tmp_path):
+    # Under 256 MiB in all, mapped sources are read through the mapping, which stays resident.
+    data = np.random.default_rng(5).integers(0, 60_000, 2_000_000).astype(np.uint16)
+    path = tmp_path / "small.bin"
+    data.tofile(path)
+    loader = nc.SequenceLoader(nc.open_raw(path, np.uint16), 1000, 16, output="numpy")
+    for _ in range(20):
+        plan = loader.plan(loader.state_dict()["batch"])
+        x, _ = loader.next_batch()
+        assert np.array_equal(x, np.stack([data[t:t + 1000] for t in plan.starts]))
+    assert _mapping_rss(path) > 0
+
+
 def test_a_pread_source_range_checks_and_a_truncated_file_raises(tmp_path):
-    big = np.arange(100, dtype=np.uint32)
-    big[50] = 70_000  # inside every window (starts 0..39, 60 steps + 1)
     path = tmp_path / "big.bin"
-    big.tofile(path)
-    loader = nc.SequenceLoader(nc.open_raw(path, np.uint32), 60, 4, step=1, dtype="int16",
+    with open(path, "wb") as f:  # uint32 70000 everywhere: no window fits int16
+        block = np.full(1 << 18, 70_000, np.uint32).tobytes()
+        for _ in range(BIG >> 20):
+            f.write(block)
+    loader = nc.SequenceLoader(nc.open_raw(path, np.uint32), 60, 4, dtype="int16",
                                output="numpy")
-    with pytest.raises(OverflowError, match=r"token value 70000 at step 50 of sequence 0 does "
+    with pytest.raises(OverflowError, match=r"token value 70000 at step \d+ of sequence 0 does "
                                             r"not fit in dtype int16 \[-32768, 32767\]"):
         loader.next_batch()
-    small = tmp_path / "small.bin"
-    np.arange(10_000, dtype=np.uint16).tofile(small)
-    loader = nc.SequenceLoader(nc.open_raw(small, np.uint16), 100, 4, output="numpy")
-    loader.next_batch()
-    os.truncate(small, 0)  # reading the mapping now would be SIGBUS; pread reports it
+    del loader
+    loader = nc.SequenceLoader(nc.open_raw(path, np.uint32), 100, 4, dtype="int64",
+                               output="numpy")
+    assert (loader.next_batch()[0] == 70_000).all()
+    os.truncate(path, 0)  # reading the mapping now would be SIGBUS; pread reports it
     with pytest.raises(RuntimeError, match="truncated after it was mapped"):
         for _ in range(4):  # the batches already in flight (prefetch=2) were read before
             loader.next_batch()

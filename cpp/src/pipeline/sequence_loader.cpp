@@ -31,6 +31,10 @@ namespace {
 
 /// Resident bytes the loader lets its reads of mapped sources accumulate before it unmaps them.
 constexpr int64_t kReleaseBytes = int64_t{32} << 20;
+/// Mapped sources up to this size in all are read through their mappings and left resident:
+/// their resident size is bounded by themselves, and copying from resident pages is the
+/// fastest read (about twice pread's rate for 64 KiB windows here; docs/BENCHMARKS.md).
+constexpr int64_t kResidentBytes = int64_t{256} << 20;
 /// Pages the kernel may map around a faulting one (fault-around, 64 KiB by default), each side.
 constexpr int64_t kFaultAroundBytes = int64_t{64} << 10;
 
@@ -121,21 +125,27 @@ SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions&
                              2 * kFaultAroundBytes, "window bytes");
   mapped_.assign(sources_.size(), 0);
   readers_.resize(sources_.size());
+  int64_t mapped_bytes = 0;
+  for (const View& v : sources_) {
+    if (dynamic_cast<const MappedRegion*>(v.owner().get()) != nullptr) {
+      mapped_bytes = checked_add(mapped_bytes, static_cast<int64_t>(v.nbytes()), "data bytes");
+    }
+  }
+  const bool stay_resident = mapped_bytes <= kResidentBytes;
   for (size_t s = 0; s < sources_.size(); ++s) {
     const auto* region = dynamic_cast<const MappedRegion*>(sources_[s].owner().get());
     if (region == nullptr || sources_[s].nbytes() == 0) continue;
-    // A file mapping whose windows are contiguous is read with pread: no page faults, and no
-    // pages of the mapping become resident (measured faster than faulting the mapping in; see
-    // docs/BENCHMARKS.md). Anything else is read through the mapping.
-    if (sources_[s].is_c_contiguous()) {
+    // Larger data: a file mapping whose windows are contiguous is read with pread (no page
+    // faults, no page of the mapping resident; faster than faulting released pages back in).
+    if (!stay_resident && sources_[s].is_c_contiguous()) {
       readers_[s] = FileReader::open_for(sources_[s]);
       if (readers_[s]) continue;
     }
     // Random windows: no read-ahead around each one (it dominates reads of uncached files).
     advise(sources_[s], Advice::Random);
-    // DONTNEED would drop private writes; a source smaller than the budget stays mapped (its
-    // resident size is bounded by itself, and re-faulting it would only cost time).
-    mapped_[s] = region->mode() != MapMode::CopyOnWrite && sources_[s].nbytes() > kReleaseBytes;
+    // Pages read from larger data are unmapped again (not on copy-on-write mappings, where
+    // DONTNEED would drop private writes).
+    mapped_[s] = !stay_resident && region->mode() != MapMode::CopyOnWrite;
   }
   const auto rows = static_cast<size_t>(sampler_.window_steps());
   scratch_bytes_ = rows * static_cast<size_t>(features) * static_cast<size_t>(in_item);

@@ -5,12 +5,13 @@
 // `state().epoch`; what it holds is a pure function of (seed, epoch, batch index) (see
 // SequenceSampler), so a saved state resumes with identical bytes whatever the thread count.
 // Each batch is one buffer holding x and then y; its views own it, so a kept batch is never
-// reused. Contiguous sources that map a file (open_raw, open_npy) are read with pread from the
-// file (POSIX_FADV_RANDOM), so no page of the mapping becomes resident; other memory-mapped
-// sources (SharedArray, strided or copy-on-write views) are read with MADV_RANDOM, and the pages
-// the loader has read from those over 32 MiB are unmapped again every 32 MiB of reads
-// (MADV_DONTNEED; the file keeps them in its page cache). Either way the resident memory stays
-// bounded however large the file.
+// reused. Memory-mapped sources (open_raw, open_npy, SharedArray) get MADV_RANDOM. Up to 256 MiB
+// of them in all are read through the mapping and stay resident (bounded by their size). Beyond
+// that, contiguous sources that map a file are read with pread from the file
+// (POSIX_FADV_RANDOM), so no page of the mapping becomes resident, and the others (SharedArray,
+// strided views) through the mapping, the pages read unmapped again every 32 MiB of reads
+// (MADV_DONTNEED; the file keeps them in its page cache; not for copy-on-write mappings). So the
+// resident memory stays bounded however large the file.
 #pragma once
 
 #include <atomic>

@@ -62,10 +62,9 @@ void bind_sequence(nb::module_& m) {
       .def(
           "__init__",
           [](SequenceLoader* self, const std::vector<nb::handle>& data, nb::handle seq_len,
-             nb::handle batch_size, const std::string& targets, nb::handle horizon,
-             nb::handle step, const std::string& dtype, bool shuffle, nb::handle seed,
-             bool drop_last, nb::handle num_threads, nb::handle prefetch, nb::handle rank,
-             nb::handle world_size) {
+             nb::handle batch_size, const std::string& targets, nb::handle horizon, nb::handle step,
+             const std::string& dtype, bool shuffle, nb::handle seed, bool drop_last,
+             nb::handle num_threads, nb::handle prefetch, nb::handle rank, nb::handle world_size) {
             SequenceOptions o;
             o.seq_len = int64_arg(seq_len, "seq_len");
             o.batch_size = int64_arg(batch_size, "batch_size");

@@ -488,3 +488,15 @@ def test_a_pread_source_range_checks_and_a_truncated_file_raises(tmp_path):
     with pytest.raises(RuntimeError, match="truncated after it was mapped"):
         for _ in range(4):  # the batches already in flight (prefetch=2) were read before
             loader.next_batch()
+
+
+@pytest.mark.parametrize("make", [lambda a: a[::-2], lambda a: a[::3],
+                                  lambda a: a.reshape(-1, 6)[::-1, ::2],
+                                  lambda a: a.reshape(-1, 6)[:, 1:5], lambda a: a.reshape(-1, 6).T.copy().T])
+def test_strided_sources_equal_numpy(make):
+    # Non-contiguous sources (negative and non-unit steps, sliced features, Fortran order) go
+    # through the per-run and per-row conversions: batches equal NumPy's astype of the plan.
+    src = make(np.random.default_rng(6).integers(0, 60_000, 60_000).astype(np.uint16))
+    loader = nc.SequenceLoader(src, 50, 8, dtype="int32" if src.ndim == 1 else "float32",
+                               output="numpy")
+    check_epoch(loader, [src], 50, "next", 1, np.dtype("int32" if src.ndim == 1 else "float32"))

@@ -136,6 +136,11 @@ void convert_rows(const RowSpan& span, int64_t source_index, int64_t first_step,
     convert_elements(span.first, in_item, span.dtype, dst, out_item, out, span.rows * span.cols);
     return;
   }
+  if (span.cols == 1) {  // a strided 1-D sequence: one run down the rows
+    convert_elements(span.first, span.row_stride * in_item, span.dtype, dst, out_item, out,
+                     span.rows);
+    return;
+  }
   const auto* src = static_cast<const char*>(span.first);
   auto* d = static_cast<char*>(dst);
   for (int64_t t = 0; t < span.rows; ++t) {

@@ -36,9 +36,9 @@ struct RowSpan {
 RowSpan source_rows(const View& source, int64_t source_index, int64_t start, int64_t rows);
 
 /// Writes `span` converted to `out` into the C-contiguous `dst`: one kernel call for a contiguous
-/// span, one per row otherwise (core convert_elements, no planning). With `check_range`, first
-/// throws std::overflow_error naming the value, its step (`first_step` + row) in source
-/// `source_index` and the range of `out` when a value does not fit.
+/// span or a single column, one per row otherwise (core convert_elements, no planning). With
+/// `check_range`, first throws std::overflow_error naming the value, its step (`first_step` + row)
+/// in source `source_index` and the range of `out` when a value does not fit.
 void convert_rows(const RowSpan& span, int64_t source_index, int64_t first_step, DType out,
                   bool check_range, void* dst);
 

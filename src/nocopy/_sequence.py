@@ -102,11 +102,13 @@ class SequenceLoader(WorkerLifetime):
     disjoint). ``dtype`` is the output type: integer tokens must fit it (OverflowError names
     the first one that does not), and integer output needs integer data.
 
-    Memory-mapped sources (open_raw, open_npy, SharedArray) are read with MADV_RANDOM (no
-    read-ahead around random windows), and the pages read from sources over 32 MiB are unmapped
-    again every 32 MiB of reads (MADV_DONTNEED), so iterating a token file larger than RAM keeps
-    the resident memory bounded (the kernel's page cache keeps what it can). An np.memmap is
-    read as plain memory: pass nc.open_raw(path, dtype) instead.
+    Memory-mapped sources (open_raw, open_npy, SharedArray) get MADV_RANDOM (no read-ahead
+    around random windows). Up to 256 MiB of them in all are read through the mapping and stay
+    resident; beyond that a contiguous view of a file is read with pread (no page of the mapping
+    becomes resident), and other mappings are read through the mapping with the pages read
+    unmapped again every 32 MiB (MADV_DONTNEED), so iterating a token file larger than RAM keeps
+    the resident memory bounded. An np.memmap is read as plain memory: pass
+    nc.open_raw(path, dtype) instead.
     """
 
     _what = "sequence loader"

@@ -269,11 +269,11 @@ void bind_loader(nb::module_& m) {
       .def_prop_ro(
           "global_position",
           [](const Loader& l) { return without_gil([&] { return l.global_position(); }); },
-                   "Samples of the epoch order all ranks have consumed before the next batch.")
+          "Samples of the epoch order all ranks have consumed before the next batch.")
       .def_prop_ro(
           "state_epoch_batches",
           [](const Loader& l) { return without_gil([&] { return l.state_epoch_batches(); }); },
-                   "Batches of the epoch the next batch belongs to, counted from its start.")
+          "Batches of the epoch the next batch belongs to, counted from its start.")
       .def(
           "load_state",
           [](Loader& l, nb::handle epoch, nb::handle batch, nb::handle start) {

@@ -145,12 +145,11 @@ class PythonAllocator final : public Allocator {
                            std::prev(after)->first + std::prev(after)->second.bytes > address;
     if (hits_next || hits_prev) {
       const auto& other = hits_next ? *after : *std::prev(after);
-      throw std::invalid_argument(what + "starts at " + hex_address(address) +
-                                  " and overlaps the buffer of " +
-                                  std::to_string(other.second.bytes) + " bytes at " +
-                                  hex_address(other.first) +
-                                  " that it returned earlier and that is still in use; each "
-                                  "call must return new memory");
+      throw std::invalid_argument(
+          what + "starts at " + hex_address(address) + " and overlaps the buffer of " +
+          std::to_string(other.second.bytes) + " bytes at " + hex_address(other.first) +
+          " that it returned earlier and that is still in use; each "
+          "call must return new memory");
     }
     blocks_.emplace(address, Block{bytes, v.owner()});
     return v.data();

@@ -15,28 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
 import sys
-import time
+
+from . import bench_harness as harness
+from .bench_harness import BUFFER_BYTES, Streams  # noqa: F401  (the bound's rates, used here)
 
 METHODS = ("bound", "nocopy", "torch-dataloader-0", "torch-dataloader-2", "tf.data", "dali")
-
-
-def _rss_bytes() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _peak_rss_bytes() -> tuple[int, int]:
-    import resource
-
-    self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return self_peak, child_peak
 
 
 # --- the methods: each returns a function producing the next batch --------------------------
@@ -139,76 +123,14 @@ def _dali(images, cfg):
 
 # --- the memory bound ------------------------------------------------------------------------
 # Every method must read the crop of each image (READ bytes) and write its float32 output
-# (WRITE bytes). The bound measures, with the loader's thread count, how fast this machine
-# streams reads and whole-line writes through buffers far larger than the cache:
-#   read:  libc memchr for a byte that is absent (vector loads, nothing stored),
-#   write: libc memset (rep stosb: whole lines, no read for ownership, like non-temporal stores).
+# (WRITE bytes). The bound uses the streaming read and write rates of bench_harness.Streams,
+# measured with the loader's thread count.
 # Reads and writes overlap on this kind of machine (the loader's read time plus write time at
 # those rates exceeds its measured time; docs/BENCHMARKS.md), so an image needs at least
 # max(READ / read_bw, WRITE / write_bw): the slower stream alone, the only model that is a bound.
 # The rates are sampled between the methods and between every timed repeat inside each method's
 # process; the bound uses the best of the whole run, so a quiet moment for a method is a quiet
 # moment for the bound.
-
-BUFFER_BYTES = 256 << 20  # each buffer: 8x a 32 MiB L3
-
-
-def _libc():
-    import ctypes
-
-    libc = ctypes.CDLL(None)
-    for name in ("memchr", "memset"):
-        getattr(libc, name).argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
-        getattr(libc, name).restype = ctypes.c_void_p
-    return libc
-
-
-def _buffer(nbytes: int, fill: int):
-    """A page-aligned anonymous mapping, filled (so resident), not inherited by forked children."""
-    import mmap
-
-    import numpy as np
-
-    m = mmap.mmap(-1, nbytes)
-    if hasattr(mmap, "MADV_DONTFORK"):
-        m.madvise(mmap.MADV_DONTFORK)
-    a = np.frombuffer(m, np.uint8)
-    a[:] = fill
-    return m, a
-
-
-class Streams:
-    """Two BUFFER_BYTES buffers and a thread pool: the best read and write rates (bytes/s)."""
-
-    def __init__(self, threads: int):
-        import concurrent.futures
-
-        self._libc = _libc()
-        n = BUFFER_BYTES
-        self._maps = [_buffer(n, 1), _buffer(n, 2)]
-        self._src, self._dst = (a.ctypes.data for _, a in self._maps)
-        self.threads = max(1, threads)
-        self._parts = [(i * n // self.threads // 64 * 64, (i + 1) * n // self.threads // 64 * 64)
-                       for i in range(self.threads)]
-        self._pool = concurrent.futures.ThreadPoolExecutor(self.threads)
-
-    def _rate(self, kernel, passes: int) -> float:
-        best = 0.0
-        for _ in range(passes):
-            t0 = time.perf_counter()
-            list(self._pool.map(lambda p: kernel(*p), self._parts))
-            best = max(best, self._parts[-1][1] / (time.perf_counter() - t0))
-        return best
-
-    def sample(self, passes: int) -> dict:
-        """Best read and write rates (bytes/s) over `passes` passes."""
-        libc, src, dst = self._libc, self._src, self._dst
-        return {"read_bw": self._rate(lambda a, b: libc.memchr(src + a, 0x5A, b - a), passes),
-                "write_bw": self._rate(lambda a, b: libc.memset(dst + a, 0x5A, b - a), passes)}
-
-    def close(self) -> None:
-        self._pool.shutdown()
-
 
 def image_traffic(cfg: dict) -> tuple[int, int]:
     """(bytes read, bytes written) per image: its uint8 crop in, its float32 CHW output out."""
@@ -248,57 +170,29 @@ def _worker(method: str, cfg: dict) -> dict:
     }[method]
     # the bound's buffers are resident before the baseline: not counted as extra RSS
     streams = Streams(cfg["threads"]) if cfg.get("with_bound", True) else None
-    sample = (lambda: [streams.sample(cfg["bound_passes"])]) if streams else list
-    base = _rss_bytes()
-    next_batch = factory(images, cfg)
-    for _ in range(cfg["warmup"]):
-        next_batch()
-    rates, samples = [], sample()
-    for _ in range(cfg["repeats"]):
-        t0 = time.perf_counter()
-        for _ in range(cfg["batches"]):
-            next_batch()
-        rates.append(cfg["batches"] * cfg["batch"] / (time.perf_counter() - t0))
-        samples += sample()
-    self_peak, child_peak = _peak_rss_bytes()
-    return {"method": method, "img_per_s": statistics.median(rates), "rates": rates,
-            "extra_rss": max(0, self_peak - base), "children_peak_rss": child_peak,
-            "bound_samples": samples}
+    samples: list[dict] = []
+
+    def sample():
+        if streams:
+            samples.append(streams.sample(cfg["bound_passes"]))
+
+    base = harness.rss_bytes()
+    rates = harness.time_batches(factory(images, cfg), cfg, between=sample)
+    return harness.measured(method, rates, base, bound_samples=samples)
 
 
 # --- driver ----------------------------------------------------------------------------------
 
-def _available(method: str) -> str | None:
-    """None when the method can run here, else the reason it cannot."""
-    import importlib.util
-
-    need = {"torch-dataloader-0": "torch", "torch-dataloader-2": "torch",
-            "tf.data": "tensorflow", "dali": "nvidia.dali", "nocopy": "torch"}.get(method)
-    if need is None:
-        return None
-    try:
-        found = importlib.util.find_spec(need) is not None
-    except ModuleNotFoundError:
-        found = False
-    if not found:
-        hint = " (pip install nvidia-dali-cuda120)" if method == "dali" else ""
-        return f"{need} is not installed{hint}"
-    return None
+NEEDS = {"torch-dataloader-0": "torch", "torch-dataloader-2": "torch", "tf.data": "tensorflow",
+         "dali": "nvidia.dali", "nocopy": "torch"}
 
 
 def _run(method: str, cfg: dict) -> dict:
-    reason = _available(method)
+    hint = " (pip install nvidia-dali-cuda120)" if method == "dali" else ""
+    reason = harness.unavailable(NEEDS.get(method), hint)
     if reason:
         return {"method": method, "skipped": reason}
-    cmd = [sys.executable, "-m", "nocopy._cli.bench", "--worker", method,
-           "--config", json.dumps(cfg)]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"method": method, "skipped": f"failed: {err[:200]}"}
-    return json.loads(lines[-1])
+    return harness.run_worker("nocopy._cli.bench", method, cfg, timeout=1800)
 
 
 def combine_bounds(samples: list[dict], results: list[dict], cfg: dict) -> dict:
@@ -351,13 +245,7 @@ def table(results: list[dict]) -> list[list[str]]:
 
 def format_table(rows: list[list[str]]) -> str:
     """The table as plain text, columns sized to their contents (fits 80 columns)."""
-    widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
-    lines = []
-    for r in [HEADER, *rows]:
-        cells = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
-        lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return harness.format_table(HEADER, rows)
 
 
 def notes(results: list[dict], cfg: dict) -> list[str]:
@@ -378,34 +266,6 @@ def notes(results: list[dict], cfg: dict) -> list[str]:
             for r in results if "skipped" in r]
     out.append("extra RSS: peak RSS beyond the dataset (+ the worker processes' peak)")
     return out
-
-
-def markdown(rows: list[list[str]]) -> str:
-    """The table as Markdown (for docs/BENCHMARKS.md and the README)."""
-    out = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
-
-
-def _png(results: list[dict], path: str) -> str | None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return "matplotlib is not installed; no chart"
-    done = [r for r in results if "skipped" not in r]
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    ax.barh([LABELS.get(r["method"], r["method"]) for r in done], [r["img_per_s"] for r in done],
-            color=["#888" if r["method"] == "bound" else
-                   "#2a7" if r["method"] == "nocopy" else "#48c" for r in done])
-    ax.invert_yaxis()
-    ax.set_xlabel("images / s (median)")
-    ax.set_title("seed workload: random crop, /255, HWC->CHW float32")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return None
 
 
 def run_methods(methods: tuple[str, ...], cfg: dict, step=lambda name: None) -> list[dict]:
@@ -437,13 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=0, help="threads (0: usable cores)")
     p.add_argument("--batches", type=int, default=10, help="batches per repeat (10)")
     p.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is shown")
-    p.add_argument("--quick", action="store_true", help="small and short (for make demo)")
-    p.add_argument("--only", default=None, help="comma-separated subset of " + ",".join(METHODS))
-    p.add_argument("--png", default=None, help="write a bar chart here (needs matplotlib)")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--config", default=None, help=argparse.SUPPRESS)
+    harness.add_report_arguments(p, METHODS)
     a = p.parse_args(argv)
     if a.worker:
         print(json.dumps(_worker(a.worker, json.loads(a.config))))
@@ -460,32 +314,13 @@ def main(argv: list[str] | None = None) -> int:
     threads = a.threads or len(os.sched_getaffinity(0))
     cfg = dict(n=a.n, size=a.size, crop=a.crop, batch=a.batch, threads=threads,
                batches=a.batches, repeats=a.repeats, warmup=6, bound_passes=2 if a.quick else 3)
-    methods = METHODS if a.only is None else tuple(m.strip() for m in a.only.split(","))
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        p.error(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
+    methods = harness.chosen_methods(p, a.only, METHODS)
     cfg["with_bound"] = "bound" in methods
-    try:
-        from rich.progress import Progress
-
-        with Progress(transient=True) as progress:
-            task = progress.add_task("benchmarking", total=None)
-            results = run_methods(methods, cfg, lambda m: progress.update(
-                task, description=f"running {LABELS.get(m, m)}"))
-    except ImportError:
-        results = run_methods(methods, cfg, lambda m: print(f"running {m} ...", file=sys.stderr))
-    rows = table(results)
-    if a.json:
-        print(json.dumps({"config": cfg, "results": results}, indent=1))
-    elif a.markdown:
-        print(markdown(rows))
-        print()
-        print("\n".join(notes(results, cfg)))
-    else:
-        print(format_table(rows))
-        print("\n".join(notes(results, cfg)))
+    results = harness.with_progress(lambda step: run_methods(methods, cfg, step), LABELS, None)
+    harness.print_report(a, cfg, results, HEADER, table(results), notes(results, cfg))
     if a.png:
-        note = _png(results, a.png)
+        note = harness.bar_chart(results, a.png, LABELS,
+                                 "seed workload: random crop, /255, HWC->CHW float32")
         print(note or f"chart written to {a.png}", file=sys.stderr)
     return 0
 

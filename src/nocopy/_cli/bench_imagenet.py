@@ -18,12 +18,9 @@ import argparse
 import json
 import math
 import os
-import statistics
-import subprocess
 import sys
-import time
 
-from . import bench
+from . import bench_harness as harness
 
 METHODS = ("bound", "nocopy", "torch-dataloader-0", "torch-dataloader-2", "opencv", "dali")
 LABELS = {"bound": "memory bound", "nocopy": "nocopy", "torch-dataloader-0": "torch, 0 workers",
@@ -185,7 +182,7 @@ def traffic(cfg: dict) -> tuple[float, int]:
 
 
 def _bound(cfg: dict) -> dict:
-    streams = bench.Streams(cfg["threads"])
+    streams = harness.Streams(cfg["threads"])
     s = streams.sample(cfg["bound_passes"])
     streams.close()
     rd, wr = traffic(cfg)
@@ -202,49 +199,22 @@ def _worker(method: str, cfg: dict) -> dict:
     factory = {"nocopy": _nocopy, "opencv": _opencv, "dali": _dali,
                "torch-dataloader-0": lambda im, c: _torch(im, c, 0),
                "torch-dataloader-2": lambda im, c: _torch(im, c, 2)}[method]
-    base = bench._rss_bytes()
-    next_batch = factory(images, cfg)
-    for _ in range(cfg["warmup"]):
-        next_batch()
-    rates = []
-    for _ in range(cfg["repeats"]):
-        t0 = time.perf_counter()
-        for _ in range(cfg["batches"]):
-            next_batch()
-        rates.append(cfg["batches"] * cfg["batch"] / (time.perf_counter() - t0))
-    self_peak, child_peak = bench._peak_rss_bytes()
-    return {"method": method, "img_per_s": statistics.median(rates), "rates": rates,
-            "extra_rss": max(0, self_peak - base), "children_peak_rss": child_peak}
+    base = harness.rss_bytes()
+    rates = harness.time_batches(factory(images, cfg), cfg)
+    return harness.measured(method, rates, base)
 
 
-def _available(method: str) -> str | None:
-    import importlib.util
-
-    need = {"opencv": "cv2", "dali": "nvidia.dali", "nocopy": "torch",
-            "torch-dataloader-0": "torch", "torch-dataloader-2": "torch"}.get(method)
-    try:
-        found = need is None or importlib.util.find_spec(need) is not None
-    except ModuleNotFoundError:
-        found = False
-    if found:
-        return None
-    hint = {"opencv": " (pip install opencv-python-headless)",
-            "dali": " (pip install nvidia-dali-cuda120)"}.get(method, "")
-    return f"{need} is not installed{hint}"
+NEEDS = {"opencv": "cv2", "dali": "nvidia.dali", "nocopy": "torch",
+         "torch-dataloader-0": "torch", "torch-dataloader-2": "torch"}
+HINTS = {"opencv": " (pip install opencv-python-headless)",
+         "dali": " (pip install nvidia-dali-cuda120)"}
 
 
 def _run(method: str, cfg: dict) -> dict:
-    reason = _available(method)
+    reason = harness.unavailable(NEEDS.get(method), HINTS.get(method, ""))
     if reason:
         return {"method": method, "skipped": reason}
-    cmd = [sys.executable, "-m", "nocopy._cli.bench_imagenet", "--worker", method,
-           "--config", json.dumps(cfg)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"method": method, "skipped": f"failed: {err[:200]}"}
-    return json.loads(lines[-1])
+    return harness.run_worker("nocopy._cli.bench_imagenet", method, cfg, timeout=3600)
 
 
 HEADER = ["method", "img/s", "img/s/core", "vs torch-0", "vs DALI", "vs OpenCV", "of bound",
@@ -288,26 +258,6 @@ def notes(results: list[dict], cfg: dict) -> list[str]:
     return out
 
 
-def _png(results: list[dict], path: str) -> str | None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return "matplotlib is not installed; no chart"
-    done = [r for r in results if "skipped" not in r and r["method"] != "bound"]
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    ax.barh([LABELS.get(r["method"], r["method"]) for r in done], [r["img_per_s"] for r in done],
-            color=["#2a7" if r["method"] == "nocopy" else "#48c" for r in done])
-    ax.invert_yaxis()
-    ax.set_xlabel("images / s (median)")
-    ax.set_title("imagenet workload: RandomResizedCrop 224, flip, normalize, float32 CHW")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m nocopy bench --workload imagenet",
                                 description=__doc__.split("\n")[0])
@@ -320,13 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=0, help="threads (0: usable cores)")
     p.add_argument("--batches", type=int, default=6, help="batches per repeat (6)")
     p.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is shown")
-    p.add_argument("--quick", action="store_true", help="small and short (for make demo)")
-    p.add_argument("--only", default=None, help="comma-separated subset of " + ",".join(METHODS))
-    p.add_argument("--png", default=None, help="write a bar chart here (needs matplotlib)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--markdown", action="store_true")
-    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--config", default=None, help=argparse.SUPPRESS)
+    harness.add_report_arguments(p, METHODS)
     a = p.parse_args(argv)
     if a.worker:
         print(json.dumps(_worker(a.worker, json.loads(a.config))))
@@ -339,40 +283,20 @@ def main(argv: list[str] | None = None) -> int:
     cfg = dict(n=a.n, min_side=a.min_side, max_side=a.max_side, crop=a.crop, batch=a.batch,
                threads=threads, batches=a.batches, repeats=a.repeats, warmup=2,
                bound_passes=2 if a.quick else 3)
-    methods = METHODS if a.only is None else tuple(m.strip() for m in a.only.split(","))
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        p.error(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
-    results = []
-    try:
-        from rich.progress import Progress
+    methods = harness.chosen_methods(p, a.only, METHODS)
 
-        with Progress(transient=True) as progress:
-            task = progress.add_task("benchmarking", total=len(methods))
-            for m in methods:
-                progress.update(task, description=f"running {LABELS.get(m, m)}")
-                results.append(_run(m, cfg))
-                progress.advance(task)
-    except ImportError:
+    def run_all(step):
+        results = []
         for m in methods:
-            print(f"running {m} ...", file=sys.stderr)
+            step(m)
             results.append(_run(m, cfg))
-    rows = table(results, cfg)
-    if a.json:
-        print(json.dumps({"config": cfg, "results": results}, indent=1))
-    elif a.markdown:
-        print("| " + " | ".join(HEADER) + " |\n|" + "---|" * len(HEADER))
-        print("\n".join("| " + " | ".join(r) + " |" for r in rows))
-        print()
-        print("\n".join(notes(results, cfg)))
-    else:
-        widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
-        for r in [HEADER, ["-" * w for w in widths], *rows]:
-            print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                            for i, (c, w) in enumerate(zip(r, widths))).rstrip())
-        print("\n".join(notes(results, cfg)))
+        return results
+
+    results = harness.with_progress(run_all, LABELS, len(methods))
+    harness.print_report(a, cfg, results, HEADER, table(results, cfg), notes(results, cfg))
     if a.png:
-        note = _png(results, a.png)
+        note = harness.bar_chart(results, a.png, LABELS, "imagenet workload: RandomResizedCrop "
+                                 f"{cfg['crop']}, flip, normalize, float32 CHW")
         print(note or f"chart written to {a.png}", file=sys.stderr)
     return 0
 

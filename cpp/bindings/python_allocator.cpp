@@ -11,8 +11,10 @@
 // that holds it drops the owner at once; any other queues it on a lock-free list that is emptied
 // under the GIL (by a pending call, and by the next allocation of any Python allocator). Once the
 // interpreter is finalizing, queued owners are never released: those buffers leak at exit, as
-// Python's own objects do.
+// Python's own objects do; a forked child's releases leak too (its copy of the memory goes with
+// it).
 #include <Python.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -156,6 +158,9 @@ class PythonAllocator final : public Allocator {
   }
 
   void do_deallocate(void* block, size_t) noexcept override {
+    // A forked child leaves the block and its object alone: a parent thread may have held the
+    // mutex at the fork, and the child's copy of the memory goes away with the child.
+    if (static_cast<int>(getpid()) != creator_pid_) return;
     OwnerPtr owner;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -178,6 +183,7 @@ class PythonAllocator final : public Allocator {
   PyObject* fn_;       // borrowed: fn_owner_ holds the reference
   OwnerPtr fn_owner_;  // released like the blocks, from whichever thread drops the allocator
   std::string label_;
+  int creator_pid_ = static_cast<int>(getpid());
   std::mutex mutex_;
   std::map<uintptr_t, Block> blocks_;  // by start address
 };

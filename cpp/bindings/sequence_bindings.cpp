@@ -64,7 +64,8 @@ void bind_sequence(nb::module_& m) {
           [](SequenceLoader* self, const std::vector<nb::handle>& data, nb::handle seq_len,
              nb::handle batch_size, const std::string& targets, nb::handle horizon, nb::handle step,
              const std::string& dtype, bool shuffle, nb::handle seed, bool drop_last,
-             nb::handle num_threads, nb::handle prefetch, nb::handle rank, nb::handle world_size) {
+             nb::handle num_threads, nb::handle prefetch, nb::handle rank, nb::handle world_size,
+             nb::handle allocator) {
             SequenceOptions o;
             o.seq_len = int64_arg(seq_len, "seq_len");
             o.batch_size = int64_arg(batch_size, "batch_size");
@@ -84,6 +85,7 @@ void bind_sequence(nb::module_& m) {
             o.prefetch = int64_arg(prefetch, "prefetch");
             o.rank = int64_arg(rank, "rank");
             o.world_size = int64_arg(world_size, "world_size");
+            o.allocator = python_allocator(allocator);
             std::vector<View> sources;
             sources.reserve(data.size());
             for (nb::handle h : data) sources.push_back(view_from_object(h));
@@ -94,7 +96,7 @@ void bind_sequence(nb::module_& m) {
           nb::arg("targets"), nb::arg("horizon").none(), nb::arg("step").none(), nb::arg("dtype"),
           nb::arg("shuffle"), nb::arg("seed").none(), nb::arg("drop_last"),
           nb::arg("num_threads").none(), nb::arg("prefetch").none(), nb::arg("rank").none(),
-          nb::arg("world_size").none())
+          nb::arg("world_size").none(), nb::arg("allocator").none() = nb::none())
       .def("__len__", &SequenceLoader::num_batches, "Batches per epoch on this rank.")
       .def_prop_ro("num_threads", &SequenceLoader::num_threads, "Worker threads running.")
       .def_prop_ro("samples_per_rank", &SequenceLoader::samples_per_rank,
@@ -106,14 +108,20 @@ void bind_sequence(nb::module_& m) {
       .def(
           "state",
           [](const SequenceLoader& l) {
-            const LoaderState s = l.state();
+            const LoaderState s = without_gil([&] { return l.state(); });
             return std::make_tuple(s.epoch, s.batch, s.start);
           },
           "(epoch, index, start) of the next batch (start: the epoch's first global position).")
-      .def_prop_ro("global_position", &SequenceLoader::global_position,
-                   "Windows of the epoch all ranks have consumed before the next batch.")
-      .def_prop_ro("state_epoch_batches", &SequenceLoader::state_epoch_batches,
-                   "Batches of the epoch the next batch belongs to, counted from its start.")
+      .def_prop_ro(
+          "global_position",
+          [](const SequenceLoader& l) { return without_gil([&] { return l.global_position(); }); },
+          "Windows of the epoch all ranks have consumed before the next batch.")
+      .def_prop_ro(
+          "state_epoch_batches",
+          [](const SequenceLoader& l) {
+            return without_gil([&] { return l.state_epoch_batches(); });
+          },
+          "Batches of the epoch the next batch belongs to, counted from its start.")
       .def(
           "load_state",
           [](SequenceLoader& l, nb::handle epoch, nb::handle batch, nb::handle start) {
@@ -128,7 +136,8 @@ void bind_sequence(nb::module_& m) {
       .def(
           "plan",
           [](const SequenceLoader& l, nb::handle b) {
-            SequencePlan p = l.plan(int64_arg(b, "batch"));
+            const int64_t index = int64_arg(b, "batch");
+            SequencePlan p = without_gil([&] { return l.plan(index); });
             return std::make_tuple(std::move(p.sources), std::move(p.starts));
           },
           nb::arg("batch").none(), "(sources, starts) lists of batch `batch`.")

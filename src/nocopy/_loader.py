@@ -16,6 +16,7 @@ import numpy as np
 
 from ._views import view
 from ._batch_output import batch_converter
+from ._batch_allocator import batch_allocator
 from ._worker_lifetime import WorkerLifetime
 from ._dtypes import dtype_name
 from ._nocopy import _Loader
@@ -66,6 +67,20 @@ class Loader(WorkerLifetime):
     Randomness is keyed by (seed, epoch, position): the same seed gives the same bytes whatever
     ``num_threads`` is. ``rank``/``world_size`` shard like DistributedSampler (equal batch
     counts, padding by wrap-around; ``drop_last`` trims instead and drops a partial batch).
+
+    A sample that cannot be produced (a corrupt JPEG) is, with ``on_error="raise"`` (the
+    default), an ``nc.LoaderError`` whose ``.sample``, ``.batch`` and ``.epoch`` name it (the
+    position stays at that batch). With ``on_error="skip"`` its slot holds a copy of the image
+    and label of the next sample of the same batch, in plan order and wrapping around, that
+    decoded: batches keep their size and every label matches its image, and the result is
+    deterministic (batch i is ``plan(i)`` with each failed slot taking its substitute's image).
+    ``num_skipped`` counts the substituted slots, ``skipped_samples`` lists the failing dataset
+    indices; a batch whose every sample fails still raises.
+
+    Batch buffers come from 64-byte aligned heap memory, or from ``allocator(nbytes)`` (a
+    writable, 64-byte aligned buffer of at least nbytes that nc.view accepts; the loader keeps
+    and reuses each one and writes batches straight into it), or with ``pin_memory=True`` from
+    torch's pinned host memory (needs CUDA; RuntimeError otherwise). See nocopy._batch_allocator.
     """
 
     def __init__(self, images, labels=None, batch_size: int = 32, crop=(256, 256),
@@ -75,7 +90,8 @@ class Loader(WorkerLifetime):
                  scale: float | None = None, layout: str = "CHW", dtype: str = "float32",
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False,
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
-                 world_size: int = 1, output: str = "torch"):
+                 world_size: int = 1, output: str = "torch",
+                 allocator=None, pin_memory: bool = False, on_error: str = "raise"):
         # The options are checked once, by the C++ core (LoaderOptions); here only the framework
         # objects become views and the output adapter is chosen.
         self._convert = batch_converter(output)  # checks the name and the framework
@@ -100,6 +116,7 @@ class Loader(WorkerLifetime):
             if isinstance(labels, (list, tuple)):
                 labels = np.asarray(labels)  # a Python list has no buffer: converted once
             self._labels = view(labels)
+        allocator = batch_allocator(allocator, pin_memory)
         self._pid = os.getpid()
         self._core = _Loader(self._images, self._labels, batch_size=batch_size, crop=crop,
                              crop_mode=crop_mode, area=area, ratio=ratio, resize=resize,
@@ -107,7 +124,8 @@ class Loader(WorkerLifetime):
                              scale=scale,
                              layout=layout, dtype=self._dtype, shuffle=shuffle, seed=seed,
                              drop_last=drop_last, num_threads=num_threads, prefetch=prefetch,
-                             rank=rank, world_size=world_size)
+                             rank=rank, world_size=world_size, allocator=allocator,
+                             on_error=on_error)
         self._sample_shape = self._core.sample_shape
 
     # --- iteration ------------------------------------------------------------------------
@@ -139,6 +157,16 @@ class Loader(WorkerLifetime):
         if self._labels is None:
             return self._convert(images)
         return self._convert(images), self._convert_labels(labels)
+
+    @property
+    def num_skipped(self) -> int:
+        """Samples replaced by a substitute (``on_error="skip"``) in the batches delivered."""
+        return self._live().num_skipped
+
+    @property
+    def skipped_samples(self) -> list[int]:
+        """The distinct dataset indices of the skipped samples so far, ascending."""
+        return self._live().skipped_samples
 
     # --- position -------------------------------------------------------------------------
     @property

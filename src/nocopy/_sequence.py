@@ -20,6 +20,7 @@ from ._dtypes import dtype_name
 from ._nocopy import View
 from ._views import view
 from ._batch_output import batch_converter
+from ._batch_allocator import batch_allocator
 from ._resume import resume_position
 from ._worker_lifetime import WorkerLifetime
 
@@ -109,6 +110,8 @@ class SequenceLoader(WorkerLifetime):
     unmapped again every 32 MiB (MADV_DONTNEED), so iterating a token file larger than RAM keeps
     the resident memory bounded. An np.memmap is read as plain memory: pass
     nc.open_raw(path, dtype) instead.
+
+    ``allocator`` / ``pin_memory`` choose where batch buffers come from, as for nc.Loader.
     """
 
     _what = "sequence loader"
@@ -117,7 +120,8 @@ class SequenceLoader(WorkerLifetime):
                  horizon: int = 1, step: int | None = None, dtype="int64",
                  shuffle: bool = True, seed: int = 0, drop_last: bool = True,
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
-                 world_size: int = 1, output: str = "torch"):
+                 world_size: int = 1, output: str = "torch", allocator=None,
+                 pin_memory: bool = False):
         convert = batch_converter(output)  # checks the name and the framework
         if targets is not None and not isinstance(targets, str):
             raise TypeError(f"targets must be 'next', 'horizon' or None, got {targets!r}")
@@ -137,12 +141,13 @@ class SequenceLoader(WorkerLifetime):
         self._config = dict(seq_len=seq_len, batch_size=batch_size, targets=targets,
                             horizon=horizon, step=step, seed=seed, shuffle=shuffle,
                             drop_last=drop_last, rank=rank, world_size=world_size)
+        allocator = batch_allocator(allocator, pin_memory)
         self._pid = os.getpid()
         # Every option is validated once, by the C++ core (SequenceOptions::validate).
         self._core = _nocopy._SequenceLoader(
             self._sources, seq_len, batch_size, "none" if targets is None else targets, horizon,
             0 if step is None else step, self._dtype, bool(shuffle), seed, bool(drop_last),
-            0 if num_threads is None else num_threads, prefetch, rank, world_size)
+            0 if num_threads is None else num_threads, prefetch, rank, world_size, allocator)
         self._convert = convert
 
     # --- iteration ------------------------------------------------------------------------

@@ -1,12 +1,17 @@
 // BatchPool and BatchBuffer: allocations recycled when their last user lets go.
 #include "nocopy/pipeline/batch_pool.hpp"
 
+#include <unistd.h>
+
 #include <utility>
 
 namespace nocopy {
 
 BatchBuffer::~BatchBuffer() {
-  if (auto pool = pool_.lock()) {
+  auto pool = pool_.lock();
+  // In a forked child the pool's mutex may have been copied while a parent thread held it:
+  // the child frees the memory itself and never touches the pool.
+  if (pool && pool->creator_pid_ == static_cast<int>(getpid())) {
     pool->give_back(data_);
   } else {
     allocator_->deallocate(data_, size_);
@@ -18,7 +23,14 @@ std::shared_ptr<BatchPool> BatchPool::create(size_t buffer_bytes, size_t max_spa
   return std::shared_ptr<BatchPool>(new BatchPool(buffer_bytes, max_spare, std::move(allocator)));
 }
 
+BatchPool::BatchPool(size_t buffer_bytes, size_t max_spare, AllocatorPtr allocator)
+    : buffer_bytes_(buffer_bytes),
+      max_spare_(max_spare),
+      allocator_(std::move(allocator)),
+      creator_pid_(static_cast<int>(getpid())) {}
+
 BatchPool::~BatchPool() {
+  if (creator_pid_ != static_cast<int>(getpid())) return;  // a forked child: see ~BatchBuffer
   for (void* p : spare_) allocator_->deallocate(p, buffer_bytes_);
 }
 

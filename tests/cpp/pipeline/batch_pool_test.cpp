@@ -1,7 +1,10 @@
-// Tests of BatchPool: alignment, reuse only after release, spare limit, pool outliving.
+// Tests of BatchPool: alignment, reuse only after release, spare limit, pool outliving, and
+// releases in a forked child that never touch the pool.
 #include "nocopy/pipeline/batch_pool.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <thread>
 #include <vector>
@@ -63,4 +66,26 @@ TEST(BatchPool, ConcurrentAcquireRelease) {
   for (auto& th : threads) th.join();
   EXPECT_LE(pool->allocated(), 4u);
   EXPECT_EQ(pool->allocated(), pool->spare());
+}
+
+TEST(BatchPool, ForkedChildFreesWithoutThePool) {
+  // A child must not take the pool's mutex (a parent thread may have held it at the fork): its
+  // releases free the memory straight to the allocator and never become spares.
+  auto pool = BatchPool::create(4096, 4);
+  auto kept = pool->acquire();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    alarm(10);  // a hang fails the test instead of stalling it
+    const int64_t blocks = nocopy::default_allocator()->blocks_in_use();
+    kept.reset();
+    const bool freed = nocopy::default_allocator()->blocks_in_use() == blocks - 1;
+    const bool not_spare = pool->spare() == 0;
+    _exit(freed && not_spare ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  kept.reset();  // in the parent the buffer goes back to the pool as before
+  EXPECT_EQ(pool->spare(), 1u);
 }

@@ -4,7 +4,8 @@
 // The loader writes each batch into a buffer from the pool and hands out views whose owner is
 // the buffer. A batch the user keeps holds its buffer, so the loader can never overwrite it; when
 // the last view, tensor or capsule goes away the buffer's destructor gives the memory back to
-// the pool (or frees it when the pool is gone or already keeps enough spares).
+// the pool (or frees it when the pool is gone or already keeps enough spares). In a forked
+// child, releases never touch the pool: a parent thread may have held its mutex at the fork.
 #pragma once
 
 #include <cstddef>
@@ -68,8 +69,7 @@ class BatchPool : public std::enable_shared_from_this<BatchPool> {
 
  private:
   friend class BatchBuffer;
-  BatchPool(size_t buffer_bytes, size_t max_spare, AllocatorPtr allocator)
-      : buffer_bytes_(buffer_bytes), max_spare_(max_spare), allocator_(std::move(allocator)) {}
+  BatchPool(size_t buffer_bytes, size_t max_spare, AllocatorPtr allocator);
   /// Takes back a buffer's memory (from any thread); frees it when enough spares are kept.
   void give_back(void* data);
 
@@ -79,6 +79,7 @@ class BatchPool : public std::enable_shared_from_this<BatchPool> {
   mutable std::mutex mutex_;
   std::vector<void*> spare_;
   size_t allocated_ = 0;
+  int creator_pid_;  // a forked child's releases bypass the pool (its mutex may be held)
 };
 
 }  // namespace nocopy

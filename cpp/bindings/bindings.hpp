@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nocopy/core/allocator.hpp"
 #include "nocopy/core/view.hpp"
 
 namespace nocopy::bindings {
@@ -86,6 +87,21 @@ OwnerPtr python_owner(nb::handle obj);
 /// Owner that holds an exported Py_buffer (taken over from `buffer`, which is left empty) and
 /// releases it with the GIL.
 OwnerPtr python_buffer_owner(Py_buffer* buffer);
+
+/// True while it is safe to touch Python objects (initialized and not finalizing).
+bool interpreter_alive() noexcept;
+
+/// The loaders' batch-buffer allocator over a Python callable fn(nbytes) (allocator=,
+/// pin_memory=), or null (the default heap) for None; TypeError when fn is not callable.
+AllocatorPtr python_allocator(nb::handle fn);
+
+/// fn() with the GIL released: for the loaders' methods that take a lock the consumer may hold
+/// while it waits for the GIL (a Python allocator runs under that lock).
+template <typename Fn>
+auto without_gil(Fn&& fn) {
+  nb::gil_scoped_release release;
+  return fn();
+}
 
 /// The Python object whose memory a view uses (for View.base), or None when nocopy or a DLPack
 /// producer owns it.

@@ -167,6 +167,7 @@ const OptionField kOptionFields[] = {
            v.is_none() ? std::nullopt : std::optional<int64_t>(int64_arg(v, "num_threads"));
      }},
     {"prefetch", [](LoaderOptions& o, nb::handle v) { o.prefetch = int64_arg(v, "prefetch"); }},
+    {"allocator", [](LoaderOptions& o, nb::handle v) { o.allocator = python_allocator(v); }},
     {"rank", [](LoaderOptions& o, nb::handle v) { o.rank = int64_arg(v, "rank"); }},
     {"world_size",
      [](LoaderOptions& o, nb::handle v) { o.world_size = int64_arg(v, "world_size"); }},
@@ -264,14 +265,18 @@ void bind_loader(nb::module_& m) {
       .def(
           "state",
           [](const Loader& l) {
-            const LoaderState s = l.state();
+            const LoaderState s = without_gil([&] { return l.state(); });
             return std::make_tuple(s.epoch, s.batch, s.start);
           },
           "(epoch, index, start) of the next batch (start: the epoch's first global position).")
-      .def_prop_ro("global_position", &Loader::global_position,
-                   "Samples of the epoch order all ranks have consumed before the next batch.")
-      .def_prop_ro("state_epoch_batches", &Loader::state_epoch_batches,
-                   "Batches of the epoch the next batch belongs to, counted from its start.")
+      .def_prop_ro(
+          "global_position",
+          [](const Loader& l) { return without_gil([&] { return l.global_position(); }); },
+          "Samples of the epoch order all ranks have consumed before the next batch.")
+      .def_prop_ro(
+          "state_epoch_batches",
+          [](const Loader& l) { return without_gil([&] { return l.state_epoch_batches(); }); },
+          "Batches of the epoch the next batch belongs to, counted from its start.")
       .def(
           "load_state",
           [](Loader& l, nb::handle epoch, nb::handle batch, nb::handle start) {
@@ -287,8 +292,9 @@ void bind_loader(nb::module_& m) {
           "plan",
           [](const Loader& l, nb::handle b, nb::handle epoch) {
             const int64_t index = int64_arg(b, "batch");
-            if (epoch.is_none()) return plan_lists(l.plan(index));
-            return plan_lists(l.plan(index, int64_arg(epoch, "epoch")));
+            if (epoch.is_none()) return plan_lists(without_gil([&] { return l.plan(index); }));
+            const int64_t e = int64_arg(epoch, "epoch");
+            return plan_lists(without_gil([&] { return l.plan(index, e); }));
           },
           nb::arg("batch"), nb::arg("epoch").none() = nb::none(),
           "(indices, top, left, mirror, height, width) lists of batch `batch` of `epoch` "

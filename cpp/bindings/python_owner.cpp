@@ -6,16 +6,16 @@
 #include "bindings.hpp"
 
 namespace nocopy::bindings {
-namespace {
 
-// True while it is safe to touch Python objects from a C++ destructor.
-bool interpreter_alive() {
+bool interpreter_alive() noexcept {
 #if PY_VERSION_HEX >= 0x030D0000
   return Py_IsInitialized() && !Py_IsFinalizing();
 #else
   return Py_IsInitialized() && !_Py_IsFinalizing();
 #endif
 }
+
+namespace {
 
 // Holds a strong reference; the release may run on any thread, so it takes the GIL.
 class PythonOwner final : public Owner {

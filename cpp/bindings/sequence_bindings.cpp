@@ -63,7 +63,8 @@ void bind_sequence(nb::module_& m) {
           [](SequenceLoader* self, const std::vector<nb::handle>& data, int64_t seq_len,
              int64_t batch_size, const std::string& targets, int64_t horizon, int64_t step,
              const std::string& dtype, bool shuffle, uint64_t seed, bool drop_last,
-             size_t num_threads, int64_t prefetch, int64_t rank, int64_t world_size) {
+             size_t num_threads, int64_t prefetch, int64_t rank, int64_t world_size,
+             nb::handle allocator) {
             SequenceOptions o;
             o.seq_len = seq_len;
             o.batch_size = batch_size;
@@ -78,6 +79,7 @@ void bind_sequence(nb::module_& m) {
             o.prefetch = prefetch;
             o.rank = rank;
             o.world_size = world_size;
+            o.allocator = python_allocator(allocator);
             std::vector<View> sources;
             sources.reserve(data.size());
             for (nb::handle h : data) sources.push_back(view_from_object(h));
@@ -86,7 +88,7 @@ void bind_sequence(nb::module_& m) {
           nb::arg("data"), nb::arg("seq_len"), nb::arg("batch_size"), nb::arg("targets"),
           nb::arg("horizon"), nb::arg("step"), nb::arg("dtype"), nb::arg("shuffle"),
           nb::arg("seed"), nb::arg("drop_last"), nb::arg("num_threads"), nb::arg("prefetch"),
-          nb::arg("rank"), nb::arg("world_size"))
+          nb::arg("rank"), nb::arg("world_size"), nb::arg("allocator").none() = nb::none())
       .def("__len__", &SequenceLoader::num_batches, "Batches per epoch on this rank.")
       .def_prop_ro("num_threads", &SequenceLoader::num_threads, "Worker threads running.")
       .def_prop_ro("samples_per_rank", &SequenceLoader::samples_per_rank,
@@ -98,7 +100,7 @@ void bind_sequence(nb::module_& m) {
       .def(
           "state",
           [](const SequenceLoader& l) {
-            const LoaderState s = l.state();
+            const LoaderState s = without_gil([&] { return l.state(); });
             return std::make_tuple(s.epoch, s.batch);
           },
           "(epoch, next batch index).")
@@ -112,7 +114,7 @@ void bind_sequence(nb::module_& m) {
       .def(
           "plan",
           [](const SequenceLoader& l, int64_t b) {
-            SequencePlan p = l.plan(b);
+            SequencePlan p = without_gil([&] { return l.plan(b); });
             return std::make_tuple(std::move(p.sources), std::move(p.starts));
           },
           nb::arg("batch"), "(sources, starts) lists of batch `batch`.")

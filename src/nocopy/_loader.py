@@ -16,6 +16,7 @@ import numpy as np
 
 from ._views import view
 from ._batch_output import batch_converter
+from ._batch_allocator import batch_allocator
 from ._worker_lifetime import WorkerLifetime
 from ._dtypes import dtype_name
 from ._nocopy import _Loader
@@ -67,6 +68,11 @@ class Loader(WorkerLifetime):
     Randomness is keyed by (seed, epoch, position): the same seed gives the same bytes whatever
     ``num_threads`` is. ``rank``/``world_size`` shard like DistributedSampler (equal batch
     counts, padding by wrap-around; ``drop_last`` trims instead and drops a partial batch).
+
+    Batch buffers come from 64-byte aligned heap memory, or from ``allocator(nbytes)`` (a
+    writable, 64-byte aligned buffer of at least nbytes that nc.view accepts; the loader keeps
+    and reuses each one and writes batches straight into it), or with ``pin_memory=True`` from
+    torch's pinned host memory (needs CUDA; RuntimeError otherwise). See nocopy._batch_allocator.
     """
 
     def __init__(self, images, labels=None, batch_size: int = 32, crop=(256, 256),
@@ -76,7 +82,8 @@ class Loader(WorkerLifetime):
                  scale: float | None = None, layout: str = "CHW", dtype: str = "float32",
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False,
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
-                 world_size: int = 1, output: str = "torch"):
+                 world_size: int = 1, output: str = "torch",
+                 allocator=None, pin_memory: bool = False):
         # The options are checked once, by the C++ core (LoaderOptions); here only the framework
         # objects become views and the output adapter is chosen.
         self._convert = batch_converter(output)  # checks the name and the framework
@@ -101,6 +108,7 @@ class Loader(WorkerLifetime):
             if isinstance(labels, (list, tuple)):
                 labels = np.asarray(labels)  # a Python list has no buffer: converted once
             self._labels = view(labels)
+        allocator = batch_allocator(allocator, pin_memory)
         self._pid = os.getpid()
         self._core = _Loader(self._images, self._labels, batch_size=batch_size, crop=crop,
                              crop_mode=crop_mode, area=area, ratio=ratio, resize=resize,
@@ -108,7 +116,7 @@ class Loader(WorkerLifetime):
                              scale=scale,
                              layout=layout, dtype=self._dtype, shuffle=shuffle, seed=seed,
                              drop_last=drop_last, num_threads=num_threads, prefetch=prefetch,
-                             rank=rank, world_size=world_size)
+                             rank=rank, world_size=world_size, allocator=allocator)
         self._sample_shape = self._core.sample_shape
 
     # --- iteration ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ._dtypes import dtype_name
 from ._nocopy import View
 from ._views import view
 from ._batch_output import batch_converter
+from ._batch_allocator import batch_allocator
 from ._worker_lifetime import WorkerLifetime
 
 __all__ = ["windows", "open_raw", "SequenceLoader", "SequencePlan"]
@@ -106,6 +107,8 @@ class SequenceLoader(WorkerLifetime):
     again every 32 MiB of reads (MADV_DONTNEED), so iterating a token file larger than RAM keeps
     the resident memory bounded (the kernel's page cache keeps what it can). An np.memmap is
     read as plain memory: pass nc.open_raw(path, dtype) instead.
+
+    ``allocator`` / ``pin_memory`` choose where batch buffers come from, as for nc.Loader.
     """
 
     _what = "sequence loader"
@@ -114,7 +117,8 @@ class SequenceLoader(WorkerLifetime):
                  horizon: int = 1, step: int | None = None, dtype="int64",
                  shuffle: bool = True, seed: int = 0, drop_last: bool = True,
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
-                 world_size: int = 1, output: str = "torch"):
+                 world_size: int = 1, output: str = "torch", allocator=None,
+                 pin_memory: bool = False):
         convert = batch_converter(output)  # checks the name and the framework
         if targets is not None and not isinstance(targets, str):
             raise TypeError(f"targets must be 'next', 'horizon' or None, got {targets!r}")
@@ -141,13 +145,14 @@ class SequenceLoader(WorkerLifetime):
         self._config = dict(seq_len=seq_len, batch_size=batch_size, targets=targets,
                             horizon=horizon, step=step, seed=seed, shuffle=shuffle,
                             drop_last=drop_last, rank=rank, world_size=world_size)
+        allocator = batch_allocator(allocator, pin_memory)
         self._pid = os.getpid()
         # Every option is validated once, by the C++ core (SequenceOptions::validate).
         self._core = _nocopy._SequenceLoader(
             self._sources, int(seq_len), int(batch_size), "none" if targets is None else targets,
             int(horizon), int(ints["step"]), self._dtype, bool(shuffle), int(seed),
             bool(drop_last), int(ints["num_threads"]), int(prefetch), int(rank),
-            int(world_size))
+            int(world_size), allocator)
         self._convert = convert
 
     # --- iteration ------------------------------------------------------------------------

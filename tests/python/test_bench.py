@@ -111,3 +111,4 @@ def test_gpu_check_says_why_and_exits_cleanly_without_a_cuda_gpu():
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "no CUDA GPU is available here" in proc.stdout
+    assert "unverified" in proc.stdout and "python bench/gpu_check.py" in proc.stdout

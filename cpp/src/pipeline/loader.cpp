@@ -60,8 +60,9 @@ Loader::Loader(ImageSource images, std::optional<View> labels, const LoaderOptio
   const int64_t batch_bytes = checked_mul(static_cast<int64_t>(transform_.sample_bytes()),
                                           sampler_.max_batch_len(), "loader batch size in bytes");
   // Spares cover the batches in flight plus a couple the consumer is still looking at.
-  buffers_ = BatchPool::create(static_cast<size_t>(batch_bytes),
-                               static_cast<size_t>(config_.prefetch) + 2);
+  buffers_ =
+      BatchPool::create(static_cast<size_t>(batch_bytes), static_cast<size_t>(config_.prefetch) + 2,
+                        options_.allocator ? options_.allocator : default_allocator());
   workers_ = std::make_unique<ThreadPool>(config_.num_threads);  // last: nothing can throw after
 }
 

@@ -113,7 +113,8 @@ SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions&
   y_offset_ = round_up_64(static_cast<size_t>(x_bytes));
   const int64_t total = checked_add(static_cast<int64_t>(y_offset_), y_bytes, "batch bytes");
   buffers_ =
-      BatchPool::create(static_cast<size_t>(total), static_cast<size_t>(options_.prefetch) + 2);
+      BatchPool::create(static_cast<size_t>(total), static_cast<size_t>(options_.prefetch) + 2,
+                        options_.allocator ? options_.allocator : default_allocator());
   const int64_t in_item = static_cast<int64_t>(first.itemsize());
   window_cost_ = checked_add(checked_mul(checked_mul(sampler_.window_steps(), features, "window"),
                                          in_item, "window bytes"),
@@ -287,7 +288,12 @@ NextStatus SequenceLoader::next(SequenceBatch& out,
     next_batch_ = 0;
     inflight_.clear();
   } else {
-    fill_locked();
+    // A failed refill (std::bad_alloc, an error of a user allocator) must not lose the batch
+    // being delivered: the next call retries it and reports the error.
+    try {
+      fill_locked();
+    } catch (const std::exception&) {
+    }
   }
   lock.unlock();
   release_pages(len);

@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "nocopy/core/allocator.hpp"
 #include "nocopy/core/dtype.hpp"
 #include "nocopy/core/view.hpp"
 #include "nocopy/pipeline/image_source.hpp"
@@ -68,6 +69,9 @@ struct LoaderOptions {
   std::optional<int64_t> num_threads;
   /// Batches produced ahead of the consumer, in [1, kMaxPrefetch].
   int64_t prefetch = 2;
+  /// Where batch buffers come from (pinned host memory, a caller's arena); null means
+  /// default_allocator(). The pool keeps and reuses its blocks and writes batches into them.
+  AllocatorPtr allocator;
   /// Shard of this process in [0, world_size) (DistributedSampler semantics).
   int64_t rank = 0;
   /// Number of shards (>= 1).

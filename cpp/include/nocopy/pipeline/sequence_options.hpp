@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "nocopy/core/allocator.hpp"
 #include "nocopy/core/dtype.hpp"
 
 namespace nocopy {
@@ -45,6 +46,9 @@ struct SequenceOptions {
   size_t num_threads = 0;
   /// Batches produced ahead of the consumer (>= 1).
   int64_t prefetch = 2;
+  /// Where batch buffers come from (pinned host memory, a caller's arena); null means
+  /// default_allocator(). The pool keeps and reuses its blocks and writes batches into them.
+  AllocatorPtr allocator;
   /// Shard of this process in [0, world_size), and the number of shards (>= 1).
   int64_t rank = 0, world_size = 1;
 

@@ -171,6 +171,8 @@ const OptionField kOptionFields[] = {
     {"rank", [](LoaderOptions& o, nb::handle v) { o.rank = int64_arg(v, "rank"); }},
     {"world_size",
      [](LoaderOptions& o, nb::handle v) { o.world_size = int64_arg(v, "world_size"); }},
+    {"on_error", [](LoaderOptions& o,
+                    nb::handle v) { o.on_error = on_error_from_name(str_arg(v, "on_error")); }},
 };
 
 /// LoaderOptions from keyword arguments (defaults for the ones not passed).
@@ -299,6 +301,10 @@ void bind_loader(nb::module_& m) {
           nb::arg("batch"), nb::arg("epoch").none() = nb::none(),
           "(indices, top, left, mirror, height, width) lists of batch `batch` of `epoch` "
           "(default: current).")
+      .def_prop_ro("num_skipped", &Loader::num_skipped,
+                   "Samples replaced by a substitute (on_error='skip') so far.")
+      .def_prop_ro("skipped_samples", &Loader::skipped_samples,
+                   "Distinct dataset indices of the samples skipped so far, ascending.")
       .def("_inject_fault", &inject_loader_fault_for_testing, nb::arg("sample"),
            "Test seam: workers fail when they reach dataset index `sample` (-1: never).")
       .def("next", &next_batch,

@@ -69,6 +69,15 @@ class Loader(WorkerLifetime):
     ``num_threads`` is. ``rank``/``world_size`` shard like DistributedSampler (equal batch
     counts, padding by wrap-around; ``drop_last`` trims instead and drops a partial batch).
 
+    A sample that cannot be produced (a corrupt JPEG) is, with ``on_error="raise"`` (the
+    default), an ``nc.LoaderError`` whose ``.sample``, ``.batch`` and ``.epoch`` name it (the
+    position stays at that batch). With ``on_error="skip"`` its slot holds a copy of the image
+    and label of the next sample of the same batch, in plan order and wrapping around, that
+    decoded: batches keep their size and every label matches its image, and the result is
+    deterministic (batch i is ``plan(i)`` with each failed slot taking its substitute's image).
+    ``num_skipped`` counts the substituted slots, ``skipped_samples`` lists the failing dataset
+    indices; a batch whose every sample fails still raises.
+
     Batch buffers come from 64-byte aligned heap memory, or from ``allocator(nbytes)`` (a
     writable, 64-byte aligned buffer of at least nbytes that nc.view accepts; the loader keeps
     and reuses each one and writes batches straight into it), or with ``pin_memory=True`` from
@@ -83,7 +92,7 @@ class Loader(WorkerLifetime):
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False,
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
                  world_size: int = 1, output: str = "torch",
-                 allocator=None, pin_memory: bool = False):
+                 allocator=None, pin_memory: bool = False, on_error: str = "raise"):
         # The options are checked once, by the C++ core (LoaderOptions); here only the framework
         # objects become views and the output adapter is chosen.
         self._convert = batch_converter(output)  # checks the name and the framework
@@ -116,7 +125,8 @@ class Loader(WorkerLifetime):
                              scale=scale,
                              layout=layout, dtype=self._dtype, shuffle=shuffle, seed=seed,
                              drop_last=drop_last, num_threads=num_threads, prefetch=prefetch,
-                             rank=rank, world_size=world_size, allocator=allocator)
+                             rank=rank, world_size=world_size, allocator=allocator,
+                             on_error=on_error)
         self._sample_shape = self._core.sample_shape
 
     # --- iteration ------------------------------------------------------------------------
@@ -148,6 +158,16 @@ class Loader(WorkerLifetime):
         if self._labels is None:
             return self._convert(images)
         return self._convert(images), self._convert_labels(labels)
+
+    @property
+    def num_skipped(self) -> int:
+        """Samples replaced by a substitute (``on_error="skip"``) in the batches delivered."""
+        return self._live().num_skipped
+
+    @property
+    def skipped_samples(self) -> list[int]:
+        """The distinct dataset indices of the skipped samples so far, ascending."""
+        return self._live().skipped_samples
 
     # --- position -------------------------------------------------------------------------
     @property

@@ -42,6 +42,16 @@ void require_mode_for(bool given, const char* name, CropMode mode, CropMode actu
 
 }  // namespace
 
+OnError on_error_from_name(std::string_view name) {
+  if (name == "raise") return OnError::Raise;
+  if (name == "skip") return OnError::Skip;
+  throw std::invalid_argument("on_error '" + std::string(name) + "' is not one of 'raise', 'skip'");
+}
+
+std::string_view on_error_name(OnError policy) {
+  return policy == OnError::Skip ? "skip" : "raise";
+}
+
 LoaderConfig resolve_loader_options(const LoaderOptions& o, const View& images,
                                     const std::optional<View>& labels) {
   check_sample_source(images);

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "nocopy/core/allocator.hpp"
@@ -28,6 +29,14 @@ namespace nocopy {
 inline constexpr int64_t kMaxLoaderThreads = 1024;
 /// Most batches a loader prepares ahead of the consumer.
 inline constexpr int64_t kMaxPrefetch = 1024;
+
+/// What the loader does with a sample that fails (a corrupt JPEG): raise a LoaderError naming
+/// it, or put a copy of the next sample of the same batch that did not fail in its slot.
+enum class OnError { Raise, Skip };
+/// The policy named `name` ("raise" or "skip"); std::invalid_argument for any other.
+OnError on_error_from_name(std::string_view name);
+/// The name of a policy, as on_error_from_name accepts it.
+std::string_view on_error_name(OnError policy);
 
 /// Every knob of the loader (the Python nc.Loader keyword arguments, same names and defaults).
 struct LoaderOptions {
@@ -76,6 +85,9 @@ struct LoaderOptions {
   int64_t rank = 0;
   /// Number of shards (>= 1).
   int64_t world_size = 1;
+  /// A failing sample: Raise (LoaderError) or Skip (its slot gets a copy of the next sample of
+  /// the same batch, cyclically, that did not fail, with that sample's label; see Loader::next).
+  OnError on_error = OnError::Raise;
 };
 
 /// The options checked against the images, every default resolved: what a loader builds its

@@ -92,14 +92,17 @@ std::optional<std::array<int64_t, 2>> crop_arg(nb::handle v) {
                                 int64_arg(nb::borrow(v[1]), "crop width")};
 }
 
-/// A (low, high) pair of numbers (area, ratio), or TypeError naming `name`.
-std::array<double, 2> range_arg(nb::handle v, const char* name) {
+/// A (low, high) pair of numbers (area, ratio), None for the default, or TypeError naming
+/// `name`.
+std::optional<std::array<double, 2>> range_arg(nb::handle v, const char* name) {
+  if (v.is_none()) return std::nullopt;
   if (PyUnicode_Check(v.ptr()) || !PySequence_Check(v.ptr()) || PySequence_Size(v.ptr()) != 2) {
     PyErr_Clear();
     throw TypeError(std::string(name) + " must be a (low, high) pair of numbers, got " +
                     repr_of(v));
   }
-  return {double_arg(nb::borrow(v[0]), name), double_arg(nb::borrow(v[1]), name)};
+  return std::array<double, 2>{double_arg(nb::borrow(v[0]), name),
+                               double_arg(nb::borrow(v[1]), name)};
 }
 
 /// One keyword argument of nc.Loader: its name and how it lands in LoaderOptions.

@@ -55,9 +55,11 @@ class Loader(WorkerLifetime):
     ``images`` may also be an ``nc.ImageSet`` of different-size images (its labels are the
     default ``labels``), raw or JPEG (``pack_images(..., format="jpeg")``: the workers decode
     only each window's rows and iMCU columns, DCT-scaled when the window is >= 4x the crop). The resizing modes work on both: ``crop_mode="random_resized"``
-    (torchvision's RandomResizedCrop: area fraction uniform in ``area``, aspect ratio
-    log-uniform in ``ratio``, the window resized to ``crop``) and ``"resize_center"`` (the
-    shorter side resized to ``resize``, default 8/7 of the crop, then a center crop), resampled
+    (torchvision's RandomResizedCrop: area fraction uniform in ``area``, default (0.08, 1.0),
+    aspect ratio log-uniform in ``ratio``, default (3/4, 4/3), the window resized to ``crop``)
+    and ``"resize_center"`` (the shorter side resized to ``resize``, default 8/7 of the crop,
+    then a center crop; ``area``, ``ratio`` and ``resize`` given with a mode that does not use
+    them are a ValueError rather than silently ignored), resampled
     with ``interpolation`` "bilinear" (antialiased when shrinking, like torchvision v2) or
     "nearest", in the same single pass. The plain modes on an ImageSet need every image at least
     as large as the crop.
@@ -85,7 +87,7 @@ class Loader(WorkerLifetime):
 
     def __init__(self, images, labels=None, batch_size: int = 32, crop=(256, 256),
                  crop_mode: str = "random", mirror: float = 0.5, mean=None, std=None,
-                 area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), resize: int | None = None,
+                 area=None, ratio=None, resize: int | None = None,
                  interpolation: str = "bilinear",
                  scale: float | None = None, layout: str = "CHW", dtype: str = "float32",
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False,

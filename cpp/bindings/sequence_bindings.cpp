@@ -43,19 +43,28 @@ nb::tuple next_batch(SequenceLoader& loader) {
 }  // namespace
 
 void bind_sequence(nb::module_& m) {
-  m.def("_sliding_windows", &sliding_windows, nb::arg("view"), nb::arg("size"), nb::arg("step"),
-        nb::arg("axis"));
+  m.def(
+      "_sliding_windows",
+      [](const View& v, nb::handle size, nb::handle step, nb::handle axis) {
+        return sliding_windows(v, int64_arg(size, "size"), int64_arg(step, "step"),
+                               int64_arg(axis, "axis"));
+      },
+      nb::arg("view"), nb::arg("size").none(), nb::arg("step").none(), nb::arg("axis").none());
   m.def(
       "_open_raw_fd",
-      [](int fd, const std::string& path, const std::string& dtype,
-         std::optional<std::vector<int64_t>> shape, uint64_t offset, const std::string& mode) {
+      [](int fd, const std::string& path, const std::string& dtype, nb::handle shape,
+         nb::handle offset, const std::string& mode) {
         const DType t = dtype_from_name(dtype);
         const MapMode mm = map_mode_from_string(mode);
+        std::optional<std::vector<int64_t>> dims;
+        if (!shape.is_none()) dims = int64_args(shape, "shape", /*allow_scalar=*/true);
+        const int64_t at = int64_arg(offset, "offset");
+        if (at < 0) throw std::invalid_argument("offset " + std::to_string(at) + " must be >= 0");
         nb::gil_scoped_release release;
-        return open_raw_fd(fd, path, t, shape, offset, mm);
+        return open_raw_fd(fd, path, t, dims, static_cast<uint64_t>(at), mm);
       },
-      nb::arg("fd"), nb::arg("path"), nb::arg("dtype"), nb::arg("shape").none(), nb::arg("offset"),
-      nb::arg("mode"));
+      nb::arg("fd"), nb::arg("path"), nb::arg("dtype"), nb::arg("shape").none(),
+      nb::arg("offset").none(), nb::arg("mode"));
 
   nb::class_<SequenceLoader>(m, "_SequenceLoader",
                              "C++ core of nocopy.SequenceLoader (use nocopy.SequenceLoader)")

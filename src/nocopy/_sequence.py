@@ -37,7 +37,7 @@ def windows(x, size: int, step: int = 1, axis: int = -1) -> View:
 
     >>> nc.windows(tokens, 1025, step=1024)     # (n, 1025) overlapping by one token
     """
-    return _nocopy._sliding_windows(view(x), int(size), int(step), int(axis))
+    return _nocopy._sliding_windows(view(x), size, step, axis)
 
 
 def open_raw(path, dtype, shape=None, offset: int = 0, mode: str = "r") -> View:
@@ -56,11 +56,8 @@ def open_raw(path, dtype, shape=None, offset: int = 0, mode: str = "r") -> View:
         name = os.fsdecode(name)
     flags = (os.O_RDWR if mode == "r+" else os.O_RDONLY) | os.O_CLOEXEC | os.O_NONBLOCK
     fd = os.open(name, flags)  # FileNotFoundError, PermissionError, ... with errno and filename
-    try:
-        dims = None
-        if shape is not None:
-            dims = [int(shape)] if isinstance(shape, numbers.Integral) else [int(n) for n in shape]
-        return _nocopy._open_raw_fd(fd, name, dtype_name(dtype), dims, int(offset), mode)
+    try:  # shape and offset are checked by the bindings (TypeError / OverflowError naming them)
+        return _nocopy._open_raw_fd(fd, name, dtype_name(dtype), shape, offset, mode)
     finally:
         os.close(fd)  # the mapping outlives the descriptor
 

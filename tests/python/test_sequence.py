@@ -83,6 +83,35 @@ def test_open_raw_equals_memmap(tmp_path):
     assert np.fromfile(p, np.uint16)[4] == 4
 
 
+def test_windows_and_open_raw_integer_arguments(tmp_path):
+    # the bindings' shared int64_arg / int64_args: TypeError or OverflowError naming the argument
+    x = np.zeros((3, 4))
+    for name in ("size", "step", "axis"):
+        args = dict(size=2, step=1, axis=-1)
+        for bad in (2.0, "1", True, None):
+            with pytest.raises(TypeError, match=f"{name} must be an integer, got"):
+                nc.windows(x, **{**args, name: bad})
+        with pytest.raises(OverflowError, match=f"{name} 9223372036854775808 does not fit"):
+            nc.windows(x, **{**args, name: 2**63})
+    assert nc.windows(x, np.int16(2), step=np.uint8(2)).shape == (3, 2, 2)
+    p = tmp_path / "raw.bin"
+    np.arange(8, dtype=np.uint16).tofile(p)
+    with pytest.raises(TypeError, match=r"shape\[1\] must be an integer, got float"):
+        nc.open_raw(p, np.uint16, shape=(2, 2.0))
+    with pytest.raises(TypeError, match="shape must be a sequence of integers"):
+        nc.open_raw(p, np.uint16, shape=2.0)
+    with pytest.raises(OverflowError, match="shape 9223372036854775808 does not fit"):
+        nc.open_raw(p, np.uint16, shape=2**63)
+    with pytest.raises(TypeError, match="offset must be an integer, got float"):
+        nc.open_raw(p, np.uint16, offset=2.0)
+    with pytest.raises(OverflowError, match="offset 9223372036854775808 does not fit"):
+        nc.open_raw(p, np.uint16, offset=2**63)
+    with pytest.raises(ValueError, match="offset -2 must be >= 0"):
+        nc.open_raw(p, np.uint16, offset=-2)
+    assert np.asarray(nc.open_raw(p, np.uint16, shape=np.int64(3), offset=np.int8(4))).tolist() \
+        == [2, 3, 4]
+
+
 def test_open_raw_errors(tmp_path):
     p = tmp_path / "odd.bin"
     p.write_bytes(b"abc")

@@ -149,10 +149,4 @@ void convert_rows(const RowSpan& span, int64_t source_index, int64_t first_step,
   }
 }
 
-void gather_rows(const View& source, int64_t source_index, int64_t start, int64_t rows, DType out,
-                 bool check_range, void* dst) {
-  convert_rows(source_rows(source, source_index, start, rows), source_index, start, out,
-               check_range, dst);
-}
-
 }  // namespace nocopy

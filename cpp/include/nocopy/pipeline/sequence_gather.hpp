@@ -42,8 +42,4 @@ RowSpan source_rows(const View& source, int64_t source_index, int64_t start, int
 void convert_rows(const RowSpan& span, int64_t source_index, int64_t first_step, DType out,
                   bool check_range, void* dst);
 
-/// convert_rows of source_rows(source, source_index, start, rows).
-void gather_rows(const View& source, int64_t source_index, int64_t start, int64_t rows, DType out,
-                 bool check_range, void* dst);
-
 }  // namespace nocopy

@@ -61,9 +61,10 @@ class MappedFile final : public MappedRegion {
   /// Maps the first `size` bytes of an open descriptor (the descriptor may be closed afterwards).
   static std::shared_ptr<MappedFile> map_fd(int fd, size_t size, MapMode mode, std::string path);
   std::string_view kind() const override { return "mmap"; }
-  /// Device and inode of the mapped file (fstat when it was mapped), so a reader that reopens
-  /// source() can tell whether the path still names this file.
+  /// Device of the mapped file (fstat when it was mapped): with inode(), how a reader that
+  /// reopens source() tells whether the path still names this file.
   uint64_t device() const { return device_; }
+  /// Inode of the mapped file (fstat when it was mapped).
   uint64_t inode() const { return inode_; }
 
  private:

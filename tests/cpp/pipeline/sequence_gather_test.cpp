@@ -1,0 +1,73 @@
+// Tests of the sequence gather: rows of 1-D and 2-D sources, contiguous or strided (negative
+// steps, sliced features), converted into a C-contiguous slot; range checks and bounds.
+#include "nocopy/pipeline/sequence_gather.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using nocopy::DType;
+using nocopy::RowSpan;
+using nocopy::View;
+
+namespace {
+
+/// A (rows, cols) uint16 array holding r * 100 + c.
+View table(int64_t rows, int64_t cols) {
+  View v = View::empty(DType::UInt16, {rows, cols});
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      v.data_as<uint16_t>()[r * cols + c] = static_cast<uint16_t>(r * 100 + c);
+    }
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST(SequenceGather, ContiguousAndStridedRowsConvertLikeAnElementLoop) {
+  const View t = table(20, 6);
+  // every feature, a feature slice (strided rows), a negative row step, one column
+  const std::vector<View> sources = {t, t.slice(1, 1, 5),
+                                     t.slice(0, std::nullopt, std::nullopt, -2),
+                                     t.slice(1, 2, 3).slice(0, std::nullopt, std::nullopt, 3)};
+  for (const View& v : sources) {
+    const int64_t cols = v.shape()[1];
+    const RowSpan span = nocopy::source_rows(v, 0, 2, 4);
+    EXPECT_EQ(span.contiguous(), v.is_c_contiguous());
+    std::vector<int64_t> out(static_cast<size_t>(4 * cols), -1);
+    nocopy::convert_rows(span, 0, 2, DType::Int64, false, out.data());
+    for (int64_t r = 0; r < 4; ++r) {
+      for (int64_t c = 0; c < cols; ++c) {
+        const uint16_t want =
+            *(v.data_as<const uint16_t>() + (2 + r) * v.strides()[0] + c * v.strides()[1]);
+        EXPECT_EQ(out[static_cast<size_t>(r * cols + c)], want) << r << ", " << c;
+      }
+    }
+  }
+}
+
+TEST(SequenceGather, RangeCheckNamesValueStepAndSource) {
+  View v = View::empty(DType::UInt32, {10});
+  for (int64_t i = 0; i < 10; ++i) v.data_as<uint32_t>()[i] = static_cast<uint32_t>(i);
+  v.data_as<uint32_t>()[6] = 70000;
+  EXPECT_TRUE(nocopy::needs_range_check(DType::UInt32, DType::Int16));
+  EXPECT_FALSE(nocopy::needs_range_check(DType::UInt16, DType::Int64));
+  EXPECT_FALSE(nocopy::needs_range_check(DType::UInt32, DType::Float32));
+  std::array<int16_t, 5> out{};
+  nocopy::convert_rows(nocopy::source_rows(v, 3, 0, 5), 3, 0, DType::Int16, true, out.data());
+  EXPECT_EQ(out[4], 4);
+  try {
+    nocopy::convert_rows(nocopy::source_rows(v, 3, 4, 5), 3, 4, DType::Int16, true, out.data());
+    FAIL() << "expected an overflow";
+  } catch (const std::overflow_error& e) {
+    EXPECT_NE(std::string(e.what()).find("token value 70000 at step 6 of sequence 3"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(nocopy::source_rows(v, 0, 6, 5), std::out_of_range);
+  EXPECT_THROW(nocopy::source_rows(v, 0, -1, 2), std::out_of_range);
+}

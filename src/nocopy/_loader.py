@@ -20,6 +20,7 @@ from ._batch_allocator import batch_allocator
 from ._worker_lifetime import WorkerLifetime
 from ._dtypes import dtype_name
 from ._nocopy import _Loader
+from ._resume import resume_position
 
 
 
@@ -54,9 +55,11 @@ class Loader(WorkerLifetime):
     ``images`` may also be an ``nc.ImageSet`` of different-size images (its labels are the
     default ``labels``), raw or JPEG (``pack_images(..., format="jpeg")``: the workers decode
     only each window's rows and iMCU columns, DCT-scaled when the window is >= 4x the crop). The resizing modes work on both: ``crop_mode="random_resized"``
-    (torchvision's RandomResizedCrop: area fraction uniform in ``area``, aspect ratio
-    log-uniform in ``ratio``, the window resized to ``crop``) and ``"resize_center"`` (the
-    shorter side resized to ``resize``, default 8/7 of the crop, then a center crop), resampled
+    (torchvision's RandomResizedCrop: area fraction uniform in ``area``, default (0.08, 1.0),
+    aspect ratio log-uniform in ``ratio``, default (3/4, 4/3), the window resized to ``crop``)
+    and ``"resize_center"`` (the shorter side resized to ``resize``, default 8/7 of the crop,
+    then a center crop; ``area``, ``ratio`` and ``resize`` given with a mode that does not use
+    them are a ValueError rather than silently ignored), resampled
     with ``interpolation`` "bilinear" (antialiased when shrinking, like torchvision v2) or
     "nearest", in the same single pass. The plain modes on an ImageSet need every image at least
     as large as the crop.
@@ -84,7 +87,7 @@ class Loader(WorkerLifetime):
 
     def __init__(self, images, labels=None, batch_size: int = 32, crop=(256, 256),
                  crop_mode: str = "random", mirror: float = 0.5, mean=None, std=None,
-                 area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), resize: int | None = None,
+                 area=None, ratio=None, resize: int | None = None,
                  interpolation: str = "bilinear",
                  scale: float | None = None, layout: str = "CHW", dtype: str = "float32",
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False,
@@ -200,27 +203,8 @@ class Loader(WorkerLifetime):
         the epoch's order, each with the crop and mirror it had, sharded (padded by wrap-around,
         or trimmed with drop_last) like a whole epoch; any one rank's saved state serves every
         new rank. seed, num_samples, shuffle and drop_last must match in both cases."""
-        if not isinstance(state, dict) or "epoch" not in state or "batch" not in state:
-            raise ValueError("state must be a dict from Loader.state_dict() with 'epoch' and "
-                             "'batch'")
         core = self._live()
-        key = core.resume_key
-        elastic = any(k in state and state[k] != key[k] for k in ("world_size", "batch_size"))
-        for k, value in key.items():
-            if elastic and k in ("world_size", "batch_size", "rank"):
-                continue  # a new sharding of what remains: only the position carries over
-            if k in state and state[k] != value:
-                raise ValueError(f"state was saved with {k}={state[k]!r} but this loader has "
-                                 f"{k}={value!r}; resuming would not reproduce its batches")
-        if elastic:
-            if "position" not in state:
-                raise ValueError(f"state was saved with world_size={state.get('world_size')!r}, "
-                                 f"batch_size={state.get('batch_size')!r} and has no 'position'; "
-                                 f"resuming with world_size={key['world_size']}, batch_size="
-                                 f"{key['batch_size']} needs the global position")
-            core.load_state(state["epoch"], 0, state["position"])
-        else:
-            core.load_state(state["epoch"], state["batch"], state.get("start", 0))
+        core.load_state(*resume_position(state, core.resume_key, "Loader"))
 
     def plan(self, i: int, epoch: int | None = None) -> BatchPlan:
         """What batch `i` of `epoch` holds, as NumPy arrays (to recompute it). The default epoch

@@ -46,12 +46,14 @@ struct LoaderOptions {
   std::optional<std::array<int64_t, 2>> crop = std::array<int64_t, 2>{256, 256};
   /// How each sample's window is chosen.
   CropMode crop_mode = CropMode::Random;
-  /// random_resized: range of the window's fraction of the image area (torchvision's `scale`).
-  std::array<double, 2> area = {0.08, 1.0};
-  /// random_resized: range of the window's aspect ratio (width / height), drawn log-uniformly.
-  std::array<double, 2> ratio = {3.0 / 4.0, 4.0 / 3.0};
-  /// resize_center: the shorter side after resizing; absent means the larger crop side * 8 / 7
-  /// (256 for a 224 crop, the usual evaluation recipe).
+  /// random_resized only: range of the window's fraction of the image area (torchvision's
+  /// `scale`); absent means (0.08, 1.0). Given with another crop mode, it is an error.
+  std::optional<std::array<double, 2>> area;
+  /// random_resized only: range of the window's aspect ratio (width / height), drawn
+  /// log-uniformly; absent means (3/4, 4/3). Given with another crop mode, it is an error.
+  std::optional<std::array<double, 2>> ratio;
+  /// resize_center only: the shorter side after resizing; absent means the larger crop side *
+  /// 8 / 7 (256 for a 224 crop, the usual evaluation recipe). Given with another mode: an error.
   std::optional<int64_t> resize;
   /// How resized windows are resampled (antialiased bilinear, or nearest).
   Interpolation interpolation = Interpolation::Bilinear;

@@ -307,7 +307,7 @@ def test_other_buffer_types_work():
 
 
 # --- threads and the GIL --------------------------------------------------------------------
-def _run(code: str, timeout: int = 180) -> subprocess.CompletedProcess:
+def _run(code: str, timeout: int = 120) -> subprocess.CompletedProcess:
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
                           text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stdout + proc.stderr

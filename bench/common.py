@@ -20,13 +20,17 @@ def median_time(fn, repeats: int = 7, number: int = 1) -> float:
     return statistics.median(_per_call(fn, number) for _ in range(repeats))
 
 
-def compare(fns: dict, repeats: int = 15, number: int = 1) -> dict:
+def compare(fns: dict, repeats: int = 15, number: int = 1, settle: float = 0.0) -> dict:
     """Times several callables interleaved round by round (so machine noise hits all alike).
+    `settle` seconds pass before each method's turn, so that background work a method leaves
+    behind (worker processes refilling their prefetch queue) is not timed in the next one.
     Returns {name: (median seconds per call, median ratio to the first callable)}."""
     names = list(fns)
     times = {n: [] for n in names}
     for _ in range(repeats):
         for n in names:
+            if settle:
+                time.sleep(settle)
             times[n].append(_per_call(fns[n], number))
     base = times[names[0]]
     return {n: (statistics.median(times[n]),

@@ -48,6 +48,26 @@ int64_t int64_arg(nb::handle value, std::string_view name) {
   return out;
 }
 
+uint64_t uint64_arg(nb::handle value, std::string_view name) {
+  PyObject* v = value.ptr();
+  if (is_bool_scalar(value) || !PyIndex_Check(v)) {
+    throw TypeError(std::string(name) + " must be an integer, got " + nb::repr(value).c_str());
+  }
+  nb::object index = nb::steal(PyNumber_Index(v));
+  if (!index.is_valid()) throw nb::python_error();
+  if (PyObject_RichCompareBool(index.ptr(), nb::int_(0).ptr(), Py_LT) == 1) {
+    throw std::invalid_argument(std::string(name) + " " + nb::repr(index).c_str() +
+                                " must be >= 0");
+  }
+  const unsigned long long out = PyLong_AsUnsignedLongLong(index.ptr());
+  if (out == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw std::overflow_error(std::string(name) + " " + nb::repr(index).c_str() +
+                              " is above the limit 2**64 - 1");
+  }
+  return out;
+}
+
 std::vector<int64_t> int64_args(nb::handle values, std::string_view name, bool allow_scalar) {
   std::vector<int64_t> out;
   if (allow_scalar && PyIndex_Check(values.ptr()) && !is_bool_scalar(values)) {

@@ -50,6 +50,10 @@ nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale = 1);
 /// `name` for other types, OverflowError naming `name` and the value when it does not fit.
 int64_t int64_arg(nb::handle value, std::string_view name);
 
+/// A non-negative Python int below 2**64 (a seed): TypeError naming `name` for other types,
+/// ValueError below 0, OverflowError naming `name` and the value from 2**64 on.
+uint64_t uint64_arg(nb::handle value, std::string_view name);
+
 /// A sequence of ints (tuple, list, any iterable) as int64s, each converted like int64_arg;
 /// a single int is a sequence of one when `allow_scalar`.
 std::vector<int64_t> int64_args(nb::handle values, std::string_view name,

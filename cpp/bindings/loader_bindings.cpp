@@ -30,25 +30,6 @@ std::string repr_of(nb::handle v) {
   return nb::repr(v).c_str();
 }
 
-/// A non-negative Python int below 2**64 (the seed): ValueError / OverflowError naming `name`.
-uint64_t uint64_option(nb::handle v, const char* name) {
-  if (PyBool_Check(v.ptr()) || !PyIndex_Check(v.ptr())) {
-    throw TypeError(std::string(name) + " must be an integer, got " + repr_of(v));
-  }
-  nb::object i = nb::steal(PyNumber_Index(v.ptr()));
-  if (!i.is_valid()) throw nb::python_error();
-  if (PyObject_RichCompareBool(i.ptr(), nb::int_(0).ptr(), Py_LT) == 1) {
-    throw std::invalid_argument(std::string(name) + " " + repr_of(i) + " must be >= 0");
-  }
-  const unsigned long long r = PyLong_AsUnsignedLongLong(i.ptr());
-  if (r == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
-    PyErr_Clear();
-    throw std::overflow_error(std::string(name) + " " + repr_of(i) +
-                              " is above the limit 2**64 - 1");
-  }
-  return r;
-}
-
 /// A real number (int, float, NumPy scalar; not bool or str), or TypeError naming `name`.
 double double_arg(nb::handle v, const char* name) {
   if (PyBool_Check(v.ptr()) || PyUnicode_Check(v.ptr()) || PyBytes_Check(v.ptr())) {
@@ -111,14 +92,17 @@ std::optional<std::array<int64_t, 2>> crop_arg(nb::handle v) {
                                 int64_arg(nb::borrow(v[1]), "crop width")};
 }
 
-/// A (low, high) pair of numbers (area, ratio), or TypeError naming `name`.
-std::array<double, 2> range_arg(nb::handle v, const char* name) {
+/// A (low, high) pair of numbers (area, ratio), None for the default, or TypeError naming
+/// `name`.
+std::optional<std::array<double, 2>> range_arg(nb::handle v, const char* name) {
+  if (v.is_none()) return std::nullopt;
   if (PyUnicode_Check(v.ptr()) || !PySequence_Check(v.ptr()) || PySequence_Size(v.ptr()) != 2) {
     PyErr_Clear();
     throw TypeError(std::string(name) + " must be a (low, high) pair of numbers, got " +
                     repr_of(v));
   }
-  return {double_arg(nb::borrow(v[0]), name), double_arg(nb::borrow(v[1]), name)};
+  return std::array<double, 2>{double_arg(nb::borrow(v[0]), name),
+                               double_arg(nb::borrow(v[1]), name)};
 }
 
 /// One keyword argument of nc.Loader: its name and how it lands in LoaderOptions.
@@ -156,7 +140,7 @@ const OptionField kOptionFields[] = {
     {"dtype",
      [](LoaderOptions& o, nb::handle v) { o.dtype = dtype_from_name(str_arg(v, "dtype")); }},
     {"shuffle", [](LoaderOptions& o, nb::handle v) { o.shuffle = bool_arg(v, "shuffle"); }},
-    {"seed", [](LoaderOptions& o, nb::handle v) { o.seed = uint64_option(v, "seed"); }},
+    {"seed", [](LoaderOptions& o, nb::handle v) { o.seed = uint64_arg(v, "seed"); }},
     {"drop_last", [](LoaderOptions& o, nb::handle v) { o.drop_last = bool_arg(v, "drop_last"); }},
     {"num_threads",
      [](LoaderOptions& o, nb::handle v) {
@@ -168,6 +152,8 @@ const OptionField kOptionFields[] = {
     {"rank", [](LoaderOptions& o, nb::handle v) { o.rank = int64_arg(v, "rank"); }},
     {"world_size",
      [](LoaderOptions& o, nb::handle v) { o.world_size = int64_arg(v, "world_size"); }},
+    {"on_error", [](LoaderOptions& o,
+                    nb::handle v) { o.on_error = on_error_from_name(str_arg(v, "on_error")); }},
 };
 
 /// LoaderOptions from keyword arguments (defaults for the ones not passed).
@@ -296,6 +282,10 @@ void bind_loader(nb::module_& m) {
           nb::arg("batch"), nb::arg("epoch").none() = nb::none(),
           "(indices, top, left, mirror, height, width) lists of batch `batch` of `epoch` "
           "(default: current).")
+      .def_prop_ro("num_skipped", &Loader::num_skipped,
+                   "Samples replaced by a substitute (on_error='skip') so far.")
+      .def_prop_ro("skipped_samples", &Loader::skipped_samples,
+                   "Distinct dataset indices of the samples skipped so far, ascending.")
       .def("_inject_fault", &inject_loader_fault_for_testing, nb::arg("sample"),
            "Test seam: workers fail when they reach dataset index `sample` (-1: never).")
       .def("next", &next_batch,

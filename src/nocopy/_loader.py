@@ -20,6 +20,7 @@ from ._batch_allocator import batch_allocator
 from ._worker_lifetime import WorkerLifetime
 from ._dtypes import dtype_name
 from ._nocopy import _Loader
+from ._resume import resume_position
 
 
 
@@ -54,9 +55,11 @@ class Loader(WorkerLifetime):
     ``images`` may also be an ``nc.ImageSet`` of different-size images (its labels are the
     default ``labels``), raw or JPEG (``pack_images(..., format="jpeg")``: the workers decode
     only each window's rows and iMCU columns, DCT-scaled when the window is >= 4x the crop). The resizing modes work on both: ``crop_mode="random_resized"``
-    (torchvision's RandomResizedCrop: area fraction uniform in ``area``, aspect ratio
-    log-uniform in ``ratio``, the window resized to ``crop``) and ``"resize_center"`` (the
-    shorter side resized to ``resize``, default 8/7 of the crop, then a center crop), resampled
+    (torchvision's RandomResizedCrop: area fraction uniform in ``area``, default (0.08, 1.0),
+    aspect ratio log-uniform in ``ratio``, default (3/4, 4/3), the window resized to ``crop``)
+    and ``"resize_center"`` (the shorter side resized to ``resize``, default 8/7 of the crop,
+    then a center crop; ``area``, ``ratio`` and ``resize`` given with a mode that does not use
+    them are a ValueError rather than silently ignored), resampled
     with ``interpolation`` "bilinear" (antialiased when shrinking, like torchvision v2) or
     "nearest", in the same single pass. The plain modes on an ImageSet need every image at least
     as large as the crop.
@@ -67,6 +70,15 @@ class Loader(WorkerLifetime):
     ``num_threads`` is. ``rank``/``world_size`` shard like DistributedSampler (equal batch
     counts, padding by wrap-around; ``drop_last`` trims instead and drops a partial batch).
 
+    A sample that cannot be produced (a corrupt JPEG) is, with ``on_error="raise"`` (the
+    default), an ``nc.LoaderError`` whose ``.sample``, ``.batch`` and ``.epoch`` name it (the
+    position stays at that batch). With ``on_error="skip"`` its slot holds a copy of the image
+    and label of the next sample of the same batch, in plan order and wrapping around, that
+    decoded: batches keep their size and every label matches its image, and the result is
+    deterministic (batch i is ``plan(i)`` with each failed slot taking its substitute's image).
+    ``num_skipped`` counts the substituted slots, ``skipped_samples`` lists the failing dataset
+    indices; a batch whose every sample fails still raises.
+
     Batch buffers come from 64-byte aligned heap memory, or from ``allocator(nbytes)`` (a
     writable, 64-byte aligned buffer of at least nbytes that nc.view accepts; the loader keeps
     and reuses each one and writes batches straight into it), or with ``pin_memory=True`` from
@@ -75,13 +87,13 @@ class Loader(WorkerLifetime):
 
     def __init__(self, images, labels=None, batch_size: int = 32, crop=(256, 256),
                  crop_mode: str = "random", mirror: float = 0.5, mean=None, std=None,
-                 area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), resize: int | None = None,
+                 area=None, ratio=None, resize: int | None = None,
                  interpolation: str = "bilinear",
                  scale: float | None = None, layout: str = "CHW", dtype: str = "float32",
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False,
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
                  world_size: int = 1, output: str = "torch",
-                 allocator=None, pin_memory: bool = False):
+                 allocator=None, pin_memory: bool = False, on_error: str = "raise"):
         # The options are checked once, by the C++ core (LoaderOptions); here only the framework
         # objects become views and the output adapter is chosen.
         self._convert = batch_converter(output)  # checks the name and the framework
@@ -114,7 +126,8 @@ class Loader(WorkerLifetime):
                              scale=scale,
                              layout=layout, dtype=self._dtype, shuffle=shuffle, seed=seed,
                              drop_last=drop_last, num_threads=num_threads, prefetch=prefetch,
-                             rank=rank, world_size=world_size, allocator=allocator)
+                             rank=rank, world_size=world_size, allocator=allocator,
+                             on_error=on_error)
         self._sample_shape = self._core.sample_shape
 
     # --- iteration ------------------------------------------------------------------------
@@ -146,6 +159,16 @@ class Loader(WorkerLifetime):
         if self._labels is None:
             return self._convert(images)
         return self._convert(images), self._convert_labels(labels)
+
+    @property
+    def num_skipped(self) -> int:
+        """Samples replaced by a substitute (``on_error="skip"``) in the batches delivered."""
+        return self._live().num_skipped
+
+    @property
+    def skipped_samples(self) -> list[int]:
+        """The distinct dataset indices of the skipped samples so far, ascending."""
+        return self._live().skipped_samples
 
     # --- position -------------------------------------------------------------------------
     @property
@@ -180,27 +203,8 @@ class Loader(WorkerLifetime):
         the epoch's order, each with the crop and mirror it had, sharded (padded by wrap-around,
         or trimmed with drop_last) like a whole epoch; any one rank's saved state serves every
         new rank. seed, num_samples, shuffle and drop_last must match in both cases."""
-        if not isinstance(state, dict) or "epoch" not in state or "batch" not in state:
-            raise ValueError("state must be a dict from Loader.state_dict() with 'epoch' and "
-                             "'batch'")
         core = self._live()
-        key = core.resume_key
-        elastic = any(k in state and state[k] != key[k] for k in ("world_size", "batch_size"))
-        for k, value in key.items():
-            if elastic and k in ("world_size", "batch_size", "rank"):
-                continue  # a new sharding of what remains: only the position carries over
-            if k in state and state[k] != value:
-                raise ValueError(f"state was saved with {k}={state[k]!r} but this loader has "
-                                 f"{k}={value!r}; resuming would not reproduce its batches")
-        if elastic:
-            if "position" not in state:
-                raise ValueError(f"state was saved with world_size={state.get('world_size')!r}, "
-                                 f"batch_size={state.get('batch_size')!r} and has no 'position'; "
-                                 f"resuming with world_size={key['world_size']}, batch_size="
-                                 f"{key['batch_size']} needs the global position")
-            core.load_state(state["epoch"], 0, state["position"])
-        else:
-            core.load_state(state["epoch"], state["batch"], state.get("start", 0))
+        core.load_state(*resume_position(state, core.resume_key, "Loader"))
 
     def plan(self, i: int, epoch: int | None = None) -> BatchPlan:
         """What batch `i` of `epoch` holds, as NumPy arrays (to recompute it). The default epoch

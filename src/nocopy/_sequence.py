@@ -21,6 +21,7 @@ from ._nocopy import View
 from ._views import view
 from ._batch_output import batch_converter
 from ._batch_allocator import batch_allocator
+from ._resume import resume_position
 from ._worker_lifetime import WorkerLifetime
 
 __all__ = ["windows", "open_raw", "SequenceLoader", "SequencePlan"]
@@ -36,7 +37,7 @@ def windows(x, size: int, step: int = 1, axis: int = -1) -> View:
 
     >>> nc.windows(tokens, 1025, step=1024)     # (n, 1025) overlapping by one token
     """
-    return _nocopy._sliding_windows(view(x), int(size), int(step), int(axis))
+    return _nocopy._sliding_windows(view(x), size, step, axis)
 
 
 def open_raw(path, dtype, shape=None, offset: int = 0, mode: str = "r") -> View:
@@ -55,11 +56,8 @@ def open_raw(path, dtype, shape=None, offset: int = 0, mode: str = "r") -> View:
         name = os.fsdecode(name)
     flags = (os.O_RDWR if mode == "r+" else os.O_RDONLY) | os.O_CLOEXEC | os.O_NONBLOCK
     fd = os.open(name, flags)  # FileNotFoundError, PermissionError, ... with errno and filename
-    try:
-        dims = None
-        if shape is not None:
-            dims = [int(shape)] if isinstance(shape, numbers.Integral) else [int(n) for n in shape]
-        return _nocopy._open_raw_fd(fd, name, dtype_name(dtype), dims, int(offset), mode)
+    try:  # shape and offset are checked by the bindings (TypeError / OverflowError naming them)
+        return _nocopy._open_raw_fd(fd, name, dtype_name(dtype), shape, offset, mode)
     finally:
         os.close(fd)  # the mapping outlives the descriptor
 
@@ -102,11 +100,13 @@ class SequenceLoader(WorkerLifetime):
     disjoint). ``dtype`` is the output type: integer tokens must fit it (OverflowError names
     the first one that does not), and integer output needs integer data.
 
-    Memory-mapped sources (open_raw, open_npy, SharedArray) are read with MADV_RANDOM (no
-    read-ahead around random windows), and the pages read from sources over 32 MiB are unmapped
-    again every 32 MiB of reads (MADV_DONTNEED), so iterating a token file larger than RAM keeps
-    the resident memory bounded (the kernel's page cache keeps what it can). An np.memmap is
-    read as plain memory: pass nc.open_raw(path, dtype) instead.
+    Memory-mapped sources (open_raw, open_npy, SharedArray) get MADV_RANDOM (no read-ahead
+    around random windows). Up to 256 MiB of them in all are read through the mapping and stay
+    resident; beyond that a contiguous view of a file is read with pread (no page of the mapping
+    becomes resident), and other mappings are read through the mapping with the pages read
+    unmapped again every 32 MiB (MADV_DONTNEED), so iterating a token file larger than RAM keeps
+    the resident memory bounded. An np.memmap is read as plain memory: pass
+    nc.open_raw(path, dtype) instead.
 
     ``allocator`` / ``pin_memory`` choose where batch buffers come from, as for nc.Loader.
     """
@@ -122,21 +122,14 @@ class SequenceLoader(WorkerLifetime):
         convert = batch_converter(output)  # checks the name and the framework
         if targets is not None and not isinstance(targets, str):
             raise TypeError(f"targets must be 'next', 'horizon' or None, got {targets!r}")
-        ints = dict(seq_len=seq_len, batch_size=batch_size, horizon=horizon, seed=seed,
-                    prefetch=prefetch, rank=rank, world_size=world_size,
-                    step=0 if step is None else step,
-                    num_threads=0 if num_threads is None else num_threads)
-        for name, value in ints.items():  # types only; the C++ core checks the values
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"{name} must be an integer, got {value!r}")
         for name, value in (("shuffle", shuffle), ("drop_last", drop_last)):
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, got {value!r}")
-        if int(seed) < 0 or int(seed) >= 2**64:
-            raise ValueError(f"seed {seed} is not in [0, 2**64)")
         for name, value in (("step", step), ("num_threads", num_threads)):
-            if value is not None and int(value) < 1:  # 0 is how None reaches the core
-                raise ValueError(f"{name} {value} must be >= 1 (or None)")
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value < 1:
+                raise ValueError(f"{name} {value} must be >= 1 (or None)")  # 0 means None
+        # The integers' types and ranges are checked by the bindings (int64_arg: TypeError,
+        # OverflowError naming the argument) and their values by the C++ core.
         sources = list(data) if isinstance(data, (list, tuple)) else [data]
         self._sources = [view(s) for s in sources]
         self._output = output
@@ -149,21 +142,21 @@ class SequenceLoader(WorkerLifetime):
         self._pid = os.getpid()
         # Every option is validated once, by the C++ core (SequenceOptions::validate).
         self._core = _nocopy._SequenceLoader(
-            self._sources, int(seq_len), int(batch_size), "none" if targets is None else targets,
-            int(horizon), int(ints["step"]), self._dtype, bool(shuffle), int(seed),
-            bool(drop_last), int(ints["num_threads"]), int(prefetch), int(rank),
-            int(world_size), allocator)
+            self._sources, seq_len, batch_size, "none" if targets is None else targets, horizon,
+            0 if step is None else step, self._dtype, bool(shuffle), seed, bool(drop_last),
+            0 if num_threads is None else num_threads, prefetch, rank, world_size, allocator)
         self._convert = convert
 
     # --- iteration ------------------------------------------------------------------------
     def __len__(self) -> int:
-        """Batches per epoch on this rank."""
+        """Batches per (whole) epoch on this rank (an epoch resumed from another world size has
+        fewer: the rest of it)."""
         return len(self._live())
 
     def __iter__(self) -> Iterator[Any]:
         """Yields the remaining batches of the current epoch: (x, y), or x alone with
         targets=None; a complete pass moves the loader to the next epoch."""
-        remaining = len(self._live()) - self._live().state()[1]
+        remaining = self._live().state_epoch_batches - self._live().state()[1]
         for _ in range(remaining):
             yield self.next_batch()
 
@@ -190,21 +183,26 @@ class SequenceLoader(WorkerLifetime):
         self._live().load_state(epoch, 0)
 
     def state_dict(self) -> dict:
-        """Position and configuration, for resuming with load_state_dict (plain values)."""
-        epoch, batch = self._live().state()
-        return {"epoch": epoch, "batch": batch, **self._config}
+        """Position and configuration, for resuming with load_state_dict (plain values).
+
+        ``epoch`` and ``batch`` say which batch comes next; ``start`` is the global position
+        where that epoch's batch 0 began (0 unless it was resumed from another world size) and
+        ``position`` the global position of the next batch: all ranks together have consumed the
+        windows at positions ``[0, position)`` of the epoch (ranks advance in lockstep)."""
+        core = self._live()
+        epoch, batch, start = core.state()
+        return {"epoch": epoch, "batch": batch, "start": start,
+                "position": core.global_position, **self._config}
 
     def load_state_dict(self, state: dict) -> None:
-        """Continues from a state_dict(): the following batches are byte-identical to those the
-        saved loader would have produced. The configuration must match."""
-        if not isinstance(state, dict) or "epoch" not in state or "batch" not in state:
-            raise ValueError("state must be a dict from SequenceLoader.state_dict() with "
-                             "'epoch' and 'batch'")
-        for key, value in self._config.items():
-            if key in state and state[key] != value:
-                raise ValueError(f"state was saved with {key}={state[key]!r} but this loader has "
-                                 f"{key}={value!r}; resuming would not reproduce its batches")
-        self._live().load_state(state["epoch"], state["batch"])
+        """Continues from a state_dict(). With the same world_size and batch_size the following
+        batches are byte-identical to those the saved loader would have produced. With another
+        world_size or batch_size (elastic resume) the epoch continues from the saved global
+        ``position``: the ranks of this job together deliver exactly the windows at positions
+        ``[position, windows_per_epoch)`` (each with the start it had), sharded like a whole
+        epoch; any one rank's state serves every new rank. The rest of the configuration must
+        match."""
+        self._live().load_state(*resume_position(state, self._config, "SequenceLoader"))
 
     def plan(self, i: int) -> SequencePlan:
         """The windows of batch ``i`` of the current epoch: x[k] is

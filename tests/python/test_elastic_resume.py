@@ -175,3 +175,135 @@ def test_elastic_resume_refuses_what_it_cannot_honour():
         _loader(0, 3).load_state_dict({**state, "position": -1})
     with pytest.raises(ValueError, match="rank=0 but this loader has rank=1"):
         _loader(1, 2).load_state_dict(state)  # same world size: the rank's own state
+
+
+# --- SequenceLoader -----------------------------------------------------------------------
+# The same contract over windows: the one-rank loader's batch slots are the global positions of
+# the epoch in turn (position g: the window numbered g of the shuffled step order, or the
+# random start drawn for g), so W1 ranks consume positions [0, position) and W2 ranks resumed
+# from any one rank's state deliver exactly positions [position, windows_per_epoch).
+DOCS = [np.arange(n, dtype=np.uint16) + 1000 * i for i, n in enumerate((100, 150, 61))]
+L = 8
+
+
+def _seq(rank=0, world=1, batch=B, drop_last=False, step=None):
+    return nc.SequenceLoader(DOCS, L, batch, step=step, seed=4, rank=rank, world_size=world,
+                             drop_last=drop_last, output="numpy", num_threads=1)
+
+
+def _windows(plans):
+    return [(int(s), int(t)) for p in plans for s, t in zip(p.sources, p.starts)]
+
+
+def _seq_plans(loader):
+    plans = []
+    for b in itertools.count():
+        try:
+            plans.append(loader.plan(b))
+        except IndexError:
+            return plans
+
+
+def _seq_ref(step):
+    one = _seq(step=step)
+    one.set_epoch(EPOCH)
+    return _windows(_seq_plans(one))
+
+
+@pytest.mark.parametrize("step", [None, 5])
+@pytest.mark.parametrize("drop_last", [False, True])
+@pytest.mark.parametrize("w1,w2", [(a, b) for a in WORLDS for b in WORLDS if a != b])
+def test_sequence_continuation_delivers_exactly_the_rest(w1, w2, drop_last, step):
+    ref = _seq_ref(step)
+    n = _seq(step=step).windows_per_epoch
+    assert len(ref) == n
+    n1 = len(_seq(0, w1, drop_last=drop_last, step=step))
+    for b1 in sorted({0, min(1, n1 - 1), n1 // 2, n1 - 1}):
+        saver = _seq(0, w1, drop_last=drop_last, step=step)
+        saver.load_state_dict({**saver.state_dict(), "epoch": EPOCH, "batch": b1})
+        state = saver.state_dict()
+        pos = state["position"]
+        assert (state["epoch"], state["batch"], pos) == (EPOCH, b1, min(n, b1 * B * w1))
+        consumed = []
+        for r in range(w1):
+            ld = _seq(r, w1, drop_last=drop_last, step=step)
+            ld.load_state_dict({**ld.state_dict(), "epoch": EPOCH, "batch": 0})
+            consumed += _windows(_seq_plans(ld)[:b1])
+        assert Counter(consumed) == Counter(ref[:pos])
+        after = []
+        for r in range(w2):
+            ld = _seq(r, w2, drop_last=drop_last, step=step)
+            ld.load_state_dict(state)
+            # no batch left (drop_last trimmed the rest): the loader is at the next epoch
+            left = n - pos if not drop_last else (n - pos) // w2 // B
+            assert ld.epoch == (EPOCH if left else EPOCH + 1)
+            after.append(_seq_plans(ld) if left else [])
+        assert len({len(p) for p in after}) == 1  # equal batch counts on every rank
+        rest = _windows(p for plans in after for p in plans)
+        remaining = n - pos
+        if drop_last:
+            kept = remaining // w2 // B * B * w2
+            assert Counter(rest) == Counter(ref[pos:pos + kept])
+        else:
+            extra = Counter(rest) - Counter(ref[pos:])
+            assert not Counter(ref[pos:]) - Counter(rest)
+            assert sum(extra.values()) == -(-remaining // w2) * w2 - remaining
+            assert not extra - Counter(ref[:w2])  # pads wrap around to the first positions
+
+
+def test_sequence_resumed_batches_hold_the_windows_bytes_and_the_next_epoch_is_whole():
+    saver = _seq(0, 3)
+    saver.load_state_dict({**saver.state_dict(), "epoch": EPOCH, "batch": 2})
+    state = saver.state_dict()
+    assert (state["start"], state["position"]) == (0, 18)
+    for r in range(2):
+        ld = _seq(r, 2)
+        ld.load_state_dict(state)
+        plans = _seq_plans(ld)
+        assert ld.state_dict()["start"] == 18 and len(ld) == len(_seq(r, 2))
+        batches = [(x.copy(), y.copy()) for x, y in ld]
+        assert len(batches) == len(plans) >= 1
+        for (x, y), p in zip(batches, plans):
+            for k, (s, t) in enumerate(zip(p.sources, p.starts)):
+                np.testing.assert_array_equal(x[k], DOCS[s][t:t + L])
+                np.testing.assert_array_equal(y[k], DOCS[s][t + 1:t + 1 + L])
+        after = ld.state_dict()
+        assert (after["epoch"], after["batch"], after["start"], after["position"]) == \
+            (EPOCH + 1, 0, 0, 0)
+        fresh = _seq(r, 2)
+        fresh.set_epoch(EPOCH + 1)
+        got = [x.copy() for x, _ in ld]
+        want = [x.copy() for x, _ in fresh]
+        assert len(got) == len(want) == len(ld)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+
+
+def test_sequence_state_of_a_resumed_epoch_resumes_again_identically_and_refusals():
+    saver = _seq(0, 3)
+    saver.load_state_dict({**saver.state_dict(), "epoch": EPOCH, "batch": 2})
+    a = _seq(1, 2)
+    a.load_state_dict(saver.state_dict())
+    it = iter(a)
+    next(it)
+    mid = a.state_dict()
+    assert (mid["batch"], mid["start"], mid["position"]) == (1, 18, 24)
+    want = [x.copy() for x, _ in it]
+    b = _seq(1, 2)
+    b.load_state_dict(mid)
+    got = [x.copy() for x, _ in b]
+    assert len(got) == len(want) >= 1
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    with pytest.raises(ValueError, match="seed=4 but this loader has seed=1"):
+        nc.SequenceLoader(DOCS, L, B, seed=1, world_size=2, output="numpy").load_state_dict(mid)
+    with pytest.raises(ValueError, match="seq_len=8 but this loader has seq_len=9"):
+        nc.SequenceLoader(DOCS, 9, B, seed=4, world_size=3, output="numpy").load_state_dict(mid)
+    old = {k: v for k, v in mid.items() if k not in ("position", "start")}
+    with pytest.raises(ValueError, match="has no 'position'"):
+        _seq(0, 3).load_state_dict(old)
+    n = _seq().windows_per_epoch
+    with pytest.raises(ValueError, match=f"start {n + 1} is not in \\[0, windows_per_epoch={n}\\]"):
+        _seq(0, 3).load_state_dict({**mid, "position": n + 1})
+    with pytest.raises(ValueError, match="rank=1 but this loader has rank=0"):
+        _seq(0, 2).load_state_dict(mid)  # same world size: the rank's own state

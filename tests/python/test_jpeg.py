@@ -301,23 +301,131 @@ def test_loader_dct_scaling_stays_close_to_the_full_decode(tmp_path):
     (xr, _), = batches(raw, **kw)[0]
     diff = np.abs(x - xr)
     assert diff.mean() < 2.0 and diff.reshape(4, -1).mean(axis=1).max() < 6, diff.mean()
-    (x, _), = batches(ds, **dict(kw, crop_mode="random_resized", area=(0.9, 1.0)))[0]
-    (xr, _), = batches(raw, **dict(kw, crop_mode="random_resized", area=(0.9, 1.0)))[0]
+    kw = dict(kw, crop_mode="random_resized", area=(0.9, 1.0), resize=None)
+    (x, _), = batches(ds, **kw)[0]
+    (xr, _), = batches(raw, **kw)[0]
     assert np.abs(x - xr).mean() < 2.0
 
 
-def test_loader_corrupt_jpeg_names_the_sample(tmp_path):
+def marker_offset(data, markers):
+    """Offset of the first marker segment of a JPEG among `markers` (its length follows)."""
+    k = 2
+    while k + 4 <= len(data):
+        assert data[k] == 0xFF, "not at a marker"
+        marker, seglen = data[k + 1], int.from_bytes(data[k + 2:k + 4], "big")
+        if marker in markers:
+            return k
+        k += 2 + seglen
+    raise AssertionError(f"no marker {markers}")
+
+
+def sof_offset(data):
+    return marker_offset(data, (0xC0, 0xC1, 0xC2))
+
+
+def entropy_offset(data):
+    """Where the first scan's entropy-coded data starts (after the SOS segment)."""
+    k = marker_offset(data, (0xDA,))
+    return k + 2 + int.from_bytes(data[k + 2:k + 4], "big")
+
+
+def corrupt_sample(folder, k, how):
+    """Damages sample k of a packed JPEG ImageSet in place, keeping its index valid."""
+    offsets, lengths = np.load(folder / "offsets.npy"), np.load(folder / "lengths.npy")
+    off, n = int(offsets[k]), int(lengths[k])
+    jpeg = np.load(folder / "jpeg.npy", mmap_mode="r+")
+    data = bytes(jpeg[off:off + n])
+    # Damage to the entropy-coded data sits in its first MCU rows, which every window's decode
+    # passes (a window decode never reads the data below its last row).
+    if how == "truncated":  # the stream ends inside the entropy-coded data
+        lengths[k] = entropy_offset(data) + 16
+        np.save(folder / "lengths.npy", lengths)
+    elif how == "entropy":  # garbage (marker bytes) inside the entropy-coded segment
+        e = off + entropy_offset(data)
+        jpeg[e + 4:e + 34] = 0xFF
+    elif how == "sof_zero_height":  # the frame header says 0 rows
+        s = off + sof_offset(data)
+        jpeg[s + 5:s + 7] = 0
+    elif how == "sof_components":  # the frame header says 9 components
+        jpeg[off + sof_offset(data) + 9] = 9
+    elif how == "sof_size_mismatch":  # a valid header, but not the size the index records
+        s = off + sof_offset(data)
+        jpeg[s + 5:s + 7] = np.frombuffer((int.from_bytes(data[s - off + 5:s - off + 7], "big")
+                                           + 8).to_bytes(2, "big"), np.uint8)
+    elif how == "no_soi":
+        jpeg[off:off + 2] = 0
+    jpeg.flush()
+
+
+CORRUPTIONS = ["truncated", "entropy", "sof_zero_height", "sof_components", "sof_size_mismatch",
+               "no_soi"]
+
+
+@pytest.mark.parametrize("how", CORRUPTIONS)
+def test_loader_corrupt_jpeg_is_loader_error_naming_the_sample(tmp_path, how):
     import nocopy as nc
     ds, _ = jpeg_set(tmp_path, [(40, 40)] * 6)
-    off, n = int(ds.offsets[4]), int(ds.lengths[4])
     del ds
-    jpeg = np.load(tmp_path / "set.nc" / "jpeg.npy", mmap_mode="r+")
-    jpeg[off + n // 2: off + n // 2 + 30] = 0xFF
-    jpeg.flush()
-    del jpeg
+    corrupt_sample(tmp_path / "set.nc", 4, how)
     ds = nc.ImageSet.open(tmp_path / "set.nc")
-    ld = nc.Loader(ds, batch_size=2, crop=(16, 16), crop_mode="random_resized", shuffle=False,
-                   output="numpy")
-    with pytest.raises(Exception, match=r"sample 4 .*corrupt JPEG") as info:
-        list(ld)
-    assert isinstance(info.value, (RuntimeError, ValueError))
+    for shuffle in (False, True):
+        ld = nc.Loader(ds, batch_size=2, crop=(16, 16), crop_mode="random_resized",
+                       shuffle=shuffle, seed=3, num_threads=2, output="numpy")
+        where = next(i for i in range(len(ld)) if 4 in ld.plan(i).indices)
+        with pytest.raises(nc.LoaderError, match=r"sample 4 .*JPEG") as info:
+            list(ld)
+        assert (info.value.sample, info.value.batch, info.value.epoch) == (4, where, 0)
+        assert isinstance(info.value, RuntimeError)
+        assert ld.state_dict()["batch"] == where  # the position stays at the failing batch
+        with pytest.raises(nc.LoaderError):
+            ld.next_batch()  # a retry fails the same way, and nothing crashed
+        assert ld.num_skipped == 0
+
+
+@pytest.mark.parametrize("how", CORRUPTIONS)
+def test_loader_skip_substitutes_the_next_good_sample_of_the_batch(tmp_path, how):
+    import nocopy as nc
+    ds, raw = jpeg_set(tmp_path, [(40 + 3 * k, 44 - 2 * k) for k in range(7)])
+    del ds
+    corrupt_sample(tmp_path / "set.nc", 4, how)
+    ds = nc.ImageSet.open(tmp_path / "set.nc")
+    labels = np.arange(7) * 10
+    kw = dict(batch_size=3, crop=(16, 16), crop_mode="random_resized", seed=11, num_threads=2,
+              mean=0.5, std=0.25)
+    got, ld = batches(ds, labels=labels, on_error="skip", **kw)
+    # The reference: the intact decodes as a raw set, same plan; the failed slot takes a copy
+    # of the next slot (cyclically) of its batch.
+    want, ref = batches(raw, labels=labels, **kw)
+    seen = 0
+    for i, ((x, y), (xr, yr)) in enumerate(zip(got, want)):
+        idx = ld.plan(i).indices
+        assert np.array_equal(idx, ref.plan(i).indices)
+        for k in range(len(idx)):
+            j = k
+            while idx[j] == 4:
+                j = (j + 1) % len(idx)
+            seen += idx[k] == 4
+            np.testing.assert_array_equal(x[k], xr[j])
+            assert y[k] == yr[j] == labels[idx[j]]
+    assert seen >= 1 and ld.num_skipped == seen and ld.skipped_samples == [4]
+    again, _ = batches(ds, labels=labels, on_error="skip", **kw)  # deterministic
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(got, again))
+
+
+def test_loader_skip_with_every_sample_of_a_batch_failing_raises(tmp_path):
+    import nocopy as nc
+    ds, _ = jpeg_set(tmp_path, [(40, 40)] * 4)
+    del ds
+    corrupt_sample(tmp_path / "set.nc", 2, "entropy")
+    corrupt_sample(tmp_path / "set.nc", 3, "truncated")
+    ds = nc.ImageSet.open(tmp_path / "set.nc")
+    ld = nc.Loader(ds, batch_size=2, crop=16, crop_mode="random_resized", shuffle=False,
+                   on_error="skip", output="numpy")
+    ld.next_batch()
+    with pytest.raises(nc.LoaderError, match="every sample of the batch failed") as info:
+        ld.next_batch()
+    assert (info.value.sample, info.value.batch) == (2, 1)
+    with pytest.raises(ValueError, match="on_error 'ignore' is not one of 'raise', 'skip'"):
+        nc.Loader(ds, crop=16, on_error="ignore")
+    with pytest.raises(TypeError, match="on_error must be a str"):
+        nc.Loader(ds, crop=16, on_error=None)

@@ -161,6 +161,35 @@ def test_bad_resizing_options():
         nc.Loader(ds, crop=8, crop_mode="random_resized", interpolation="bicubic")
 
 
+@pytest.mark.parametrize("mode", ["random", "center", "resize_center"])
+@pytest.mark.parametrize("option", [{"area": (0.5, 1.0)}, {"ratio": (1.0, 1.0)}])
+def test_random_resized_options_with_another_mode_are_refused(mode, option):
+    ds = make_set(np.random.default_rng(6))
+    name = next(iter(option))
+    with pytest.raises(ValueError, match=f"{name} applies only to crop_mode='random_resized', "
+                                         f"not '{mode}'"):
+        nc.Loader(ds, crop=8, crop_mode=mode, **option)
+
+
+@pytest.mark.parametrize("mode", ["random", "center", "random_resized"])
+def test_resize_with_another_mode_is_refused(mode):
+    ds = make_set(np.random.default_rng(6))
+    with pytest.raises(ValueError, match=f"resize applies only to crop_mode='resize_center', "
+                                         f"not '{mode}'"):
+        nc.Loader(ds, crop=8, crop_mode=mode, resize=20)
+
+
+def test_none_means_the_documented_defaults():
+    ds = make_set(np.random.default_rng(6))
+    kw = dict(batch_size=4, crop=8, output="numpy", seed=3)
+    a = nc.Loader(ds, crop_mode="random_resized", area=None, ratio=None, **kw)
+    b = nc.Loader(ds, crop_mode="random_resized", area=(0.08, 1.0), ratio=(3 / 4, 4 / 3), **kw)
+    assert all(np.array_equal(x[0], y[0]) for x, y in zip(a, b))
+    c = nc.Loader(ds, crop_mode="resize_center", resize=None, **kw)
+    d = nc.Loader(ds, crop_mode="resize_center", resize=9, **kw)  # 8 * 8 / 7 = 9
+    assert all(np.array_equal(x[0], y[0]) for x, y in zip(c, d))
+
+
 def test_normalization_layout_and_dtypes_apply_on_write():
     ds = make_set(np.random.default_rng(7))
     mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

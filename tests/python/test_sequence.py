@@ -83,6 +83,35 @@ def test_open_raw_equals_memmap(tmp_path):
     assert np.fromfile(p, np.uint16)[4] == 4
 
 
+def test_windows_and_open_raw_integer_arguments(tmp_path):
+    # the bindings' shared int64_arg / int64_args: TypeError or OverflowError naming the argument
+    x = np.zeros((3, 4))
+    for name in ("size", "step", "axis"):
+        args = dict(size=2, step=1, axis=-1)
+        for bad in (2.0, "1", True, None):
+            with pytest.raises(TypeError, match=f"{name} must be an integer, got"):
+                nc.windows(x, **{**args, name: bad})
+        with pytest.raises(OverflowError, match=f"{name} 9223372036854775808 does not fit"):
+            nc.windows(x, **{**args, name: 2**63})
+    assert nc.windows(x, np.int16(2), step=np.uint8(2)).shape == (3, 2, 2)
+    p = tmp_path / "raw.bin"
+    np.arange(8, dtype=np.uint16).tofile(p)
+    with pytest.raises(TypeError, match=r"shape\[1\] must be an integer, got float"):
+        nc.open_raw(p, np.uint16, shape=(2, 2.0))
+    with pytest.raises(TypeError, match="shape must be a sequence of integers"):
+        nc.open_raw(p, np.uint16, shape=2.0)
+    with pytest.raises(OverflowError, match="shape 9223372036854775808 does not fit"):
+        nc.open_raw(p, np.uint16, shape=2**63)
+    with pytest.raises(TypeError, match="offset must be an integer, got float"):
+        nc.open_raw(p, np.uint16, offset=2.0)
+    with pytest.raises(OverflowError, match="offset 9223372036854775808 does not fit"):
+        nc.open_raw(p, np.uint16, offset=2**63)
+    with pytest.raises(ValueError, match="offset -2 must be >= 0"):
+        nc.open_raw(p, np.uint16, offset=-2)
+    assert np.asarray(nc.open_raw(p, np.uint16, shape=np.int64(3), offset=np.int8(4))).tolist() \
+        == [2, 3, 4]
+
+
 def test_open_raw_errors(tmp_path):
     p = tmp_path / "odd.bin"
     p.write_bytes(b"abc")
@@ -285,7 +314,7 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match="same number of features"):
         nc.SequenceLoader([np.zeros((50, 2)), np.zeros((50, 3))], 10, 4, dtype="float32",
                           output="numpy")
-    with pytest.raises(TypeError, match="seq_len must be an integer, got 10.5"):
+    with pytest.raises(TypeError, match="seq_len must be an integer, got float"):
         nc.SequenceLoader(tokens, 10.5, 4, output="numpy")
     with pytest.raises(ValueError, match="seq_len 0 must be >= 1"):
         nc.SequenceLoader(tokens, 0, 4, output="numpy")
@@ -304,19 +333,55 @@ def test_errors_are_clear():
     assert int(next(iter(ok))[0][0, 0]) == 70000
 
 
+INT_ARGS = ("seq_len", "batch_size", "horizon", "step", "seed", "num_threads", "prefetch",
+            "rank", "world_size")
+
+
+@pytest.mark.parametrize("name", INT_ARGS)
+def test_integer_arguments_are_checked_by_the_shared_helpers(name):
+    # One conversion for every integer (the bindings' int64_arg / uint64_arg): TypeError naming
+    # the argument for a float, a str, a bool or None; OverflowError naming it and the value
+    # past the int64 range (2**64 for the unsigned seed); NumPy integers are integers.
+    tokens = np.arange(1000, dtype=np.uint16)
+    base = dict(data=tokens, seq_len=10, batch_size=4, output="numpy")
+    if name == "horizon":
+        base["targets"] = "horizon"
+    for bad in (2.0, "3", True, np.bool_(True)) + (() if name in ("step", "num_threads")
+                                                   else (None,)):
+        with pytest.raises(TypeError, match=f"{name} must be an integer, got"):
+            nc.SequenceLoader(**{**base, name: bad})
+    big = 2**64 if name == "seed" else 2**63
+    with pytest.raises(OverflowError, match=f"{name} {big} "):
+        nc.SequenceLoader(**{**base, name: big})
+    ok = {"rank": 0, "world_size": 1, "num_threads": 1}.get(name, 2)
+    loader = nc.SequenceLoader(**{**base, name: np.int32(ok)})
+    assert loader.next_batch()[0].shape[0] <= 4
+    with pytest.raises(TypeError, match="batch must be an integer, got str"):
+        loader.plan("0")
+    with pytest.raises(OverflowError, match="epoch 9223372036854775808 does not fit"):
+        loader.load_state_dict({**loader.state_dict(), "epoch": 2**63})
+    with pytest.raises(TypeError, match="batch must be an integer, got float"):
+        loader.load_state_dict({**loader.state_dict(), "batch": 1.0})
+
+
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/statm")
-def test_rss_stays_bounded_over_a_sparse_token_file(tmp_path):
+@pytest.mark.parametrize("read", ["pread", "mapping"])
+def test_rss_stays_bounded_over_a_sparse_token_file(tmp_path, read):
     # 1 GiB of uint16 tokens as a sparse file (no disk): 2,000 batches of 32 x 1024 read 128 MiB
-    # of windows, each faulting its pages into the mapping; the loader unmaps them again.
+    # of windows. The contiguous file view is read with pread (the mapping is never touched); a
+    # strided view of it is read through the mapping, each window faulting its pages in, and the
+    # loader unmaps them again.
     path = tmp_path / "tokens.bin"
     with open(path, "wb") as f:
         f.truncate(1 << 30)
     tokens = nc.open_raw(path, np.uint16)
+    if read == "mapping":
+        tokens = nc.open_raw(path, np.uint16, shape=(-1, 2))[:, 0]
     loader = nc.SequenceLoader(tokens, 1024, 32, output="numpy", num_threads=2)
     for _ in range(50):
         loader.next_batch()
@@ -328,9 +393,9 @@ def test_rss_stays_bounded_over_a_sparse_token_file(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["r", "r+", "c"])
-def test_mapped_sources_of_every_mode_read_correctly_past_the_release_budget(tmp_path, mode):
-    # 40 MiB of tokens (over the 32 MiB release budget): batches equal their plan before and
-    # after the loader unmaps what it has read; copy-on-write mappings keep private writes.
+def test_mapped_sources_of_every_mode_read_correctly(tmp_path, mode):
+    # 40 MiB of tokens (read through the mapping, which stays resident): batches equal their
+    # plan; copy-on-write mappings keep their private writes.
     tokens = np.random.default_rng(3).integers(0, 60000, 20 * 2**20).astype(np.uint16)
     path = tmp_path / "tokens.npy"
     np.save(path, tokens)
@@ -339,9 +404,129 @@ def test_mapped_sources_of_every_mode_read_correctly_past_the_release_budget(tmp
         np.asarray(v)[:1000] = 7  # private writes that MADV_DONTNEED would discard
     ref = np.asarray(v).copy()
     loader = nc.SequenceLoader(v, 1024, 32, output="numpy", num_threads=2)
-    for i in range(40):  # 40 x 32 windows x (2 KiB + fault-around) crosses the budget
+    for i in range(40):
         plan = loader.plan(i)
         x, _ = loader.next_batch()
         want = np.stack([ref[t:t + 1024] for t in plan.starts]).astype(np.int64)
         assert np.array_equal(x, want)
     assert (np.asarray(v)[:1000] == (7 if mode == "c" else ref[:1000])).all()
+
+
+def _mapping_rss(path) -> int:
+    """Resident bytes of this process's mappings of `path` (/proc/self/smaps)."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5:  # a mapping's first line
+                inside = line.rstrip("\n").endswith(str(path))
+            elif inside and head[0] == "Rss:":
+                total += int(head[1]) * 1024
+    return total
+
+
+BIG = (256 << 20) + (4 << 20)  # over the 256 MiB the loader leaves resident
+
+
+def _big_file(path, dtype, block_seed=4):
+    """A file of BIG bytes: one random 1 MiB block of `dtype` values, repeated."""
+    block = np.random.default_rng(block_seed).integers(0, 30_000, (1 << 20) // np.dtype(dtype)
+                                                      .itemsize).astype(dtype).tobytes()
+    with open(path, "wb") as f:
+        for _ in range(BIG >> 20):
+            f.write(block)
+
+
+def _pread_window(path, dtype, features, start, steps):
+    row = np.dtype(dtype).itemsize * max(features, 1)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        raw = os.pread(fd, steps * row, start * row)
+    finally:
+        os.close(fd)
+    a = np.frombuffer(raw, dtype)
+    return a if features == 0 else a.reshape(steps, features)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/smaps")
+@pytest.mark.parametrize("dtype,out,features", [(np.uint16, "int64", 0), (np.uint16, "uint16", 0),
+                                                (np.float32, "float32", 4),
+                                                (np.float32, "float16", 4)])
+def test_large_file_sources_are_read_with_pread_and_leave_the_mapping_untouched(
+        tmp_path, dtype, out, features):
+    # Over 256 MiB of mapped data, a contiguous open_raw view is read with pread: every batch
+    # equals NumPy's astype of its plan read from the file (not the mapping), no page of the
+    # mapping becomes resident, and writes through another r+ mapping show in later batches.
+    path = tmp_path / "data.bin"
+    _big_file(path, dtype)
+    shape = None if features == 0 else (-1, features)
+    v = nc.open_raw(path, dtype, shape=shape)
+    targets, extra = ("next", 1) if features == 0 else ("horizon", 5)
+    loader = nc.SequenceLoader(v, 100, 8, targets=targets, horizon=5, dtype=out, output="numpy",
+                               num_threads=2)
+    for i in range(8):
+        if i == 3:  # batches 3 and 4 are already gathered (prefetch=2); 5 on see the write
+            writer = np.asarray(nc.open_raw(path, dtype, mode="r+"))
+            writer[:] = 7
+            del writer
+        plan = loader.plan(loader.state_dict()["batch"])
+        x, y = loader.next_batch()
+        if i in (3, 4):
+            continue
+        for k, t in enumerate(plan.starts):
+            w = _pread_window(path, dtype, features, int(t), 100 + extra)
+            assert i < 5 or (w == 7).all()
+            assert x.dtype == np.dtype(out) and np.array_equal(x[k], w[:100].astype(out))
+            assert np.array_equal(y[k], w[1:101].astype(out) if features == 0 else
+                                  w[100:105].astype(out))
+    import gc
+
+    gc.collect()  # the writer's mapping is gone
+    assert _mapping_rss(path) == 0
+
+
+def test_small_mapped_sources_stay_resident_and_read_correctly(tmp_path):
+    # Under 256 MiB in all, mapped sources are read through the mapping, which stays resident.
+    data = np.random.default_rng(5).integers(0, 60_000, 2_000_000).astype(np.uint16)
+    path = tmp_path / "small.bin"
+    data.tofile(path)
+    loader = nc.SequenceLoader(nc.open_raw(path, np.uint16), 1000, 16, output="numpy")
+    for _ in range(20):
+        plan = loader.plan(loader.state_dict()["batch"])
+        x, _ = loader.next_batch()
+        assert np.array_equal(x, np.stack([data[t:t + 1000] for t in plan.starts]))
+    assert _mapping_rss(path) > 0
+
+
+def test_a_pread_source_range_checks_and_a_truncated_file_raises(tmp_path):
+    path = tmp_path / "big.bin"
+    with open(path, "wb") as f:  # uint32 70000 everywhere: no window fits int16
+        block = np.full(1 << 18, 70_000, np.uint32).tobytes()
+        for _ in range(BIG >> 20):
+            f.write(block)
+    loader = nc.SequenceLoader(nc.open_raw(path, np.uint32), 60, 4, dtype="int16",
+                               output="numpy")
+    with pytest.raises(OverflowError, match=r"token value 70000 at step \d+ of sequence 0 does "
+                                            r"not fit in dtype int16 \[-32768, 32767\]"):
+        loader.next_batch()
+    del loader
+    loader = nc.SequenceLoader(nc.open_raw(path, np.uint32), 100, 4, dtype="int64",
+                               output="numpy")
+    assert (loader.next_batch()[0] == 70_000).all()
+    os.truncate(path, 0)  # reading the mapping now would be SIGBUS; pread reports it
+    with pytest.raises(RuntimeError, match="truncated after it was mapped"):
+        for _ in range(4):  # the batches already in flight (prefetch=2) were read before
+            loader.next_batch()
+
+
+@pytest.mark.parametrize("make", [lambda a: a[::-2], lambda a: a[::3],
+                                  lambda a: a.reshape(-1, 6)[::-1, ::2],
+                                  lambda a: a.reshape(-1, 6)[:, 1:5],
+                                  lambda a: np.asfortranarray(a.reshape(-1, 6))])
+def test_strided_sources_equal_numpy(make):
+    # Non-contiguous sources (negative and non-unit steps, sliced features, Fortran order) go
+    # through the per-run and per-row conversions: batches equal NumPy's astype of the plan.
+    src = make(np.random.default_rng(6).integers(0, 60_000, 60_000).astype(np.uint16))
+    loader = nc.SequenceLoader(src, 50, 8, dtype="int32" if src.ndim == 1 else "float32",
+                               output="numpy")
+    check_epoch(loader, [src], 50, "next", 1, np.dtype("int32" if src.ndim == 1 else "float32"))

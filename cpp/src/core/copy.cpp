@@ -215,6 +215,13 @@ void copy(const View& src, const View& dst, int num_threads) {
   copy_checked(src, dst, threads);
 }
 
+void convert_elements(const void* src, int64_t src_stride, DType from, void* dst,
+                      int64_t dst_stride, DType to, int64_t n) {
+  if (n <= 0) return;
+  detail::convert_kernel(from, to)(static_cast<const char*>(src), src_stride,
+                                   static_cast<char*>(dst), dst_stride, n);
+}
+
 View copy_new(const View& src, std::optional<DType> dtype, int num_threads) {
   refuse_copy_if_forbidden("copying a view of shape " + format_tuple(src.shape()));
   src.require_host("copy source");

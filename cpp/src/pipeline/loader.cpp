@@ -27,6 +27,8 @@ struct Loader::Job {
   std::mutex error_mutex;
   int64_t error_pos = -1;  // position in the batch of the first failing sample
   std::string error;
+  std::vector<int64_t> failed;  // on_error Skip: positions of every failing sample
+  bool substituted = false;     // on_error Skip: failed slots filled (once, even on a retry)
 };
 
 Loader::Loader(View images, std::optional<View> labels, const LoaderOptions& options)
@@ -261,7 +263,8 @@ void Loader::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t e
           job->error_pos = k;
           job->error = e.what();
         }
-        break;
+        if (options_.on_error == OnError::Raise) break;
+        job->failed.push_back(k);  // the others of the chunk still run: they are substitutes
       }
     }
   }
@@ -270,6 +273,43 @@ void Loader::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t e
     job->done = true;
     sync_->job_done.notify_all();
   }
+}
+
+void Loader::substitute_failed_locked(Job& job) {
+  std::vector<int64_t>& failed = job.failed;
+  std::sort(failed.begin(), failed.end());
+  const auto len = static_cast<int64_t>(job.plan.indices.size());
+  const size_t bytes = transform_.sample_bytes();
+  auto* images = static_cast<char*>(job.buffer->data());
+  char* labels = job.labels ? static_cast<char*>(job.labels->data()) : nullptr;
+  auto is_failed = [&failed](int64_t k) {
+    return std::binary_search(failed.begin(), failed.end(), k);
+  };
+  for (int64_t k : failed) {
+    int64_t j = (k + 1) % len;
+    while (is_failed(j)) j = (j + 1) % len;  // ends: some slot did not fail
+    std::memcpy(images + static_cast<size_t>(k) * bytes, images + static_cast<size_t>(j) * bytes,
+                bytes);
+    if (labels) {
+      std::memcpy(labels + static_cast<size_t>(k) * label_bytes_,
+                  labels + static_cast<size_t>(j) * label_bytes_, label_bytes_);
+    }
+    const int64_t sample = job.plan.indices[k];
+    auto at = std::lower_bound(skipped_samples_.begin(), skipped_samples_.end(), sample);
+    if (at == skipped_samples_.end() || *at != sample) skipped_samples_.insert(at, sample);
+  }
+  num_skipped_ += static_cast<int64_t>(failed.size());
+  job.substituted = true;
+}
+
+int64_t Loader::num_skipped() const {
+  std::lock_guard<std::mutex> lock(sync_->state);
+  return num_skipped_;
+}
+
+std::vector<int64_t> Loader::skipped_samples() const {
+  std::lock_guard<std::mutex> lock(sync_->state);
+  return skipped_samples_;
 }
 
 NextStatus Loader::next(Batch& out, std::optional<std::chrono::nanoseconds> timeout) {
@@ -290,14 +330,21 @@ NextStatus Loader::next(Batch& out, std::optional<std::chrono::nanoseconds> time
   } else {
     sync_->job_done.wait(lock, job_done);
   }
-  if (job->error_pos >= 0) {
+  const bool substitute =
+      options_.on_error == OnError::Skip && job->failed.size() < job->plan.indices.size();
+  if (job->error_pos >= 0 && !substitute) {
     cancel_locked();  // the position stays at this batch: a retry fails the same way
     const int64_t sample = job->plan.indices[job->error_pos];
+    const std::string all = options_.on_error == OnError::Skip
+                                ? " (on_error='skip': every sample of the batch failed, none "
+                                  "can stand in)"
+                                : "";
     throw LoaderError("loader worker failed on sample " + std::to_string(sample) + " (batch " +
                           std::to_string(job->index) + " of epoch " + std::to_string(job->epoch) +
-                          "): " + job->error,
+                          ")" + all + ": " + job->error,
                       sample, job->index, job->epoch);
   }
+  if (job->error_pos >= 0 && !job->substituted) substitute_failed_locked(*job);
   // The batch is built while its job is still first in line: if an allocation fails here, the
   // position and the jobs in flight are unchanged and the next call delivers the same batch.
   Batch batch;

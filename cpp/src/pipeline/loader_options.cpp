@@ -31,7 +31,26 @@ std::vector<double> values_of(const std::optional<std::vector<double>>& v, const
   return *v;
 }
 
+/// An option that only `mode` uses, given with another mode, is an error rather than ignored.
+void require_mode_for(bool given, const char* name, CropMode mode, CropMode actual) {
+  if (given && actual != mode) {
+    throw std::invalid_argument(std::string(name) + " applies only to crop_mode='" +
+                                std::string(crop_mode_name(mode)) + "', not '" +
+                                std::string(crop_mode_name(actual)) + "'; leave it out");
+  }
+}
+
 }  // namespace
+
+OnError on_error_from_name(std::string_view name) {
+  if (name == "raise") return OnError::Raise;
+  if (name == "skip") return OnError::Skip;
+  throw std::invalid_argument("on_error '" + std::string(name) + "' is not one of 'raise', 'skip'");
+}
+
+std::string_view on_error_name(OnError policy) {
+  return policy == OnError::Skip ? "skip" : "raise";
+}
 
 LoaderConfig resolve_loader_options(const LoaderOptions& o, const View& images,
                                     const std::optional<View>& labels) {
@@ -50,6 +69,9 @@ LoaderConfig resolve_loader_options(const LoaderOptions& o, const ImageSource& s
     throw std::invalid_argument("crop_mode '" + std::string(crop_mode_name(o.crop_mode)) +
                                 "' needs a crop size; pass crop=(h, w) or crop_mode='none'");
   }
+  require_mode_for(o.area.has_value(), "area", CropMode::RandomResized, o.crop_mode);
+  require_mode_for(o.ratio.has_value(), "ratio", CropMode::RandomResized, o.crop_mode);
+  require_mode_for(o.resize.has_value(), "resize", CropMode::ResizeCenter, o.crop_mode);
   const std::array<int64_t, 2> crop = o.crop.value_or(std::array<int64_t, 2>{shape[1], shape[2]});
 
   SamplerConfig& s = c.sampler;
@@ -69,7 +91,9 @@ LoaderConfig resolve_loader_options(const LoaderOptions& o, const ImageSource& s
   if (const std::vector<int64_t>* shapes = source.sample_shapes()) {
     s.sample_shapes = std::make_shared<const std::vector<int64_t>>(*shapes);
   }
-  s.resized_crop = {o.area[0], o.area[1], o.ratio[0], o.ratio[1]};
+  const std::array<double, 2> area = o.area.value_or(std::array<double, 2>{0.08, 1.0});
+  const std::array<double, 2> ratio = o.ratio.value_or(std::array<double, 2>{3.0 / 4.0, 4.0 / 3.0});
+  s.resized_crop = {area[0], area[1], ratio[0], ratio[1]};
   const int64_t side = std::max(crop[0], crop[1]);
   s.resize = o.resize.value_or(side > kMaxResize ? side : side * 8 / 7);
   c.resample = !source.uniform() || o.crop_mode == CropMode::RandomResized ||

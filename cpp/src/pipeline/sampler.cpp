@@ -130,43 +130,21 @@ Sampler::Sampler(const SamplerConfig& c) : config_(c) {
   set_epoch(0);
 }
 
-Sampler::Geometry Sampler::geometry(int64_t start) const {
+ShardGeometry Sampler::geometry(int64_t start) const {
   const SamplerConfig& c = config_;
-  // Like DistributedSampler: drop_last trims the tail so ranks divide the remaining samples
-  // evenly, otherwise the order is padded by wrapping around to ceil(R / world) per rank.
-  // Written as quotient + remainder test so that no sum can overflow.
-  const int64_t remaining = c.num_samples - start;
-  const int64_t whole = remaining / c.world_size;
-  Geometry g;
-  g.start = start;
-  g.per_rank = c.drop_last ? whole : whole + (remaining % c.world_size != 0 ? 1 : 0);
-  const int64_t full = g.per_rank / c.batch_size;
-  g.num_batches = c.drop_last ? full : full + (g.per_rank % c.batch_size != 0 ? 1 : 0);
-  return g;
+  return ShardGeometry(c.num_samples, c.batch_size, c.world_size, c.rank, c.drop_last, start);
 }
 
 void Sampler::set_epoch(int64_t epoch, int64_t start) {
-  if (start < 0 || start > config_.num_samples) {
-    throw std::invalid_argument(
-        "epoch start position " + std::to_string(start) +
-        " is not in [0, num_samples=" + std::to_string(config_.num_samples) + "]");
-  }
+  ShardGeometry geo = geometry(start);  // checks start before anything changes
   order_ = epoch_order(epoch);
   epoch_ = epoch;
   start_ = start;
-  current_ = geometry(start);
+  current_ = geo;
 }
 
 int64_t Sampler::position(int64_t b) const {
-  if (b < 0 || b > current_.num_batches) {
-    throw std::out_of_range("batch " + std::to_string(b) + " is not in [0, " +
-                            std::to_string(current_.num_batches) + "]");
-  }
-  // Ranks advance in lockstep: b batches consumed b * batch_size * world_size positions, of
-  // which those past the order's end are wrap-around padding. No overflow: b * batch_size is at
-  // most per_rank, and per_rank * world_size <= num_samples + world_size.
-  const int64_t consumed = b * config_.batch_size * config_.world_size;
-  return std::min(config_.num_samples, start_ + std::min(consumed, config_.num_samples));
+  return current_.position(b);
 }
 
 std::vector<int64_t> Sampler::epoch_order(int64_t epoch) const {
@@ -186,16 +164,8 @@ std::vector<int64_t> Sampler::epoch_order(int64_t epoch) const {
   return order;
 }
 
-int64_t Sampler::batch_len(const Geometry& geo, int64_t batch_size, int64_t b) {
-  if (b < 0 || b >= geo.num_batches) {
-    throw std::out_of_range("batch " + std::to_string(b) + " is not in [0, " +
-                            std::to_string(geo.num_batches) + ")");
-  }
-  return std::min(batch_size, geo.per_rank - b * batch_size);
-}
-
 int64_t Sampler::batch_len(int64_t b) const {
-  return batch_len(current_, config_.batch_size, b);
+  return current_.batch_len(b);
 }
 
 int64_t Sampler::height_of(int64_t i) const {
@@ -214,13 +184,13 @@ BatchPlan Sampler::plan(int64_t b) const {
 
 BatchPlan Sampler::plan(int64_t b, int64_t epoch) const {
   if (epoch == epoch_) return plan_from(order_, epoch_, current_, b);
-  batch_len(whole_, config_.batch_size, b);  // range check before the order is computed
+  whole_.batch_len(b);  // range check before the order is computed
   return plan_from(epoch_order(epoch), epoch, whole_, b);
 }
 
-BatchPlan Sampler::plan_from(const std::vector<int64_t>& order, int64_t epoch, const Geometry& geo,
-                             int64_t b) const {
-  const int64_t n = batch_len(geo, config_.batch_size, b);
+BatchPlan Sampler::plan_from(const std::vector<int64_t>& order, int64_t epoch,
+                             const ShardGeometry& geo, int64_t b) const {
+  const int64_t n = geo.batch_len(b);
   const SamplerConfig& c = config_;
   const auto e = static_cast<uint64_t>(epoch);
   BatchPlan p;
@@ -235,8 +205,7 @@ BatchPlan Sampler::plan_from(const std::vector<int64_t>& order, int64_t epoch, c
   for (int64_t k = 0; k < n; ++k) {
     // Position in the padded global order; rank r takes positions start + r, start + r + world,
     // start + r + 2 world...
-    const int64_t rank_pos = b * c.batch_size + k;
-    const auto g = static_cast<uint64_t>(geo.start + rank_pos * c.world_size + c.rank);
+    const uint64_t g = geo.global(b, k);
     p.indices[k] = order[g % order.size()];
     const int64_t H = height_of(p.indices[k]), W = width_of(p.indices[k]);
     p.height[k] = c.crop_h;

@@ -1,11 +1,10 @@
 // Sequence gather: a range check over the window's integers when the output type is narrower,
-// then the core's strided converting copy on the calling thread.
+// then the core's conversion kernel on the calling thread, once per contiguous run.
 #include "nocopy/pipeline/sequence_gather.hpp"
 
 #include <limits>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "nocopy/core/copy.hpp"
 
@@ -52,30 +51,49 @@ std::string i128_text(i128 v) {
 }
 
 template <class T>
-void check_values(const View& w, int64_t source_index, int64_t start, DType out) {
+void check_values(const RowSpan& w, int64_t source_index, int64_t first_step, DType out) {
   const Range r = integer_range(out);
-  const int64_t rows = w.shape()[0];
-  const int64_t cols = w.ndim() == 2 ? w.shape()[1] : 1;
-  const int64_t s0 = w.strides()[0];
-  const int64_t s1 = w.ndim() == 2 ? w.strides()[1] : 0;
-  const T* base = w.data_as<const T>();
-  for (int64_t t = 0; t < rows; ++t) {
-    const T* row = base + t * s0;
+  const T* base = static_cast<const T*>(w.first);
+  for (int64_t t = 0; t < w.rows; ++t) {
+    const T* row = base + t * w.row_stride;
     bool bad = false;
-    for (int64_t f = 0; f < cols; ++f) {
-      const auto v = static_cast<i128>(row[f * s1]);
+    for (int64_t f = 0; f < w.cols; ++f) {
+      const auto v = static_cast<i128>(row[f * w.col_stride]);
       bad |= (v < r.lo) | (v > r.hi);
     }
     if (!bad) continue;
-    for (int64_t f = 0; f < cols; ++f) {
-      const auto v = static_cast<i128>(row[f * s1]);
+    for (int64_t f = 0; f < w.cols; ++f) {
+      const auto v = static_cast<i128>(row[f * w.col_stride]);
       if (v >= r.lo && v <= r.hi) continue;
       throw std::overflow_error("token value " + i128_text(v) + " at step " +
-                                std::to_string(start + t) + " of sequence " +
+                                std::to_string(first_step + t) + " of sequence " +
                                 std::to_string(source_index) + " does not fit in dtype " +
                                 std::string(dtype_name(out)) + " [" + i128_text(r.lo) + ", " +
                                 i128_text(r.hi) + "]; pass a wider dtype");
     }
+  }
+}
+
+void check_span(const RowSpan& w, int64_t source_index, int64_t first_step, DType out) {
+  switch (w.dtype) {
+    case DType::Int8:
+      return check_values<int8_t>(w, source_index, first_step, out);
+    case DType::Int16:
+      return check_values<int16_t>(w, source_index, first_step, out);
+    case DType::Int32:
+      return check_values<int32_t>(w, source_index, first_step, out);
+    case DType::Int64:
+      return check_values<int64_t>(w, source_index, first_step, out);
+    case DType::UInt8:
+      return check_values<uint8_t>(w, source_index, first_step, out);
+    case DType::UInt16:
+      return check_values<uint16_t>(w, source_index, first_step, out);
+    case DType::UInt32:
+      return check_values<uint32_t>(w, source_index, first_step, out);
+    case DType::UInt64:
+      return check_values<uint64_t>(w, source_index, first_step, out);
+    default:
+      return;
   }
 }
 
@@ -88,53 +106,53 @@ bool needs_range_check(DType from, DType to) {
   return a.lo < b.lo || a.hi > b.hi;
 }
 
-void gather_rows(const View& source, int64_t source_index, int64_t start, int64_t rows, DType out,
-                 bool check_range, void* dst) {
+RowSpan RowSpan::sub(int64_t begin, int64_t n) const {
+  RowSpan r = *this;
+  r.first =
+      static_cast<const char*>(first) + begin * row_stride * static_cast<int64_t>(itemsize(dtype));
+  r.rows = n;
+  return r;
+}
+
+RowSpan source_rows(const View& source, int64_t source_index, int64_t start, int64_t rows) {
   if (start < 0 || rows < 0 || start > source.shape()[0] - rows) {
     throw std::out_of_range("rows [" + std::to_string(start) + ", " + std::to_string(start + rows) +
                             ") are outside sequence " + std::to_string(source_index) + " of " +
                             std::to_string(source.shape()[0]) + " steps");
   }
-  // The window as a view without an owner: the loader holds the source alive, and skipping the
-  // shared owner keeps worker threads off one reference count.
-  std::vector<int64_t> shape = source.shape();
-  shape[0] = rows;
-  const char* first = static_cast<const char*>(source.data()) +
-                      start * source.strides()[0] * static_cast<int64_t>(source.itemsize());
-  const View w(const_cast<char*>(first), source.dtype(), std::move(shape), source.strides(),
-               nullptr, true);
-  if (check_range) {
-    switch (w.dtype()) {
-      case DType::Int8:
-        check_values<int8_t>(w, source_index, start, out);
-        break;
-      case DType::Int16:
-        check_values<int16_t>(w, source_index, start, out);
-        break;
-      case DType::Int32:
-        check_values<int32_t>(w, source_index, start, out);
-        break;
-      case DType::Int64:
-        check_values<int64_t>(w, source_index, start, out);
-        break;
-      case DType::UInt8:
-        check_values<uint8_t>(w, source_index, start, out);
-        break;
-      case DType::UInt16:
-        check_values<uint16_t>(w, source_index, start, out);
-        break;
-      case DType::UInt32:
-        check_values<uint32_t>(w, source_index, start, out);
-        break;
-      case DType::UInt64:
-        check_values<uint64_t>(w, source_index, start, out);
-        break;
-      default:
-        break;
-    }
+  const bool two_d = source.ndim() == 2;
+  RowSpan all{source.data(),       source.dtype(),
+              source.shape()[0],   two_d ? source.shape()[1] : 1,
+              source.strides()[0], two_d ? source.strides()[1] : 1};
+  return all.sub(start, rows);
+}
+
+void convert_rows(const RowSpan& span, int64_t source_index, int64_t first_step, DType out,
+                  bool check_range, void* dst) {
+  if (check_range) check_span(span, source_index, first_step, out);
+  const auto in_item = static_cast<int64_t>(itemsize(span.dtype));
+  const auto out_item = static_cast<int64_t>(itemsize(out));
+  if (span.contiguous()) {
+    convert_elements(span.first, in_item, span.dtype, dst, out_item, out, span.rows * span.cols);
+    return;
   }
-  const View d = View::c_contiguous(dst, out, w.shape(), nullptr);
-  copy(w, d, 1);
+  if (span.cols == 1) {  // a strided 1-D sequence: one run down the rows
+    convert_elements(span.first, span.row_stride * in_item, span.dtype, dst, out_item, out,
+                     span.rows);
+    return;
+  }
+  const auto* src = static_cast<const char*>(span.first);
+  auto* d = static_cast<char*>(dst);
+  for (int64_t t = 0; t < span.rows; ++t) {
+    convert_elements(src + t * span.row_stride * in_item, span.col_stride * in_item, span.dtype,
+                     d + t * span.cols * out_item, out_item, out, span.cols);
+  }
+}
+
+void gather_rows(const View& source, int64_t source_index, int64_t start, int64_t rows, DType out,
+                 bool check_range, void* dst) {
+  convert_rows(source_rows(source, source_index, start, rows), source_index, start, out,
+               check_range, dst);
 }
 
 }  // namespace nocopy

@@ -9,6 +9,7 @@
 #include "internal/checked_math.hpp"
 #include "nocopy/core/errors.hpp"
 #include "nocopy/pipeline/sequence_gather.hpp"
+#include "nocopy/storage/file_reader.hpp"
 #include "nocopy/storage/mapped_file.hpp"
 
 namespace nocopy {
@@ -30,6 +31,10 @@ namespace {
 
 /// Resident bytes the loader lets its reads of mapped sources accumulate before it unmaps them.
 constexpr int64_t kReleaseBytes = int64_t{32} << 20;
+/// Mapped sources up to this size in all are read through their mappings and left resident:
+/// their resident size is bounded by themselves, and copying from resident pages is the
+/// fastest read (about twice pread's rate for 64 KiB windows here; docs/BENCHMARKS.md).
+constexpr int64_t kResidentBytes = int64_t{256} << 20;
 /// Pages the kernel may map around a faulting one (fault-around, 64 KiB by default), each side.
 constexpr int64_t kFaultAroundBytes = int64_t{64} << 10;
 
@@ -120,15 +125,31 @@ SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions&
                                          in_item, "window bytes"),
                              2 * kFaultAroundBytes, "window bytes");
   mapped_.assign(sources_.size(), 0);
+  readers_.resize(sources_.size());
+  int64_t mapped_bytes = 0;
+  for (const View& v : sources_) {
+    if (dynamic_cast<const MappedRegion*>(v.owner().get()) != nullptr) {
+      mapped_bytes = checked_add(mapped_bytes, static_cast<int64_t>(v.nbytes()), "data bytes");
+    }
+  }
+  const bool stay_resident = mapped_bytes <= kResidentBytes;
   for (size_t s = 0; s < sources_.size(); ++s) {
     const auto* region = dynamic_cast<const MappedRegion*>(sources_[s].owner().get());
     if (region == nullptr || sources_[s].nbytes() == 0) continue;
+    // Larger data: a file mapping whose windows are contiguous is read with pread (no page
+    // faults, no page of the mapping resident; faster than faulting released pages back in).
+    if (!stay_resident && sources_[s].is_c_contiguous()) {
+      readers_[s] = FileReader::open_for(sources_[s]);
+      if (readers_[s]) continue;
+    }
     // Random windows: no read-ahead around each one (it dominates reads of uncached files).
     advise(sources_[s], Advice::Random);
-    // DONTNEED would drop private writes; a source smaller than the budget stays mapped (its
-    // resident size is bounded by itself, and re-faulting it would only cost time).
-    mapped_[s] = region->mode() != MapMode::CopyOnWrite && sources_[s].nbytes() > kReleaseBytes;
+    // Pages read from larger data are unmapped again (not on copy-on-write mappings, where
+    // DONTNEED would drop private writes).
+    mapped_[s] = !stay_resident && region->mode() != MapMode::CopyOnWrite;
   }
+  const auto rows = static_cast<size_t>(sampler_.window_steps());
+  scratch_bytes_ = rows * static_cast<size_t>(features) * static_cast<size_t>(in_item);
 }
 
 SequenceLoader::~SequenceLoader() {
@@ -141,31 +162,51 @@ SequenceLoader::~SequenceLoader() {
 
 LoaderState SequenceLoader::state() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return {sampler_.epoch(), next_batch_};
+  return {sampler_.epoch(), next_batch_, sampler_.start()};
+}
+
+int64_t SequenceLoader::global_position() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return sampler_.position(next_batch_);
+}
+
+int64_t SequenceLoader::state_epoch_batches() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return sampler_.num_batches();
 }
 
 void SequenceLoader::load_state(LoaderState s) {
   std::lock_guard<std::mutex> consumer(consumer_);
   std::lock_guard<std::mutex> lock(mutex_);
-  const int64_t n = sampler_.num_batches();
-  if (s.epoch < 0) {
-    throw std::invalid_argument("state epoch " + std::to_string(s.epoch) + " must be >= 0");
+  if (s.epoch < 0 || s.epoch > kMaxEpoch) {
+    throw std::invalid_argument("state epoch " + std::to_string(s.epoch) + " is not in [0, " +
+                                std::to_string(kMaxEpoch) + "]");
   }
+  const int64_t windows = sampler_.windows_per_epoch();
+  if (s.start < 0 || s.start > windows) {
+    throw std::invalid_argument("state start " + std::to_string(s.start) +
+                                " is not in [0, windows_per_epoch=" + std::to_string(windows) +
+                                "]");
+  }
+  const int64_t n = sampler_.batches_from(s.start);
   if (s.batch < 0 || s.batch > n) {
     throw std::invalid_argument("state batch " + std::to_string(s.batch) + " is not in [0, " +
                                 std::to_string(n) + "]");
   }
   cancel_locked();
-  if (s.batch == n && n > 0) {
+  // The end of an epoch (also a start with no batch left: drop_last trimmed the rest) is the
+  // start of the next one, as after an epoch's last batch.
+  if (s.batch == n && (n > 0 || s.start > 0) && s.epoch < kMaxEpoch) {
     s.epoch += 1;
     s.batch = 0;
+    s.start = 0;
   }
-  sampler_.set_epoch(s.epoch);
+  sampler_.set_epoch(s.epoch, s.start);
   next_batch_ = s.batch;
 }
 
 void SequenceLoader::set_epoch(int64_t epoch) {
-  load_state({epoch, 0});
+  load_state({epoch, 0, 0});
 }
 
 SequencePlan SequenceLoader::plan(int64_t b) const {
@@ -202,23 +243,59 @@ void SequenceLoader::fill_locked() {
   }
 }
 
+void SequenceLoader::gather_window(size_t s, int64_t start, char* x, char* y,
+                                   std::unique_ptr<char[]>& scratch) const {
+  const int64_t len = options_.seq_len;
+  const int64_t y_start = options_.targets == SequenceTargets::Next ? 1 : len;
+  const bool with_y = options_.targets != SequenceTargets::None;
+  const View& src = sources_[s];
+  const auto index = static_cast<int64_t>(s);
+  const FileReader* file = readers_[s].get();
+  if (file == nullptr) {
+    const RowSpan w = source_rows(src, index, start, sampler_.window_steps());
+    convert_rows(w.sub(0, len), index, start, options_.dtype, check_range_, x);
+    if (with_y) {
+      convert_rows(w.sub(y_start, options_.target_len()), index, start + y_start, options_.dtype,
+                   check_range_, y);
+    }
+    return;
+  }
+  // pread: straight into the slots when nothing is converted, else the window once into
+  // scratch and converted from there.
+  const RowSpan w = source_rows(src, index, start, sampler_.window_steps());
+  const auto row_bytes = static_cast<int64_t>(src.itemsize()) * w.cols;
+  const int64_t offset = static_cast<const char*>(w.first) - static_cast<const char*>(src.data());
+  if (src.dtype() == options_.dtype && !check_range_) {
+    file->read(x, static_cast<size_t>(len * row_bytes), offset);
+    if (with_y) {
+      file->read(y, static_cast<size_t>(options_.target_len() * row_bytes),
+                 offset + y_start * row_bytes);
+    }
+    return;
+  }
+  if (!scratch) scratch = std::make_unique<char[]>(scratch_bytes_);
+  file->read(scratch.get(), static_cast<size_t>(w.rows * row_bytes), offset);
+  RowSpan copy = w;
+  copy.first = scratch.get();
+  copy.row_stride = w.cols;
+  convert_rows(copy.sub(0, len), index, start, options_.dtype, check_range_, x);
+  if (with_y) {
+    convert_rows(copy.sub(y_start, options_.target_len()), index, start + y_start, options_.dtype,
+                 check_range_, y);
+  }
+}
+
 void SequenceLoader::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t end) {
   if (!job->cancelled.load(std::memory_order_relaxed)) {
     auto* base = static_cast<char*>(job->buffer->data());
     const SequencePlan& p = job->plan;
-    const int64_t len = options_.seq_len;
-    const int64_t y_start = options_.targets == SequenceTargets::Next ? 1 : len;
+    std::unique_ptr<char[]> scratch;
     for (int64_t k = begin; k < end; ++k) {
       try {
-        const auto s = static_cast<size_t>(p.sources[static_cast<size_t>(k)]);
-        const int64_t start = p.starts[static_cast<size_t>(k)];
         const auto slot = static_cast<size_t>(k);
-        gather_rows(sources_[s], static_cast<int64_t>(s), start, len, options_.dtype, check_range_,
-                    base + slot * x_slot_bytes_);
-        if (options_.targets != SequenceTargets::None) {
-          gather_rows(sources_[s], static_cast<int64_t>(s), start + y_start, options_.target_len(),
-                      options_.dtype, check_range_, base + y_offset_ + slot * y_slot_bytes_);
-        }
+        gather_window(static_cast<size_t>(p.sources[slot]), p.starts[slot],
+                      base + slot * x_slot_bytes_, base + y_offset_ + slot * y_slot_bytes_,
+                      scratch);
       } catch (...) {
         std::lock_guard<std::mutex> lock(job->error_mutex);
         if (job->error_pos < 0 || k < job->error_pos) {
@@ -252,7 +329,7 @@ NextStatus SequenceLoader::next(SequenceBatch& out,
   std::unique_lock<std::mutex> lock(mutex_);
   if (sampler_.num_batches() == 0) {
     throw std::out_of_range("the sequence loader has no batches (windows per rank " +
-                            std::to_string(sampler_.samples_per_rank()) + ", batch_size " +
+                            std::to_string(sampler_.epoch_samples_per_rank()) + ", batch_size " +
                             std::to_string(options_.batch_size) + ", drop_last)");
   }
   fill_locked();

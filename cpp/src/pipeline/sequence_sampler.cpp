@@ -45,10 +45,6 @@ SequenceSampler::SequenceSampler(std::span<const int64_t> lengths, const Sequenc
   }
   if (o.step == 0) {
     windows_ = std::max<int64_t>(1, usable_steps / o.seq_len);
-    per_rank_ =
-        o.drop_last ? windows_ / o.world_size : (windows_ + o.world_size - 1) / o.world_size;
-    num_batches_ =
-        o.drop_last ? per_rank_ / o.batch_size : (per_rank_ + o.batch_size - 1) / o.batch_size;
   } else {
     windows_ = prefix_.back();
     SamplerConfig c;
@@ -60,27 +56,29 @@ SequenceSampler::SequenceSampler(std::span<const int64_t> lengths, const Sequenc
     c.rank = o.rank;
     c.world_size = o.world_size;
     c.crop_mode = CropMode::None;
-    order_.emplace(c);
-    per_rank_ = order_->samples_per_rank();
-    num_batches_ = order_->num_batches();
+    order_.emplace(c);  // the shuffled order of the step windows
   }
+  whole_ = current_ = geometry(0);
 }
 
-void SequenceSampler::set_epoch(int64_t epoch) {
+ShardGeometry SequenceSampler::geometry(int64_t start) const {
+  return ShardGeometry(windows_, options_.batch_size, options_.world_size, options_.rank,
+                       options_.drop_last, start);
+}
+
+void SequenceSampler::set_epoch(int64_t epoch, int64_t start) {
   if (epoch < 0 || epoch > kMaxEpoch) {
     throw std::invalid_argument("epoch " + std::to_string(epoch) + " is not in [0, " +
                                 std::to_string(kMaxEpoch) + "]");
   }
+  ShardGeometry geo = geometry(start);
+  if (order_) order_->set_epoch(epoch, start);
   epoch_ = epoch;
-  if (order_) order_->set_epoch(epoch);
+  current_ = geo;
 }
 
 int64_t SequenceSampler::batch_len(int64_t b) const {
-  if (b < 0 || b >= num_batches_) {
-    throw std::out_of_range("batch " + std::to_string(b) + " is not in [0, " +
-                            std::to_string(num_batches_) + ")");
-  }
-  return std::min(options_.batch_size, per_rank_ - b * options_.batch_size);
+  return current_.batch_len(b);
 }
 
 void SequenceSampler::locate(int64_t w, int64_t& source, int64_t& offset) const {
@@ -105,10 +103,9 @@ SequencePlan SequenceSampler::plan(int64_t b) const {
   }
   const auto total = static_cast<uint64_t>(prefix_.back());
   for (int64_t k = 0; k < n; ++k) {
-    // Global position as in Sampler::plan: rank r takes r, r + world, ...; padded by wrapping.
-    const int64_t rank_pos = b * options_.batch_size + k;
-    const auto g = static_cast<uint64_t>(rank_pos * options_.world_size + options_.rank) %
-                   static_cast<uint64_t>(windows_);
+    // Global position as in Sampler::plan: rank r takes start + r, start + r + world, ...;
+    // padded by wrapping around to the epoch's first positions.
+    const uint64_t g = current_.global(b, k) % static_cast<uint64_t>(windows_);
     const auto w = static_cast<int64_t>(bounded(
         counter_hash(options_.seed, static_cast<uint64_t>(epoch_), g, kStartStream), total));
     locate(w, p.sources[static_cast<size_t>(k)], p.starts[static_cast<size_t>(k)]);

@@ -45,8 +45,12 @@ uint8_t* map_or_throw(int fd, size_t size, MapMode mode, const std::string& what
 std::shared_ptr<MappedFile> MappedFile::map_fd(int fd, size_t size, MapMode mode,
                                                std::string path) {
   if (size == 0) throw std::invalid_argument("cannot map '" + path + "': it is empty");
+  struct stat st {};
+  if (fstat(fd, &st) != 0) throw FileError(errno, path, "cannot stat file to map");
   uint8_t* p = map_or_throw(fd, size, mode, path);
-  return std::shared_ptr<MappedFile>(new MappedFile(p, size, mode, std::move(path)));
+  return std::shared_ptr<MappedFile>(new MappedFile(p, size, mode, std::move(path),
+                                                    static_cast<uint64_t>(st.st_dev),
+                                                    static_cast<uint64_t>(st.st_ino)));
 }
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, MapMode mode) {

@@ -140,9 +140,11 @@ def unavailable(module: str | None, hint: str = "") -> str | None:
 
 
 def run_worker(module: str, method: str, cfg: dict, timeout: float) -> dict:
-    """Runs `python -m module --worker method --config cfg` and returns the JSON it prints last
-    (or a "skipped" result saying why it failed)."""
-    cmd = [sys.executable, "-m", module, "--worker", method, "--config", json.dumps(cfg)]
+    """Runs `python -m module --worker method --config cfg` (`python module ...` when module is
+    a .py path) and returns the JSON it prints last (or a "skipped" result saying why it
+    failed)."""
+    target = [module] if module.endswith(".py") else ["-m", module]
+    cmd = [sys.executable, *target, "--worker", method, "--config", json.dumps(cfg)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]

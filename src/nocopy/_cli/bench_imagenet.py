@@ -69,31 +69,20 @@ def _nocopy(images, cfg):
     return loader.next_batch
 
 
-def _torch(images, cfg, workers):
-    import numpy as np
-    import torch
+def torch_batches(getitem, n: int, cfg: dict, workers: int):
+    """next_batch() of a torch DataLoader (batch cfg["batch"], shuffled, `workers` worker
+    processes, persistent) over a Dataset of `n` samples whose __getitem__ is getitem(i); it
+    starts a new epoch when one ends. Shared by the recipes of every workload."""
     from torch.utils.data import DataLoader, Dataset
 
-    crop = cfg["crop"]
-    mean = torch.tensor(MEAN).view(3, 1, 1)
-    std = torch.tensor(STD).view(3, 1, 1)
-
-    class Images(Dataset):
+    class Samples(Dataset):
         def __len__(self):
-            return len(images)
+            return n
 
         def __getitem__(self, i):
-            rng = np.random.default_rng()
-            a = images[i]
-            top, left, h, w = rrc_params(rng, a.shape[0], a.shape[1])
-            x = torch.from_numpy(a[top:top + h, left:left + w]).permute(2, 0, 1).float()[None]
-            x = torch.nn.functional.interpolate(x, size=(crop, crop), mode="bilinear",
-                                                antialias=True, align_corners=False)[0]
-            if rng.random() < 0.5:
-                x = x.flip(-1)
-            return (x / 255.0 - mean) / std
+            return getitem(i)
 
-    loader = DataLoader(Images(), batch_size=cfg["batch"], shuffle=True, num_workers=workers,
+    loader = DataLoader(Samples(), batch_size=cfg["batch"], shuffle=True, num_workers=workers,
                         persistent_workers=workers > 0)
     state = {"it": iter(loader)}
 
@@ -105,6 +94,28 @@ def _torch(images, cfg, workers):
             return next(state["it"])
 
     return next_batch
+
+
+def _torch(images, cfg, workers):
+    import numpy as np
+    import torch
+
+    crop = cfg["crop"]
+    mean = torch.tensor(MEAN).view(3, 1, 1)
+    std = torch.tensor(STD).view(3, 1, 1)
+
+    def sample(i):
+        rng = np.random.default_rng()
+        a = images[i]
+        top, left, h, w = rrc_params(rng, a.shape[0], a.shape[1])
+        x = torch.from_numpy(a[top:top + h, left:left + w]).permute(2, 0, 1).float()[None]
+        x = torch.nn.functional.interpolate(x, size=(crop, crop), mode="bilinear",
+                                            antialias=True, align_corners=False)[0]
+        if rng.random() < 0.5:
+            x = x.flip(-1)
+        return (x / 255.0 - mean) / std
+
+    return torch_batches(sample, len(images), cfg, workers)
 
 
 def _opencv(images, cfg):
@@ -140,22 +151,29 @@ def _opencv(images, cfg):
     return next_batch
 
 
-def _dali(images, cfg):
+def dali_cpu(source, cfg: dict, encoded: bool = False):
+    """next_batch() of a DALI pipeline on the CPU (device_id=None, cfg["threads"] threads):
+    RandomResizedCrop cfg["crop"] (area 0.08-1, ratio 3/4-4/3, antialiased linear resize), a
+    coin-flip mirror, mean/std normalization to float32 CHW, batches of cfg["batch"].
+    source() gives each batch as a list of arrays: HWC uint8 images (fn.random_resized_crop),
+    or, with `encoded`, 1-d uint8 JPEG files, decoded by fn.decoders.image_random_crop (only
+    the window, with libjpeg-turbo) and resized by fn.resize."""
     from nvidia.dali import fn, pipeline_def, types
 
     batch, crop = cfg["batch"], cfg["crop"]
-    state = {"pos": 0}
-
-    def source():
-        idx = [(state["pos"] + k) % len(images) for k in range(batch)]
-        state["pos"] += batch
-        return [images[i] for i in idx]
 
     @pipeline_def(batch_size=batch, num_threads=cfg["threads"], device_id=None,
                   prefetch_queue_depth=2)
     def pipe():
-        x = fn.external_source(source=source, dtype=types.UINT8, layout="HWC")
-        x = fn.random_resized_crop(x, size=(crop, crop), device="cpu")
+        if encoded:
+            x = fn.external_source(source=source, dtype=types.UINT8)
+            x = fn.decoders.image_random_crop(x, device="cpu", output_type=types.RGB,
+                                              random_area=[0.08, 1.0],
+                                              random_aspect_ratio=[3 / 4, 4 / 3])
+            x = fn.resize(x, device="cpu", resize_x=crop, resize_y=crop)
+        else:
+            x = fn.external_source(source=source, dtype=types.UINT8, layout="HWC")
+            x = fn.random_resized_crop(x, size=(crop, crop), device="cpu")
         return fn.crop_mirror_normalize(
             x, device="cpu", dtype=types.FLOAT, output_layout="CHW",
             mean=[255 * m for m in MEAN], std=[255 * s for s in STD],
@@ -164,6 +182,22 @@ def _dali(images, cfg):
     p = pipe()
     p.build()
     return lambda: p.run()
+
+
+def cycling(items: list, batch: int):
+    """source() for DALI's external_source: the next `batch` items, wrapping around."""
+    state = {"pos": 0}
+
+    def source():
+        idx = [(state["pos"] + k) % len(items) for k in range(batch)]
+        state["pos"] += batch
+        return [items[i] for i in idx]
+
+    return source
+
+
+def _dali(images, cfg):
+    return dali_cpu(cycling(images, cfg["batch"]), cfg)
 
 
 def traffic(cfg: dict) -> tuple[float, int]:

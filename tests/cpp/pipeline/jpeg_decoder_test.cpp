@@ -224,6 +224,60 @@ TEST(JpegDecoder, BadInputIsInvalidArgumentAndTheDecoderStaysUsable) {
   EXPECT_EQ(full(d, e, 1), good);  // after every failure the same decoder decodes again
 }
 
+TEST(JpegSample, DamagedHeadersAndDataAreInvalidArgumentInEveryWindow) {
+  // What a corrupt sample of a JPEG ImageSet meets in the loader: the fused window decode of a
+  // damaged frame header, or of entropy data damaged or cut off where every window's decode
+  // passes (the first MCU rows), throws, whatever the window and scale. (Damage below a window
+  // that is never decoded goes unseen: the window's pixels are then exact.)
+  const Encoded e = encode(64, 80, 3, 2, 2);
+  auto find_marker = [&e](uint8_t marker) {
+    size_t at = 2;  // marker segments: FF xx, 2-byte length (counting itself), payload
+    while (!(e.bytes[at] == 0xFF && e.bytes[at + 1] == marker)) {
+      at += 2 + static_cast<size_t>((e.bytes[at + 2] << 8) | e.bytes[at + 3]);
+    }
+    return at;
+  };
+  const size_t sof = find_marker(0xC0);  // length, precision, height, width, components, ...
+  const size_t sos = find_marker(0xDA);
+  const size_t data = sos + 2 + static_cast<size_t>((e.bytes[sos + 2] << 8) | e.bytes[sos + 3]);
+  std::vector<std::vector<uint8_t>> damaged;
+  auto with = [&](size_t at, std::initializer_list<uint8_t> v) {
+    std::vector<uint8_t> b = e.bytes;
+    std::copy(v.begin(), v.end(), b.begin() + static_cast<std::ptrdiff_t>(at));
+    damaged.push_back(std::move(b));
+  };
+  with(sof + 5, {0, 0});                     // 0 rows
+  with(sof + 5, {0, 72});                    // 72 rows: not what the index says
+  with(sof + 9, {9});                        // 9 components
+  with(sof + 4, {12});                       // 12-bit precision
+  with(sof + 11, {0x55});                    // sampling factors 5x5
+  with(0, {0, 0});                           // no SOI
+  with(data + 8, {0xFF, 0xD9, 0xFF, 0xD9});  // EOI in the entropy-coded data
+  std::vector<uint8_t> garbage = e.bytes;
+  for (size_t i = data + 4; i < data + 44; ++i) garbage[i] = 0xFF;
+  damaged.push_back(garbage);
+  damaged.emplace_back(e.bytes.begin(), e.bytes.begin() + static_cast<std::ptrdiff_t>(data + 16));
+  nocopy::JpegSampleScratch scratch;
+  const float a[3] = {1, 1, 1}, b[3] = {0, 0, 0};
+  std::vector<float> out(3 * 16 * 16);
+  for (size_t d = 0; d < damaged.size(); ++d) {
+    for (const auto& [top, left, h, w] :
+         {std::array<int64_t, 4>{0, 0, 64, 80}, {40, 48, 24, 32}, {0, 0, 8, 8}}) {
+      nocopy::ResizeGeometry g;
+      g.top = top;
+      g.left = left;
+      g.height = h;
+      g.width = w;
+      g.resized_h = g.resized_w = g.out_h = g.out_w = 16;
+      EXPECT_THROW(
+          nocopy::decode_resample_window(damaged[d].data(), damaged[d].size(), 64, 80, g,
+                                         {out.data(), nocopy::DType::Float32, true, a, b}, scratch),
+          std::invalid_argument)
+          << "damage " << d << " window " << top << "," << left;
+    }
+  }
+}
+
 TEST(JpegSample, FusedWindowDecodeEqualsResamplingTheFullDecode) {
   JpegDecoder d;
   nocopy::JpegSampleScratch scratch;

@@ -84,6 +84,22 @@ TEST(LoaderImages, PlainModesNeedEveryImageToHoldTheCrop) {
   EXPECT_EQ(loader.plan(0).height[0], 8);
 }
 
+TEST(LoaderImages, OptionsOfAnotherCropModeAreRefused) {
+  View images = View::empty(DType::UInt8, {4, 20, 30, 3});
+  LoaderOptions o;
+  o.crop = std::array<int64_t, 2>{8, 12};
+  o.crop_mode = CropMode::Random;
+  o.area = std::array<double, 2>{0.5, 1.0};
+  EXPECT_THROW(Loader(images, std::nullopt, o), std::invalid_argument);
+  o.area.reset();
+  o.ratio = std::array<double, 2>{1.0, 1.0};
+  EXPECT_THROW(Loader(images, std::nullopt, o), std::invalid_argument);
+  o.crop_mode = CropMode::RandomResized;  // the mode that uses area and ratio
+  EXPECT_NO_THROW(Loader(images, std::nullopt, o));
+  o.resize = 14;
+  EXPECT_THROW(Loader(images, std::nullopt, o), std::invalid_argument);
+}
+
 TEST(LoaderImages, ResizeCenterChecksResizeAgainstTheCrop) {
   View images = View::empty(DType::UInt8, {4, 20, 30, 3});
   std::memset(images.data(), 9, static_cast<size_t>(images.nbytes()));

@@ -182,6 +182,49 @@ TEST(Loader, WorkerErrorReachesConsumerWithSampleIndex) {
   EXPECT_EQ(take(loader).index, 0);  // the loader still works afterwards
 }
 
+TEST(Loader, SkipFillsAFailedSlotWithTheNextGoodSampleOfItsBatch) {
+  View images = random_u8({20, 8, 8, 3}, 6);
+  LoaderOptions o = small_options();
+  o.shuffle = false;
+  Loader reference(images, labels_for(20), o);
+  o.on_error = nocopy::OnError::Skip;
+  for (const auto& [fault, substitute] : {std::pair<int64_t, int64_t>{12, 3}, {14, 0}}) {
+    Loader loader(images, labels_for(20), o);
+    nocopy::inject_loader_fault_for_testing(loader, fault);  // batch 2 holds samples 10..14
+    reference.set_epoch(0);
+    for (int64_t b = 0; b < 4; ++b) {
+      const Batch got = take(loader);
+      const Batch want = take(reference);
+      const size_t bytes = got.images.nbytes() / 5;
+      const auto* g = static_cast<const unsigned char*>(got.images.data());
+      const auto* w = static_cast<const unsigned char*>(want.images.data());
+      for (int64_t k = 0; k < 5; ++k) {
+        const bool failed = b == 2 && k == fault - 10;
+        const int64_t from = failed ? substitute : k;
+        EXPECT_EQ(std::memcmp(g + k * bytes, w + from * bytes, bytes), 0) << b << " " << k;
+        EXPECT_EQ(got.labels->data_as<int64_t>()[k], want.labels->data_as<int64_t>()[from]);
+      }
+    }
+    EXPECT_EQ(loader.num_skipped(), 1);
+    EXPECT_EQ(loader.skipped_samples(), std::vector<int64_t>{fault});
+  }
+  // A batch whose every sample fails has no substitute: LoaderError, as with Raise.
+  o.batch_size = 1;
+  Loader single(images, std::nullopt, o);
+  nocopy::inject_loader_fault_for_testing(single, 0);
+  Batch b;
+  try {
+    single.next(b);
+    FAIL() << "expected a LoaderError";
+  } catch (const nocopy::LoaderError& e) {
+    EXPECT_EQ(e.sample(), 0);
+    EXPECT_NE(std::string(e.what()).find("every sample"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(single.num_skipped(), 0);
+  EXPECT_EQ(nocopy::on_error_from_name("skip"), nocopy::OnError::Skip);
+  EXPECT_THROW(nocopy::on_error_from_name("ignore"), std::invalid_argument);
+}
+
 TEST(Loader, TimeoutAndDestructionWhileBusy) {
   View images = random_u8({64, 64, 64, 3}, 7);
   LoaderOptions o = small_options();

@@ -23,6 +23,14 @@ inline constexpr int64_t kParallelCopyBytes = int64_t{4} << 20;
 /// has overlapping elements (zero strides), which source element lands there is unspecified.
 void copy(const View& src, const View& dst, int num_threads = 0);
 
+/// Converts `n` elements of dtype `from` at `src` (byte stride `src_stride`) into `n` elements of
+/// dtype `to` at `dst` (byte stride `dst_stride`) with copy()'s casting rules, on this thread and
+/// without any checks: copy()'s inner loop, for callers that have checked their own bounds and
+/// convert many short runs (the sequence loader's windows), where copy()'s planning would cost
+/// more than the conversion. The ranges must not overlap.
+void convert_elements(const void* src, int64_t src_stride, DType from, void* dst,
+                      int64_t dst_stride, DType to, int64_t n);
+
 /// A new 64-byte aligned, C-contiguous, writable array holding a copy of `src`, converted to
 /// `dtype` when given (NumPy's ascontiguousarray / astype / copy). Throws CopyForbiddenError
 /// inside a no-copy scope on this thread (copy_policy.hpp).

@@ -105,9 +105,16 @@ class Loader {
   BatchPlan plan(int64_t b, int64_t epoch) const;
 
   /// Delivers the next batch in order, waiting for it up to `timeout` (forever when absent).
-  /// Throws LoaderError when a worker failed on one of its samples (the position stays at that
-  /// batch).
+  /// When a worker failed on one of its samples: with on_error Raise, throws LoaderError naming
+  /// the first failing sample of the batch (the position stays at that batch); with Skip, each
+  /// failing slot k gets a copy of the image and label of the first slot after k (cyclically,
+  /// in plan order) whose sample did not fail, and LoaderError only when every sample failed.
   NextStatus next(Batch& out, std::optional<std::chrono::nanoseconds> timeout = std::nullopt);
+
+  /// Samples replaced by a substitute (on_error Skip) in the batches delivered so far.
+  int64_t num_skipped() const;
+  /// The distinct dataset indices of those samples, ascending.
+  std::vector<int64_t> skipped_samples() const;
 
   /// Buffers the loader's pool holds now (in flight, held by users, or spare).
   size_t buffers_allocated() const { return buffers_->allocated(); }
@@ -128,6 +135,8 @@ class Loader {
   void cancel_locked();
   void run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t end);
   void gather_label(int64_t sample, char* dst) const;
+  /// on_error Skip: fills each failed slot of a finished job from its substitute slot.
+  void substitute_failed_locked(Job& job);
   /// Writes plan entry k through the resampling kernel (resizing modes, ImageSets).
   void resample_sample(const BatchPlan& p, int64_t k, void* out) const;
 
@@ -146,6 +155,8 @@ class Loader {
   std::unique_ptr<Sync> sync_;
   int64_t next_batch_ = 0;  // in [0, num_batches()]; num_batches() once an epoch is delivered
   std::deque<std::shared_ptr<Job>> inflight_;
+  int64_t num_skipped_ = 0;               // guarded by Sync::state
+  std::vector<int64_t> skipped_samples_;  // sorted, distinct; guarded by Sync::state
 
   std::unique_ptr<ThreadPool> workers_;  // last member: destroyed (joined) first
 };

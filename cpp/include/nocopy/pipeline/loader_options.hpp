@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "nocopy/core/allocator.hpp"
@@ -29,6 +30,14 @@ inline constexpr int64_t kMaxLoaderThreads = 1024;
 /// Most batches a loader prepares ahead of the consumer.
 inline constexpr int64_t kMaxPrefetch = 1024;
 
+/// What the loader does with a sample that fails (a corrupt JPEG): raise a LoaderError naming
+/// it, or put a copy of the next sample of the same batch that did not fail in its slot.
+enum class OnError { Raise, Skip };
+/// The policy named `name` ("raise" or "skip"); std::invalid_argument for any other.
+OnError on_error_from_name(std::string_view name);
+/// The name of a policy, as on_error_from_name accepts it.
+std::string_view on_error_name(OnError policy);
+
 /// Every knob of the loader (the Python nc.Loader keyword arguments, same names and defaults).
 struct LoaderOptions {
   /// Samples per batch (>= 1); the last batch of an epoch may be smaller unless drop_last.
@@ -37,12 +46,14 @@ struct LoaderOptions {
   std::optional<std::array<int64_t, 2>> crop = std::array<int64_t, 2>{256, 256};
   /// How each sample's window is chosen.
   CropMode crop_mode = CropMode::Random;
-  /// random_resized: range of the window's fraction of the image area (torchvision's `scale`).
-  std::array<double, 2> area = {0.08, 1.0};
-  /// random_resized: range of the window's aspect ratio (width / height), drawn log-uniformly.
-  std::array<double, 2> ratio = {3.0 / 4.0, 4.0 / 3.0};
-  /// resize_center: the shorter side after resizing; absent means the larger crop side * 8 / 7
-  /// (256 for a 224 crop, the usual evaluation recipe).
+  /// random_resized only: range of the window's fraction of the image area (torchvision's
+  /// `scale`); absent means (0.08, 1.0). Given with another crop mode, it is an error.
+  std::optional<std::array<double, 2>> area;
+  /// random_resized only: range of the window's aspect ratio (width / height), drawn
+  /// log-uniformly; absent means (3/4, 4/3). Given with another crop mode, it is an error.
+  std::optional<std::array<double, 2>> ratio;
+  /// resize_center only: the shorter side after resizing; absent means the larger crop side *
+  /// 8 / 7 (256 for a 224 crop, the usual evaluation recipe). Given with another mode: an error.
   std::optional<int64_t> resize;
   /// How resized windows are resampled (antialiased bilinear, or nearest).
   Interpolation interpolation = Interpolation::Bilinear;
@@ -74,6 +85,9 @@ struct LoaderOptions {
   int64_t rank = 0;
   /// Number of shards (>= 1).
   int64_t world_size = 1;
+  /// A failing sample: Raise (LoaderError) or Skip (its slot gets a copy of the next sample of
+  /// the same batch, cyclically, that did not fail, with that sample's label; see Loader::next).
+  OnError on_error = OnError::Raise;
 };
 
 /// The options checked against the images, every default resolved: what a loader builds its

@@ -7,10 +7,9 @@
 // trimmed with drop_last), disjoint when the sample count divides evenly.
 //
 // Elastic resume: an epoch may start at a global position `start` of its order (set_epoch's
-// second argument). Rank r's slot k of batch b then reads global position
-// g = start + (b * batch_size + k) * world_size + r, and the remaining samples, positions
-// [start, N), are sharded, padded and trimmed as a whole epoch would be. Crop and mirror draws
-// are keyed by g, so a sample keeps its parameters whatever the world size it is read with.
+// second argument); the remaining positions [start, N) are sharded, padded and trimmed as a
+// whole epoch would be (ShardGeometry, shard.hpp). Crop and mirror draws are keyed by the global
+// position g, so a sample keeps its parameters whatever the world size it is read with.
 #pragma once
 
 #include <algorithm>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "nocopy/pipeline/resized_crop_window.hpp"
+#include "nocopy/pipeline/shard.hpp"
 
 namespace nocopy {
 
@@ -120,17 +120,17 @@ class Sampler {
   const SamplerConfig& config() const { return config_; }
 
   /// Samples this rank sees in the selected epoch (identical on every rank).
-  int64_t samples_per_rank() const { return current_.per_rank; }
+  int64_t samples_per_rank() const { return current_.per_rank(); }
   /// Batches this rank yields in the selected epoch (identical on every rank).
-  int64_t num_batches() const { return current_.num_batches; }
+  int64_t num_batches() const { return current_.num_batches(); }
   /// Batches this rank yields in a whole epoch (start 0).
-  int64_t epoch_batches() const { return whole_.num_batches; }
+  int64_t epoch_batches() const { return whole_.num_batches(); }
   /// Samples this rank sees in a whole epoch (start 0).
-  int64_t epoch_samples_per_rank() const { return whole_.per_rank; }
+  int64_t epoch_samples_per_rank() const { return whole_.per_rank(); }
   /// Batches this rank yields in an epoch started at global position `start` (in [0, N]).
-  int64_t batches_from(int64_t start) const { return geometry(start).num_batches; }
+  int64_t batches_from(int64_t start) const { return geometry(start).num_batches(); }
   /// Samples in the largest batch of any epoch: what one batch buffer must hold.
-  int64_t max_batch_len() const { return std::min(config_.batch_size, whole_.per_rank); }
+  int64_t max_batch_len() const { return std::min(config_.batch_size, whole_.per_rank()); }
   /// Samples in batch `b` of the selected epoch (batch_size, or fewer for a last partial batch).
   int64_t batch_len(int64_t b) const;
   /// Full plan of batch `b` of the selected epoch; std::out_of_range when b is not in
@@ -142,22 +142,18 @@ class Sampler {
 
  private:
   /// How the samples from global position `start` to the end of the order split into ranks.
-  struct Geometry {
-    int64_t start = 0, per_rank = 0, num_batches = 0;
-  };
-  Geometry geometry(int64_t start) const;
+  ShardGeometry geometry(int64_t start) const;
   /// The whole dataset's order in `epoch` (identity when not shuffling).
   std::vector<int64_t> epoch_order(int64_t epoch) const;
-  BatchPlan plan_from(const std::vector<int64_t>& order, int64_t epoch, const Geometry& geo,
+  BatchPlan plan_from(const std::vector<int64_t>& order, int64_t epoch, const ShardGeometry& geo,
                       int64_t b) const;
-  static int64_t batch_len(const Geometry& geo, int64_t batch_size, int64_t b);
   /// Height and width of sample i.
   int64_t height_of(int64_t i) const;
   int64_t width_of(int64_t i) const;
 
   SamplerConfig config_;
-  Geometry whole_;    // a whole epoch
-  Geometry current_;  // the selected epoch, from start_
+  ShardGeometry whole_;    // a whole epoch
+  ShardGeometry current_;  // the selected epoch, from start_
   int64_t start_ = 0;
   int64_t epoch_ = 0;
   /// Epoch order of the whole dataset (identity when not shuffling).

@@ -13,10 +13,36 @@ namespace nocopy {
 /// window must be range checked); false for floating types on either side.
 bool needs_range_check(DType from, DType to);
 
-/// Copies rows [start, start + rows) of `source` (1-D, or 2-D with features on the last axis)
-/// into the C-contiguous `dst`, converting to `out`. With `check_range`, first throws
-/// std::overflow_error naming the value, its position in source `source_index` and the range of
-/// `out` when a value does not fit.
+/// Consecutive rows of a 1-D or 2-D (steps, features) sequence: the first element, its dtype,
+/// the counts and the element strides (a 1-D sequence has one column).
+struct RowSpan {
+  /// First element of the first row.
+  const void* first = nullptr;
+  /// Element type.
+  DType dtype = DType::UInt8;
+  /// Rows (steps) and columns (features) in the span.
+  int64_t rows = 0, cols = 1;
+  /// Element strides between rows and between columns.
+  int64_t row_stride = 1, col_stride = 1;
+
+  /// Rows [begin, begin + n) of this span (the caller keeps them inside it).
+  RowSpan sub(int64_t begin, int64_t n) const;
+  /// True when the span's elements lie one after the other in memory.
+  bool contiguous() const { return col_stride == 1 && (rows <= 1 || row_stride == cols); }
+};
+
+/// Rows [start, start + rows) of `source` (1-D, or 2-D with features on the last axis);
+/// std::out_of_range naming source `source_index` when they are not all inside it.
+RowSpan source_rows(const View& source, int64_t source_index, int64_t start, int64_t rows);
+
+/// Writes `span` converted to `out` into the C-contiguous `dst`: one kernel call for a contiguous
+/// span or a single column, one per row otherwise (core convert_elements, no planning). With
+/// `check_range`, first throws std::overflow_error naming the value, its step (`first_step` + row)
+/// in source `source_index` and the range of `out` when a value does not fit.
+void convert_rows(const RowSpan& span, int64_t source_index, int64_t first_step, DType out,
+                  bool check_range, void* dst);
+
+/// convert_rows of source_rows(source, source_index, start, rows).
 void gather_rows(const View& source, int64_t source_index, int64_t start, int64_t rows, DType out,
                  bool check_range, void* dst);
 

@@ -5,10 +5,13 @@
 // `state().epoch`; what it holds is a pure function of (seed, epoch, batch index) (see
 // SequenceSampler), so a saved state resumes with identical bytes whatever the thread count.
 // Each batch is one buffer holding x and then y; its views own it, so a kept batch is never
-// reused. Memory-mapped sources (open_raw, open_npy, SharedArray) are read with MADV_RANDOM, and
-// the pages the loader has read from sources over 32 MiB are unmapped again every 32 MiB of
-// reads (MADV_DONTNEED; the file keeps them in its page cache), so the resident memory stays
-// bounded however large the file.
+// reused. Memory-mapped sources (open_raw, open_npy, SharedArray) get MADV_RANDOM. Up to 256 MiB
+// of them in all are read through the mapping and stay resident (bounded by their size). Beyond
+// that, contiguous sources that map a file are read with pread from the file
+// (POSIX_FADV_RANDOM), so no page of the mapping becomes resident, and the others (SharedArray,
+// strided views) through the mapping, the pages read unmapped again every 32 MiB of reads
+// (MADV_DONTNEED; the file keeps them in its page cache; not for copy-on-write mappings). So the
+// resident memory stays bounded however large the file.
 #pragma once
 
 #include <atomic>
@@ -28,6 +31,7 @@
 #include "nocopy/pipeline/loader.hpp"
 #include "nocopy/pipeline/sequence_options.hpp"
 #include "nocopy/pipeline/sequence_sampler.hpp"
+#include "nocopy/storage/file_reader.hpp"
 
 namespace nocopy {
 
@@ -54,20 +58,28 @@ class SequenceLoader {
   SequenceLoader(const SequenceLoader&) = delete;
   SequenceLoader& operator=(const SequenceLoader&) = delete;
 
-  /// Batches per epoch on this rank.
-  int64_t num_batches() const { return sampler_.num_batches(); }
-  /// Windows per epoch on this rank.
-  int64_t samples_per_rank() const { return sampler_.samples_per_rank(); }
+  /// Batches per (whole) epoch on this rank.
+  int64_t num_batches() const { return sampler_.epoch_batches(); }
+  /// Windows per (whole) epoch on this rank.
+  int64_t samples_per_rank() const { return sampler_.epoch_samples_per_rank(); }
+  /// Batches of the epoch state() is in, counted from its start (fewer than num_batches() in an
+  /// epoch resumed at a global position).
+  int64_t state_epoch_batches() const;
   /// Windows per epoch over all ranks.
   int64_t windows_per_epoch() const { return sampler_.windows_per_epoch(); }
   /// Worker threads running.
   size_t num_threads() const { return pool_.size(); }
   const SequenceOptions& options() const { return options_; }
 
-  /// Current position (epoch, next batch index).
+  /// Current position (epoch, next batch index, global position of the epoch's batch 0).
   LoaderState state() const;
-  /// Moves to a saved position; batch == num_batches() means the start of the next epoch.
-  /// Drops batches in flight. std::invalid_argument when out of range.
+  /// Global position of the next batch: all ranks together have consumed the windows at
+  /// positions [0, global_position()) of state().epoch.
+  int64_t global_position() const;
+  /// Moves to a saved position: batch `batch` of epoch `epoch` started at global position
+  /// `start` (elastic resume: a position saved with another world size or batch size, batch 0);
+  /// batch == the batches from `start` means the start of the next epoch. Drops batches in
+  /// flight. std::invalid_argument when out of range.
   void load_state(LoaderState state);
   /// Moves to batch 0 of `epoch` (>= 0).
   void set_epoch(int64_t epoch);
@@ -88,6 +100,8 @@ class SequenceLoader {
   void fill_locked();
   void cancel_locked();
   void run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t end);
+  void gather_window(size_t source, int64_t start, char* x, char* y,
+                     std::unique_ptr<char[]>& scratch) const;
   void release_pages(int64_t batch_windows);
 
   SequenceOptions options_;
@@ -96,6 +110,8 @@ class SequenceLoader {
   std::vector<int64_t> sample_tail_;  // () for 1-D sources, (F) for 2-D ones
   bool check_range_ = false;
   std::vector<uint8_t> mapped_;  // 1 for sources whose pages may be released (shared mappings)
+  std::vector<std::unique_ptr<FileReader>> readers_;  // pread readers of file sources, or null
+  size_t scratch_bytes_ = 0;  // a window's source bytes (x and y steps), for pread + convert
   size_t x_slot_bytes_ = 0, y_slot_bytes_ = 0, y_offset_ = 0;
   int64_t window_cost_ = 0;       // resident bytes a window may map (its pages + fault-around)
   int64_t unreleased_bytes_ = 0;  // guarded by consumer_

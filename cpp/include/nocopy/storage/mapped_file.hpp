@@ -61,9 +61,16 @@ class MappedFile final : public MappedRegion {
   /// Maps the first `size` bytes of an open descriptor (the descriptor may be closed afterwards).
   static std::shared_ptr<MappedFile> map_fd(int fd, size_t size, MapMode mode, std::string path);
   std::string_view kind() const override { return "mmap"; }
+  /// Device and inode of the mapped file (fstat when it was mapped), so a reader that reopens
+  /// source() can tell whether the path still names this file.
+  uint64_t device() const { return device_; }
+  uint64_t inode() const { return inode_; }
 
  private:
-  using MappedRegion::MappedRegion;
+  MappedFile(uint8_t* data, size_t size, MapMode mode, std::string source, uint64_t device,
+             uint64_t inode)
+      : MappedRegion(data, size, mode, std::move(source)), device_(device), inode_(inode) {}
+  uint64_t device_, inode_;
 };
 
 /// Access hints for the pages of a mapped view (madvise).

@@ -1,0 +1,48 @@
+// FileReader: reopen a mapped file by its path, check it is the same file, pread ranges of it.
+#include "nocopy/storage/file_reader.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "nocopy/storage/mapped_file.hpp"
+#include "storage/posix_file.hpp"
+
+namespace nocopy {
+
+std::unique_ptr<FileReader> FileReader::open_for(const View& view) {
+  const auto* file = dynamic_cast<const MappedFile*>(view.owner().get());
+  if (file == nullptr || file->mode() == MapMode::CopyOnWrite) return nullptr;
+  const auto* first = static_cast<const uint8_t*>(view.data());
+  if (first < file->data() || first > file->data() + file->size()) return nullptr;
+  const std::string& path = file->source();
+  if (path.find('\0') != std::string::npos) return nullptr;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (fd.get() < 0) return nullptr;
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<uint64_t>(st.st_dev) != file->device() ||
+      static_cast<uint64_t>(st.st_ino) != file->inode()) {
+    return nullptr;
+  }
+  // Regular files ignore O_NONBLOCK for reads; it only kept a FIFO from blocking the open.
+  (void)posix_fadvise(fd.get(), 0, 0, POSIX_FADV_RANDOM);
+  const auto base = static_cast<int64_t>(first - file->data());
+  return std::unique_ptr<FileReader>(new FileReader(fd.release(), base, path));
+}
+
+FileReader::~FileReader() {
+  ::close(fd_);
+}
+
+void FileReader::read(void* dst, size_t n, int64_t offset) const {
+  const auto at = static_cast<uint64_t>(base_ + offset);
+  if (pread_full(fd_, static_cast<uint8_t*>(dst), n, at, path_) != n) {
+    throw std::runtime_error("'" + path_ + "' ends before byte " + std::to_string(at + n) +
+                             ": it was truncated after it was mapped");
+  }
+}
+
+}  // namespace nocopy

@@ -343,6 +343,8 @@ for loader, ref in loaders:
     def poke():                             # another thread reads the position meanwhile
         while not stop.is_set():
             loader.state_dict(); loader.plan(0); len(loader); loader.epoch
+            if isinstance(loader, nc.Loader):
+                loader.num_skipped; loader.skipped_samples
     t = threading.Thread(target=poke)
     t.start()
     kept = []

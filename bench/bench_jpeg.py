@@ -253,7 +253,8 @@ def main() -> None:
         print(json.dumps(_worker(args.worker, json.loads(args.config))))
         return
     if args.quick:
-        args.images, args.rounds, args.batches, args.repeats = 128, 2, 2, 1
+        args.images = min(args.images, 128)
+        args.rounds, args.batches, args.repeats = 2, 2, 1
     methods = harness.chosen_methods(ap, args.only, METHODS)
     threads = args.threads or len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory() as tmp:

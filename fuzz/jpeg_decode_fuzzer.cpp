@@ -1,8 +1,10 @@
 // libFuzzer target for the JPEG decoder: any bytes must either be rejected with a standard
 // exception or decode; accepted images are decoded whole and in a window at a scale chosen by
-// the first input byte, into buffers of exactly the promised size (ASan checks the writes).
+// the first input byte, into buffers of exactly the promised size (ASan checks the writes), and
+// the window's rows as decode_rows leaves them must equal decode()'s.
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 
@@ -25,6 +27,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const nocopy::JpegWindow w{sh / 3, sw / 3, sh - sh / 3, sw - sw / 2};
     std::vector<uint8_t> win(static_cast<size_t>(w.height * w.width * 3));
     decoder.decode(jpeg, n, denom, w, win.data(), w.width * 3);
+    const nocopy::JpegDecoder::Rows rows = decoder.decode_rows(jpeg, n, denom, w);
+    for (int64_t r = 0; r < w.height; ++r) {
+      if (std::memcmp(rows.data + r * rows.row_stride, win.data() + r * w.width * 3,
+                      static_cast<size_t>(w.width) * 3) != 0) {
+        std::abort();
+      }
+    }
   } catch (const std::exception&) {
   }
   return 0;

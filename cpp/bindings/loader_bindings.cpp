@@ -282,10 +282,14 @@ void bind_loader(nb::module_& m) {
           nb::arg("batch"), nb::arg("epoch").none() = nb::none(),
           "(indices, top, left, mirror, height, width) lists of batch `batch` of `epoch` "
           "(default: current).")
-      .def_prop_ro("num_skipped", &Loader::num_skipped,
-                   "Samples replaced by a substitute (on_error='skip') so far.")
-      .def_prop_ro("skipped_samples", &Loader::skipped_samples,
-                   "Distinct dataset indices of the samples skipped so far, ascending.")
+      .def_prop_ro(
+          "num_skipped",
+          [](const Loader& l) { return without_gil([&] { return l.num_skipped(); }); },
+          "Samples replaced by a substitute (on_error='skip') so far.")
+      .def_prop_ro(
+          "skipped_samples",
+          [](const Loader& l) { return without_gil([&] { return l.skipped_samples(); }); },
+          "Distinct dataset indices of the samples skipped so far, ascending.")
       .def("_inject_fault", &inject_loader_fault_for_testing, nb::arg("sample"),
            "Test seam: workers fail when they reach dataset index `sample` (-1: never).")
       .def("next", &next_batch,

@@ -307,7 +307,7 @@ def test_other_buffer_types_work():
 
 
 # --- threads and the GIL --------------------------------------------------------------------
-def _run(code: str, timeout: int = 180) -> subprocess.CompletedProcess:
+def _run(code: str, timeout: int = 120) -> subprocess.CompletedProcess:
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
                           text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -343,6 +343,8 @@ for loader, ref in loaders:
     def poke():                             # another thread reads the position meanwhile
         while not stop.is_set():
             loader.state_dict(); loader.plan(0); len(loader); loader.epoch
+            if isinstance(loader, nc.Loader):
+                loader.num_skipped; loader.skipped_samples
     t = threading.Thread(target=poke)
     t.start()
     kept = []

@@ -112,3 +112,20 @@ def test_gpu_check_says_why_and_exits_cleanly_without_a_cuda_gpu():
     assert proc.returncode == 0, proc.stderr
     assert "no CUDA GPU is available here" in proc.stdout
     assert "unverified" in proc.stdout and "python bench/gpu_check.py" in proc.stdout
+
+
+def test_bench_jpeg_quick_run_measures_every_chosen_method():
+    # The JPEG benchmark end to end on a few images: each method in its own process, interleaved
+    # rounds, wall-clock and CPU-time rates (the numbers themselves are not asserted).
+    script = Path(__file__).resolve().parents[2] / "bench" / "bench_jpeg.py"
+    proc = subprocess.run([sys.executable, str(script), "--quick", "--images", "16", "--batch", "4",
+                           "--no-decode", "--only", "nocopy-jpeg,torch-pillow-0", "--json"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert [r["method"] for r in out["results"]] == ["nocopy-jpeg", "torch-pillow-0"]
+    for r in out["results"]:
+        assert "skipped" not in r, r
+        assert len(r["rates"]) == 2 and r["img_per_s"] > 0 and r["cpu_rate"] > 0
+    assert out["results"][0]["cores"] == out["config"]["threads"]
+    assert out["results"][1]["cores"] == 1

@@ -109,13 +109,22 @@ constexpr int64_t kCropMargin = 2;
 
 }  // namespace
 
+using Rows = JpegDecoder::Rows;
+
 struct JpegDecoder::Impl {
   jpeg_decompress_struct cinfo{};
   ErrorManager err{};
   jpeg_progress_mgr progress{};
-  std::vector<uint8_t> row;  // one scanline of the cropped region (grows, never shrinks)
+  std::vector<uint8_t> row;     // one scanline of the cropped region (grows, never shrinks)
+  std::vector<uint8_t> pixels;  // decode_rows' window rows (grows, never shrinks)
+  std::vector<JSAMPROW> rows;   // where each decoded row of the window goes
   int64_t max_memory = 0;
   bool created = false;
+
+  /// Decodes `window`: into out (row_stride apart) when `direct` is null, else into `pixels`,
+  /// setting *direct to where the window lies there.
+  JpegInfo run(const uint8_t* data, size_t size, int denom, const JpegWindow& window, uint8_t* out,
+               int64_t row_stride, Rows* direct);
 };
 
 JpegDecoder::JpegDecoder(bool fail_on_warning, int64_t max_memory) : impl_(new Impl) {
@@ -159,7 +168,20 @@ JpegInfo JpegDecoder::read_header(const uint8_t* data, size_t size) {
 
 JpegInfo JpegDecoder::decode(const uint8_t* data, size_t size, int denom, const JpegWindow& window,
                              uint8_t* out, int64_t row_stride) {
-  Impl& s = *impl_;
+  return impl_->run(data, size, denom, window, out, row_stride, nullptr);
+}
+
+Rows JpegDecoder::decode_rows(const uint8_t* data, size_t size, int denom,
+                              const JpegWindow& window) {
+  Rows r;
+  r.info = impl_->run(data, size, denom, window, nullptr, 0, &r);
+  return r;
+}
+
+JpegInfo JpegDecoder::Impl::run(const uint8_t* data, size_t size, int denom,
+                                const JpegWindow& window, uint8_t* out, int64_t row_stride,
+                                Rows* direct) {
+  Impl& s = *this;
   jpeg_scaled_size(1, denom);  // validates denom
   if (size == 0 || data == nullptr) throw std::invalid_argument("JPEG data is empty");
   jpeg_abort_decompress(&s.cinfo);
@@ -191,7 +213,7 @@ JpegInfo JpegDecoder::decode(const uint8_t* data, size_t size, int denom, const 
         ") is outside the image decoded at scale 1/" + std::to_string(denom) + " (" +
         std::to_string(out_h) + ", " + std::to_string(out_w) + ")");
   }
-  if (row_stride < 3 * window.width) {
+  if (direct == nullptr && row_stride < 3 * window.width) {
     jpeg_abort_decompress(&s.cinfo);
     throw std::invalid_argument("JPEG output row stride " + std::to_string(row_stride) +
                                 " is less than 3 * width " + std::to_string(3 * window.width));
@@ -199,6 +221,14 @@ JpegInfo JpegDecoder::decode(const uint8_t* data, size_t size, int denom, const 
   const size_t channels = cmyk ? 4 : 3;
   if (s.row.size() < static_cast<size_t>(out_w) * channels) {
     s.row.resize(static_cast<size_t>(out_w) * channels);
+  }
+  if (direct != nullptr) {
+    // Room for the window's rows at the widest crop libjpeg can make (the whole scaled row).
+    const size_t need = static_cast<size_t>(window.height) * static_cast<size_t>(out_w) * 3;
+    if (s.pixels.size() < need) s.pixels.resize(need);
+  }
+  if (s.rows.size() < static_cast<size_t>(window.height)) {
+    s.rows.resize(static_cast<size_t>(window.height));
   }
   jpeg_start_decompress(&s.cinfo);
   // Crop to the iMCU columns the window touches plus a margin (libjpeg rounds the start down to
@@ -209,6 +239,41 @@ JpegInfo JpegDecoder::decode(const uint8_t* data, size_t size, int denom, const 
   if (crop_width < s.cinfo.output_width) jpeg_crop_scanline(&s.cinfo, &xoffset, &crop_width);
   const size_t skip_bytes = static_cast<size_t>(window.left - xoffset) * channels;
   if (window.top > 0) jpeg_skip_scanlines(&s.cinfo, static_cast<JDIMENSION>(window.top));
+  // RGB rows go straight where they are wanted: into `pixels` (decode_rows), or into `out` when
+  // the decoded rows are exactly the window's. Otherwise each row is copied (or converted).
+  uint8_t* target = nullptr;
+  int64_t stride = 0;
+  if (!cmyk && direct != nullptr) {
+    target = s.pixels.data();
+    stride = static_cast<int64_t>(crop_width) * 3;
+    direct->data = target + skip_bytes;
+    direct->row_stride = stride;
+  } else if (!cmyk && skip_bytes == 0 && static_cast<int64_t>(crop_width) == window.width) {
+    target = out;
+    stride = row_stride;
+  }
+  uint8_t* const copy_to = direct != nullptr ? s.pixels.data() : out;
+  const int64_t copy_stride = direct != nullptr ? window.width * 3 : row_stride;
+  if (target == nullptr && direct != nullptr) {
+    direct->data = copy_to;
+    direct->row_stride = copy_stride;
+  }
+  if (target != nullptr) {
+    for (int64_t r = 0; r < window.height; ++r)
+      s.rows[static_cast<size_t>(r)] = target + r * stride;
+    for (int64_t r = 0; r < window.height;) {
+      const JDIMENSION got = jpeg_read_scanlines(&s.cinfo, s.rows.data() + r,
+                                                 static_cast<JDIMENSION>(window.height - r));
+      if (got == 0) {
+        std::snprintf(s.err.message, sizeof(s.err.message), "ended at row %lld of %lld",
+                      static_cast<long long>(window.top + r), static_cast<long long>(out_h));
+        std::longjmp(s.err.jump, 1);
+      }
+      r += got;
+    }
+    jpeg_abort_decompress(&s.cinfo);  // the rows below the window are never decoded
+    return info;
+  }
   JSAMPROW rowp = s.row.data();
   for (int64_t r = 0; r < window.height; ++r) {
     if (jpeg_read_scanlines(&s.cinfo, &rowp, 1) != 1) {
@@ -217,7 +282,7 @@ JpegInfo JpegDecoder::decode(const uint8_t* data, size_t size, int denom, const 
       std::longjmp(s.err.jump, 1);
     }
     const uint8_t* src = s.row.data() + skip_bytes;
-    uint8_t* dst = out + r * row_stride;
+    uint8_t* dst = copy_to + r * copy_stride;
     if (!cmyk) {
       std::memcpy(dst, src, static_cast<size_t>(window.width) * 3);
     } else {
@@ -273,6 +338,9 @@ JpegInfo JpegDecoder::decode(const uint8_t*, size_t, int, const JpegWindow&, uin
   no_jpeg();
 }
 JpegInfo JpegDecoder::decode_full(const uint8_t*, size_t, int, uint8_t*, int64_t) {
+  no_jpeg();
+}
+JpegDecoder::Rows JpegDecoder::decode_rows(const uint8_t*, size_t, int, const JpegWindow&) {
   no_jpeg();
 }
 

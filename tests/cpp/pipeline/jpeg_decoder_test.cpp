@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -161,6 +162,15 @@ TEST(JpegDecoder, WindowsEqualTheFullDecode) {
           }
           EXPECT_EQ(out[static_cast<size_t>(y * stride + w.width * 3)], 0xAB);  // padding kept
         }
+        // decode_rows leaves the same pixels in the decoder's buffer, rows as libjpeg wrote them.
+        const JpegDecoder::Rows rows = d.decode_rows(e.bytes.data(), e.bytes.size(), denom, w);
+        EXPECT_GE(rows.row_stride, w.width * 3);
+        for (int64_t y = 0; y < w.height; ++y) {
+          for (int64_t x = 0; x < w.width * 3; ++x) {
+            mismatches += rows.data[y * rows.row_stride + x] !=
+                          ref[static_cast<size_t>(((w.top + y) * sw + w.left) * 3 + x)];
+          }
+        }
         ASSERT_EQ(mismatches, 0) << "samp " << c.h_samp << "x" << c.v_samp << " progressive "
                                  << c.progressive << " denom " << denom << " window " << w.top
                                  << "," << w.left << " " << w.height << "x" << w.width;
@@ -196,6 +206,10 @@ TEST(JpegDecoder, CmykComesOutAsRgb) {
       ASSERT_EQ(out[static_cast<size_t>(y * 21 + x)],
                 rgb[static_cast<size_t>(((3 + y) * 24 + 4) * 3 + x)]);
     }
+  }
+  const JpegDecoder::Rows rows = d.decode_rows(e.bytes.data(), e.bytes.size(), 1, {3, 4, 5, 7});
+  for (int64_t y = 0; y < 5; ++y) {
+    ASSERT_EQ(std::memcmp(rows.data + y * rows.row_stride, out.data() + y * 21, 21), 0) << y;
   }
 }
 

@@ -80,6 +80,20 @@ class JpegDecoder {
   JpegInfo decode(const uint8_t* data, size_t size, int denom, const JpegWindow& window,
                   uint8_t* out, int64_t row_stride);
 
+  /// Where decode_rows left a window: the first pixel at `data`, rows `row_stride` bytes apart.
+  struct Rows {
+    /// The window's top-left pixel (RGB), inside the decoder's own buffer.
+    const uint8_t* data = nullptr;
+    /// Bytes from one row of the window to the next (>= 3 * window width).
+    int64_t row_stride = 0;
+    /// The full-size header.
+    JpegInfo info;
+  };
+  /// Decodes `window` as decode() does, but leaves the rows where libjpeg wrote them, in the
+  /// decoder's own buffer (valid until its next call): RGB rows are decoded straight into it,
+  /// saving decode()'s copy of every row. Same errors as decode().
+  Rows decode_rows(const uint8_t* data, size_t size, int denom, const JpegWindow& window);
+
   /// Decodes the whole image scaled by 1/denom as RGB into `out` (rows of 3 * scaled width
   /// bytes, row_stride apart); returns the full-size header.
   JpegInfo decode_full(const uint8_t* data, size_t size, int denom, uint8_t* out,

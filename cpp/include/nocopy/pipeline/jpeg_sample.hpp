@@ -18,13 +18,12 @@
 
 namespace nocopy {
 
-/// Memory one worker thread reuses for every JPEG sample: the decoder, the decoded window and
-/// the resampling tables (each grows to the largest sample seen, then never allocates again).
+/// Memory one worker thread reuses for every JPEG sample: the decoder (which holds the decoded
+/// window's rows) and the resampling tables (each grows to the largest sample seen, then never
+/// allocates again).
 struct JpegSampleScratch {
-  /// The worker's decompressor.
+  /// The worker's decompressor; decode_rows leaves the window's RGB rows in it.
   JpegDecoder decoder;
-  /// The decoded (scaled) window, RGB rows.
-  std::vector<uint8_t> pixels;
   /// The resampling kernel's tables and row buffers.
   ResizeScratch resize;
 };

@@ -3,6 +3,7 @@
 #include "nocopy/pipeline/sequence_loader.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -235,10 +236,21 @@ void SequenceLoader::fill_locked() {
     const int64_t per = (len + chunks - 1) / chunks;
     const int64_t count = (len + per - 1) / per;
     job->remaining.store(count, std::memory_order_relaxed);
-    inflight_.push_back(job);
+    // As in Loader::fill_locked: every task is built before the first is queued, and the job is
+    // published only once all are queued; if queuing fails (std::bad_alloc) the job is cancelled
+    // and dropped, so the consumer never waits for chunks that will not run.
+    std::vector<std::function<void()>> tasks;
+    tasks.reserve(static_cast<size_t>(count));
     for (int64_t begin = 0; begin < len; begin += per) {
       const int64_t end = std::min(len, begin + per);
-      pool_.submit([this, job, begin, end] { run_chunk(job, begin, end); });
+      tasks.emplace_back([this, job, begin, end] { run_chunk(job, begin, end); });
+    }
+    try {
+      for (auto& task : tasks) pool_.submit(std::move(task));
+      inflight_.push_back(job);
+    } catch (...) {
+      job->cancelled.store(true, std::memory_order_relaxed);  // queued chunks skip their work
+      throw;
     }
   }
 }
@@ -323,6 +335,11 @@ void SequenceLoader::release_pages(int64_t batch_windows) {
   }
 }
 
+void SequenceLoader::advance_epoch_locked() {
+  sampler_.set_epoch(sampler_.epoch() + 1);
+  next_batch_ = 0;
+}
+
 NextStatus SequenceLoader::next(SequenceBatch& out,
                                 std::optional<std::chrono::nanoseconds> timeout) {
   std::lock_guard<std::mutex> consumer(consumer_);
@@ -332,6 +349,7 @@ NextStatus SequenceLoader::next(SequenceBatch& out,
                             std::to_string(sampler_.epoch_samples_per_rank()) + ", batch_size " +
                             std::to_string(options_.batch_size) + ", drop_last)");
   }
+  if (next_batch_ == sampler_.num_batches()) advance_epoch_locked();  // a failed earlier move
   fill_locked();
   std::shared_ptr<Job> job = inflight_.front();
   auto ready = [&job] { return job->done; };
@@ -340,30 +358,37 @@ NextStatus SequenceLoader::next(SequenceBatch& out,
   } else {
     cv_.wait(lock, ready);
   }
-  inflight_.pop_front();
   if (job->error_pos >= 0) {
     cancel_locked();  // the position stays at this batch: a retry fails the same way
     std::rethrow_exception(job->error);
   }
+  // The batch is built while its job is still first in line: if an allocation fails here, the
+  // position and the jobs in flight are unchanged and the next call delivers the same batch.
   const auto len = static_cast<int64_t>(job->plan.starts.size());
   auto shape = [&](int64_t steps) {
     std::vector<int64_t> s{len, steps};
     s.insert(s.end(), sample_tail_.begin(), sample_tail_.end());
     return s;
   };
-  out.x =
+  SequenceBatch batch;
+  batch.x =
       View::c_contiguous(job->buffer->data(), options_.dtype, shape(options_.seq_len), job->buffer);
-  out.y.reset();
   if (options_.targets != SequenceTargets::None) {
-    out.y = View::c_contiguous(static_cast<char*>(job->buffer->data()) + y_offset_, options_.dtype,
-                               shape(options_.target_len()), job->buffer);
+    batch.y = View::c_contiguous(static_cast<char*>(job->buffer->data()) + y_offset_,
+                                 options_.dtype, shape(options_.target_len()), job->buffer);
   }
-  out.epoch = job->epoch;
-  out.index = job->index;
+  batch.epoch = job->epoch;
+  batch.index = job->index;
+  inflight_.pop_front();
+  out = std::move(batch);
   if (++next_batch_ == sampler_.num_batches()) {
-    sampler_.set_epoch(sampler_.epoch() + 1);
-    next_batch_ = 0;
     inflight_.clear();
+    // The batch is delivered even if the next epoch cannot start (kMaxEpoch): the next call
+    // retries the move and reports it.
+    try {
+      advance_epoch_locked();
+    } catch (const std::exception&) {
+    }
   } else {
     // A failed refill (std::bad_alloc, an error of a user allocator) must not lose the batch
     // being delivered: the next call retries it and reports the error.

@@ -1,4 +1,5 @@
-// Tests of Loader::next() when an allocation fails: whichever allocation of the call fails
+// Tests of Loader::next() and SequenceLoader::next() when an allocation fails: whichever
+// allocation of the call fails
 // (plans, tasks, the worker queue, the delivered views), next() reports
 // std::bad_alloc, never waits for work that was not queued, and the following calls deliver
 // exactly the batches a loader without failures delivers.
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "nocopy/pipeline/loader.hpp"
+#include "nocopy/pipeline/sequence_loader.hpp"
 
 namespace {
 
@@ -125,6 +127,56 @@ TEST(LoaderAllocation, FailedAllocationInNextNeverHangsOrSkipsABatch) {
     }
     ASSERT_EQ(s, NextStatus::Ready) << "next() waited after a failed allocation (k = " << k << ")";
     ASSERT_EQ(bytes_of(b), want[delivered]) << "batch " << delivered << " (k = " << k << ")";
+    ++delivered;
+  }
+  EXPECT_GT(failures, 10);
+}
+
+TEST(LoaderAllocation, FailedAllocationInSequenceNextNeverHangsOrSkipsABatch) {
+  View tokens = View::empty(DType::UInt16, {3000});
+  for (int64_t i = 0; i < tokens.size(); ++i) tokens.data_as<uint16_t>()[i] = uint16_t(i * 7);
+  nocopy::SequenceOptions o;
+  o.seq_len = 16;
+  o.batch_size = 5;
+  o.num_threads = 2;
+  o.prefetch = 3;
+  o.seed = 3;
+  auto bytes = [](const nocopy::SequenceBatch& b) {
+    const auto* p = static_cast<const unsigned char*>(b.x.data());
+    std::vector<unsigned char> v(p, p + b.x.nbytes());
+    const auto* q = static_cast<const unsigned char*>(b.y->data());
+    v.insert(v.end(), q, q + b.y->nbytes());
+    return v;
+  };
+
+  nocopy::SequenceLoader reference({tokens}, o);
+  std::vector<std::vector<unsigned char>> want;
+  for (int i = 0; i < 2 * reference.num_batches(); ++i) {  // two epochs
+    nocopy::SequenceBatch b;
+    ASSERT_EQ(reference.next(b), NextStatus::Ready);
+    want.push_back(bytes(b));
+  }
+
+  nocopy::SequenceLoader loader({tokens}, o);
+  size_t delivered = 0;
+  int failures = 0;
+  for (long k = 0; delivered < want.size(); ++k) {
+    nocopy::SequenceBatch b;
+    NextStatus s = NextStatus::Timeout;
+    bool failed = false;
+    g_allocations_before_failure = k % 24;  // fail the (k % 24)-th allocation of this call
+    try {
+      s = loader.next(b, std::chrono::seconds(10));
+    } catch (const std::bad_alloc&) {
+      failed = true;
+    }
+    g_allocations_before_failure = -1;
+    if (failed) {
+      ++failures;
+      continue;
+    }
+    ASSERT_EQ(s, NextStatus::Ready) << "next() waited after a failed allocation (k = " << k << ")";
+    ASSERT_EQ(bytes(b), want[delivered]) << "batch " << delivered << " (k = " << k << ")";
     ++delivered;
   }
   EXPECT_GT(failures, 10);

@@ -99,6 +99,8 @@ class SequenceLoader {
   struct Job;
   void fill_locked();
   void cancel_locked();
+  /// Moves to the next epoch after its last batch was delivered (throws at kMaxEpoch).
+  void advance_epoch_locked();
   void run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t end);
   void gather_window(size_t source, int64_t start, char* x, char* y,
                      std::unique_ptr<char[]>& scratch) const;

@@ -85,6 +85,44 @@ std::vector<unsigned char> bytes_of(const Batch& b) {
   return {p, p + b.images.nbytes()};
 }
 
+std::vector<unsigned char> bytes_of(const nocopy::SequenceBatch& b) {
+  const auto* p = static_cast<const unsigned char*>(b.x.data());
+  std::vector<unsigned char> v(p, p + b.x.nbytes());
+  const auto* q = static_cast<const unsigned char*>(b.y->data());
+  v.insert(v.end(), q, q + b.y->nbytes());
+  return v;
+}
+
+/// Calls loader.next() with its (k % 24)-th allocation failing, k = 0, 1, ..., until every batch
+/// of `want` (what an equal loader without failures delivered) came, in order: a failed call
+/// must neither wait for work that was never queued nor lose the batch it was delivering.
+template <class LoaderT, class BatchT>
+void expect_every_batch_despite_failures(LoaderT& loader,
+                                         const std::vector<std::vector<unsigned char>>& want) {
+  size_t delivered = 0;
+  int failures = 0;
+  for (long k = 0; delivered < want.size(); ++k) {
+    BatchT b;
+    NextStatus s = NextStatus::Timeout;
+    bool failed = false;
+    g_allocations_before_failure = k % 24;
+    try {
+      s = loader.next(b, std::chrono::seconds(10));
+    } catch (const std::bad_alloc&) {
+      failed = true;
+    }
+    g_allocations_before_failure = -1;
+    if (failed) {
+      ++failures;
+      continue;
+    }
+    ASSERT_EQ(s, NextStatus::Ready) << "next() waited after a failed allocation (k = " << k << ")";
+    ASSERT_EQ(bytes_of(b), want[delivered]) << "batch " << delivered << " (k = " << k << ")";
+    ++delivered;
+  }
+  EXPECT_GT(failures, 10);
+}
+
 }  // namespace
 
 TEST(LoaderAllocation, FailedAllocationInNextNeverHangsOrSkipsABatch) {
@@ -108,28 +146,7 @@ TEST(LoaderAllocation, FailedAllocationInNextNeverHangsOrSkipsABatch) {
   }
 
   Loader loader(images, std::nullopt, o);
-  size_t delivered = 0;
-  int failures = 0;
-  for (long k = 0; delivered < want.size(); ++k) {
-    Batch b;
-    NextStatus s = NextStatus::Timeout;
-    bool failed = false;
-    g_allocations_before_failure = k % 24;  // fail the (k % 24)-th allocation of this call
-    try {
-      s = loader.next(b, std::chrono::seconds(10));
-    } catch (const std::bad_alloc&) {
-      failed = true;
-    }
-    g_allocations_before_failure = -1;
-    if (failed) {
-      ++failures;
-      continue;
-    }
-    ASSERT_EQ(s, NextStatus::Ready) << "next() waited after a failed allocation (k = " << k << ")";
-    ASSERT_EQ(bytes_of(b), want[delivered]) << "batch " << delivered << " (k = " << k << ")";
-    ++delivered;
-  }
-  EXPECT_GT(failures, 10);
+  expect_every_batch_despite_failures<Loader, Batch>(loader, want);
 }
 
 TEST(LoaderAllocation, FailedAllocationInSequenceNextNeverHangsOrSkipsABatch) {
@@ -141,43 +158,14 @@ TEST(LoaderAllocation, FailedAllocationInSequenceNextNeverHangsOrSkipsABatch) {
   o.num_threads = 2;
   o.prefetch = 3;
   o.seed = 3;
-  auto bytes = [](const nocopy::SequenceBatch& b) {
-    const auto* p = static_cast<const unsigned char*>(b.x.data());
-    std::vector<unsigned char> v(p, p + b.x.nbytes());
-    const auto* q = static_cast<const unsigned char*>(b.y->data());
-    v.insert(v.end(), q, q + b.y->nbytes());
-    return v;
-  };
-
   nocopy::SequenceLoader reference({tokens}, o);
   std::vector<std::vector<unsigned char>> want;
   for (int i = 0; i < 2 * reference.num_batches(); ++i) {  // two epochs
     nocopy::SequenceBatch b;
     ASSERT_EQ(reference.next(b), NextStatus::Ready);
-    want.push_back(bytes(b));
+    want.push_back(bytes_of(b));
   }
 
   nocopy::SequenceLoader loader({tokens}, o);
-  size_t delivered = 0;
-  int failures = 0;
-  for (long k = 0; delivered < want.size(); ++k) {
-    nocopy::SequenceBatch b;
-    NextStatus s = NextStatus::Timeout;
-    bool failed = false;
-    g_allocations_before_failure = k % 24;  // fail the (k % 24)-th allocation of this call
-    try {
-      s = loader.next(b, std::chrono::seconds(10));
-    } catch (const std::bad_alloc&) {
-      failed = true;
-    }
-    g_allocations_before_failure = -1;
-    if (failed) {
-      ++failures;
-      continue;
-    }
-    ASSERT_EQ(s, NextStatus::Ready) << "next() waited after a failed allocation (k = " << k << ")";
-    ASSERT_EQ(bytes(b), want[delivered]) << "batch " << delivered << " (k = " << k << ")";
-    ++delivered;
-  }
-  EXPECT_GT(failures, 10);
+  expect_every_batch_despite_failures<nocopy::SequenceLoader, nocopy::SequenceBatch>(loader, want);
 }

@@ -352,7 +352,9 @@ def test_ctrl_c_while_waiting_raises_keyboard_interrupt():
     # Batches until the signal comes, however late the timer thread runs on a loaded machine
     # (a fixed count of batches can finish first); most of the time is spent waiting in C++.
     deadline = time.monotonic() + 60
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # Python's own Ctrl-C handler, whatever the runner left (a job started in the background by
+    # a non-interactive shell inherits SIGINT ignored, and Python then installs no handler).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
@@ -360,6 +362,7 @@ def test_ctrl_c_while_waiting_raises_keyboard_interrupt():
                 loader.next_batch()
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     del loader
 
 

@@ -42,6 +42,24 @@ EPOCH = 2
 REF = _slots(_loader().plan(b, EPOCH) for b in range(len(_loader())))  # slot g = position g
 
 
+def _assert_continues(rest, ref, n, pos, w2, drop_last):
+    """`rest` (what every rank of a W2 run delivers after resuming at global position `pos`)
+    continues the epoch order `ref` of `n` positions; returns the wrap-around pads (none with
+    drop_last)."""
+    remaining = n - pos
+    if drop_last:
+        # trimmed to a multiple of w2, then each rank's last partial batch dropped
+        kept = remaining // w2 // B * B * w2
+        assert Counter(rest) == Counter(ref[pos:pos + kept])
+        return Counter()
+    # every remaining position once (same sample and crop, or window), plus < w2 pads that
+    # wrap around to the start of the epoch's order
+    extra = Counter(rest) - Counter(ref[pos:])
+    assert not Counter(ref[pos:]) - Counter(rest)
+    assert sum(extra.values()) == -(-remaining // w2) * w2 - remaining
+    return extra
+
+
 def _saved(world, batch_index, drop_last, batch=B):
     """rank 0's state_dict after `batch_index` batches of epoch EPOCH at world size `world`."""
     a = _loader(0, world, batch, drop_last)
@@ -74,18 +92,8 @@ def test_continuation_delivers_exactly_the_rest(w1, w2, drop_last):
             after.append(plans)
         assert len({len(p) for p in after}) == 1  # equal batch counts on every rank
         rest = _slots(p for plans in after for p in plans)
-        remaining = N - pos
-        if drop_last:
-            # trimmed to a multiple of w2, then each rank's last partial batch dropped
-            kept = remaining // w2 // B * B * w2
-            assert Counter(rest) == Counter(REF[pos:pos + kept])
-        else:
-            # every remaining position once (same sample, crop, mirror), plus < w2 pads that
-            # wrap around to the start of the epoch's order
-            extra = Counter(rest) - Counter(REF[pos:])
-            assert not Counter(REF[pos:]) - Counter(rest)
-            assert sum(extra.values()) == -(-remaining // w2) * w2 - remaining
-            assert {s[0] for s in extra} <= {s[0] for s in REF[:w2]}
+        extra = _assert_continues(rest, REF, N, pos, w2, drop_last)
+        assert {s[0] for s in extra} <= {s[0] for s in REF[:w2]}  # pads: the first samples
 
 
 def test_resumed_batches_hold_the_same_bytes_and_the_next_epoch_is_whole():
@@ -240,15 +248,8 @@ def test_sequence_continuation_delivers_exactly_the_rest(w1, w2, drop_last, step
             after.append(_seq_plans(ld) if left else [])
         assert len({len(p) for p in after}) == 1  # equal batch counts on every rank
         rest = _windows(p for plans in after for p in plans)
-        remaining = n - pos
-        if drop_last:
-            kept = remaining // w2 // B * B * w2
-            assert Counter(rest) == Counter(ref[pos:pos + kept])
-        else:
-            extra = Counter(rest) - Counter(ref[pos:])
-            assert not Counter(ref[pos:]) - Counter(rest)
-            assert sum(extra.values()) == -(-remaining // w2) * w2 - remaining
-            assert not extra - Counter(ref[:w2])  # pads wrap around to the first positions
+        extra = _assert_continues(rest, ref, n, pos, w2, drop_last)
+        assert not extra - Counter(ref[:w2])  # pads wrap around to the first positions
 
 
 def test_sequence_resumed_batches_hold_the_windows_bytes_and_the_next_epoch_is_whole():

@@ -148,6 +148,10 @@ def main(argv: list[str] | None = None) -> None:
     log.close()
     if rank == 0:
         print(f"done: {step} steps, params {digest(params)}")
+    loader.close()  # its worker threads joined now, not at interpreter exit
+    # Every rank reaches the end before any tears its connections down: a rank that destroys
+    # the group while another still has gloo work in flight can abort the other's process.
+    dist.barrier()
     dist.destroy_process_group()
 
 

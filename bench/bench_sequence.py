@@ -334,16 +334,19 @@ def main() -> None:
         rng = np.random.default_rng(0)
         rng.integers(0, 50257, n_tokens, dtype=np.uint16).tofile(tok_path)
         tokens = nc.open_raw(tok_path, np.uint16)
-        # The same tokens read the loader's two other ways: the file's first 200 MiB (under the
-        # 256 MiB it leaves resident: copies from the mapping), and a SharedArray copy (a mapping
-        # over 256 MiB that is not a file: read through it, pages released with DONTNEED).
-        # (Full runs only: the quick run's file is under 256 MiB, so it is read the first way.)
+        # The same tokens read the loader's other ways: the file's first 200 MiB (under the 256
+        # MiB it leaves resident: copies from the mapping), a SharedArray copy (its segment read
+        # with pread, like a file), and a strided view of the file (every other token: read
+        # through the mapping, pages released with DONTNEED). (Full runs only: the quick run's
+        # file is under 256 MiB, so it is read the first way.)
         shared, read_paths = None, {}
         if not quick:
             shared = nc.SharedArray.create((n_tokens,), np.uint16)
             np.asarray(shared.view)[:] = np.fromfile(tok_path, np.uint16)
             read_paths = {"nocopy, resident mapping (200 MiB)": tokens[:100 * 2**20],
-                          "nocopy, mapping + DONTNEED (shm)": shared.view}
+                          "nocopy, SharedArray (pread of its segment)": shared.view,
+                          "nocopy, strided view (mapping + DONTNEED)":
+                              nc.open_raw(tok_path, np.uint16, shape=(-1, 2))[:, 0]}
         run_workload(f"Tokens: 64 x 1024 uint16 -> int64, x and y ({n_tokens / 2**20:.0f}M "
                      "tokens, in the page cache)", tok_path, tokens, 64, 1024, np.uint16, None,
                      None, 8, 2, repeats, number, threads, streams, [0, 2], read_paths)

@@ -485,6 +485,46 @@ def test_large_file_sources_are_read_with_pread_and_leave_the_mapping_untouched(
     assert _mapping_rss(path) == 0
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/smaps")
+def test_large_shared_arrays_are_read_with_pread_and_leave_the_mapping_untouched():
+    # Over 256 MiB, a SharedArray's segment is read with pread like a file (it is one, on
+    # tmpfs): an attacher's batches equal their plan, its own mapping of the segment never
+    # becomes resident, and writes by the creator show in later batches.
+    n = BIG // 2
+    block = np.random.default_rng(6).integers(0, 60_000, 1 << 19).astype(np.uint16)
+    with nc.SharedArray.create((n,), np.uint16) as created:
+        data = np.asarray(created)
+        data[:] = np.resize(block, n)
+        attached = nc.SharedArray.attach(created.name, readonly=True)
+        loader = nc.SequenceLoader(attached.view, 1000, 8, output="numpy", num_threads=2)
+        for i in range(8):
+            if i == 3:  # batches 3 and 4 are already gathered (prefetch=2); 5 on see the write
+                data[:] = 9
+            plan = loader.plan(loader.state_dict()["batch"])
+            x, y = loader.next_batch()
+            if i in (3, 4):
+                continue
+            want = np.stack([np.resize(block, n)[t:t + 1001] if i < 3 else np.full(1001, 9)
+                             for t in plan.starts]).astype(np.int64)
+            assert np.array_equal(x, want[:, :1000]) and np.array_equal(y, want[:, 1:])
+        assert _shm_mapping_rss(created.name, readonly=True) == 0
+        loader.close()
+        attached.close()
+
+
+def _shm_mapping_rss(name, readonly) -> int:
+    """Resident bytes of this process's read-only (or writable) mappings of segment `name`."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5:
+                inside = f"/dev/shm/{name}" in line and (head[1].startswith("r-") == readonly)
+            elif inside and head[0] == "Rss:":
+                total += int(head[1]) * 1024
+    return total
+
+
 def test_small_mapped_sources_stay_resident_and_read_correctly(tmp_path):
     # Under 256 MiB in all, mapped sources are read through the mapping, which stays resident.
     data = np.random.default_rng(5).integers(0, 60_000, 2_000_000).astype(np.uint16)

@@ -1,35 +1,63 @@
-// FileReader: reopen a mapped file by its path, check it is the same file, pread ranges of it.
+// FileReader: reopen a mapped file (or a shared array's segment) by its path, check it is the
+// same file, pread ranges of it.
 #include "nocopy/storage/file_reader.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
 #include <stdexcept>
 
 #include "nocopy/storage/mapped_file.hpp"
+#include "nocopy/storage/shared_array.hpp"
 #include "storage/posix_file.hpp"
 
 namespace nocopy {
 
+namespace {
+
+/// The file a mapping maps from its first byte, and that file's identity when it was mapped.
+struct MappedFileIdentity {
+  std::string path;
+  uint64_t device = 0, inode = 0;
+};
+
+/// A regular file's mapping (by its path) or a shared array's segment (by its name under
+/// kShmDir, a tmpfs file); none for other owners.
+std::optional<MappedFileIdentity> identity_of(const MappedRegion& region) {
+  if (const auto* file = dynamic_cast<const MappedFile*>(&region)) {
+    return MappedFileIdentity{file->source(), file->device(), file->inode()};
+  }
+  if (const auto* shm = dynamic_cast<const ShmMapping*>(&region)) {
+    return MappedFileIdentity{std::string(kShmDir) + "/" + shm->name(), shm->device(),
+                              shm->inode()};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::unique_ptr<FileReader> FileReader::open_for(const View& view) {
-  const auto* file = dynamic_cast<const MappedFile*>(view.owner().get());
-  if (file == nullptr || file->mode() == MapMode::CopyOnWrite) return nullptr;
+  const auto* region = dynamic_cast<const MappedRegion*>(view.owner().get());
+  if (region == nullptr || region->mode() == MapMode::CopyOnWrite) return nullptr;
+  const std::optional<MappedFileIdentity> file = identity_of(*region);
+  if (!file) return nullptr;
   const auto* first = static_cast<const uint8_t*>(view.data());
-  if (first < file->data() || first > file->data() + file->size()) return nullptr;
-  const std::string& path = file->source();
+  if (first < region->data() || first > region->data() + region->size()) return nullptr;
+  const std::string& path = file->path;
   if (path.find('\0') != std::string::npos) return nullptr;
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) return nullptr;
   struct stat st {};
   if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
-      static_cast<uint64_t>(st.st_dev) != file->device() ||
-      static_cast<uint64_t>(st.st_ino) != file->inode()) {
+      static_cast<uint64_t>(st.st_dev) != file->device ||
+      static_cast<uint64_t>(st.st_ino) != file->inode) {
     return nullptr;
   }
   // Regular files ignore O_NONBLOCK for reads; it only kept a FIFO from blocking the open.
   (void)posix_fadvise(fd.get(), 0, 0, POSIX_FADV_RANDOM);
-  const auto base = static_cast<int64_t>(first - file->data());
+  const auto base = static_cast<int64_t>(first - region->data());
   return std::unique_ptr<FileReader>(new FileReader(fd.release(), base, path));
 }
 

@@ -171,6 +171,8 @@ SharedArray SharedArray::create(std::span<const int64_t> shape, DType dtype,
   h.persist = options.persist;
   h.data_bytes = size - kShmDataOffset;
   std::vector<uint8_t> bytes = make_shm_header(h);
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0) throw FileError(errno, name, "cannot stat shared array");
   uint8_t* base = map_or_throw(fd.get(), static_cast<size_t>(size), MapMode::ReadWrite, name);
   // Everything but the magic first, then the magic: an attacher racing with creation sees
   // "not initialized" rather than a half-written header.
@@ -178,7 +180,7 @@ SharedArray SharedArray::create(std::span<const int64_t> shape, DType dtype,
   std::atomic_thread_fence(std::memory_order_release);
   std::memcpy(base, bytes.data(), kShmMagicBytes);
   auto mapping = std::shared_ptr<ShmMapping>(new ShmMapping(
-      base, static_cast<size_t>(size), MapMode::ReadWrite, name, h, getpid(), fd.release()));
+      base, static_cast<size_t>(size), MapMode::ReadWrite, name, h, getpid(), fd.release(), st));
   unlinker.armed = false;
   register_created(mapping);
   View v = View::c_contiguous(base + kShmDataOffset, dtype, h.shape, mapping);
@@ -229,8 +231,8 @@ SharedArray SharedArray::open_existing(const std::string& raw_name, bool readonl
   uint8_t* base = map_or_throw(f.fd.get(), length, mode, name);
   const pid_t owner = adopt ? getpid() : 0;
   const int lock_fd = adopt ? f.fd.release() : -1;
-  auto mapping =
-      std::shared_ptr<ShmMapping>(new ShmMapping(base, length, mode, name, h, owner, lock_fd));
+  auto mapping = std::shared_ptr<ShmMapping>(
+      new ShmMapping(base, length, mode, name, h, owner, lock_fd, f.st));
   if (adopt) register_created(mapping);
   View v = View::c_contiguous(base + h.data_offset, h.dtype, h.shape, mapping, readonly);
   return SharedArray(name, std::move(mapping), std::move(v), adopt);

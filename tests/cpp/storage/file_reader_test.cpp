@@ -7,9 +7,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "nocopy/core/errors.hpp"
 #include "nocopy/storage/raw_file.hpp"
+#include "nocopy/storage/shared_array.hpp"
 
 using nocopy::DType;
 using nocopy::FileReader;
@@ -76,4 +78,37 @@ TEST(FileReader, TruncatedFileIsAnErrorNotShortData) {
     EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find(f.path), std::string::npos) << e.what();
   }
+}
+
+TEST(FileReader, ReadsASharedArraysSegmentAndSeesWritesThroughItsMapping) {
+  nocopy::SharedArray a = nocopy::SharedArray::create(std::vector<int64_t>{64}, DType::UInt8);
+  auto* bytes = static_cast<char*>(a.view().data());
+  for (int i = 0; i < 64; ++i) bytes[i] = static_cast<char>('A' + i % 26);
+  nocopy::SharedArray b = nocopy::SharedArray::attach(a.name(), /*readonly=*/true);
+  for (const View& v : {a.view(), b.view().slice(0, 10, std::nullopt)}) {  // creator, attacher
+    auto r = FileReader::open_for(v);
+    ASSERT_NE(r, nullptr);
+    std::string out(4, '?');
+    r->read(out.data(), 4, 2);
+    EXPECT_EQ(out, std::string(static_cast<const char*>(v.data()) + 2, 4));
+  }
+  auto r = FileReader::open_for(a.view());
+  bytes[5] = '!';  // a write through the mapping shows in the next read
+  std::string out(1, '?');
+  r->read(out.data(), 1, 5);
+  EXPECT_EQ(out, "!");
+}
+
+TEST(FileReader, NoneForASharedArrayWhoseNameIsGoneOrReused) {
+  nocopy::SharedArray a = nocopy::SharedArray::create(std::vector<int64_t>{16}, DType::UInt8);
+  const View v = a.view();
+  const std::string name = a.name();
+  a.close();  // the creator removes the name; the view (and its mapping) stays valid
+  EXPECT_EQ(FileReader::open_for(v), nullptr);
+  nocopy::ShmCreateOptions same_name;
+  same_name.name = name;
+  nocopy::SharedArray other = nocopy::SharedArray::create(std::vector<int64_t>{16}, DType::UInt8,
+                                                          same_name);  // another segment
+  EXPECT_EQ(FileReader::open_for(v), nullptr);
+  EXPECT_NE(FileReader::open_for(other.view()), nullptr);
 }

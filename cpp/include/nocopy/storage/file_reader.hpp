@@ -13,11 +13,13 @@
 namespace nocopy {
 
 /// A descriptor on the file a view maps, opened again by the mapping's path, with
-/// POSIX_FADV_RANDOM (no read-ahead around each read).
+/// POSIX_FADV_RANDOM (no read-ahead around each read). Writes through any shared mapping of the
+/// file are visible to its reads (both go through the page cache).
 class FileReader {
  public:
-  /// A reader of the file `view` maps, or nullptr when there is none to use: the view's owner
-  /// is not a file mapping, the mapping is copy-on-write (pread would miss this process's private
+  /// A reader of the file `view` maps (a regular file, or a shared array's segment under
+  /// kShmDir), or nullptr when there is none to use: the view's owner is neither, the mapping
+  /// is copy-on-write (pread would miss this process's private
   /// writes), or the path no longer names the mapped file (same device and inode) or cannot be
   /// opened. Never throws for those: the caller then reads the mapping.
   static std::unique_ptr<FileReader> open_for(const View& view);

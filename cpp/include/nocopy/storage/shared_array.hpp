@@ -8,6 +8,7 @@
 // never unlink. The mapping lives as long as any view of it, so close() never invalidates a view.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -53,18 +54,25 @@ class ShmMapping final : public MappedRegion {
   /// Gives up the duty to unlink (another process adopts the array); the lock is kept while
   /// this mapping lives.
   void hand_off() const { handed_off_ = true; }
+  /// Device and inode of the segment (fstat when it was mapped): how a reader that opens
+  /// kShmDir/name() again checks that the name still refers to this segment.
+  uint64_t device() const { return device_; }
+  uint64_t inode() const { return inode_; }
 
  private:
   friend class SharedArray;
   ShmMapping(uint8_t* data, size_t size, MapMode mode, std::string name, ShmHeader header,
-             pid_t owner_pid, int lock_fd)
+             pid_t owner_pid, int lock_fd, const struct stat& st)
       : MappedRegion(data, size, mode, std::move(name)),
         header_(std::move(header)),
         owner_pid_(owner_pid),
-        lock_fd_(lock_fd) {}
+        lock_fd_(lock_fd),
+        device_(static_cast<uint64_t>(st.st_dev)),
+        inode_(static_cast<uint64_t>(st.st_ino)) {}
   ShmHeader header_;
   pid_t owner_pid_;  // the owner's pid when this mapping owns the name, else 0
   int lock_fd_;      // the owner's segment descriptor, holding the owner lock; -1 for attachers
+  uint64_t device_, inode_;
   mutable std::atomic<bool> unlinked_{false};
   mutable std::atomic<bool> handed_off_{false};
 };

@@ -127,6 +127,14 @@ RowSpan source_rows(const View& source, int64_t source_index, int64_t start, int
   return all.sub(start, rows);
 }
 
+void prefetch_rows(const RowSpan& span, size_t max_bytes) noexcept {
+  if (!span.contiguous()) return;
+  const auto bytes = static_cast<size_t>(span.rows * span.cols) * itemsize(span.dtype);
+  const auto* p = static_cast<const char*>(span.first);
+  const size_t n = bytes < max_bytes ? bytes : max_bytes;
+  for (size_t b = 0; b < n; b += 64) __builtin_prefetch(p + b);
+}
+
 void convert_rows(const RowSpan& span, int64_t source_index, int64_t first_step, DType out,
                   bool check_range, void* dst) {
   if (check_range) check_span(span, source_index, first_step, out);

@@ -3,6 +3,8 @@
 #include "nocopy/pipeline/sequence_gather.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <array>
 #include <stdexcept>
@@ -70,4 +72,22 @@ TEST(SequenceGather, RangeCheckNamesValueStepAndSource) {
   }
   EXPECT_THROW(nocopy::source_rows(v, 0, 6, 5), std::out_of_range);
   EXPECT_THROW(nocopy::source_rows(v, 0, -1, 2), std::out_of_range);
+}
+
+TEST(SequenceGather, PrefetchNeverFaultsAndChangesNothing) {
+  // Prefetches of pages that cannot be read (PROT_NONE) or are not mapped at all are dropped.
+  const long page = sysconf(_SC_PAGESIZE);
+  void* none =
+      mmap(nullptr, static_cast<size_t>(4 * page), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(none, MAP_FAILED);
+  RowSpan unreadable{none, DType::UInt16, 2 * page, 1, 1, 1};
+  nocopy::prefetch_rows(unreadable, static_cast<size_t>(8 * page));
+  ASSERT_EQ(munmap(none, static_cast<size_t>(4 * page)), 0);
+  nocopy::prefetch_rows(unreadable, static_cast<size_t>(8 * page));  // now unmapped
+  // A readable span keeps its values; strided and empty spans are no-ops.
+  const View t = table(20, 6);
+  nocopy::prefetch_rows(nocopy::source_rows(t, 0, 0, 20), 4096);
+  nocopy::prefetch_rows(nocopy::source_rows(t.slice(1, 1, 5), 0, 0, 20), 4096);
+  nocopy::prefetch_rows(nocopy::source_rows(t, 0, 3, 0), 4096);
+  EXPECT_EQ(t.data_as<uint16_t>()[19 * 6 + 5], 1905);
 }

@@ -2,6 +2,7 @@
 // converted to the output type straight into a batch slot, with token range checks.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "nocopy/core/dtype.hpp"
@@ -34,6 +35,13 @@ struct RowSpan {
 /// Rows [start, start + rows) of `source` (1-D, or 2-D with features on the last axis);
 /// std::out_of_range naming source `source_index` when they are not all inside it.
 RowSpan source_rows(const View& source, int64_t source_index, int64_t start, int64_t rows);
+
+/// Asks the CPU to start loading the first `max_bytes` of a contiguous span into the cache
+/// (software prefetch; nothing for a strided span). Random windows are bound by memory latency,
+/// not bandwidth: loads issued a few windows ahead overlap those latencies (measured: 64 random
+/// 1025-token windows converted 1.5x faster with 8 windows prefetched ahead, one thread).
+/// Never faults: a prefetch of an address that is not mapped is dropped.
+void prefetch_rows(const RowSpan& span, size_t max_bytes) noexcept;
 
 /// Writes `span` converted to `out` into the C-contiguous `dst`: one kernel call for a contiguous
 /// span or a single column, one per row otherwise (core convert_elements, no planning). With

@@ -105,6 +105,8 @@ class SequenceLoader {
   void gather_window(size_t source, int64_t start, char* x, char* y,
                      std::unique_ptr<char[]>& scratch) const;
   void release_pages(int64_t batch_windows);
+  /// Starts loading the window at `start` of source `source` into the cache (mapped reads).
+  void prefetch_window(size_t source, int64_t start) const noexcept;
 
   SequenceOptions options_;
   std::vector<View> sources_;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <utility>
 
+#include "chunked_job.hpp"
 #include "internal/checked_math.hpp"
 #include "nocopy/core/errors.hpp"
 #include "nocopy/pipeline/jpeg_sample.hpp"
@@ -16,14 +17,11 @@
 namespace nocopy {
 
 /// One batch being produced: its plan, its buffers, and the completion / error record.
-struct Loader::Job {
+struct Loader::Job : ChunkedJob {
   int64_t epoch = 0, index = 0;
   BatchPlan plan;
   std::shared_ptr<BatchBuffer> buffer;
   std::optional<View> labels;
-  std::atomic<int64_t> remaining{0};  // chunks not finished
-  std::atomic<bool> cancelled{false};
-  bool done = false;  // guarded by Loader::Sync::state
   std::mutex error_mutex;
   int64_t error_pos = -1;  // position in the batch of the first failing sample
   std::string error;
@@ -154,13 +152,11 @@ BatchPlan Loader::plan(int64_t b, int64_t epoch) const {
 }
 
 void Loader::cancel_locked() {
-  for (auto& job : inflight_) job->cancelled.store(true, std::memory_order_relaxed);
-  inflight_.clear();
+  cancel_jobs(inflight_);
 }
 
 void Loader::fill_locked() {
   const int64_t n = sampler_.num_batches();
-  const auto threads = static_cast<int64_t>(workers_->size());
   while (static_cast<int64_t>(inflight_.size()) < config_.prefetch) {
     const int64_t b = next_batch_ + static_cast<int64_t>(inflight_.size());
     if (b >= n) break;
@@ -175,25 +171,15 @@ void Loader::fill_locked() {
       shape.insert(shape.end(), label_shape_.begin(), label_shape_.end());
       job->labels = View::empty(labels_->dtype(), shape);
     }
-    // Chunks of a few samples: enough tasks to balance the threads, few enough to be cheap.
-    const int64_t chunks = std::min(len, 2 * threads);
-    const int64_t per = (len + chunks - 1) / chunks;
-    const int64_t count = (len + per - 1) / per;
-    job->remaining.store(count, std::memory_order_relaxed);
-    // Every task is built before the first is queued, and the job is published only once all
-    // are queued: if queuing fails (std::bad_alloc), the job is cancelled and dropped, so the
-    // consumer never waits for chunks that will not run.
-    std::vector<std::function<void()>> tasks;
-    tasks.reserve(static_cast<size_t>(count));
-    for (int64_t begin = 0; begin < len; begin += per) {
-      const int64_t end = std::min(len, begin + per);
-      tasks.emplace_back([this, job, begin, end] { run_chunk(job, begin, end); });
-    }
+    // The job is published only once all its chunks are queued: if queuing fails
+    // (std::bad_alloc), it is cancelled and dropped, so the consumer never waits for chunks
+    // that will not run.
+    queue_chunks(*workers_, *job, len,
+                 [this, job](int64_t begin, int64_t end) { run_chunk(job, begin, end); });
     try {
-      for (auto& task : tasks) workers_->submit(std::move(task));
       inflight_.push_back(job);
     } catch (...) {
-      job->cancelled.store(true, std::memory_order_relaxed);  // queued chunks skip their work
+      job->cancelled.store(true, std::memory_order_relaxed);
       throw;
     }
   }
@@ -268,11 +254,7 @@ void Loader::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int64_t e
       }
     }
   }
-  if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    std::lock_guard<std::mutex> lock(sync_->state);
-    job->done = true;
-    sync_->job_done.notify_all();
-  }
+  finish_chunk(*job, sync_->state, sync_->job_done);
 }
 
 void Loader::substitute_failed_locked(Job& job) {
@@ -324,12 +306,7 @@ NextStatus Loader::next(Batch& out, std::optional<std::chrono::nanoseconds> time
   }
   fill_locked();
   std::shared_ptr<Job> job = inflight_.front();
-  auto job_done = [&job] { return job->done; };
-  if (timeout) {
-    if (!sync_->job_done.wait_for(lock, *timeout, job_done)) return NextStatus::Timeout;
-  } else {
-    sync_->job_done.wait(lock, job_done);
-  }
+  if (!wait_until_done(*job, lock, sync_->job_done, timeout)) return NextStatus::Timeout;
   const bool substitute =
       options_.on_error == OnError::Skip && job->failed.size() < job->plan.indices.size();
   if (job->error_pos >= 0 && !substitute) {

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "chunked_job.hpp"
 #include "internal/checked_math.hpp"
 #include "nocopy/core/errors.hpp"
 #include "nocopy/pipeline/sequence_gather.hpp"
@@ -16,13 +17,10 @@
 namespace nocopy {
 
 /// One batch being produced: its plan, its buffer, and the completion / error record.
-struct SequenceLoader::Job {
+struct SequenceLoader::Job : ChunkedJob {
   int64_t epoch = 0, index = 0;
   SequencePlan plan;
   std::shared_ptr<BatchBuffer> buffer;
-  std::atomic<int64_t> remaining{0};  // chunks not finished
-  std::atomic<bool> cancelled{false};
-  bool done = false;  // guarded by SequenceLoader::mutex_
   std::mutex error_mutex;
   int64_t error_pos = -1;  // slot of the first failing window
   std::exception_ptr error;
@@ -221,13 +219,11 @@ SequencePlan SequenceLoader::plan(int64_t b) const {
 }
 
 void SequenceLoader::cancel_locked() {
-  for (auto& job : inflight_) job->cancelled.store(true, std::memory_order_relaxed);
-  inflight_.clear();
+  cancel_jobs(inflight_);
 }
 
 void SequenceLoader::fill_locked() {
   const int64_t n = sampler_.num_batches();
-  const auto threads = static_cast<int64_t>(pool_.size());
   while (static_cast<int64_t>(inflight_.size()) < options_.prefetch) {
     const int64_t b = next_batch_ + static_cast<int64_t>(inflight_.size());
     if (b >= n) break;
@@ -237,24 +233,13 @@ void SequenceLoader::fill_locked() {
     job->plan = sampler_.plan(b);
     job->buffer = buffers_->acquire();
     const auto len = static_cast<int64_t>(job->plan.starts.size());
-    const int64_t chunks = std::min(len, 2 * threads);
-    const int64_t per = (len + chunks - 1) / chunks;
-    const int64_t count = (len + per - 1) / per;
-    job->remaining.store(count, std::memory_order_relaxed);
-    // As in Loader::fill_locked: every task is built before the first is queued, and the job is
-    // published only once all are queued; if queuing fails (std::bad_alloc) the job is cancelled
-    // and dropped, so the consumer never waits for chunks that will not run.
-    std::vector<std::function<void()>> tasks;
-    tasks.reserve(static_cast<size_t>(count));
-    for (int64_t begin = 0; begin < len; begin += per) {
-      const int64_t end = std::min(len, begin + per);
-      tasks.emplace_back([this, job, begin, end] { run_chunk(job, begin, end); });
-    }
+    // As in Loader::fill_locked: published only once all its chunks are queued.
+    queue_chunks(pool_, *job, len,
+                 [this, job](int64_t begin, int64_t end) { run_chunk(job, begin, end); });
     try {
-      for (auto& task : tasks) pool_.submit(std::move(task));
       inflight_.push_back(job);
     } catch (...) {
-      job->cancelled.store(true, std::memory_order_relaxed);  // queued chunks skip their work
+      job->cancelled.store(true, std::memory_order_relaxed);
       throw;
     }
   }
@@ -341,11 +326,7 @@ void SequenceLoader::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, i
       }
     }
   }
-  if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    job->done = true;
-    cv_.notify_all();
-  }
+  finish_chunk(*job, mutex_, cv_);
 }
 
 void SequenceLoader::release_pages(int64_t batch_windows) {
@@ -375,12 +356,7 @@ NextStatus SequenceLoader::next(SequenceBatch& out,
   if (next_batch_ == sampler_.num_batches()) advance_epoch_locked();  // a failed earlier move
   fill_locked();
   std::shared_ptr<Job> job = inflight_.front();
-  auto ready = [&job] { return job->done; };
-  if (timeout) {
-    if (!cv_.wait_for(lock, *timeout, ready)) return NextStatus::Timeout;
-  } else {
-    cv_.wait(lock, ready);
-  }
+  if (!wait_until_done(*job, lock, cv_, timeout)) return NextStatus::Timeout;
   if (job->error_pos >= 0) {
     cancel_locked();  // the position stays at this batch: a retry fails the same way
     std::rethrow_exception(job->error);

@@ -100,8 +100,11 @@ template <class LoaderT, class BatchT>
 void expect_every_batch_despite_failures(LoaderT& loader,
                                          const std::vector<std::vector<unsigned char>>& want) {
   size_t delivered = 0;
-  int failures = 0;
+  int failures = 0, in_a_row = 0;
   for (long k = 0; delivered < want.size(); ++k) {
+    // 24 failed calls in a row: every allocation point k % 24 fails, so a call makes more than
+    // 24 allocations and this loop would never end; say so instead.
+    ASSERT_LT(in_a_row, 24) << "next() makes more than 24 allocations; raise the period";
     BatchT b;
     NextStatus s = NextStatus::Timeout;
     bool failed = false;
@@ -114,8 +117,10 @@ void expect_every_batch_despite_failures(LoaderT& loader,
     g_allocations_before_failure = -1;
     if (failed) {
       ++failures;
+      ++in_a_row;
       continue;
     }
+    in_a_row = 0;
     ASSERT_EQ(s, NextStatus::Ready) << "next() waited after a failed allocation (k = " << k << ")";
     ASSERT_EQ(bytes_of(b), want[delivered]) << "batch " << delivered << " (k = " << k << ")";
     ++delivered;

@@ -1,0 +1,91 @@
+// Internal: chunked jobs, how the loaders (Loader, SequenceLoader) split one batch over their
+// worker threads, learn that it is finished, and drop batches that are no longer wanted.
+//
+// A batch job is cut into chunks of consecutive samples, each a task on the loader's
+// ThreadPool. The job counts the chunks still to finish; the last one marks the job done under
+// the loader's state mutex and wakes the consumer. A cancelled job (set_epoch, load_state, an
+// error, destruction) is forgotten by the loader at once; its queued chunks see the flag and
+// skip their work, and the job's memory goes with the last chunk that holds it.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "nocopy/core/thread_pool.hpp"
+
+namespace nocopy {
+
+/// The completion state of one batch job (the loaders' jobs derive from it).
+struct ChunkedJob {
+  /// Chunks queued and not finished yet.
+  std::atomic<int64_t> remaining{0};
+  /// Set when the loader no longer wants the batch: chunks not started skip their work.
+  std::atomic<bool> cancelled{false};
+  /// All chunks finished; guarded by the loader's state mutex (what its consumer waits on).
+  bool done = false;
+};
+
+/// How `len` samples are cut for `threads` workers: `count` chunks of `per` samples (the last
+/// may be shorter); two per worker thread, so that a slow chunk does not hold a batch back, and
+/// none smaller than one sample. count is 0 for no samples.
+struct ChunkSplit {
+  int64_t per = 1, count = 0;
+};
+ChunkSplit split_chunks(int64_t len, size_t threads);
+
+/// Cuts `len` samples into chunks for `pool` (split_chunks), sets job.remaining, and queues
+/// run(begin, end) for each [begin, end). Called with the loader's state mutex held; a job of
+/// no samples is done at once. Every task is built before the first is queued; if queuing fails
+/// (std::bad_alloc) the job is cancelled, so chunks already queued skip their work, and the
+/// exception propagates: the caller must not publish the job. A template so that each task
+/// holds `run` itself (one allocation per task; the loaders' allocation-failure tests count
+/// them).
+template <class Run>
+void queue_chunks(ThreadPool& pool, ChunkedJob& job, int64_t len, const Run& run) {
+  const ChunkSplit split = split_chunks(len, pool.size());
+  job.remaining.store(split.count, std::memory_order_relaxed);
+  if (split.count == 0) {
+    job.done = true;
+    return;
+  }
+  std::vector<std::function<void()>> tasks;
+  tasks.reserve(static_cast<size_t>(split.count));
+  for (int64_t begin = 0; begin < len; begin += split.per) {
+    const int64_t end = std::min(len, begin + split.per);
+    tasks.emplace_back([run, begin, end] { run(begin, end); });
+  }
+  try {
+    for (auto& task : tasks) pool.submit(std::move(task));
+  } catch (...) {
+    job.cancelled.store(true, std::memory_order_relaxed);  // queued chunks skip their work
+    throw;
+  }
+}
+
+/// Records that one chunk of `job` has finished; the last one sets job.done under `state` and
+/// wakes every waiter on `done_cv`.
+void finish_chunk(ChunkedJob& job, std::mutex& state, std::condition_variable& done_cv);
+
+/// Waits on `done_cv` (through `lock`, which holds the state mutex) until job.done: for at most
+/// `timeout` when given. False when the timeout passed first.
+bool wait_until_done(const ChunkedJob& job, std::unique_lock<std::mutex>& lock,
+                     std::condition_variable& done_cv,
+                     std::optional<std::chrono::nanoseconds> timeout);
+
+/// Cancels every job in flight and forgets them (the caller holds the state mutex).
+template <class Job>
+void cancel_jobs(std::deque<std::shared_ptr<Job>>& inflight) {
+  for (auto& job : inflight) job->cancelled.store(true, std::memory_order_relaxed);
+  inflight.clear();
+}
+
+}  // namespace nocopy

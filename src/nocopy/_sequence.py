@@ -102,10 +102,11 @@ class SequenceLoader(WorkerLifetime):
 
     Memory-mapped sources (open_raw, open_npy, SharedArray) get MADV_RANDOM (no read-ahead
     around random windows). Up to 256 MiB of them in all are read through the mapping and stay
-    resident; beyond that a contiguous view of a file is read with pread (no page of the mapping
-    becomes resident), and other mappings are read through the mapping with the pages read
-    unmapped again every 32 MiB (MADV_DONTNEED), so iterating a token file larger than RAM keeps
-    the resident memory bounded. An np.memmap is read as plain memory: pass
+    resident; beyond that a contiguous view of a file or of a SharedArray (its segment is a file
+    in /dev/shm) is read with pread (no page of the mapping becomes resident), and other
+    mappings are read through the mapping with the pages read unmapped again every 32 MiB
+    (MADV_DONTNEED), so iterating a token file larger than RAM keeps the resident memory
+    bounded. An np.memmap is read as plain memory: pass
     nc.open_raw(path, dtype) instead.
 
     ``allocator`` / ``pin_memory`` choose where batch buffers come from, as for nc.Loader.

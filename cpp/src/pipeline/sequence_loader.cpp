@@ -140,8 +140,9 @@ SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions&
   for (size_t s = 0; s < sources_.size(); ++s) {
     const auto* region = dynamic_cast<const MappedRegion*>(sources_[s].owner().get());
     if (region == nullptr || sources_[s].nbytes() == 0) continue;
-    // Larger data: a file mapping whose windows are contiguous is read with pread (no page
-    // faults, no page of the mapping resident; faster than faulting released pages back in).
+    // Larger data: a file (or shared-array segment) mapping whose windows are contiguous is read
+    // with pread (no page faults, no page of the mapping resident; faster than faulting released
+    // pages back in).
     if (!stay_resident && sources_[s].is_c_contiguous()) {
       readers_[s] = FileReader::open_for(sources_[s]);
       if (readers_[s]) continue;

@@ -7,11 +7,14 @@
 // Each batch is one buffer holding x and then y; its views own it, so a kept batch is never
 // reused. Memory-mapped sources (open_raw, open_npy, SharedArray) get MADV_RANDOM. Up to 256 MiB
 // of them in all are read through the mapping and stay resident (bounded by their size). Beyond
-// that, contiguous sources that map a file are read with pread from the file
-// (POSIX_FADV_RANDOM), so no page of the mapping becomes resident, and the others (SharedArray,
-// strided views) through the mapping, the pages read unmapped again every 32 MiB of reads
-// (MADV_DONTNEED; the file keeps them in its page cache; not for copy-on-write mappings). So the
-// resident memory stays bounded however large the file.
+// that, contiguous sources that map a file
+// (a SharedArray's segment is one, in /dev/shm) are read with pread from the file
+// (POSIX_FADV_RANDOM), so no page of the mapping becomes resident, and the others (strided
+// views, a file or segment whose name now refers to another) through the mapping, the pages read
+// unmapped again every 32 MiB of reads (MADV_DONTNEED; the file keeps them in its page cache;
+// not for copy-on-write mappings). So the resident memory stays bounded however large the file.
+// Windows read through a mapping are prefetched a few windows ahead (random windows are bound
+// by memory latency).
 #pragma once
 
 #include <atomic>
@@ -114,7 +117,7 @@ class SequenceLoader {
   std::vector<int64_t> sample_tail_;  // () for 1-D sources, (F) for 2-D ones
   bool check_range_ = false;
   std::vector<uint8_t> mapped_;  // 1 for sources whose pages may be released (shared mappings)
-  std::vector<std::unique_ptr<FileReader>> readers_;  // pread readers of file sources, or null
+  std::vector<std::unique_ptr<FileReader>> readers_;  // pread readers of file / shm sources
   size_t scratch_bytes_ = 0;  // a window's source bytes (x and y steps), for pread + convert
   size_t x_slot_bytes_ = 0, y_slot_bytes_ = 0, y_offset_ = 0;
   int64_t window_cost_ = 0;       // resident bytes a window may map (its pages + fault-around)

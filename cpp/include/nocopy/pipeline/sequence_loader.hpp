@@ -7,14 +7,13 @@
 // Each batch is one buffer holding x and then y; its views own it, so a kept batch is never
 // reused. Memory-mapped sources (open_raw, open_npy, SharedArray) get MADV_RANDOM. Up to 256 MiB
 // of them in all are read through the mapping and stay resident (bounded by their size). Beyond
-// that, contiguous sources that map a file
-// (a SharedArray's segment is one, in /dev/shm) are read with pread from the file
-// (POSIX_FADV_RANDOM), so no page of the mapping becomes resident, and the others (strided
-// views, a file or segment whose name now refers to another) through the mapping, the pages read
-// unmapped again every 32 MiB of reads (MADV_DONTNEED; the file keeps them in its page cache;
-// not for copy-on-write mappings). So the resident memory stays bounded however large the file.
-// Windows read through a mapping are prefetched a few windows ahead (random windows are bound
-// by memory latency).
+// that, contiguous sources that map a file (a SharedArray's segment is one, in /dev/shm) are
+// read with pread from the file (POSIX_FADV_RANDOM), so no page of the mapping becomes
+// resident, and the others (strided views, a file or segment whose name now refers to another)
+// through the mapping, the pages read unmapped again every 32 MiB of reads (MADV_DONTNEED; the
+// file keeps them in its page cache; not for copy-on-write mappings). So the resident memory stays
+// bounded however large the file. Windows read through a mapping are prefetched a few windows ahead
+// (random windows are bound by memory latency).
 #pragma once
 
 #include <atomic>

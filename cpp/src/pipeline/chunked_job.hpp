@@ -71,6 +71,21 @@ void queue_chunks(ThreadPool& pool, ChunkedJob& job, int64_t len, const Run& run
   }
 }
 
+/// queue_chunks, then appends `job` to the loader's jobs in flight: the job is published only
+/// once all its chunks are queued, and if queuing or the append fails (std::bad_alloc) it is
+/// cancelled and dropped, so the consumer never waits for chunks that will not run.
+template <class Job, class Run>
+void queue_and_publish(ThreadPool& pool, std::deque<std::shared_ptr<Job>>& inflight,
+                       const std::shared_ptr<Job>& job, int64_t len, const Run& run) {
+  queue_chunks(pool, *job, len, run);
+  try {
+    inflight.push_back(job);
+  } catch (...) {
+    job->cancelled.store(true, std::memory_order_relaxed);
+    throw;
+  }
+}
+
 /// Records that one chunk of `job` has finished; the last one sets job.done under `state` and
 /// wakes every waiter on `done_cv`.
 void finish_chunk(ChunkedJob& job, std::mutex& state, std::condition_variable& done_cv);

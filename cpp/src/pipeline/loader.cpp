@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 #include <utility>
 
 #include "chunked_job.hpp"
@@ -171,17 +170,8 @@ void Loader::fill_locked() {
       shape.insert(shape.end(), label_shape_.begin(), label_shape_.end());
       job->labels = View::empty(labels_->dtype(), shape);
     }
-    // The job is published only once all its chunks are queued: if queuing fails
-    // (std::bad_alloc), it is cancelled and dropped, so the consumer never waits for chunks
-    // that will not run.
-    queue_chunks(*workers_, *job, len,
-                 [this, job](int64_t begin, int64_t end) { run_chunk(job, begin, end); });
-    try {
-      inflight_.push_back(job);
-    } catch (...) {
-      job->cancelled.store(true, std::memory_order_relaxed);
-      throw;
-    }
+    queue_and_publish(*workers_, inflight_, job, len,
+                      [this, job](int64_t begin, int64_t end) { run_chunk(job, begin, end); });
   }
 }
 

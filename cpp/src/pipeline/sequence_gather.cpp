@@ -114,17 +114,24 @@ RowSpan RowSpan::sub(int64_t begin, int64_t n) const {
   return r;
 }
 
+RowSpan all_rows(const View& source) {
+  const bool two_d = source.ndim() == 2;
+  return {source.data(),       source.dtype(),
+          source.shape()[0],   two_d ? source.shape()[1] : 1,
+          source.strides()[0], two_d ? source.strides()[1] : 1};
+}
+
+bool rows_inside(const View& source, int64_t start, int64_t rows) {
+  return start >= 0 && rows >= 0 && start <= source.shape()[0] - rows;
+}
+
 RowSpan source_rows(const View& source, int64_t source_index, int64_t start, int64_t rows) {
-  if (start < 0 || rows < 0 || start > source.shape()[0] - rows) {
+  if (!rows_inside(source, start, rows)) {
     throw std::out_of_range("rows [" + std::to_string(start) + ", " + std::to_string(start + rows) +
                             ") are outside sequence " + std::to_string(source_index) + " of " +
                             std::to_string(source.shape()[0]) + " steps");
   }
-  const bool two_d = source.ndim() == 2;
-  RowSpan all{source.data(),       source.dtype(),
-              source.shape()[0],   two_d ? source.shape()[1] : 1,
-              source.strides()[0], two_d ? source.strides()[1] : 1};
-  return all.sub(start, rows);
+  return all_rows(source).sub(start, rows);
 }
 
 void prefetch_rows(const RowSpan& span, size_t max_bytes) noexcept {

@@ -32,14 +32,20 @@ struct RowSpan {
   bool contiguous() const { return col_stride == 1 && (rows <= 1 || row_stride == cols); }
 };
 
+/// Every row of `source` (1-D, or 2-D with features on the last axis) as one span.
+RowSpan all_rows(const View& source);
+
+/// True when rows [start, start + rows) all lie inside `source`.
+bool rows_inside(const View& source, int64_t start, int64_t rows);
+
 /// Rows [start, start + rows) of `source` (1-D, or 2-D with features on the last axis);
 /// std::out_of_range naming source `source_index` when they are not all inside it.
 RowSpan source_rows(const View& source, int64_t source_index, int64_t start, int64_t rows);
 
 /// Asks the CPU to start loading the first `max_bytes` of a contiguous span into the cache
 /// (software prefetch; nothing for a strided span). Random windows are bound by memory latency,
-/// not bandwidth: loads issued a few windows ahead overlap those latencies (measured: 64 random
-/// 1025-token windows converted 1.5x faster with 8 windows prefetched ahead, one thread).
+/// not bandwidth: loads issued a few windows ahead overlap those latencies (measured with
+/// bench/window_reads.cpp, one thread: 1.0x to 1.4x over runs; docs/BENCHMARKS.md).
 /// Never faults: a prefetch of an address that is not mapped is dropped.
 void prefetch_rows(const RowSpan& span, size_t max_bytes) noexcept;
 

@@ -19,9 +19,9 @@ class FileReader {
  public:
   /// A reader of the file `view` maps (a regular file, or a shared array's segment under
   /// kShmDir), or nullptr when there is none to use: the view's owner is neither, the mapping
-  /// is copy-on-write (pread would miss this process's private
-  /// writes), or the path no longer names the mapped file (same device and inode) or cannot be
-  /// opened. Never throws for those: the caller then reads the mapping.
+  /// is copy-on-write (pread would miss this process's private writes), or the path no longer
+  /// names the mapped file (same device and inode) or cannot be opened. Never throws for those:
+  /// the caller then reads the mapping.
   static std::unique_ptr<FileReader> open_for(const View& view);
   ~FileReader();
   FileReader(const FileReader&) = delete;

@@ -412,14 +412,18 @@ def test_mapped_sources_of_every_mode_read_correctly(tmp_path, mode):
     assert (np.asarray(v)[:1000] == (7 if mode == "c" else ref[:1000])).all()
 
 
-def _mapping_rss(path) -> int:
-    """Resident bytes of this process's mappings of `path` (/proc/self/smaps)."""
+def _mapping_rss(path, readonly=None) -> int:
+    """Resident bytes of this process's mappings of `path` (/proc/self/smaps): all of them, or
+    only the read-only (readonly=True) or writable (False) ones. A removed file's mappings
+    end in " (deleted)"."""
     total, inside = 0, False
     with open("/proc/self/smaps") as f:
         for line in f:
             head = line.split()
             if "-" in head[0] and len(head) >= 5:  # a mapping's first line
-                inside = line.rstrip("\n").endswith(str(path))
+                name = line.rstrip("\n").removesuffix(" (deleted)")
+                inside = name.endswith(str(path)) and (
+                    readonly is None or head[1].startswith("r-") == readonly)
             elif inside and head[0] == "Rss:":
                 total += int(head[1]) * 1024
     return total
@@ -507,22 +511,9 @@ def test_large_shared_arrays_are_read_with_pread_and_leave_the_mapping_untouched
             want = np.stack([block[(t + np.arange(1001)) % block.size] if i < 3 else
                              np.full(1001, 9) for t in plan.starts]).astype(np.int64)
             assert np.array_equal(x, want[:, :1000]) and np.array_equal(y, want[:, 1:])
-        assert _shm_mapping_rss(created.name, readonly=True) == 0
+        assert _mapping_rss(f"/dev/shm/{created.name}", readonly=True) == 0
         loader.close()
         attached.close()
-
-
-def _shm_mapping_rss(name, readonly) -> int:
-    """Resident bytes of this process's read-only (or writable) mappings of segment `name`."""
-    total, inside = 0, False
-    with open("/proc/self/smaps") as f:
-        for line in f:
-            head = line.split()
-            if "-" in head[0] and len(head) >= 5:
-                inside = f"/dev/shm/{name}" in line and (head[1].startswith("r-") == readonly)
-            elif inside and head[0] == "Rss:":
-                total += int(head[1]) * 1024
-    return total
 
 
 def test_small_mapped_sources_stay_resident_and_read_correctly(tmp_path):

@@ -80,8 +80,8 @@ def test_random_starts_split_one_epochs_draws_over_worlds_up_to_4096(world):
     (batches, per_rank), shards = simulate(world, None, True)
     full = nc.SequenceLoader(DOCS, SEQ_LEN, BATCH, drop_last=True, seed=11, num_threads=1,
                              output="numpy")
-    draws = [(int(d), int(s)) for b in range(len(full))
-             for d, s in zip(full.plan(b).sources, full.plan(b).starts)]
+    plans = [full.plan(b) for b in range(len(full))]
+    draws = [(int(d), int(s)) for p in plans for d, s in zip(p.sources, p.starts)]
     merged = [w for s in shards for w in s]
     assert len(merged) == per_rank * world
     # Rank r takes the epoch's positions r, r + world, ...: together the ranks take its first

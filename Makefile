@@ -49,9 +49,12 @@ cpp-test: system-deps
 	cmake -S . -B build/cpp -DCMAKE_BUILD_TYPE=Release $(CMAKE_TEST_FLAGS) >/dev/null
 	cmake --build build/cpp -j$(JOBS)
 	ctest --test-dir build/cpp --output-on-failure -j$(JOBS)
-	@# The C++ benchmark of window reads (docs/BENCHMARKS.md) keeps building against the core.
+	@# The C++ benchmarks of window reads and of the sequence workloads without a loader
+	@# (docs/BENCHMARKS.md) keep building against the core.
 	$(CXX) -O2 -std=c++20 -Wall -Wextra -Werror -Icpp/include bench/window_reads.cpp \
 	  build/cpp/libnocopy.a -pthread -o build/window_reads
+	$(CXX) -O2 -std=c++20 -Wall -Wextra -Werror -Icpp/include bench/sequence_reference.cpp \
+	  build/cpp/libnocopy.a -pthread -o build/sequence_reference
 
 asan-test: system-deps
 	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DNOCOPY_SANITIZE=address,undefined $(CMAKE_TEST_FLAGS) >/dev/null

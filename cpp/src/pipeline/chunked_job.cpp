@@ -14,8 +14,10 @@ ChunkSplit split_chunks(int64_t len, size_t threads) {
 
 void finish_chunk(ChunkedJob& job, std::mutex& state, std::condition_variable& done_cv) {
   if (job.remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  std::lock_guard<std::mutex> lock(state);
-  job.done = true;
+  {
+    std::lock_guard<std::mutex> lock(state);
+    job.done = true;
+  }
   done_cv.notify_all();
 }
 

@@ -114,6 +114,8 @@ void bind_sequence(nb::module_& m) {
                    "Windows per epoch over all ranks.")
       .def_prop_ro("buffers_allocated", &SequenceLoader::buffers_allocated,
                    "Batch buffers the pool holds (in flight, held by users, spare).")
+      .def_prop_ro("buffer_bytes", &SequenceLoader::buffer_bytes,
+                   "Bytes of one batch buffer (x and y of the largest batch that can occur).")
       .def(
           "state",
           [](const SequenceLoader& l) {

@@ -1,6 +1,6 @@
-"""nc.Loader under adversarial use: forked children, huge epochs and integers, batch sizes
-above the data, normalizations that overflow the output dtype, worker failures as
-nc.LoaderError, and plan(i) / state_dict() around the end of an epoch."""
+"""nc.Loader under adversarial use: forked children (nc.SequenceLoader's too), huge epochs and
+integers, batch sizes above the data, normalizations that overflow the output dtype, worker
+failures as nc.LoaderError, and plan(i) / state_dict() around the end of an epoch."""
 
 import subprocess
 import sys
@@ -25,10 +25,16 @@ def _loader(**kwargs):
 
 FORK_CHILD = """
 import os, sys, time, numpy as np, nocopy as nc
-L = nc.Loader(np.zeros((64, 32, 32, 3), np.uint8), batch_size=8, crop=(16, 16), output="view",
-              num_threads=2, prefetch=4)
+how, kind = sys.argv[1], sys.argv[2]
+if kind == "images":
+    L = nc.Loader(np.zeros((64, 32, 32, 3), np.uint8), batch_size=8, crop=(16, 16),
+                  output="view", num_threads=2, prefetch=4)
+    shape = (8, 3, 16, 16)
+else:
+    L = nc.SequenceLoader(np.arange(100_000, dtype=np.int32), 64, 8, output="view",
+                          num_threads=2, prefetch=4)
+    shape = (8, 64)
 L.next_batch()  # workers started, batches in flight
-how = sys.argv[1]
 pid = os.fork()
 if pid == 0:
     if how == "close":
@@ -51,15 +57,18 @@ else:
     os.kill(pid, 9)
     os.waitpid(pid, 0)
     print("hang")
-assert L.next_batch().shape == (8, 3, 16, 16)  # the parent's loader still works
+batch = L.next_batch()  # the parent's loader still works
+assert (batch if kind == "images" else batch[0]).shape == shape
 """
 
 
+@pytest.mark.parametrize("kind", ["images", "sequence"])
 @pytest.mark.parametrize("how", ["exit", "close", "del"])
-def test_forked_child_exits_closes_and_deletes_without_hanging(how):
-    # A clean interpreter forks (this test process may hold JAX/TF threads).
-    out = subprocess.run([sys.executable, "-c", FORK_CHILD, how], capture_output=True, text=True,
-                         timeout=120)
+def test_forked_child_exits_closes_and_deletes_without_hanging(how, kind):
+    # A clean interpreter forks (this test process may hold JAX/TF threads). The sequence
+    # loader once hung here (pthread_cond_destroy in its destructor) or aborted (a join).
+    out = subprocess.run([sys.executable, "-c", FORK_CHILD, how, kind], capture_output=True,
+                         text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "exit 0", out.stdout + out.stderr[-2000:]
 

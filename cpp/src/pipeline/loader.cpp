@@ -39,7 +39,7 @@ Loader::Loader(ImageSource images, std::optional<View> labels, const LoaderOptio
       sampler_(config_.sampler),
       transform_(images_.view(), config_.transform),
       creator_pid_(static_cast<int>(getpid())),
-      sync_(std::make_unique<Sync>()) {
+      sync_(std::make_unique<LoaderLocks>()) {
   if (sampler_.epoch_batches() == 0) {
     const SamplerConfig& s = sampler_.config();
     throw std::invalid_argument("drop_last leaves no batch: " + std::to_string(s.num_samples) +

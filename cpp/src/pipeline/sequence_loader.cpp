@@ -2,6 +2,8 @@
 // ThreadPool in chunks, hands them out in order, and releases the mapped pages it has read.
 #include "nocopy/pipeline/sequence_loader.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -104,8 +106,9 @@ SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions&
     : options_(validated(options)),
       sources_(checked_sources(std::move(sources), options_)),
       lengths_(lengths_of(sources_)),
-      sampler_(lengths_, options_),
-      pool_(options_.num_threads) {
+      creator_pid_(static_cast<int>(getpid())),
+      sync_(std::make_unique<LoaderLocks>()),
+      sampler_(lengths_, options_) {
   const View& first = sources_.front();
   if (first.ndim() == 2) sample_tail_ = {first.shape()[1]};
   const int64_t features = first.ndim() == 2 ? first.shape()[1] : 1;
@@ -117,8 +120,12 @@ SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions&
                                      out_item, "target bytes");
   x_slot_bytes_ = static_cast<size_t>(x_slot);
   y_slot_bytes_ = static_cast<size_t>(y_slot);
-  const int64_t x_bytes = checked_mul(x_slot, options_.batch_size, "batch bytes");
-  const int64_t y_bytes = checked_mul(y_slot, options_.batch_size, "batch target bytes");
+  // Sized by the largest batch that can occur: a batch_size above the windows per rank only
+  // makes one smaller batch.
+  const int64_t slots =
+      std::max<int64_t>(1, std::min(options_.batch_size, sampler_.epoch_samples_per_rank()));
+  const int64_t x_bytes = checked_mul(x_slot, slots, "batch bytes");
+  const int64_t y_bytes = checked_mul(y_slot, slots, "batch target bytes");
   y_offset_ = round_up_64(static_cast<size_t>(x_bytes));
   const int64_t total = checked_add(static_cast<int64_t>(y_offset_), y_bytes, "batch bytes");
   buffers_ =
@@ -155,34 +162,43 @@ SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions&
   }
   const auto rows = static_cast<size_t>(sampler_.window_steps());
   scratch_bytes_ = rows * static_cast<size_t>(features) * static_cast<size_t>(in_item);
+  workers_ = std::make_unique<ThreadPool>(options_.num_threads);  // last: nothing can throw after
 }
 
 SequenceLoader::~SequenceLoader() {
+  if (static_cast<int>(getpid()) != creator_pid_) {
+    // A forked child: the worker threads exist only in the parent, and the locks may have been
+    // held by threads that are gone, so joining or destroying them could wait forever. Leave
+    // them (the child's copy of the parent's memory); the rest is freed normally.
+    (void)workers_.release();
+    (void)sync_.release();
+    return;
+  }
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(sync_->state);
     cancel_locked();
   }
-  pool_.stop();
+  workers_->stop();
 }
 
 LoaderState SequenceLoader::state() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(sync_->state);
   return {sampler_.epoch(), next_batch_, sampler_.start()};
 }
 
 int64_t SequenceLoader::global_position() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(sync_->state);
   return sampler_.position(next_batch_);
 }
 
 int64_t SequenceLoader::state_epoch_batches() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(sync_->state);
   return sampler_.num_batches();
 }
 
 void SequenceLoader::load_state(LoaderState s) {
-  std::lock_guard<std::mutex> consumer(consumer_);
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> consumer(sync_->consumer);
+  std::lock_guard<std::mutex> lock(sync_->state);
   if (s.epoch < 0 || s.epoch > kMaxEpoch) {
     throw std::invalid_argument("state epoch " + std::to_string(s.epoch) + " is not in [0, " +
                                 std::to_string(kMaxEpoch) + "]");
@@ -215,7 +231,7 @@ void SequenceLoader::set_epoch(int64_t epoch) {
 }
 
 SequencePlan SequenceLoader::plan(int64_t b) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(sync_->state);
   return sampler_.plan(b);
 }
 
@@ -234,7 +250,7 @@ void SequenceLoader::fill_locked() {
     job->plan = sampler_.plan(b);
     job->buffer = buffers_->acquire();
     const auto len = static_cast<int64_t>(job->plan.starts.size());
-    queue_and_publish(pool_, inflight_, job, len,
+    queue_and_publish(*workers_, inflight_, job, len,
                       [this, job](int64_t begin, int64_t end) { run_chunk(job, begin, end); });
   }
 }
@@ -316,7 +332,7 @@ void SequenceLoader::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, i
       }
     }
   }
-  finish_chunk(*job, mutex_, cv_);
+  finish_chunk(*job, sync_->state, sync_->job_done);
 }
 
 void SequenceLoader::release_pages(int64_t batch_windows) {
@@ -336,8 +352,8 @@ void SequenceLoader::advance_epoch_locked() {
 
 NextStatus SequenceLoader::next(SequenceBatch& out,
                                 std::optional<std::chrono::nanoseconds> timeout) {
-  std::lock_guard<std::mutex> consumer(consumer_);
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> consumer(sync_->consumer);
+  std::unique_lock<std::mutex> lock(sync_->state);
   if (sampler_.num_batches() == 0) {
     throw std::out_of_range("the sequence loader has no batches (windows per rank " +
                             std::to_string(sampler_.epoch_samples_per_rank()) + ", batch_size " +
@@ -346,7 +362,7 @@ NextStatus SequenceLoader::next(SequenceBatch& out,
   if (next_batch_ == sampler_.num_batches()) advance_epoch_locked();  // a failed earlier move
   fill_locked();
   std::shared_ptr<Job> job = inflight_.front();
-  if (!wait_until_done(*job, lock, cv_, timeout)) return NextStatus::Timeout;
+  if (!wait_until_done(*job, lock, sync_->job_done, timeout)) return NextStatus::Timeout;
   if (job->error_pos >= 0) {
     cancel_locked();  // the position stays at this batch: a retry fails the same way
     std::rethrow_exception(job->error);

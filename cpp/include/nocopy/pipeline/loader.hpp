@@ -56,6 +56,15 @@ struct Batch {
 /// Whether next() delivered a batch.
 enum class NextStatus { Ready, Timeout };
 
+/// The locks a loader shares with its worker threads. Heap-held, so that a loader destroyed in
+/// a forked child can leave them untouched: a parent thread may have held them at the fork, and
+/// destroying a condition variable the parent's threads waited on can block forever.
+struct LoaderLocks {
+  std::mutex consumer;  // serializes next / set_epoch / load_state (taken before state)
+  std::mutex state;     // guards the position, the sampler and the jobs in flight
+  std::condition_variable job_done;
+};
+
 /// The multithreaded, prefetching, deterministic batch loader.
 class Loader {
  public:
@@ -123,12 +132,6 @@ class Loader {
 
  private:
   struct Job;
-  /// The locks shared with the workers; heap-held so a forked child can leave them untouched.
-  struct Sync {
-    std::mutex consumer;  // serializes next / set_epoch / load_state (taken before state)
-    std::mutex state;     // guards the position, the sampler and the jobs in flight
-    std::condition_variable job_done;
-  };
   friend void inject_loader_fault_for_testing(Loader& loader, int64_t sample);
 
   void fill_locked();
@@ -152,11 +155,11 @@ class Loader {
   int creator_pid_ = 0;                    // the process whose threads these are
   std::atomic<int64_t> fault_sample_{-1};  // test seam: a worker fails on this dataset index
 
-  std::unique_ptr<Sync> sync_;
+  std::unique_ptr<LoaderLocks> sync_;
   int64_t next_batch_ = 0;  // in [0, num_batches()]; num_batches() once an epoch is delivered
   std::deque<std::shared_ptr<Job>> inflight_;
-  int64_t num_skipped_ = 0;               // guarded by Sync::state
-  std::vector<int64_t> skipped_samples_;  // sorted, distinct; guarded by Sync::state
+  int64_t num_skipped_ = 0;               // guarded by LoaderLocks::state
+  std::vector<int64_t> skipped_samples_;  // sorted, distinct; guarded by LoaderLocks::state
 
   std::unique_ptr<ThreadPool> workers_;  // last member: destroyed (joined) first
 };

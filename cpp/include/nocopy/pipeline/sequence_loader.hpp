@@ -70,7 +70,7 @@ class SequenceLoader {
   /// Windows per epoch over all ranks.
   int64_t windows_per_epoch() const { return sampler_.windows_per_epoch(); }
   /// Worker threads running.
-  size_t num_threads() const { return pool_.size(); }
+  size_t num_threads() const { return workers_->size(); }
   const SequenceOptions& options() const { return options_; }
 
   /// Current position (epoch, next batch index, global position of the epoch's batch 0).
@@ -96,6 +96,8 @@ class SequenceLoader {
 
   /// Buffers the loader's pool holds now (in flight, held by users, or spare).
   size_t buffers_allocated() const { return buffers_->allocated(); }
+  /// Bytes of one batch buffer: x and y of the largest batch that can occur.
+  size_t buffer_bytes() const { return buffers_->buffer_bytes(); }
 
  private:
   struct Job;
@@ -120,17 +122,16 @@ class SequenceLoader {
   size_t scratch_bytes_ = 0;  // a window's source bytes (x and y steps), for pread + convert
   size_t x_slot_bytes_ = 0, y_slot_bytes_ = 0, y_offset_ = 0;
   int64_t window_cost_ = 0;       // resident bytes a window may map (its pages + fault-around)
-  int64_t unreleased_bytes_ = 0;  // guarded by consumer_
+  int64_t unreleased_bytes_ = 0;  // guarded by LoaderLocks::consumer
   std::shared_ptr<BatchPool> buffers_;
 
-  std::mutex consumer_;  // serializes next / set_epoch / load_state (taken before mutex_)
-  mutable std::mutex mutex_;
-  std::condition_variable cv_;
-  SequenceSampler sampler_;
+  int creator_pid_ = 0;  // the process whose threads these are
+  std::unique_ptr<LoaderLocks> sync_;
+  SequenceSampler sampler_;  // guarded by LoaderLocks::state, as are the two below
   int64_t next_batch_ = 0;
   std::deque<std::shared_ptr<Job>> inflight_;
 
-  ThreadPool pool_;  // last member: destroyed (joined) first, while the rest is still alive
+  std::unique_ptr<ThreadPool> workers_;  // last member: destroyed (joined) first
 };
 
 }  // namespace nocopy

@@ -71,8 +71,14 @@ uint64_t uint64_arg(nb::handle value, std::string_view name) {
 std::vector<int64_t> int64_args(nb::handle values, std::string_view name, bool allow_scalar) {
   std::vector<int64_t> out;
   if (allow_scalar && PyIndex_Check(values.ptr()) && !is_bool_scalar(values)) {
-    out.push_back(int64_arg(values, name));
-    return out;
+    // An integer. A NumPy array has __index__ too, which fails unless it is a scalar: an
+    // array of integers is read as the sequence it is.
+    nb::object index = nb::steal(PyNumber_Index(values.ptr()));
+    if (index.is_valid()) {
+      out.push_back(int64_arg(values, name));
+      return out;
+    }
+    PyErr_Clear();
   }
   PyObject* it = PyObject_GetIter(values.ptr());
   if (it == nullptr) {

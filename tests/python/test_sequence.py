@@ -64,6 +64,16 @@ def test_windows_errors():
         nc.windows(x, 2, axis=2)
 
 
+def test_windows_with_a_step_past_the_last_start_however_large():
+    # One window: its axis's stride is never used, so a step that would overflow it is valid,
+    # as in NumPy's slicing.
+    x = np.arange(10, dtype=np.int64)
+    for step in (8, 2**40, 2**61, 2**63 - 1):
+        w = nc.windows(x, 3, step=step)
+        assert np.asarray(w).tolist() == sliding_window_view(x, 3)[::step].tolist() == [[0, 1, 2]]
+    assert np.asarray(nc.windows(x, 3, step=7)).tolist() == [[0, 1, 2], [7, 8, 9]]
+
+
 # --- nc.open_raw ----------------------------------------------------------------------------
 def test_open_raw_equals_memmap(tmp_path):
     a = np.arange(1000, dtype=np.uint16)
@@ -110,6 +120,12 @@ def test_windows_and_open_raw_integer_arguments(tmp_path):
         nc.open_raw(p, np.uint16, offset=-2)
     assert np.asarray(nc.open_raw(p, np.uint16, shape=np.int64(3), offset=np.int8(4))).tolist() \
         == [2, 3, 4]
+    # A NumPy array of integers is a shape, as for np.memmap (its __index__ fails unless 0-d).
+    for shape in (np.array([2, 4]), np.array([2, 4], np.uint8), [np.int64(2), 4]):
+        assert nc.open_raw(p, np.uint16, shape=shape).shape == (2, 4)
+    assert nc.open_raw(p, np.uint16, shape=np.array(8)).shape == (8,)
+    with pytest.raises(TypeError, match=r"shape\[0\] must be an integer, got float64"):
+        nc.open_raw(p, np.uint16, shape=np.array([2.0, 4.0]))
 
 
 def test_open_raw_errors(tmp_path):
@@ -331,6 +347,36 @@ def test_errors_are_clear():
         next(iter(loader))
     ok = nc.SequenceLoader(big, 10, 4, dtype="int32", output="numpy")
     assert int(next(iter(ok))[0][0, 0]) == 70000
+    # float16 holds integers up to 65519 in magnitude: larger ones would become infinite.
+    with pytest.raises(OverflowError, match=r"token value 70000 .* does not fit in dtype "
+                                            r"float16 \[-65519, 65519\]"):
+        next(iter(nc.SequenceLoader(big, 10, 4, dtype="float16", output="numpy")))
+    edge = np.array([65519, 1, 2, 65535] * 25, np.uint16)
+    with pytest.raises(OverflowError, match="token value 65535"):
+        next(iter(nc.SequenceLoader(edge, 10, 4, dtype="float16", step=4, output="numpy")))
+    fits = nc.SequenceLoader(edge[:3], 2, 1, dtype="float16", step=1, shuffle=False,
+                             targets=None, output="numpy")
+    first = next(iter(fits))
+    assert first.dtype == np.float16 and np.isfinite(first).all()
+    assert first.tolist() == [[65504.0, 1.0]]  # 65519 rounds to float16's largest, not to inf
+    assert np.array_equal(next(iter(nc.SequenceLoader(big, 10, 4, dtype="float32",
+                                                      output="numpy")))[0], np.full((4, 10),
+                                                                                   70000.0))
+
+
+def test_buffers_are_sized_by_the_largest_batch_that_can_occur():
+    # A batch_size above the windows per rank only makes one smaller batch: the buffers hold
+    # that batch, not batch_size windows (here 10**10 x 16 x 8 bytes would be 1.3 TB).
+    tokens = np.arange(1000, dtype=np.uint16)
+    loader = nc.SequenceLoader(tokens, 16, 10**10, step=16, drop_last=False, output="numpy")
+    assert len(loader) == 1 and loader.windows_per_epoch == 62
+    x, y = loader.next_batch()
+    assert x.shape == y.shape == (62, 16)
+    assert loader._core.buffer_bytes <= 2 * 62 * 16 * 8 + 64  # x, then y 64-byte aligned
+    sharded = nc.SequenceLoader(tokens, 16, 10**6, step=16, drop_last=False, world_size=3,
+                                rank=2, output="numpy")
+    assert sharded._core.buffer_bytes <= 2 * 21 * 16 * 8 + 64  # ceil(62 / 3) per rank
+    assert sharded.next_batch()[0].shape == (21, 16)
 
 
 INT_ARGS = ("seq_len", "batch_size", "horizon", "step", "seed", "num_threads", "prefetch",

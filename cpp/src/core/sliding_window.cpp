@@ -33,7 +33,11 @@ View sliding_windows(const View& v, int64_t size, int64_t step, int64_t axis) {
   std::vector<int64_t> strides = v.strides();
   const int64_t stride = strides[static_cast<size_t>(ax)];
   shape[static_cast<size_t>(ax)] = count;
-  strides[static_cast<size_t>(ax)] = checked_mul(stride, step, "window stride");
+  // stride * step, as NumPy's slicing gives. With one window (or none) that stride is never
+  // used, and a step past the last start (valid however large) could overflow it: the axis
+  // keeps the element stride.
+  strides[static_cast<size_t>(ax)] =
+      count > 1 ? checked_mul(stride, step, "window stride") : stride;
   shape.push_back(size);
   strides.push_back(stride);
   // Two windows share an element when a later one starts before an earlier one ends.

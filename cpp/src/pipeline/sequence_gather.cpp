@@ -11,7 +11,9 @@
 namespace nocopy {
 namespace {
 
-/// Smallest and largest value of an integer dtype, as a (sign-aware) pair of 128-bit ints.
+/// Smallest and largest integer an output dtype holds, as a (sign-aware) pair of 128-bit ints:
+/// an integer dtype's range, or for float16 the integers that convert to a finite value (above
+/// 65519 they round to infinity).
 __extension__ using i128 = __int128;
 
 struct Range {
@@ -36,6 +38,8 @@ Range integer_range(DType t) {
       return {0, std::numeric_limits<uint32_t>::max()};
     case DType::UInt64:
       return {0, std::numeric_limits<uint64_t>::max()};
+    case DType::Float16:
+      return {-65519, 65519};
     default:
       return {0, 0};
   }
@@ -100,7 +104,8 @@ void check_span(const RowSpan& w, int64_t source_index, int64_t first_step, DTyp
 }  // namespace
 
 bool needs_range_check(DType from, DType to) {
-  if (!is_integer(from) || !is_integer(to)) return false;
+  // Wider floating types hold every 64-bit integer's magnitude (rounded, never infinite).
+  if (!is_integer(from) || (!is_integer(to) && to != DType::Float16)) return false;
   const Range a = integer_range(from);
   const Range b = integer_range(to);
   return a.lo < b.lo || a.hi > b.hi;

@@ -1,9 +1,10 @@
 // Tests of sliding_windows: shape and strides against the definition, read-only when windows
-// overlap, the same owner, and the size / step / axis errors.
+// overlap, the same owner, and the size / step / axis errors; steps too large to scale.
 #include "nocopy/core/sliding_window.hpp"
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <stdexcept>
 
 using nocopy::DType;
@@ -39,4 +40,15 @@ TEST(SlidingWindow, BadArgumentsThrow) {
   EXPECT_THROW(nocopy::sliding_windows(v, 2, 0, -1), std::invalid_argument);
   EXPECT_THROW(nocopy::sliding_windows(v, -1, 1, -1), std::invalid_argument);
   EXPECT_THROW(nocopy::sliding_windows(v, 2, 1, 2), std::out_of_range);
+}
+
+TEST(SlidingWindow, AStepPastTheLastStartNeverOverflows) {
+  // One window: the stride of its axis is never used, so any step past the last start works.
+  View v = View::empty(DType::Int64, {10});
+  for (int64_t step : {int64_t{8}, int64_t{1} << 61, std::numeric_limits<int64_t>::max()}) {
+    const View w = nocopy::sliding_windows(v, 3, step);
+    EXPECT_EQ(w.shape(), (std::vector<int64_t>{1, 3}));
+    EXPECT_EQ(w.data(), v.data());
+  }
+  EXPECT_EQ(nocopy::sliding_windows(v, 3, 7).strides(), (std::vector<int64_t>{7, 1}));
 }

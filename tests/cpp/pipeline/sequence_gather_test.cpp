@@ -59,6 +59,11 @@ TEST(SequenceGather, RangeCheckNamesValueStepAndSource) {
   EXPECT_TRUE(nocopy::needs_range_check(DType::UInt32, DType::Int16));
   EXPECT_FALSE(nocopy::needs_range_check(DType::UInt16, DType::Int64));
   EXPECT_FALSE(nocopy::needs_range_check(DType::UInt32, DType::Float32));
+  // float16: integers above 65519 in magnitude would become infinite.
+  EXPECT_TRUE(nocopy::needs_range_check(DType::UInt16, DType::Float16));
+  EXPECT_TRUE(nocopy::needs_range_check(DType::Int32, DType::Float16));
+  EXPECT_FALSE(nocopy::needs_range_check(DType::Int16, DType::Float16));
+  EXPECT_FALSE(nocopy::needs_range_check(DType::Float32, DType::Float16));
   std::array<int16_t, 5> out{};
   nocopy::convert_rows(nocopy::source_rows(v, 3, 0, 5), 3, 0, DType::Int16, true, out.data());
   EXPECT_EQ(out[4], 4);
@@ -70,6 +75,11 @@ TEST(SequenceGather, RangeCheckNamesValueStepAndSource) {
               std::string::npos)
         << e.what();
   }
+  std::array<uint16_t, 5> halves{};
+  nocopy::convert_rows(nocopy::source_rows(v, 3, 0, 5), 3, 0, DType::Float16, true, halves.data());
+  EXPECT_THROW(nocopy::convert_rows(nocopy::source_rows(v, 3, 4, 5), 3, 4, DType::Float16, true,
+                                    halves.data()),
+               std::overflow_error);
   EXPECT_THROW(nocopy::source_rows(v, 0, 6, 5), std::out_of_range);
   EXPECT_THROW(nocopy::source_rows(v, 0, -1, 2), std::out_of_range);
 }

@@ -10,8 +10,9 @@
 
 namespace nocopy {
 
-/// True when some value of integer type `from` does not fit in integer type `to` (so each
-/// window must be range checked); false for floating types on either side.
+/// True when some value of integer type `from` does not fit in `to` (so each window must be
+/// range checked): a narrower integer type, or float16, where integers above 65519 in magnitude
+/// would become infinite. False for floating input and for wider floating output.
 bool needs_range_check(DType from, DType to);
 
 /// Consecutive rows of a 1-D or 2-D (steps, features) sequence: the first element, its dtype,

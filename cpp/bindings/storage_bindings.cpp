@@ -60,9 +60,10 @@ void bind_storage(nb::module_& m) {
   nb::class_<SharedArray>(m, "_SharedArray", "Handle on a POSIX shared-memory array.")
       .def_static(
           "create",
-          [](nb::handle shape_arg, const std::string& dtype, const std::string& name, int mode,
-             bool persist) {
+          [](nb::handle shape_arg, const std::string& dtype, const std::string& name,
+             nb::handle mode_arg, bool persist) {
             const std::vector<int64_t> shape = int64_args(shape_arg, "shape", true);
+            const int64_t mode = int64_arg(mode_arg, "mode");  // TypeError / OverflowError
             ShmCreateOptions o;
             o.name = name;
             if (mode < 0 || mode > 0777) {
@@ -82,6 +83,13 @@ void bind_storage(nb::module_& m) {
       .def_prop_ro("owns_name",
                    [](const SharedArray& s) { return !s.closed() && s.mapping()->owns_name(); })
       .def_prop_ro("name", &SharedArray::name)
+      .def_prop_ro(
+          "identity",
+          [](const SharedArray& s) -> nb::object {
+            if (s.closed()) return nb::none();
+            return nb::make_tuple(s.mapping()->device(), s.mapping()->inode());
+          },
+          "(device, inode) of the segment this handle mapped, or None once closed.")
       .def_prop_ro("view", &SharedArray::view)
       .def_prop_ro("is_creator", &SharedArray::is_creator)
       .def_prop_ro("closed", &SharedArray::closed)
@@ -107,29 +115,35 @@ void bind_storage(nb::module_& m) {
         if (sm == nullptr) return nb::none();
         return nb::make_tuple(sm->name(), shm_data_offset_of(v), int_tuple(v.shape()),
                               int_tuple(v.strides(), static_cast<int64_t>(v.itemsize())),
-                              std::string(dtype_name(v.dtype())), v.readonly());
+                              std::string(dtype_name(v.dtype())), v.readonly(), sm->device(),
+                              sm->inode());
       },
       nb::arg("view"),
-      "(name, byte offset, shape, byte strides, dtype, readonly) of a view of a shared array, or "
-      "None for other views.");
+      "(name, byte offset, shape, byte strides, dtype, readonly, device, inode) of a view of a "
+      "shared array, or None for other views.");
   m.def(
       "_shm_owner_state",
       [](const View& v) -> std::string {
         const ShmMapping* sm = shm_mapping_of(v);
         if (sm == nullptr) return "";
-        if (sm->owns_name()) return "owner";
-        return sm->name_removed() ? "removed" : "";
+        if (sm->name_removed()) return "removed";
+        if (!sm->name_refers_to_this()) return "gone";
+        return sm->owns_name() ? "owner" : "";
       },
       nb::arg("view"),
-      "'owner' when this process owns the name of the view's shared array, 'removed' when it "
-      "owned and removed it, '' otherwise.");
+      "'removed' when this process owned the name of the view's shared array and removed it, "
+      "'gone' when the name no longer refers to it (removed elsewhere, or taken by another "
+      "segment), 'owner' when this process owns the name, '' otherwise.");
   m.def("_unlink_created_segments", &unlink_created_segments);
   m.def("_shm_list", [] {
     nb::list out;
     for (const auto& s : list_segments()) out.append(segment_dict(s));
     return out;
   });
-  m.def("_shm_remove", &remove_segment, nb::arg("name"));
+  m.def(
+      "_shm_remove",
+      [](const nb::bytes& name) { remove_segment(std::string(name.c_str(), name.size())); },
+      nb::arg("name"), "Removes the segment named by these bytes (a name may hold any byte).");
   m.def("_shm_gc", [] {
     nb::list out;
     for (const std::string& name : gc_segments()) out.append(nb::bytes(name.data(), name.size()));

@@ -56,7 +56,7 @@ class SharedArray:
 
         >>> sa = nc.SharedArray.create((1000, 64, 64, 3), np.uint8)
         """
-        handle = _nocopy._SharedArray.create(shape, dtype_name(dtype), name or "", int(mode),
+        handle = _nocopy._SharedArray.create(shape, dtype_name(dtype), name or "", mode,
                                              bool(persist))
         sa = cls(handle)
         _created.add(sa)
@@ -181,9 +181,8 @@ class SharedArray:
     def __reduce__(self):
         if self.closed:
             raise ValueError(f"cannot pickle closed shared array '{self.name}'")
-        if self._handle.owns_name:
-            _refuse_dead_reference(self.name, "owner")
-        return (_attach_by_name, (self.name, self.readonly))
+        _refuse_dead_reference(self.name, _nocopy._shm_owner_state(self.view))
+        return (_attach_by_name, (self.name, self.readonly, *self._handle.identity))
 
     def __repr__(self) -> str:
         if self.closed:
@@ -193,15 +192,32 @@ class SharedArray:
                 f"dtype={self.view._dtype_name}, {role}{', persist' if self.persist else ''})")
 
 
-def _attach_by_name(name: str, readonly: bool) -> SharedArray:
-    return SharedArray.attach(name, readonly)
+def _attach_by_name(name: str, readonly: bool, device=None, inode=None) -> SharedArray:
+    sa = SharedArray.attach(name, readonly)
+    try:
+        _check_same_segment(name, sa._handle, device, inode)
+    except ValueError:
+        sa.close()
+        raise
+    return sa
 
 
-def _view_from_reference(name, offset, shape, strides, dtype, readonly) -> View:
-    """Unpickles a view of a shared array: attaches and rebuilds the geometry, checked to stay
-    inside the segment."""
+def _check_same_segment(name: str, handle, device, inode) -> None:
+    """Refuses a segment other than the sender's: its name was removed and taken by a newer
+    array, whose data the receiver would otherwise read in its place."""
+    if device is not None and handle.identity != (device, inode):
+        raise ValueError(f"shared array '{name}' now names another segment than the one the "
+                         "sender had mapped (the sender's was removed and the name reused), so "
+                         "the reference cannot be attached")
+
+
+def _view_from_reference(name, offset, shape, strides, dtype, readonly, device=None,
+                         inode=None) -> View:
+    """Unpickles a view of a shared array: attaches the sender's segment (checked by device
+    and inode) and rebuilds the geometry, checked to stay inside the segment."""
     handle = _nocopy._SharedArray.attach(name, bool(readonly))
     try:
+        _check_same_segment(name, handle, device, inode)
         return handle.view_at(int(offset), dtype, [int(n) for n in shape],
                               [int(s) for s in strides], bool(readonly))
     finally:
@@ -215,13 +231,18 @@ def _in_worker_process() -> bool:
 
 
 def _refuse_dead_reference(name: str, state: str) -> None:
-    """Refuses to pickle a reference the receiver could never attach. A worker's own arrays are
+    """Refuses to pickle a reference the receiver could never attach (or would attach to another
+    array): a removed or reused name, or a worker's own array. A worker's own arrays are
     removed when the worker drops them (its handle goes as soon as the function returns, before
     the result is pickled) or leaked when it is stopped; multiprocessing would then hang in its
     result thread on the failed attach. Raising here, in the sender, lets the pool report it."""
     if state == "removed":
         reason = (f"shared array '{name}' was closed by this process, its creator, and its name "
                   "is removed, so no other process can attach a reference to it")
+    elif state == "gone":
+        reason = (f"shared array '{name}' is no longer under its name in /dev/shm (the name was "
+                  "removed, or now refers to another segment), so no other process can attach "
+                  "a reference to it")
     elif state == "owner" and _in_worker_process():
         reason = (f"shared array '{name}' was created in this worker process, which removes it "
                   "when it drops the array, so the receiver would find the name gone")
@@ -265,7 +286,7 @@ def open_npy(path, mode: str = "r") -> View:
     >>> v = nc.open_npy("images.npy")            # 10 GB file: nothing is read yet
     >>> batch = np.asarray(v[100:132])
     """
-    return _nocopy._open_npy(os.fspath(path), mode)
+    return _nocopy._open_npy(os.fsdecode(os.fspath(path)), mode)
 
 
 def create_npy(path, shape, dtype) -> View:

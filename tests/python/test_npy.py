@@ -74,6 +74,13 @@ def test_open_npy_matches_np_load(tmp_path_factory, shape, dtype, fortran, versi
     np.testing.assert_array_equal(a, ref)
 
 
+def test_paths_may_be_str_pathlike_or_bytes(tmp_path):
+    path = tmp_path / "p.npy"
+    np.save(path, np.arange(6, dtype=np.int16))
+    for p in (path, str(path), os.fsencode(path)):
+        assert np.asarray(nc.open_npy(p)).tolist() == list(range(6))
+
+
 def test_modes(tmp_path):
     path = tmp_path / "m.npy"
     np.save(path, np.arange(10, dtype=np.int32))

@@ -145,8 +145,11 @@ def test_open_raw_errors(tmp_path):
     with pytest.raises(FileNotFoundError) as e:
         nc.open_raw(tmp_path / "missing.bin", "uint8")
     assert e.value.errno == errno.ENOENT and e.value.filename == str(tmp_path / "missing.bin")
-    with pytest.raises(ValueError, match="not a regular file"):
+    with pytest.raises(IsADirectoryError) as e:  # as open_npy
         nc.open_raw(tmp_path, "uint8")
+    assert e.value.errno == errno.EISDIR
+    with pytest.raises(IsADirectoryError):
+        nc.open_npy(tmp_path)
     with pytest.raises(ValueError):
         nc.open_raw(str(p) + "\0junk", "uint8")
     with pytest.raises(ValueError, match="mode"):

@@ -221,7 +221,7 @@ def test_bad_arguments():
         with pytest.raises(ValueError, match="NUL"):
             nc.SharedArray.attach(bad)
         with pytest.raises(ValueError, match="NUL"):
-            nc._nocopy._shm_remove(bad)
+            nc._nocopy._shm_remove(os.fsencode(bad))
 
 
 def test_full_dev_shm_is_an_error_not_sigbus():
@@ -287,7 +287,8 @@ def test_corrupt_segments_raise_clear_errors(what, content, size, fragment):
 def test_hostile_pickled_reference_is_refused():
     with nc.SharedArray.create((10,), "float32") as sa:
         _, args = pickle.loads(pickle.dumps(sa.view[2:5])).__reduce__()
-        name, offset, shape, strides, dtype, ro = args
+        name, offset, shape, strides, dtype, ro, device, inode = args
+        assert (device, inode) == sa._handle.identity
         bad = [(name, -4, shape, strides, dtype, ro), (name, 36, (5,), strides, dtype, ro),
                (name, 0, (11,), (4,), dtype, ro), (name, 4, (3,), (-4,), dtype, ro),
                (name, 0, (2,), (3,), dtype, ro)]
@@ -297,6 +298,84 @@ def test_hostile_pickled_reference_is_refused():
         ok = nc._storage._view_from_reference(name, 8, (3,), (-4,), dtype, ro)
         np.asarray(sa)[:] = np.arange(10)
         np.testing.assert_array_equal(np.asarray(ok), [2, 1, 0])
+
+
+def _total(v) -> float:
+    return float(np.asarray(v).sum())
+
+
+def test_a_reference_to_a_removed_or_reused_name_is_refused():
+    # A reference names the segment; the sender checks that the name is still its segment and
+    # the receiver that it attached the same one (device and inode), so a removed name is an
+    # error in the sender (a multiprocessing.Pool once lost the task and hung) and a reused
+    # name is never read in place of the sender's data.
+    name = unique()
+    owner = nc.SharedArray.create((4,), "f4", name=name)
+    np.asarray(owner)[:] = 1
+    mine = nc.SharedArray.attach(name)
+    early_view, early_array = pickle.dumps(mine.view[1:3]), pickle.dumps(mine)
+    owner.close()  # the creator (standing for another process) removes the name
+    for obj in (mine.view, mine.view[1:3], mine):
+        with pytest.raises(ValueError, match=f"'{name}' is no longer under its name"):
+            pickle.dumps(obj)
+    with mp.get_context("fork").Pool(1) as pool:
+        with pytest.raises(ValueError, match="no longer under its name"):
+            pool.apply_async(_total, (mine.view,)).get(timeout=60)
+    newer = nc.SharedArray.create((4,), "f4", name=name)  # the name reused
+    try:
+        np.asarray(newer)[:] = 99
+        with pytest.raises(ValueError, match="no longer under its name"):
+            pickle.dumps(mine.view)
+        for data in (early_view, early_array):
+            with pytest.raises(ValueError, match=f"'{name}' now names another segment"):
+                pickle.loads(data)
+        assert np.asarray(mine).tolist() == [1, 1, 1, 1]  # the attacher's own data is intact
+        assert pickle.loads(pickle.dumps(newer.view)).shape == (4,)  # the new one travels
+    finally:
+        newer.close()
+        mine.close()
+
+
+def test_mode_is_an_integer_in_range():
+    for bad, err in ((2**40, ValueError), (-1, ValueError), (2**70, OverflowError),
+                     (1.5, TypeError), (True, TypeError), ("600", TypeError)):
+        with pytest.raises(err, match="mode"):
+            nc.SharedArray.create(4, "uint8", mode=bad)
+    with nc.SharedArray.create(4, "uint8", mode=np.int16(0o640)) as sa:
+        assert stat.S_IMODE(os.stat(os.path.join(SHM, sa.name)).st_mode) == 0o640
+
+
+def test_a_directory_under_the_name_is_is_a_directory_error():
+    name = unique()
+    os.mkdir(os.path.join(SHM, name))
+    try:
+        for readonly in (True, False):
+            with pytest.raises(IsADirectoryError):
+                nc.SharedArray.attach(name, readonly=readonly)
+        with pytest.raises(IsADirectoryError):
+            nc.SharedArray.adopt(name)
+        assert os.path.isdir(os.path.join(SHM, name))  # and nothing removed it
+    finally:
+        os.rmdir(os.path.join(SHM, name))
+
+
+def test_cli_rm_removes_a_name_that_is_not_utf8():
+    name = unique()
+    with nc.SharedArray.create((3,), "uint8", name=name) as sa:
+        odd = os.fsencode(name) + b"-\xff"
+        with open(os.path.join(SHM, name), "rb") as src, \
+                open(os.path.join(os.fsencode(SHM), odd), "wb") as dst:
+            dst.write(src.read())  # a valid segment under a name with an undecodable byte
+        try:
+            res = subprocess.run([sys.executable, "-m", "nocopy", "shm", "rm", odd],
+                                 capture_output=True, text=True)
+            assert res.returncode == 0, res.stderr
+            assert "removed" in res.stdout and "\\xff" in res.stdout
+            assert not os.path.exists(os.path.join(os.fsencode(SHM), odd))
+        finally:
+            if os.path.exists(os.path.join(os.fsencode(SHM), odd)):
+                os.remove(os.path.join(os.fsencode(SHM), odd))
+        assert exists(sa.name)
 
 
 # --- processes ---------------------------------------------------------------------------------

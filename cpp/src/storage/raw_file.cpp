@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "internal/checked_math.hpp"
+#include "storage/posix_file.hpp"
 
 namespace nocopy {
 namespace {
@@ -93,9 +94,7 @@ View open_raw_fd(int fd, const std::string& path, DType dtype,
   if (fstat(fd, &st) != 0) {
     throw std::system_error(errno, std::generic_category(), "cannot stat " + quoted(path));
   }
-  if (!S_ISREG(st.st_mode)) {
-    throw std::invalid_argument("cannot map " + quoted(path) + ": not a regular file");
-  }
+  require_regular_file(st, path, "cannot map");  // as open_npy: IsADirectoryError, ValueError
   const auto size = static_cast<uint64_t>(st.st_size);
   const RawLayout layout = raw_layout(path, size, dtype, shape, offset);
   auto mapping = MappedFile::map_fd(fd, static_cast<size_t>(size), mode, path);

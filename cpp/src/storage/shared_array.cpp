@@ -107,6 +107,13 @@ bool ShmMapping::owns_name() const {
   return is_creator() && !header_.persist && !handed_off_ && !unlinked_;
 }
 
+bool ShmMapping::name_refers_to_this() const {
+  struct stat linked {};
+  if (::stat((std::string(kShmDir) + "/" + name()).c_str(), &linked) != 0) return false;
+  return static_cast<uint64_t>(linked.st_dev) == device_ &&
+         static_cast<uint64_t>(linked.st_ino) == inode_;
+}
+
 void ShmMapping::unlink_if_owner() const {
   if (!is_creator() || header_.persist || handed_off_) return;
   if (unlinked_.exchange(true)) return;

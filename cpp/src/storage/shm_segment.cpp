@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,8 +15,18 @@
 namespace nocopy {
 
 OpenFile open_segment(const std::string& name, int flags, const std::string& action) {
-  return finish_open(::shm_open(("/" + name).c_str(), flags | O_CLOEXEC | O_NONBLOCK, 0), name,
-                     action);
+  const int fd = ::shm_open(("/" + name).c_str(), flags | O_CLOEXEC | O_NONBLOCK, 0);
+  if (fd < 0 && errno == EINVAL) {
+    // glibc reports a directory under the name as EINVAL: say what it is (IsADirectoryError,
+    // as a read-only attach, which opens it, does).
+    struct stat st {};
+    if (::stat((std::string(kShmDir) + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      errno = EISDIR;
+    } else {
+      errno = EINVAL;
+    }
+  }
+  return finish_open(fd, name, action);
 }
 
 std::vector<uint8_t> read_segment_header(int fd, uint64_t size, const std::string& name) {

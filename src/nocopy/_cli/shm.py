@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         status = 0
         for name in args.names:
             try:
-                _nocopy._shm_remove(name)
+                _nocopy._shm_remove(os.fsencode(name))  # argv's undecodable bytes too
                 print(f"removed {printable(name)}")
             except (ValueError, OSError) as exc:
                 print(f"error: {printable(str(exc))}", file=sys.stderr)

@@ -58,6 +58,10 @@ class ShmMapping final : public MappedRegion {
   /// kShmDir/name() again checks that the name still refers to this segment.
   uint64_t device() const { return device_; }
   uint64_t inode() const { return inode_; }
+  /// True while kShmDir/name() is this segment (same device and inode): a reference sent to
+  /// another process by name attaches this array there, not a removed name or a newer segment
+  /// that took it.
+  bool name_refers_to_this() const;
 
  private:
   friend class SharedArray;

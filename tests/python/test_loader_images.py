@@ -115,6 +115,29 @@ def test_uniform_arrays_get_the_resizing_modes_too():
     assert check_epoch(ld, images, (12, 12), "resize_center", resize=16) == 10
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
+@pytest.mark.parametrize("mode", ["random_resized", "resize_center"])
+def test_resizing_modes_read_every_source_dtype(dtype, mode):
+    # The resampler once read float16, bfloat16 and float64 sources as float32: wrong values,
+    # and past the end of the array (SIGSEGV) for 2-byte ones.
+    rng = np.random.default_rng(4)
+    values = rng.integers(0, 256, (6, 40, 34, 3)).astype(np.float32)  # exact in every dtype
+    if dtype == "bfloat16":
+        images = torch.from_numpy(values).to(torch.bfloat16)
+    else:
+        images = values.astype(dtype)
+    kw = dict(batch_size=3, crop=(12, 12), crop_mode=mode, seed=2)
+    if mode == "resize_center":
+        kw["resize"] = 16
+    ld = loader(images, **kw)
+    assert check_epoch(ld, values, (12, 12), mode, resize=kw.get("resize")) == 6
+    constant = np.full((1, 64, 64, 3), 0.5, dtype if dtype != "bfloat16" else np.float32)
+    src = torch.from_numpy(constant).to(torch.bfloat16) if dtype == "bfloat16" else constant
+    extra = dict(resize=40) if mode == "resize_center" else {}
+    x = loader(src, batch_size=1, crop=(32, 32), crop_mode=mode, **extra).next_batch()
+    np.testing.assert_allclose(x, 0.5, atol=1e-6)
+
+
 @pytest.mark.parametrize("mode", ["random", "center"])
 def test_plain_crops_on_an_image_set_copy_the_window(mode):
     ds = make_set(np.random.default_rng(3), lo=16, hi=40)

@@ -100,9 +100,25 @@ void ResampleTable::compute(int64_t in_size, int64_t out_size, int64_t begin, in
 
 namespace {
 
+/// float16 and bfloat16 elements, as their bits (distinct types so that load() decodes them).
+struct HalfBits {
+  uint16_t bits;
+};
+struct BFloat16Bits {
+  uint16_t bits;
+};
+
 template <class S>
 [[gnu::always_inline]] inline float load(const S* p) {
   return static_cast<float>(*p);
+}
+template <>
+[[gnu::always_inline]] inline float load(const HalfBits* p) {
+  return half_bits_to_float(p->bits);
+}
+template <>
+[[gnu::always_inline]] inline float load(const BFloat16Bits* p) {
+  return bfloat16_bits_to_float(p->bits);
 }
 
 /// out[i] = sum_k w[k] * rows[k][i] for i in [0, n): one vertically resampled row whose
@@ -311,8 +327,10 @@ void vertical_pass(const ResizeSource& src, const ResizeGeometry& g, const Resam
         vertical_dense_u8(ptrs, w_all + done, n, width * C, target);
       } else if constexpr (std::is_same_v<S, uint16_t>) {
         vertical_dense_u16(ptrs, w_all + done, n, width * C, target);
-      } else {
+      } else if constexpr (std::is_same_v<S, float>) {
         vertical_dense_f32(ptrs, w_all + done, n, width * C, target);
+      } else {
+        vertical_dense(ptrs, w_all + done, n, width * C, target);
       }
     } else {
       vertical_strided(ptrs, w_all + done, n, width, C, src.stride_w, src.stride_c, target);
@@ -344,9 +362,21 @@ void resample_window(const ResizeSource& src, const ResizeGeometry& g, const Res
       case DType::UInt16:
         vertical_pass<uint16_t>(src, g, s.rows, y, col_begin, col_end, s.vertical.data());
         break;
-      default:
+      case DType::Float16:
+        vertical_pass<HalfBits>(src, g, s.rows, y, col_begin, col_end, s.vertical.data());
+        break;
+      case DType::BFloat16:
+        vertical_pass<BFloat16Bits>(src, g, s.rows, y, col_begin, col_end, s.vertical.data());
+        break;
+      case DType::Float32:
         vertical_pass<float>(src, g, s.rows, y, col_begin, col_end, s.vertical.data());
         break;
+      case DType::Float64:
+        vertical_pass<double>(src, g, s.rows, y, col_begin, col_end, s.vertical.data());
+        break;
+      default:
+        throw std::invalid_argument("resampling reads uint8, uint16 or floating images, not " +
+                                    std::string(dtype_name(src.dtype)));
     }
     horizontal(s.vertical.data(), s.cols, col_begin, C, s.horizontal.data());
     switch (out.dtype) {

@@ -61,7 +61,7 @@ class ResampleTable {
 struct ResizeSource {
   /// Element (0, 0, 0) of the image.
   const void* data = nullptr;
-  /// uint8, uint16 or float32.
+  /// uint8, uint16, float16, bfloat16, float32 or float64 (others: std::invalid_argument).
   DType dtype = DType::UInt8;
   /// Extent of the image (rows, columns, channels).
   int64_t height = 1, width = 1, channels = 1;

@@ -17,6 +17,7 @@ not the argument's value, is what fails).
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
 
 import numpy as np
@@ -47,8 +48,39 @@ class PinnedHostAllocator:
         return "pin_memory=True (torch pinned host memory)"
 
 
-def batch_allocator(allocator: Callable[[int], Any] | None, pin_memory: bool):
-    """The callable that gives a loader its batch buffers, or None for the default aligned heap.
+# The loaders whose allocator function is running on this thread (ids, innermost last).
+_running = threading.local()
+
+
+class _ReentryGuard:
+    """A user's allocator function, marked as running for its loader while it runs: the loader
+    calls it with its state lock held, so a call back into that loader (next_batch, plan,
+    state_dict, close, ...) would wait for itself forever; WorkerLifetime refuses it instead."""
+
+    def __init__(self, fn, owner):
+        self._fn = fn
+        self._owner = id(owner)
+
+    def __call__(self, nbytes: int):
+        stack = _running.__dict__.setdefault("owners", [])
+        stack.append(self._owner)
+        try:
+            return self._fn(nbytes)
+        finally:
+            stack.pop()
+
+    def __repr__(self) -> str:
+        return repr(self._fn)
+
+
+def allocator_running_for(loader) -> bool:
+    """True while `loader`'s allocator function runs on this thread."""
+    return id(loader) in getattr(_running, "owners", ())
+
+
+def batch_allocator(allocator: Callable[[int], Any] | None, pin_memory: bool, owner=None):
+    """The callable that gives a loader (`owner`) its batch buffers, or None for the default
+    aligned heap.
 
     TypeError for a pin_memory that is not a bool or an allocator that is not callable,
     ValueError for both options at once, RuntimeError when pin_memory=True cannot be had here
@@ -59,7 +91,7 @@ def batch_allocator(allocator: Callable[[int], Any] | None, pin_memory: bool):
         raise TypeError(f"allocator must be a callable fn(nbytes) returning a buffer, got "
                         f"{allocator!r}")
     if not pin_memory:
-        return allocator
+        return None if allocator is None else _ReentryGuard(allocator, owner)
     if allocator is not None:
         raise ValueError(f"pass allocator= or pin_memory=True, not both (allocator={allocator!r} "
                          "would replace the pinned buffers)")

@@ -118,7 +118,7 @@ class Loader(WorkerLifetime):
             if isinstance(labels, (list, tuple)):
                 labels = np.asarray(labels)  # a Python list has no buffer: converted once
             self._labels = view(labels)
-        allocator = batch_allocator(allocator, pin_memory)
+        allocator = batch_allocator(allocator, pin_memory, owner=self)
         self._pid = os.getpid()
         self._core = _Loader(self._images, self._labels, batch_size=batch_size, crop=crop,
                              crop_mode=crop_mode, area=area, ratio=ratio, resize=resize,

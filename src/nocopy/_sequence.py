@@ -139,7 +139,7 @@ class SequenceLoader(WorkerLifetime):
         self._config = dict(seq_len=seq_len, batch_size=batch_size, targets=targets,
                             horizon=horizon, step=step, seed=seed, shuffle=shuffle,
                             drop_last=drop_last, rank=rank, world_size=world_size)
-        allocator = batch_allocator(allocator, pin_memory)
+        allocator = batch_allocator(allocator, pin_memory, owner=self)
         self._pid = os.getpid()
         # Every option is validated once, by the C++ core (SequenceOptions::validate).
         self._core = _nocopy._SequenceLoader(

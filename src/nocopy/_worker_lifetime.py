@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+from ._batch_allocator import allocator_running_for
+
 
 class WorkerLifetime:
     """Base of the loaders: the subclass sets ``_pid`` (os.getpid()) and then ``_core`` (the C++
@@ -21,7 +23,15 @@ class WorkerLifetime:
 
     def close(self) -> None:
         """Stops and joins the worker threads now (batches already delivered stay valid)."""
+        self._refuse_reentry()
         self._core = None
+
+    def _refuse_reentry(self) -> None:
+        if allocator_running_for(self):
+            raise RuntimeError(f"the allocator function of this {self._what} called back into "
+                               f"it; the {self._what} runs it while it holds its own state "
+                               "(that call would wait for itself forever): an allocator must "
+                               "only return a buffer")
 
     def __enter__(self):
         return self
@@ -30,6 +40,7 @@ class WorkerLifetime:
         self.close()
 
     def _live(self):
+        self._refuse_reentry()
         if getattr(self, "_core", None) is None:
             raise ValueError(f"the {self._what} is closed")
         if self._pid != os.getpid():

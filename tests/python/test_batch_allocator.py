@@ -240,6 +240,41 @@ def test_an_exception_raised_by_the_allocator_propagates_unchanged(make):
     assert ptr(got[0]) in good.addresses and np.array_equal(got[0], want[0])
 
 
+REENTRY_CHILD = """
+import sys, numpy as np, nocopy as nc
+kind, call = sys.argv[1], sys.argv[2]
+holder = {}
+
+def fn(nbytes):
+    loader = holder["loader"]
+    getattr(loader, call)(*([0] if call == "plan" else []))  # calls back into its own loader
+    raise AssertionError("the call back returned")
+
+if kind == "images":
+    loader = nc.Loader(np.zeros((16, 8, 8, 3), np.uint8), batch_size=4, crop=4,
+                       output="numpy", allocator=fn)
+else:
+    loader = nc.SequenceLoader(np.arange(1000, dtype=np.uint16), 16, 4, output="numpy",
+                               allocator=fn)
+holder["loader"] = loader
+try:
+    loader.next_batch()
+except RuntimeError as e:
+    assert "called back into it" in str(e), e
+    print("refused")
+"""
+
+
+@pytest.mark.parametrize("kind", ["images", "sequence"])
+@pytest.mark.parametrize("call", ["next_batch", "plan", "state_dict", "close", "__len__"])
+def test_an_allocator_that_calls_its_own_loader_is_refused_not_a_deadlock(kind, call):
+    # The allocator runs while the loader holds its state lock: a call back used to wait for
+    # itself forever. Run in a child, so that a regression times out instead of hanging here.
+    out = subprocess.run([sys.executable, "-c", REENTRY_CHILD, kind, call], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "refused", out.stdout + out.stderr
+
+
 def _aligned(n):
     raw = np.zeros(n + 64, np.uint8)
     off = -ptr(raw) % 64

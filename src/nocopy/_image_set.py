@@ -34,10 +34,12 @@ def read_manifest(folder) -> dict:
     and a ``num_images`` count. FileNotFoundError when the folder or manifest is missing,
     ValueError (naming the file) when it is not a valid manifest."""
     path = os.path.join(os.fspath(folder), MANIFEST)
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    with open(path, "rb") as f:
+        raw = f.read()
     try:
-        manifest = json.loads(text)
+        manifest = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
     except ValueError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(manifest, dict):
@@ -56,6 +58,11 @@ def read_manifest(folder) -> dict:
     if classes is not None and not (isinstance(classes, list)
                                     and all(isinstance(c, str) for c in classes)):
         raise ValueError(f"{path}: classes must be a list of strings")
+    skipped = manifest.get("skipped", [])
+    if not (isinstance(skipped, list) and all(
+            isinstance(e, dict) and isinstance(e.get("path"), str) for e in skipped)):
+        raise ValueError(f"{path}: skipped must be a list of {{'path': ..., 'error': ...}} "
+                         "entries")
     return manifest
 
 
@@ -89,7 +96,22 @@ def _labels_view(labels, n: int):
         raise ValueError(f"labels has shape {a.shape}; expected ({n},), one per image")
     if a.size and not np.issubdtype(a.dtype, np.integer):
         raise TypeError(f"labels must be integers, got {a.dtype}")
+    if a.size and a.dtype.kind == "u" and int(a.max()) > np.iinfo(np.int64).max:
+        # Labels are stored as int64: a larger one would wrap around to a negative label.
+        raise OverflowError(f"label {int(a.max())} does not fit in int64 (labels are stored "
+                            "as int64)")
     return _nocopy.view(np.ascontiguousarray(a, dtype=np.int64))
+
+
+def checked_index(i, n: int) -> int:
+    """An image index as an int: TypeError unless an integer (bools are not), IndexError past
+    the int64 range (the handle checks the set's own range)."""
+    if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+        raise TypeError(f"ImageSet indices must be integers, not {type(i).__name__}")
+    i = int(i)
+    if not -2**63 <= i < 2**63:
+        raise IndexError(f"image index {i} is out of range for {n} images")
+    return i
 
 
 class ImageSet:
@@ -189,9 +211,7 @@ class ImageSet:
         return len(self._handle)
 
     def __getitem__(self, i) -> View:
-        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
-            raise TypeError(f"ImageSet indices must be integers, not {type(i).__name__}")
-        return self._handle.image(int(i))
+        return self._handle.image(checked_index(i, len(self)))
 
     @property
     def shapes(self) -> np.ndarray:

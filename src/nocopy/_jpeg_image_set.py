@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _nocopy
-from ._image_set import ImageSet, _open_checked
+from ._image_set import ImageSet, _open_checked, checked_index
 from ._nocopy import View
 
 __all__ = ["JpegImageSet", "JPEG_FILES"]
@@ -54,13 +54,11 @@ class JpegImageSet(ImageSet):
     def __getitem__(self, i) -> View:
         """Image i decoded to a new (H, W, 3) uint8 View (a decode: new memory). A corrupt
         JPEG is a ValueError naming the folder and the sample."""
-        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
-            raise TypeError(f"ImageSet indices must be integers, not {type(i).__name__}")
-        return self._handle.decode(int(i))
+        return self._handle.decode(checked_index(i, len(self)))
 
     def encoded(self, i: int) -> View:
         """The JPEG bytes of image i: a zero-copy 1-d uint8 View of jpeg.npy."""
-        return self._handle.encoded(int(i))
+        return self._handle.encoded(checked_index(i, len(self)))
 
     @property
     def storage(self) -> str:

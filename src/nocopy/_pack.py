@@ -72,7 +72,11 @@ def _csv_items(path: str):
     base = os.path.dirname(os.path.abspath(path))
     rows = []
     with open(path, newline="", encoding="utf-8") as f:
-        for lineno, row in enumerate(csv.reader(f), 1):
+        try:
+            lines = list(enumerate(csv.reader(f), 1))
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not a CSV of 'path,label' rows in UTF-8 ({exc})") from None
+        for lineno, row in lines:
             if not row or not "".join(row).strip():
                 continue
             if len(row) != 2:
@@ -91,6 +95,11 @@ def _csv_items(path: str):
     if classes is None and any(v < 0 for v in ints):
         bad = next(r for r, v in zip(rows, ints) if v < 0)
         raise ValueError(f"{path}:{bad[2]}: label {bad[1]} is negative")
+    if classes is None and any(v >= 2**62 for v in ints):
+        # Labels are stored as int64 and num_classes is the largest + 1: both must fit.
+        bad = next(r for r, v in zip(rows, ints) if v >= 2**62)
+        raise ValueError(f"{path}:{bad[2]}: label {bad[1]} is too large (integer labels are "
+                         "class numbers below 2**62)")
     return [(r[0], v) for r, v in zip(rows, ints)], classes
 
 
@@ -143,16 +152,24 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
     src, out = os.fspath(src), os.fspath(out)
     if on_error not in ("skip", "fail"):
         raise ValueError(f"on_error {on_error!r} is not one of 'skip', 'fail'")
-    if max_side is not None and (not isinstance(max_side, (int, np.integer)) or max_side < 1):
-        raise ValueError(f"max_side {max_side!r} must be a positive integer")
+    if max_side is not None:
+        if not isinstance(max_side, (int, np.integer)) or isinstance(max_side, (bool, np.bool_)):
+            raise TypeError(f"max_side must be an integer, got {max_side!r}")
+        if max_side < 1:
+            raise ValueError(f"max_side {max_side!r} must be a positive integer")
+        max_side = int(max_side)  # a NumPy integer is recorded in the manifest (JSON) as int
     if format not in PACK_FORMATS:
         raise ValueError(f"format {format!r} is not one of {', '.join(map(repr, PACK_FORMATS))}")
     if (not isinstance(quality, (int, np.integer)) or isinstance(quality, bool)
             or not 1 <= quality <= 100):
         raise ValueError(f"quality {quality!r} must be an integer from 1 to 100")
-    threads = threads or min(8, os.cpu_count() or 1)
-    if threads < 1:
+    if threads is None:
+        threads = min(8, os.cpu_count() or 1)
+    elif not isinstance(threads, (int, np.integer)) or isinstance(threads, (bool, np.bool_)):
+        raise TypeError(f"threads must be an integer, got {threads!r}")
+    elif threads < 1:
         raise ValueError(f"threads {threads} must be >= 1")
+    threads = int(threads)
     if not os.path.exists(src):
         raise FileNotFoundError(2, "no such image folder or CSV", src)
     out = out.rstrip(os.sep) or out

@@ -90,6 +90,12 @@ def test_bad_arrays_and_indices():
         ds[1]
     with pytest.raises(TypeError, match="integers"):
         ds[0:1]
+    for big in (2**63, -2**63 - 1, 2**70):  # past int64: out of range, not a binding error
+        with pytest.raises(IndexError, match="out of range"):
+            ds[big]
+    with pytest.raises(OverflowError, match="label 18446744073709551615 does not fit"):
+        nc.ImageSet.from_arrays([np.zeros((2, 2, 3), np.uint8)],
+                                labels=np.array([2**64 - 1], np.uint64))
     assert ds.labels is None and ds.classes is None
     with pytest.raises(TypeError, match="to_shared"):
         pickle.dumps(ds)
@@ -152,6 +158,12 @@ def _save(path, name, arr):
      r"manifest.json: format_version 9 is not supported"),
     ("manifest-json", lambda p: open(os.path.join(p, "manifest.json"), "w").write("{"),
      r"manifest.json: not valid JSON"),
+    ("manifest-utf8", lambda p: open(os.path.join(p, "manifest.json"), "wb").write(b"{\xff}"),
+     r"manifest.json: not UTF-8"),
+    ("manifest-skipped", lambda p: json.dump({"format_version": 1, "num_images": 2,
+                                              "skipped": 5},
+                                             open(os.path.join(p, "manifest.json"), "w")),
+     r"manifest.json: skipped must be a list"),
 ])
 def test_corrupt_folders_are_value_errors_naming_file_and_sample(tmp_path, case, fn, message):
     path = _corrupt(tmp_path, case, fn)

@@ -132,6 +132,15 @@ def test_csv_with_names_or_integer_labels(tmp_path):
     (tmp_path / "bad.csv").write_text("img/0.png,1,extra\n")
     with pytest.raises(ValueError, match=r"bad.csv:1: expected 'path,label'"):
         nc.pack_images(tmp_path / "bad.csv", tmp_path / "b")
+    (tmp_path / "huge.csv").write_text("img/0.png,3\nimg/1.png,99999999999999999999\n")
+    with pytest.raises(ValueError, match=r"huge.csv:2: label 99999999999999999999 is too large"):
+        nc.pack_images(tmp_path / "huge.csv", tmp_path / "h")
+    with pytest.raises(ValueError, match=r"0.png: not a CSV of 'path,label' rows in UTF-8"):
+        nc.pack_images(tmp_path / "img" / "0.png", tmp_path / "p")  # an image, not a CSV
+    r = subprocess.run([sys.executable, "-m", "nocopy", "pack", str(tmp_path / "huge.csv"),
+                        str(tmp_path / "h")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "huge.csv:2: label" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "h").exists() and not (tmp_path / "p").exists()
 
 
 def test_bad_arguments(tmp_path):
@@ -142,6 +151,15 @@ def test_bad_arguments(tmp_path):
         nc.pack_images(tmp_path / "src", tmp_path / "out", on_error="ignore")
     with pytest.raises(ValueError, match="max_side"):
         nc.pack_images(tmp_path / "src", tmp_path / "out", max_side=0)
+    for bad in (True, 2.5, "8"):
+        with pytest.raises(TypeError, match="max_side must be an integer"):
+            nc.pack_images(tmp_path / "src", tmp_path / "out", max_side=bad)
+    for bad, err in ((0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError)):
+        with pytest.raises(err, match="threads"):
+            nc.pack_images(tmp_path / "src", tmp_path / "out", threads=bad)
+    summary = nc.pack_images(tmp_path / "src", tmp_path / "np", max_side=np.int64(3),
+                             threads=np.int8(1))  # NumPy integers are integers
+    assert nc.ImageSet.open(tmp_path / "np").shapes[:, :2].max() <= 3 and summary.images == 1
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no class folders"):
         nc.pack_images(tmp_path / "empty", tmp_path / "out")

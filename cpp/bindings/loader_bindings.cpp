@@ -32,12 +32,19 @@ std::string repr_of(nb::handle v) {
 
 /// A real number (int, float, NumPy scalar; not bool or str), or TypeError naming `name`.
 double double_arg(nb::handle v, const char* name) {
-  if (PyBool_Check(v.ptr()) || PyUnicode_Check(v.ptr()) || PyBytes_Check(v.ptr())) {
+  if (is_bool_scalar(v) || PyUnicode_Check(v.ptr()) || PyBytes_Check(v.ptr())) {
     throw TypeError(std::string(name) + " must be a number, got " + repr_of(v));
   }
   const double d = PyFloat_AsDouble(v.ptr());
   if (d == -1.0 && PyErr_Occurred()) {
+    // An int too large for a double is an OverflowError naming the argument; anything else
+    // that is not a number a TypeError.
+    const bool overflow = PyErr_ExceptionMatches(PyExc_OverflowError) != 0;
     PyErr_Clear();
+    if (overflow) {
+      throw std::overflow_error(std::string(name) + " " + repr_of(v) +
+                                " is too large for a float");
+    }
     throw TypeError(std::string(name) + " must be a number, got " + repr_of(v));
   }
   return d;

@@ -257,3 +257,14 @@ def test_worker_failure_is_a_loader_error_with_sample_batch_and_epoch():
         loader.next_batch()
     loader._core._inject_fault(-1)
     assert loader.state_dict()["batch"] == 3 and loader.next_batch()[0].shape == (4, 3, 8, 8)
+
+
+def test_numbers_refuse_bools_of_either_kind_and_say_overflow():
+    # double_arg: a NumPy bool is a bool (TypeError, as True is), and an int too large for a
+    # double is an OverflowError naming the argument, not a TypeError.
+    for value in (True, np.bool_(True)):
+        with pytest.raises(TypeError, match="mirror must be a number"):
+            _loader(mirror=value)
+    for name in ("std", "scale", "mean"):
+        with pytest.raises(OverflowError, match=f"{name} 1000.* is too large for a float"):
+            _loader(**{name: 10**400})

@@ -42,8 +42,7 @@ double double_arg(nb::handle v, const char* name) {
     const bool overflow = PyErr_ExceptionMatches(PyExc_OverflowError) != 0;
     PyErr_Clear();
     if (overflow) {
-      throw std::overflow_error(std::string(name) + " " + repr_of(v) +
-                                " is too large for a float");
+      throw std::overflow_error(std::string(name) + " " + repr_of(v) + " is too large for a float");
     }
     throw TypeError(std::string(name) + " must be a number, got " + repr_of(v));
   }

@@ -18,13 +18,16 @@ using nocopy::ThreadPool;
 TEST(ChunkedJob, ChunksCoverTheBatchOnceAndTheLastOneFinishesIt) {
   for (size_t threads : {1u, 2u, 3u}) {
     for (int64_t len : {1, 2, 5, 6, 7, 64, 1000}) {
-      ThreadPool pool(threads);
+      // The loader's order: what the chunks use outlives the workers (the pool, declared
+      // last, is destroyed first and joins them): the last chunk wakes the consumer after
+      // releasing the state mutex, so the consumer may be done before that call returns.
       std::mutex state;
       std::condition_variable cv;
       ChunkedJob job;
       std::vector<int> hits(static_cast<size_t>(len), 0);
       std::mutex hits_mutex;
       int64_t chunks = 0;
+      ThreadPool pool(threads);
       {
         std::lock_guard<std::mutex> lock(state);  // as the loaders call it
         nocopy::queue_chunks(pool, job, len, [&](int64_t begin, int64_t end) {
@@ -47,12 +50,12 @@ TEST(ChunkedJob, ChunksCoverTheBatchOnceAndTheLastOneFinishesIt) {
 }
 
 TEST(ChunkedJob, DoneOnlyAfterEveryChunkAndWaitsTimeOut) {
-  ThreadPool pool(1);
   std::mutex state;
   std::condition_variable cv;
   ChunkedJob job;
   std::mutex gate;
   std::unique_lock<std::mutex> closed(gate);  // the chunks wait here until released
+  ThreadPool pool(1);                         // last: destroyed (joined) first
   {
     std::lock_guard<std::mutex> lock(state);
     nocopy::queue_chunks(pool, job, 4, [&](int64_t, int64_t) {

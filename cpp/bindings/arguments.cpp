@@ -75,7 +75,7 @@ std::vector<int64_t> int64_args(nb::handle values, std::string_view name, bool a
     // array of integers is read as the sequence it is.
     nb::object index = nb::steal(PyNumber_Index(values.ptr()));
     if (index.is_valid()) {
-      out.push_back(int64_arg(values, name));
+      out.push_back(int64_arg(index, name));
       return out;
     }
     PyErr_Clear();

@@ -1,9 +1,20 @@
-// Chunked jobs: the chunk split, the completion count and the wait shared by the loaders.
+// Chunked jobs: the chunk split, the completion count and the wait shared by the loaders, and
+// their forked-child check.
 #include "chunked_job.hpp"
+
+#include <unistd.h>
 
 #include <algorithm>
 
 namespace nocopy {
+
+bool leave_in_forked_child(int creator_pid, std::unique_ptr<ThreadPool>& workers,
+                           std::unique_ptr<LoaderLocks>& locks) {
+  if (static_cast<int>(getpid()) == creator_pid) return false;
+  (void)workers.release();
+  (void)locks.release();
+  return true;
+}
 
 ChunkSplit split_chunks(int64_t len, size_t threads) {
   if (len <= 0) return {1, 0};

@@ -1,5 +1,6 @@
 // Internal: chunked jobs, how the loaders (Loader, SequenceLoader) split one batch over their
-// worker threads, learn that it is finished, and drop batches that are no longer wanted.
+// worker threads, learn that it is finished, and drop batches that are no longer wanted; and
+// how a loader destroyed in a forked child leaves its workers alone.
 //
 // A batch job is cut into chunks of consecutive samples, each a task on the loader's
 // ThreadPool. The job counts the chunks still to finish; the last one marks the job done under
@@ -23,6 +24,16 @@
 #include "nocopy/core/thread_pool.hpp"
 
 namespace nocopy {
+
+struct LoaderLocks;
+
+/// For a loader's destructor: true in a forked child (not the process `creator_pid`), after
+/// letting go of `workers` and `locks` without joining or destroying them. The worker threads
+/// exist only in the parent, and the locks may have been held by threads that are gone, so
+/// either could wait forever; they stay as the child's copy of the parent's memory. False (and
+/// nothing done) in the creating process.
+bool leave_in_forked_child(int creator_pid, std::unique_ptr<ThreadPool>& workers,
+                           std::unique_ptr<LoaderLocks>& locks);
 
 /// The completion state of one batch job (the loaders' jobs derive from it).
 struct ChunkedJob {

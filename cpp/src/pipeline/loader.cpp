@@ -66,14 +66,7 @@ Loader::Loader(ImageSource images, std::optional<View> labels, const LoaderOptio
 }
 
 Loader::~Loader() {
-  if (static_cast<int>(getpid()) != creator_pid_) {
-    // A forked child: the worker threads exist only in the parent, and the locks may have been
-    // held by threads that are gone, so joining or destroying them could wait forever. Leave
-    // them (the child's copy of the parent's memory); the rest is freed normally.
-    (void)workers_.release();
-    (void)sync_.release();
-    return;
-  }
+  if (leave_in_forked_child(creator_pid_, workers_, sync_)) return;  // the rest is freed
   {
     std::lock_guard<std::mutex> lock(sync_->state);
     cancel_locked();

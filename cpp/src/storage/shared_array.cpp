@@ -108,10 +108,7 @@ bool ShmMapping::owns_name() const {
 }
 
 bool ShmMapping::name_refers_to_this() const {
-  struct stat linked {};
-  if (::stat((std::string(kShmDir) + "/" + name()).c_str(), &linked) != 0) return false;
-  return static_cast<uint64_t>(linked.st_dev) == device_ &&
-         static_cast<uint64_t>(linked.st_ino) == inode_;
+  return segment_name_refers_to(name(), device_, inode_);
 }
 
 void ShmMapping::unlink_if_owner() const {

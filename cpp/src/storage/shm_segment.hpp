@@ -22,5 +22,7 @@ std::vector<uint8_t> read_segment_header(int fd, uint64_t size, const std::strin
 /// True when `fd` is the file currently linked under the segment's name (same device and inode),
 /// so an unlink never removes a segment someone else created under a reused name.
 bool segment_name_refers_to(const std::string& name, int fd);
+/// True when the file currently linked under the segment's name has this device and inode.
+bool segment_name_refers_to(const std::string& name, uint64_t device, uint64_t inode);
 
 }  // namespace nocopy

@@ -92,15 +92,24 @@ def _csv_items(path: str):
         classes = sorted(set(labels))
         index = {c: i for i, c in enumerate(classes)}
         ints = [index[v] for v in labels]
-    if classes is None and any(v < 0 for v in ints):
-        bad = next(r for r, v in zip(rows, ints) if v < 0)
-        raise ValueError(f"{path}:{bad[2]}: label {bad[1]} is negative")
-    if classes is None and any(v >= 2**62 for v in ints):
-        # Labels are stored as int64 and num_classes is the largest + 1: both must fit.
-        bad = next(r for r, v in zip(rows, ints) if v >= 2**62)
-        raise ValueError(f"{path}:{bad[2]}: label {bad[1]} is too large (integer labels are "
-                         "class numbers below 2**62)")
+    integer_labels = zip(rows, ints) if classes is None else []
+    for (_, text, lineno), v in integer_labels:
+        if v < 0:
+            raise ValueError(f"{path}:{lineno}: label {text} is negative")
+        if v >= 2**62:  # stored as int64, and num_classes is the largest + 1: both must fit
+            raise ValueError(f"{path}:{lineno}: label {text} is too large (integer labels are "
+                             "class numbers below 2**62)")
     return [(r[0], v) for r, v in zip(rows, ints)], classes
+
+
+def _count_arg(name: str, value) -> int:
+    """A count option (>= 1) as a Python int (a NumPy integer goes into the JSON manifest):
+    TypeError unless an integer (bools are not), ValueError below 1."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} {value!r} must be >= 1")
+    return int(value)
 
 
 def _target_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
@@ -153,23 +162,13 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
     if on_error not in ("skip", "fail"):
         raise ValueError(f"on_error {on_error!r} is not one of 'skip', 'fail'")
     if max_side is not None:
-        if not isinstance(max_side, (int, np.integer)) or isinstance(max_side, (bool, np.bool_)):
-            raise TypeError(f"max_side must be an integer, got {max_side!r}")
-        if max_side < 1:
-            raise ValueError(f"max_side {max_side!r} must be a positive integer")
-        max_side = int(max_side)  # a NumPy integer is recorded in the manifest (JSON) as int
+        max_side = _count_arg("max_side", max_side)
     if format not in PACK_FORMATS:
         raise ValueError(f"format {format!r} is not one of {', '.join(map(repr, PACK_FORMATS))}")
     if (not isinstance(quality, (int, np.integer)) or isinstance(quality, bool)
             or not 1 <= quality <= 100):
         raise ValueError(f"quality {quality!r} must be an integer from 1 to 100")
-    if threads is None:
-        threads = min(8, os.cpu_count() or 1)
-    elif not isinstance(threads, (int, np.integer)) or isinstance(threads, (bool, np.bool_)):
-        raise TypeError(f"threads must be an integer, got {threads!r}")
-    elif threads < 1:
-        raise ValueError(f"threads {threads} must be >= 1")
-    threads = int(threads)
+    threads = min(8, os.cpu_count() or 1) if threads is None else _count_arg("threads", threads)
     if not os.path.exists(src):
         raise FileNotFoundError(2, "no such image folder or CSV", src)
     out = out.rstrip(os.sep) or out

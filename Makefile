@@ -72,14 +72,14 @@ tsan-test: system-deps
 	  ctest --test-dir build/tsan --output-on-failure -j$(JOBS) -R '^(Loader|BatchPool|Sampler|SequenceLoader|LoaderAllocator|SequenceLoaderAllocator|ChunkedJob)\.'
 
 # Tests that fork run in their own interpreter, before any test imports multithreaded JAX/TF.
-FORK_TESTS := tests/python/test_shared_array.py
+FORK_TESTS := tests/python/unit/test_shared_array.py
 py-test: build
 	$(PY) -m pytest -q $(FORK_TESTS)
 	$(PY) -m pytest -q tests/python $(addprefix --ignore=,$(FORK_TESTS))
 
 # The C++ package as users get it: installs the core (headers, libnocopy.a, CMake config) into
 # build/install with `cmake --install`, builds examples/cpp (a program and a Python extension)
-# against it with find_package(nocopy), and runs both (tests/python/test_cpp_examples.py).
+# against it with find_package(nocopy), and runs both (tests/python/system/test_cpp_examples.py).
 INSTALL_PREFIX := $(CURDIR)/build/install
 EXAMPLES_BUILD := $(CURDIR)/build/examples
 cpp-examples: build
@@ -93,7 +93,7 @@ cpp-examples: build
 	cmake -S examples/cpp/extension -B $(EXAMPLES_BUILD)/extension -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_PREFIX_PATH=$(INSTALL_PREFIX) -DPython_EXECUTABLE=$(abspath $(PY)) >/dev/null
 	cmake --build $(EXAMPLES_BUILD)/extension -j$(JOBS)
-	NOCOPY_CPP_EXAMPLES=$(EXAMPLES_BUILD) $(PY) -m pytest -q tests/python/test_cpp_examples.py
+	NOCOPY_CPP_EXAMPLES=$(EXAMPLES_BUILD) $(PY) -m pytest -q tests/python/system/test_cpp_examples.py
 
 # Every benchmark, full size, with the optional peers installed (DALI on the CPU).
 bench: build
@@ -107,7 +107,8 @@ bench: build
 	$(PY) bench/bench_jpeg.py
 	$(PY) bench/gpu_check.py
 
-CXX_SOURCES = $(wildcard cpp/include/nocopy/*/*.hpp cpp/src/*/*.[ch]pp cpp/bindings/*.[ch]pp tests/cpp/*/*.cpp \
+CXX_SOURCES = $(wildcard cpp/include/nocopy/*/*.hpp cpp/include/nocopy/pipeline/*/*.hpp cpp/src/*/*.[ch]pp \
+                          cpp/src/pipeline/*/*.[ch]pp cpp/bindings/*.[ch]pp tests/cpp/*/*.cpp tests/cpp/*/*/*.cpp \
                           tests/peer/*.cpp fuzz/*.cpp bench/*.cpp \
                           examples/cpp/*/*.[ch]pp)
 
@@ -139,8 +140,8 @@ fuzz-deps:
 	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang); \
 	fi
 
-CORE_SOURCES := $(wildcard cpp/src/core/*.cpp cpp/src/storage/*.cpp cpp/src/pipeline/*.cpp)
-build/fuzz/%: fuzz/%_fuzzer.cpp $(CORE_SOURCES) $(wildcard cpp/src/*/*.hpp cpp/include/nocopy/*/*.hpp) | fuzz-deps system-deps
+CORE_SOURCES := $(wildcard cpp/src/core/*.cpp cpp/src/storage/*.cpp cpp/src/pipeline/*/*.cpp)
+build/fuzz/%: fuzz/%_fuzzer.cpp $(CORE_SOURCES) $(wildcard cpp/src/*/*.hpp cpp/src/pipeline/*/*.hpp cpp/include/nocopy/*/*.hpp cpp/include/nocopy/pipeline/*/*.hpp) | fuzz-deps system-deps
 	@mkdir -p build/fuzz
 	clang++ $(FUZZ_FLAGS) -Icpp/include -Icpp/src $$($(FUZZ_JPEG) && echo -DNOCOPY_HAVE_JPEG=1) \
 	  $< $(CORE_SOURCES) -pthread $$($(FUZZ_JPEG) && echo -ljpeg) -o $@

@@ -37,7 +37,7 @@
 
 #include "nocopy/core/copy.hpp"
 #include "nocopy/core/thread_pool.hpp"
-#include "nocopy/pipeline/sequence_loader.hpp"
+#include "nocopy/pipeline/producers/sequence_loader.hpp"
 
 namespace {
 

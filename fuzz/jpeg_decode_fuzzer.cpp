@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "nocopy/pipeline/jpeg_decoder.hpp"
+#include "nocopy/pipeline/codecs/jpeg_decoder.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2 || !nocopy::jpeg_available()) return 0;

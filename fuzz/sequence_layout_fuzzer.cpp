@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "nocopy/core/sliding_window.hpp"
-#include "nocopy/pipeline/sequence_sampler.hpp"
+#include "nocopy/pipeline/sampling/sequence_sampler.hpp"
 #include "nocopy/storage/raw_file.hpp"
 
 namespace {

@@ -1,6 +1,6 @@
 // Bindings of the image-dataset domain: the ImageSet index (wrapped by nocopy.ImageSet) and the
 // resampling kernel's test seam. No logic here; see nocopy/storage/image_set.hpp and
-// nocopy/pipeline/resize.hpp.
+// nocopy/pipeline/kernels/resize.hpp.
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "bindings.hpp"
-#include "nocopy/pipeline/resize.hpp"
-#include "nocopy/pipeline/resized_crop_window.hpp"
+#include "nocopy/pipeline/kernels/resize.hpp"
+#include "nocopy/pipeline/ops/resized_crop_window.hpp"
 #include "nocopy/storage/image_set.hpp"
 
 namespace nocopy::bindings {

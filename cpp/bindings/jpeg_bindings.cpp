@@ -1,7 +1,7 @@
 // Bindings of the JPEG domain: the decoder (whole-image and window decodes, headers) and the JPEG
 // ImageSet index (_JpegImageSet, wrapped by nocopy.ImageSet). No logic here; see
-// nocopy/pipeline/jpeg_decoder.hpp and nocopy/storage/jpeg_image_set.hpp. A decode writes new
-// memory: its result is a new array.
+// nocopy/pipeline/codecs/jpeg_decoder.hpp and nocopy/storage/jpeg_image_set.hpp. A decode writes
+// new memory: its result is a new array.
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
@@ -14,7 +14,7 @@
 #include <tuple>
 
 #include "bindings.hpp"
-#include "nocopy/pipeline/jpeg_decoder.hpp"
+#include "nocopy/pipeline/codecs/jpeg_decoder.hpp"
 #include "nocopy/storage/jpeg_image_set.hpp"
 
 namespace nocopy::bindings {

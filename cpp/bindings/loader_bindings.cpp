@@ -16,7 +16,7 @@
 
 #include "bindings.hpp"
 #include "nocopy/core/errors.hpp"
-#include "nocopy/pipeline/loader.hpp"
+#include "nocopy/pipeline/producers/loader.hpp"
 #include "nocopy/storage/image_set.hpp"
 #include "nocopy/storage/jpeg_image_set.hpp"
 

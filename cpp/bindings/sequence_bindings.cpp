@@ -15,7 +15,7 @@
 
 #include "bindings.hpp"
 #include "nocopy/core/sliding_window.hpp"
-#include "nocopy/pipeline/sequence_loader.hpp"
+#include "nocopy/pipeline/producers/sequence_loader.hpp"
 #include "nocopy/storage/raw_file.hpp"
 
 namespace nocopy::bindings {

@@ -4,7 +4,7 @@ nc.Loader and nc.SequenceLoader.
 A state saved with the loader's own world_size and batch_size resumes at (epoch, batch, start):
 byte-identical batches. With another world_size or batch_size (elastic resume) only the epoch and
 the global ``position`` carry over: the new ranks shard the positions not yet consumed as a whole
-epoch would be sharded (nocopy/pipeline/shard.hpp)."""
+epoch would be sharded (nocopy/pipeline/sampling/shard.hpp)."""
 
 from __future__ import annotations
 

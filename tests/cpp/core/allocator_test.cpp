@@ -11,7 +11,7 @@
 
 #include "nocopy/core/owner.hpp"
 #include "nocopy/core/view.hpp"
-#include "nocopy/pipeline/batch_pool.hpp"
+#include "nocopy/pipeline/engine/batch_pool.hpp"
 
 namespace {
 

@@ -6,21 +6,13 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <variant>
 
 #include "nocopy/core/errors.hpp"
 
 namespace nocopy {
 
 namespace {
-
-/// `value` in [lo, hi], or std::invalid_argument naming the option.
-int64_t in_range(int64_t value, int64_t lo, int64_t hi, const char* name) {
-  if (value < lo || value > hi) {
-    throw std::invalid_argument(std::string(name) + " " + std::to_string(value) + " is not in [" +
-                                std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  }
-  return value;
-}
 
 /// A given mean/std list must hold values (absent is how "no normalization" is said).
 std::vector<double> values_of(const std::optional<std::vector<double>>& v, const char* name) {
@@ -41,16 +33,6 @@ void require_mode_for(bool given, const char* name, CropMode mode, CropMode actu
 }
 
 }  // namespace
-
-OnError on_error_from_name(std::string_view name) {
-  if (name == "raise") return OnError::Raise;
-  if (name == "skip") return OnError::Skip;
-  throw std::invalid_argument("on_error '" + std::string(name) + "' is not one of 'raise', 'skip'");
-}
-
-std::string_view on_error_name(OnError policy) {
-  return policy == OnError::Skip ? "skip" : "raise";
-}
 
 LoaderConfig resolve_loader_options(const LoaderOptions& o, const View& images,
                                     const std::optional<View>& labels) {
@@ -76,12 +58,8 @@ LoaderConfig resolve_loader_options(const LoaderOptions& o, const ImageSource& s
 
   SamplerConfig& s = c.sampler;
   s.num_samples = shape[0];
-  s.batch_size = o.batch_size;
   s.shuffle = o.shuffle;
   s.seed = o.seed;
-  s.drop_last = o.drop_last;
-  s.rank = o.rank;
-  s.world_size = o.world_size;
   s.image_h = shape[1];
   s.image_w = shape[2];
   s.crop_h = crop[0];
@@ -109,11 +87,6 @@ LoaderConfig resolve_loader_options(const LoaderOptions& o, const ImageSource& s
   t.mean = values_of(o.mean, "mean");
   t.std = values_of(o.std, "std");
 
-  c.num_threads =
-      o.num_threads
-          ? static_cast<size_t>(in_range(*o.num_threads, 1, kMaxLoaderThreads, "num_threads"))
-          : 0;
-  c.prefetch = in_range(o.prefetch, 1, kMaxPrefetch, "prefetch");
   const int64_t C = shape[3];
   c.sample_shape = o.layout == Layout::CHW ? std::vector<int64_t>{C, crop[0], crop[1]}
                                            : std::vector<int64_t>{crop[0], crop[1], C};
@@ -126,6 +99,112 @@ LoaderConfig resolve_loader_options(const LoaderOptions& o, const ImageSource& s
     }
   }
   return c;
+}
+
+namespace {
+
+using Spec = OptionSpec<LoaderOptions>;
+using O = LoaderOptions;
+using V = OptionValue;
+
+bool none(const V& v) {
+  return std::holds_alternative<std::monostate>(v);
+}
+
+template <class T>
+V maybe(const std::optional<T>& v) {
+  return v ? V(*v) : V();
+}
+
+const Spec kLoaderSpecs[] = {
+    {"crop", OptionKind::Crop,
+     "Output window (height, width), or one int for a square; None keeps the whole image (needs "
+     "crop_mode='none').",
+     [](O& o, const V& v) {
+       o.crop = none(v) ? std::nullopt : std::optional(std::get<std::array<int64_t, 2>>(v));
+     },
+     [](const O& o) { return maybe(o.crop); }},
+    {"crop_mode", OptionKind::Name,
+     "How each sample's window is chosen: 'random' (uniform position), 'center', 'none' (the "
+     "whole image), 'random_resized' (torchvision's RandomResizedCrop, resized to crop) or "
+     "'resize_center' (shorter side resized to `resize`, then a center crop).",
+     [](O& o, const V& v) { o.crop_mode = crop_mode_from_name(std::get<std::string>(v)); },
+     [](const O& o) -> V { return std::string(crop_mode_name(o.crop_mode)); }},
+    {"area", OptionKind::OptionalRange,
+     "random_resized only: range of the window's fraction of the image area (torchvision's "
+     "`scale`); None means (0.08, 1.0).",
+     [](O& o, const V& v) {
+       o.area = none(v) ? std::nullopt : std::optional(std::get<std::array<double, 2>>(v));
+     },
+     [](const O& o) { return maybe(o.area); }},
+    {"ratio", OptionKind::OptionalRange,
+     "random_resized only: range of the window's aspect ratio (width / height), drawn "
+     "log-uniformly; None means (3/4, 4/3).",
+     [](O& o, const V& v) {
+       o.ratio = none(v) ? std::nullopt : std::optional(std::get<std::array<double, 2>>(v));
+     },
+     [](const O& o) { return maybe(o.ratio); }},
+    {"resize", OptionKind::OptionalInt,
+     "resize_center only: the shorter side after resizing; None means 8/7 of the larger crop "
+     "side (256 for a 224 crop).",
+     [](O& o, const V& v) {
+       o.resize = none(v) ? std::nullopt : std::optional(std::get<int64_t>(v));
+     },
+     [](const O& o) { return maybe(o.resize); }},
+    {"interpolation", OptionKind::Name,
+     "How resized windows are resampled: 'bilinear' (antialiased when shrinking, like "
+     "torchvision v2) or 'nearest'.",
+     [](O& o, const V& v) {
+       o.interpolation = interpolation_from_string(std::get<std::string>(v));
+     },
+     [](const O& o) -> V {
+       return std::string(o.interpolation == Interpolation::Nearest ? "nearest" : "bilinear");
+     }},
+    {"mirror", OptionKind::Real, "Probability of a horizontal flip per sample, in [0, 1].",
+     [](O& o, const V& v) { o.mirror = std::get<double>(v); },
+     [](const O& o) -> V { return o.mirror; }},
+    {"mean", OptionKind::Reals,
+     "Per-channel mean subtracted after scaling (one value or one per channel); None for no "
+     "normalization.",
+     [](O& o, const V& v) {
+       o.mean = none(v) ? std::nullopt : std::optional(std::get<std::vector<double>>(v));
+     },
+     [](const O& o) { return maybe(o.mean); }},
+    {"std", OptionKind::Reals,
+     "Per-channel standard deviation the result is divided by (one value or one per channel); "
+     "None for no normalization.",
+     [](O& o, const V& v) {
+       o.std = none(v) ? std::nullopt : std::optional(std::get<std::vector<double>>(v));
+     },
+     [](const O& o) { return maybe(o.std); }},
+    {"scale", OptionKind::OptionalReal,
+     "Multiplier of the source values before normalization; None means 1/255 for float outputs "
+     "and 1 for uint8.",
+     [](O& o, const V& v) {
+       o.scale = none(v) ? std::nullopt : std::optional(std::get<double>(v));
+     },
+     [](const O& o) { return maybe(o.scale); }},
+    {"layout", OptionKind::Name, "Axis order of each sample: 'CHW' (PyTorch) or 'HWC'.",
+     [](O& o, const V& v) { o.layout = layout_from_name(std::get<std::string>(v)); },
+     [](const O& o) -> V { return std::string(layout_name(o.layout)); }},
+    {"dtype", OptionKind::Name,
+     "Output dtype: 'float32', 'float16', 'bfloat16' or 'uint8' (uint8 copies the source bytes "
+     "unchanged: uint8 images, no mean/std, scale 1).",
+     [](O& o, const V& v) { o.dtype = dtype_from_name(std::get<std::string>(v)); },
+     [](const O& o) -> V { return std::string(dtype_name(o.dtype)); }},
+    {"shuffle", OptionKind::Bool, "Shuffle the order each epoch (else 0, 1, 2, ...).",
+     [](O& o, const V& v) { o.shuffle = std::get<bool>(v); },
+     [](const O& o) -> V { return o.shuffle; }},
+    {"seed", OptionKind::Seed,
+     "Key of every random decision (order, windows, flips), in [0, 2**64).",
+     [](O& o, const V& v) { o.seed = std::get<uint64_t>(v); },
+     [](const O& o) -> V { return o.seed; }},
+};
+
+}  // namespace
+
+std::span<const OptionSpec<LoaderOptions>> loader_option_specs() {
+  return kLoaderSpecs;
 }
 
 }  // namespace nocopy

@@ -1,9 +1,8 @@
-// Sampler: counter-based shuffling, DistributedSampler-style sharding, crop and mirror draws.
+// Sampler: the epoch order's sample at each slot's global position, crop and mirror draws.
 #include "nocopy/pipeline/sampling/sampler.hpp"
 
 #include <cmath>
 #include <initializer_list>
-#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -13,16 +12,6 @@
 namespace nocopy {
 
 namespace {
-
-/// splitmix64's finalizer: a bijection of 64-bit words with full avalanche.
-uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-/// Random streams: one per kind of decision so that they never share counters.
-enum Stream : uint64_t { kShuffle = 1, kTop = 2, kLeft = 3, kMirror = 4 };
 
 void require(bool ok, const std::string& message) {
   if (!ok) throw std::invalid_argument(message);
@@ -35,14 +24,6 @@ std::string pair(int64_t a, int64_t b) {
 }
 
 }  // namespace
-
-uint64_t counter_hash(uint64_t seed, uint64_t epoch, uint64_t position, uint64_t stream) {
-  constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ull;
-  uint64_t h = mix64(seed + kGolden);
-  h = mix64(h ^ (epoch + 2 * kGolden));
-  h = mix64(h ^ (stream + 3 * kGolden));
-  return mix64(h ^ (position + 4 * kGolden));
-}
 
 CropMode crop_mode_from_name(std::string_view name) {
   for (CropMode m : {CropMode::Random, CropMode::Center, CropMode::None, CropMode::RandomResized,
@@ -70,14 +51,18 @@ std::string_view crop_mode_name(CropMode mode) {
   return "?";
 }
 
-Sampler::Sampler(const SamplerConfig& c) : config_(c) {
+namespace {
+
+/// The order of the config's samples (checks num_samples first, with the loader's message).
+EpochOrder order_of(const SamplerConfig& c) {
   require(c.num_samples >= 1,
           "images has " + std::to_string(c.num_samples) + " samples; need at least 1");
-  require(c.batch_size >= 1, "batch_size " + std::to_string(c.batch_size) + " must be >= 1");
-  require(c.world_size >= 1, "world_size " + std::to_string(c.world_size) + " must be >= 1");
-  require(c.rank >= 0 && c.rank < c.world_size,
-          "rank " + std::to_string(c.rank) +
-              " is not in [0, world_size=" + std::to_string(c.world_size) + ")");
+  return EpochOrder(c.num_samples, c.shuffle, c.seed);
+}
+
+}  // namespace
+
+Sampler::Sampler(const SamplerConfig& c) : config_(c), order_(order_of(c)) {
   require(std::isfinite(c.mirror) && c.mirror >= 0.0 && c.mirror <= 1.0,
           "mirror probability " + format_number(c.mirror) + " is not in [0, 1]");
   const std::string image = pair(c.image_h, c.image_w);
@@ -126,46 +111,6 @@ Sampler::Sampler(const SamplerConfig& c) : config_(c) {
                   "'resize_center' for images of any size)");
     }
   }
-  whole_ = geometry(0);
-  set_epoch(0);
-}
-
-ShardGeometry Sampler::geometry(int64_t start) const {
-  const SamplerConfig& c = config_;
-  return ShardGeometry(c.num_samples, c.batch_size, c.world_size, c.rank, c.drop_last, start);
-}
-
-void Sampler::set_epoch(int64_t epoch, int64_t start) {
-  ShardGeometry geo = geometry(start);  // checks start before anything changes
-  order_ = epoch_order(epoch);
-  epoch_ = epoch;
-  start_ = start;
-  current_ = geo;
-}
-
-int64_t Sampler::position(int64_t b) const {
-  return current_.position(b);
-}
-
-std::vector<int64_t> Sampler::epoch_order(int64_t epoch) const {
-  if (epoch < 0 || epoch > kMaxEpoch) {
-    throw std::invalid_argument("epoch " + std::to_string(epoch) + " is not in [0, " +
-                                std::to_string(kMaxEpoch) + "]");
-  }
-  std::vector<int64_t> order(static_cast<size_t>(config_.num_samples));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  if (!config_.shuffle) return order;
-  // Fisher-Yates, the swap partner of slot i drawn from the counter (seed, epoch, i).
-  for (uint64_t i = order.size() - 1; i > 0; --i) {
-    const uint64_t j =
-        bounded(counter_hash(config_.seed, static_cast<uint64_t>(epoch), i, kShuffle), i + 1);
-    std::swap(order[i], order[j]);
-  }
-  return order;
-}
-
-int64_t Sampler::batch_len(int64_t b) const {
-  return current_.batch_len(b);
 }
 
 int64_t Sampler::height_of(int64_t i) const {
@@ -178,19 +123,10 @@ int64_t Sampler::width_of(int64_t i) const {
                                : config_.image_w;
 }
 
-BatchPlan Sampler::plan(int64_t b) const {
-  return plan_from(order_, epoch_, current_, b);
-}
-
-BatchPlan Sampler::plan(int64_t b, int64_t epoch) const {
-  if (epoch == epoch_) return plan_from(order_, epoch_, current_, b);
-  whole_.batch_len(b);  // range check before the order is computed
-  return plan_from(epoch_order(epoch), epoch, whole_, b);
-}
-
-BatchPlan Sampler::plan_from(const std::vector<int64_t>& order, int64_t epoch,
-                             const ShardGeometry& geo, int64_t b) const {
+BatchPlan Sampler::plan(int64_t epoch, const ShardGeometry& geo, int64_t b) const {
   const int64_t n = geo.batch_len(b);
+  const std::shared_ptr<const std::vector<int64_t>> held = order_.order(epoch);
+  const std::vector<int64_t>& order = *held;
   const SamplerConfig& c = config_;
   const auto e = static_cast<uint64_t>(epoch);
   BatchPlan p;
@@ -212,10 +148,10 @@ BatchPlan Sampler::plan_from(const std::vector<int64_t>& order, int64_t epoch,
     p.width[k] = c.crop_w;
     switch (c.crop_mode) {
       case CropMode::Random:
-        p.top[k] = static_cast<int64_t>(
-            bounded(counter_hash(c.seed, e, g, kTop), static_cast<uint64_t>(H - c.crop_h + 1)));
-        p.left[k] = static_cast<int64_t>(
-            bounded(counter_hash(c.seed, e, g, kLeft), static_cast<uint64_t>(W - c.crop_w + 1)));
+        p.top[k] = static_cast<int64_t>(bounded(draw_bits(c.seed, e, g, RandomStream::CropTop),
+                                                static_cast<uint64_t>(H - c.crop_h + 1)));
+        p.left[k] = static_cast<int64_t>(bounded(draw_bits(c.seed, e, g, RandomStream::CropLeft),
+                                                 static_cast<uint64_t>(W - c.crop_w + 1)));
         break;
       case CropMode::Center:
         p.top[k] = (H - c.crop_h) / 2;
@@ -236,7 +172,8 @@ BatchPlan Sampler::plan_from(const std::vector<int64_t>& order, int64_t epoch,
         break;
       }
     }
-    p.mirror[k] = c.mirror >= 1.0 || (counter_hash(c.seed, e, g, kMirror) >> 11) < threshold;
+    p.mirror[k] =
+        c.mirror >= 1.0 || (draw_bits(c.seed, e, g, RandomStream::Mirror) >> 11) < threshold;
   }
   return p;
 }

@@ -12,12 +12,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include "nocopy/core/allocator.hpp"
 #include "nocopy/core/dtype.hpp"
 #include "nocopy/core/view.hpp"
+#include "nocopy/pipeline/engine/engine_options.hpp"
 #include "nocopy/pipeline/kernels/resize.hpp"
 #include "nocopy/pipeline/kernels/sample_transform.hpp"
 #include "nocopy/pipeline/sampling/sampler.hpp"
@@ -25,23 +27,10 @@
 
 namespace nocopy {
 
-/// Most worker threads a loader starts.
-inline constexpr int64_t kMaxLoaderThreads = 1024;
-/// Most batches a loader prepares ahead of the consumer.
-inline constexpr int64_t kMaxPrefetch = 1024;
-
-/// What the loader does with a sample that fails (a corrupt JPEG): raise a LoaderError naming
-/// it, or put a copy of the next sample of the same batch that did not fail in its slot.
-enum class OnError { Raise, Skip };
-/// The policy named `name` ("raise" or "skip"); std::invalid_argument for any other.
-OnError on_error_from_name(std::string_view name);
-/// The name of a policy, as on_error_from_name accepts it.
-std::string_view on_error_name(OnError policy);
-
-/// Every knob of the loader (the Python nc.Loader keyword arguments, same names and defaults).
-struct LoaderOptions {
-  /// Samples per batch (>= 1); the last batch of an epoch may be smaller unless drop_last.
-  int64_t batch_size = 32;
+/// Every knob of the image loader (the Python nc.Loader keyword arguments, same names and
+/// defaults): the engine's (EngineOptions: batch_size, drop_last, num_threads, prefetch,
+/// allocator, rank, world_size, on_error) and the image pipeline's, below.
+struct LoaderOptions : EngineOptions {
   /// Output window (rows, columns); absent means the whole image (needs CropMode::None).
   std::optional<std::array<int64_t, 2>> crop = std::array<int64_t, 2>{256, 256};
   /// How each sample's window is chosen.
@@ -72,23 +61,10 @@ struct LoaderOptions {
   bool shuffle = true;
   /// Key of every random decision.
   uint64_t seed = 0;
-  /// Trim to equal shards and drop the last partial batch.
-  bool drop_last = false;
-  /// Worker threads in [1, kMaxLoaderThreads]; absent means the cores this process may use.
-  std::optional<int64_t> num_threads;
-  /// Batches produced ahead of the consumer, in [1, kMaxPrefetch].
-  int64_t prefetch = 2;
-  /// Where batch buffers come from (pinned host memory, a caller's arena); null means
-  /// default_allocator(). The pool keeps and reuses its blocks and writes batches into them.
-  AllocatorPtr allocator;
-  /// Shard of this process in [0, world_size) (DistributedSampler semantics).
-  int64_t rank = 0;
-  /// Number of shards (>= 1).
-  int64_t world_size = 1;
-  /// A failing sample: Raise (LoaderError) or Skip (its slot gets a copy of the next sample of
-  /// the same batch, cyclically, that did not fail, with that sample's label; see Loader::next).
-  OnError on_error = OnError::Raise;
 };
+
+/// The declarations of the image loader's own options (the engine's are engine_option_specs()).
+std::span<const OptionSpec<LoaderOptions>> loader_option_specs();
 
 /// The options checked against the images, every default resolved: what a loader builds its
 /// sampler and transform from (they check their own parts when constructed).
@@ -97,10 +73,6 @@ struct LoaderConfig {
   SamplerConfig sampler;
   /// Output sample: window size, layout, dtype, normalization.
   TransformSpec transform;
-  /// Worker threads (0: the cores this process may use).
-  size_t num_threads = 0;
-  /// Batches produced ahead.
-  int64_t prefetch = 2;
   /// Shape of one output sample: (C, h, w) or (h, w, C).
   std::vector<int64_t> sample_shape;
   /// True when samples go through the resampling kernel (a resizing crop mode, or images of

@@ -4,10 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
-#include "nocopy/core/allocator.hpp"
 #include "nocopy/core/dtype.hpp"
+#include "nocopy/pipeline/engine/engine_options.hpp"
 
 namespace nocopy {
 
@@ -21,13 +22,17 @@ enum class SequenceTargets : uint8_t {
 /// Parses "next", "horizon" or "none"; std::invalid_argument naming the text otherwise.
 SequenceTargets sequence_targets_from_string(std::string_view text);
 
-/// Options of a SequenceLoader; validate() checks them all (the data-dependent checks happen
-/// when the loader sees its sources).
-struct SequenceOptions {
+/// The name of a targets kind, as sequence_targets_from_string accepts it.
+std::string_view sequence_targets_name(SequenceTargets targets);
+
+/// Options of a SequenceLoader: the engine's (EngineOptions: batch_size, drop_last (true by
+/// default here), num_threads, prefetch, allocator, rank, world_size, on_error) and the
+/// windows'; validate() checks them all (the data-dependent checks happen when the loader sees
+/// its sources).
+struct SequenceOptions : EngineOptions {
+  SequenceOptions() { drop_last = true; }
   /// Steps in each input window (>= 1).
   int64_t seq_len = 1;
-  /// Windows per batch (>= 1).
-  int64_t batch_size = 1;
   /// What y holds (or no y).
   SequenceTargets targets = SequenceTargets::Next;
   /// Steps after the window that y holds with SequenceTargets::Horizon (>= 1).
@@ -40,24 +45,17 @@ struct SequenceOptions {
   bool shuffle = true;
   /// Key of every random decision.
   uint64_t seed = 0;
-  /// Trim so ranks divide the windows evenly and drop the last incomplete batch.
-  bool drop_last = true;
-  /// Worker threads; 0 means the cores this process may use (at most 1024).
-  size_t num_threads = 0;
-  /// Batches produced ahead of the consumer (>= 1).
-  int64_t prefetch = 2;
-  /// Where batch buffers come from (pinned host memory, a caller's arena); null means
-  /// default_allocator(). The pool keeps and reuses its blocks and writes batches into them.
-  AllocatorPtr allocator;
-  /// Shard of this process in [0, world_size), and the number of shards (>= 1).
-  int64_t rank = 0, world_size = 1;
-
-  /// Throws std::invalid_argument naming the option, its value and the limit.
+  /// Throws std::invalid_argument naming the option, its value and the limit (the engine's
+  /// options included).
   void validate() const;
   /// Steps of y after the window's start offset: 1 for Next, horizon for Horizon, 0 for None.
   int64_t target_steps() const;
   /// Steps of y per window: seq_len for Next, horizon for Horizon, 0 for None.
   int64_t target_len() const;
 };
+
+/// The declarations of the sequence loader's own options (the engine's are
+/// engine_option_specs()).
+std::span<const OptionSpec<SequenceOptions>> sequence_option_specs();
 
 }  // namespace nocopy

@@ -1,0 +1,64 @@
+// ImageProducer: what one slot of an image batch holds: a sample of an image source (a uniform
+// array, a raw or JPEG ImageSet) through the fused crop / resample / mirror / normalize / layout /
+// dtype pass, and its label. The batch engine runs it (nocopy::Loader is the two together).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "nocopy/core/view.hpp"
+#include "nocopy/pipeline/engine/batch_producer.hpp"
+#include "nocopy/pipeline/kernels/sample_transform.hpp"
+#include "nocopy/pipeline/ops/loader_options.hpp"
+#include "nocopy/pipeline/sampling/sampler.hpp"
+#include "nocopy/pipeline/sources/image_source.hpp"
+
+namespace nocopy {
+
+/// The plan of an image batch, as the engine hands it around.
+struct ImageBatchPlan final : ProducerPlan {
+  /// Samples, windows and mirror flags of each slot.
+  BatchPlan plan;
+};
+
+/// The image loader's producer.
+class ImageProducer final : public BatchProducer {
+ public:
+  /// Checks `options` against the images and labels (resolve_loader_options, the Sampler and
+  /// SampleTransform checks: std::invalid_argument / BufferError with the value and the limit).
+  ImageProducer(ImageSource images, std::optional<View> labels, const LoaderOptions& options);
+
+  std::string_view kind() const override { return "Loader"; }
+  int64_t epoch_size() const override { return images_.size(); }
+  const std::vector<SlotOutput>& outputs() const override { return outputs_; }
+  std::unique_ptr<ProducerPlan> plan(int64_t epoch, const ShardGeometry& geometry,
+                                     int64_t b) const override;
+  void fill(const ProducerPlan& plan, int64_t slot, std::span<char* const> out) const override;
+  int64_t sample_of(const ProducerPlan& plan, int64_t slot) const override;
+  Stage fill_stage() const override;
+  std::vector<ByteRange> source_extents() const override;
+  std::vector<CheckpointEntry> resume_key() const override;
+
+  /// The options resolved against the images (what the sampler and transform were built from).
+  const LoaderConfig& config() const { return config_; }
+  /// The images.
+  const ImageSource& images() const { return images_; }
+
+ private:
+  /// Writes slot k's image through the resampling kernel (resizing modes, ImageSets).
+  void resample_sample(const BatchPlan& p, size_t k, void* out) const;
+  void gather_label(int64_t sample, char* dst) const;
+
+  LoaderOptions options_;
+  LoaderConfig config_;
+  ImageSource images_;
+  std::optional<View> labels_;
+  Sampler sampler_;
+  SampleTransform transform_;
+  std::vector<int64_t> label_shape_;  // one label (labels shape without the first axis)
+  std::vector<SlotOutput> outputs_;
+};
+
+}  // namespace nocopy

@@ -1,0 +1,112 @@
+// ImageProducer: image batch slots planned by the Sampler and filled by the crop or resampling
+// kernel (decoding the window first for JPEG sets), with the label gathered beside them.
+#include "nocopy/pipeline/producers/image_producer.hpp"
+
+#include <cstring>
+#include <utility>
+
+#include "nocopy/pipeline/codecs/jpeg_sample.hpp"
+
+namespace nocopy {
+
+ImageProducer::ImageProducer(ImageSource images, std::optional<View> labels,
+                             const LoaderOptions& options)
+    : options_(options),
+      config_(resolve_loader_options(options, images, labels)),
+      images_(std::move(images)),
+      labels_(std::move(labels)),
+      sampler_(config_.sampler),
+      transform_(images_.view(), config_.transform) {
+  outputs_.push_back({"images", options_.dtype, config_.sample_shape});
+  if (labels_) {
+    label_shape_.assign(labels_->shape().begin() + 1, labels_->shape().end());
+    outputs_.push_back({"labels", labels_->dtype(), label_shape_});
+  }
+}
+
+std::unique_ptr<ProducerPlan> ImageProducer::plan(int64_t epoch, const ShardGeometry& geometry,
+                                                  int64_t b) const {
+  auto p = std::make_unique<ImageBatchPlan>();
+  p->plan = sampler_.plan(epoch, geometry, b);
+  p->size = static_cast<int64_t>(p->plan.indices.size());
+  return p;
+}
+
+int64_t ImageProducer::sample_of(const ProducerPlan& plan, int64_t slot) const {
+  return static_cast<const ImageBatchPlan&>(plan).plan.indices[static_cast<size_t>(slot)];
+}
+
+Stage ImageProducer::fill_stage() const {
+  return images_.jpeg_set() ? Stage::Decode : Stage::Kernel;
+}
+
+std::vector<ByteRange> ImageProducer::source_extents() const {
+  std::vector<ByteRange> out;
+  if (const auto& set = images_.image_set()) {
+    out.push_back(set->pixels().byte_extent());
+  } else if (const auto& jpeg = images_.jpeg_set()) {
+    out.push_back(jpeg->bytes().byte_extent());
+  } else {
+    out.push_back(images_.view().byte_extent());
+  }
+  if (labels_) out.push_back(labels_->byte_extent());
+  return out;
+}
+
+std::vector<CheckpointEntry> ImageProducer::resume_key() const {
+  const SamplerConfig& s = config_.sampler;
+  return {{"seed", s.seed}, {"num_samples", s.num_samples}, {"shuffle", s.shuffle}};
+}
+
+void ImageProducer::gather_label(int64_t sample, char* dst) const {
+  const View& l = *labels_;
+  const auto item = static_cast<int64_t>(l.itemsize());
+  const char* base = static_cast<const char*>(l.data()) + sample * l.strides()[0] * item;
+  const size_t nd = label_shape_.size();
+  int64_t total = 1;
+  for (int64_t d : label_shape_) total *= d;
+  std::vector<int64_t> idx(nd, 0);
+  for (int64_t e = 0; e < total; ++e) {
+    int64_t off = 0;
+    for (size_t i = 0; i < nd; ++i) off += idx[i] * l.strides()[i + 1];
+    std::memcpy(dst + e * item, base + off * item, static_cast<size_t>(item));
+    for (size_t i = nd; i-- > 0;) {  // odometer over the label's own axes
+      if (++idx[i] < label_shape_[i]) break;
+      idx[i] = 0;
+    }
+  }
+}
+
+void ImageProducer::resample_sample(const BatchPlan& p, size_t k, void* out) const {
+  // Scratch of this worker thread, reused by every sample it resizes: no allocation per sample
+  // once it has seen the largest window.
+  static thread_local ResizeScratch scratch;
+  const int64_t n = p.indices[k];
+  const SamplerConfig& s = config_.sampler;
+  const ResizeGeometry g =
+      window_geometry(s.crop_mode, s.crop_h, s.crop_w, s.resize, p.top[k], p.left[k], p.height[k],
+                      p.width[k], p.mirror[k] != 0, config_.interpolation);
+  const ResizeOutput o{out, options_.dtype, options_.layout == Layout::CHW,
+                       transform_.multipliers().data(), transform_.offsets().data()};
+  if (const auto& jpeg = images_.jpeg_set()) {
+    // Decode only the window's rows and iMCU columns, then resample it: one fused pass.
+    static thread_local JpegSampleScratch jpeg_scratch;
+    decode_resample_window(jpeg->encoded_data(n), jpeg->encoded_size(n), jpeg->height(n),
+                           jpeg->width(n), g, o, jpeg_scratch);
+    return;
+  }
+  resample_window(images_.image(n), g, o, scratch);
+}
+
+void ImageProducer::fill(const ProducerPlan& plan, int64_t slot, std::span<char* const> out) const {
+  const BatchPlan& p = static_cast<const ImageBatchPlan&>(plan).plan;
+  const auto k = static_cast<size_t>(slot);
+  if (config_.resample) {
+    resample_sample(p, k, out[0]);
+  } else {
+    transform_.apply(p.indices[k], p.top[k], p.left[k], p.mirror[k] != 0, out[0]);
+  }
+  if (labels_) gather_label(p.indices[k], out[1]);
+}
+
+}  // namespace nocopy

@@ -62,14 +62,14 @@ asan-test: system-deps
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 	  ctest --test-dir build/asan --output-on-failure -j$(JOBS)
 
-# ThreadSanitizer build of the C++ tests, running the concurrent ones (loaders, their chunked
+# ThreadSanitizer build of the C++ tests, running the concurrent ones (the batch engine, loaders, their chunked
 # jobs, batch pool, sampler).
 # -Wno-tsan: GCC warns that TSan does not model atomic_thread_fence (used by shared_array).
 tsan-test: system-deps
 	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DNOCOPY_SANITIZE=thread -DCMAKE_CXX_FLAGS=-Wno-tsan $(CMAKE_TEST_FLAGS) >/dev/null
 	cmake --build build/tsan -j$(JOBS)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	  ctest --test-dir build/tsan --output-on-failure -j$(JOBS) -R '^(Loader|BatchPool|Sampler|SequenceLoader|LoaderAllocator|SequenceLoaderAllocator|ChunkedJob)\.'
+	  ctest --test-dir build/tsan --output-on-failure -j$(JOBS) -R '^(BatchEngine|Loader|BatchPool|Sampler|SequenceLoader|LoaderAllocator|SequenceLoaderAllocator|ChunkedJob)\.'
 
 # Tests that fork run in their own interpreter, before any test imports multithreaded JAX/TF.
 FORK_TESTS := tests/python/unit/test_shared_array.py

@@ -31,7 +31,7 @@ def attempt(call: str, fn, source, note=lambda result: ""):
     return result
 
 
-def seed_000_memoryview_crops() -> None:
+def memoryview_crops() -> None:
     print("\n[seed 000] crops of a (1000, 1000) image and of a (32, 512, 512, 3) batch")
     arr = np.random.default_rng(0).integers(0, 256, (1000, 1000), dtype=np.uint8)
     attempt("memoryview(arr)[200:800, 300:700]", lambda: memoryview(arr)[200:800, 300:700], arr)
@@ -45,7 +45,7 @@ def seed_000_memoryview_crops() -> None:
             lambda v: f"shape {v.shape}")
 
 
-def seed_001_torch() -> None:
+def numpy_to_torch() -> None:
     print("\n[seed 001] a NumPy batch to PyTorch NCHW")
     try:
         import torch
@@ -72,7 +72,7 @@ def seed_001_torch() -> None:
             lambda: nc.view(images[:2]).flip(2).to_torch(copy=True), images)
 
 
-def seed_003_tensorflow_jax() -> None:
+def numpy_to_tensorflow_and_jax() -> None:
     print("\n[seed 003] a NumPy batch to TensorFlow and JAX")
     batch = np.random.default_rng(3).integers(0, 256, (32, 256, 256, 3), dtype=np.uint8)
     try:
@@ -98,9 +98,9 @@ def seed_003_tensorflow_jax() -> None:
 
 def main() -> None:
     print(f"nocopy {nc.__version__}: the seed examples, measured by data pointers")
-    seed_000_memoryview_crops()
-    seed_001_torch()
-    seed_003_tensorflow_jax()
+    memoryview_crops()
+    numpy_to_torch()
+    numpy_to_tensorflow_and_jax()
     counts = {k: sum(r[1] == k for r in rows) for k in ("SHARED", "COPIED", "RAISES")}
     print(f"\n{len(rows)} steps: {counts['SHARED']} shared, {counts['COPIED']} copied, "
           f"{counts['RAISES']} raised (refusals with copy=False are nocopy keeping its promise)")

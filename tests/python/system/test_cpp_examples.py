@@ -198,9 +198,9 @@ def test_total_reads_read_only_arrays_and_releases_them(ext):
     assert ext.total(np.asarray(ro)) == 12.0
 
 
-def test_seed_000_example_uses_the_extension():
+def test_views_example_uses_the_extension():
     env = dict(os.environ, PYTHONPATH=str(Path(BUILD) / "extension"))
-    out = subprocess.run([sys.executable, str(ROOT / "examples" / "seed_000_views_and_shm.py"),
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "views_shared_memory_and_c.py"),
                           "--small"], capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     assert "SHARED  inplace_ext.scale" in out.stdout

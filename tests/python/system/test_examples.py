@@ -1,5 +1,6 @@
-"""The seed examples rewritten with nocopy (examples/seed_*.py) run end to end with --small and
-report, measured, that the views they promise share memory and that the copies they name copy."""
+"""The examples run end to end with --small; those rewriting the seed recipes with nocopy
+(views_shared_memory_and_c.py, torch_crop_dataset.py, tf_data_crops.py) report, measured,
+that the views they promise share memory and that the copies they name copy."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def require(module: str) -> None:
         pytest.skip(f"{module} is not installed")
 
 
-def test_seed_000_views_shared_memory_and_c_interop():
-    out = run_example("seed_000_views_and_shm.py")
+def test_views_shared_memory_and_c_interop():
+    out = run_example("views_shared_memory_and_c.py")
     assert "RAISES  memoryview(arr)[20:80, 30:70]" in out
     assert "SHARED  nc.view(arr)[20:80, 30:70] -> shape (60, 40), strides (100, 1)" in out
     assert "COPIED  crop.copy()" in out
@@ -44,9 +45,9 @@ def test_seed_000_views_shared_memory_and_c_interop():
         assert "no nc.SharedArray: skipped" in out
 
 
-def test_seed_001_torch_dataset_and_loader():
+def test_torch_crop_dataset_and_loader():
     require("torch")
-    out = run_example("seed_001_torch.py")
+    out = run_example("torch_crop_dataset.py")
     assert "SHARED  crop view -> torch (3, 32, 32) uint8" in out
     assert "COPIED  sample.float() / 255 -> (3, 32, 32) float32" in out
     assert "DataLoader batch (16, 3, 32, 32)" in out
@@ -55,9 +56,9 @@ def test_seed_001_torch_dataset_and_loader():
         assert "nc.Loader batch (16, 3, 32, 32)" in out
 
 
-def test_seed_003_tf_pipeline():
+def test_tf_data_crops_pipeline():
     require("tensorflow")
-    out = run_example("seed_003_tf.py")
+    out = run_example("tf_data_crops.py")
     assert "RAISES  tf.convert_to_tensor(memoryview(images)[i, h:h+c, w:w+c])" in out
     assert "SHARED  nc.view(images).to_tf() -> (64, 64, 64, 3) uint8" in out
     assert "RAISES  nc.center_crop(images, c).to_tf(): BufferError" in out

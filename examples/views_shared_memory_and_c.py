@@ -1,10 +1,10 @@
-"""Seed 000 with nocopy: image crop, batch crop, shared memory between processes, C interop.
+"""Image crop, batch crop, shared memory between processes, C interop (seed 000, with nocopy).
 
 The seed's recipes (memoryview(arr)[200:800, 300:700], multiprocessing.shared_memory +
 np.ndarray, ctypes on raw buffers) rewritten with nocopy. Every step is measured: the script
 prints SHARED when the result uses the source's memory, COPIED when it does not.
 
-Run: python examples/seed_000_views_and_shm.py [--small]
+Run: python examples/views_shared_memory_and_c.py [--small]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Seed 001 with nocopy: a PyTorch Dataset/DataLoader of random crops from a uint8 image array.
+"""A PyTorch Dataset/DataLoader of random crops from a uint8 image array (seed 001, with nocopy).
 
 The seed builds each sample with torch.frombuffer(memoryview(images)[idx, h:h+256, w:w+256]),
 which fails (memoryview cannot slice N-d, frombuffer refuses non-contiguous buffers and drops
@@ -7,7 +7,7 @@ sample is the float conversion (new values, so it must be new memory). When this
 has nc.Loader, the script also runs it: crop, scale, layout and dtype fused into one pass
 straight into pooled batch buffers, one copy per batch.
 
-Run: python examples/seed_001_torch.py [--small]
+Run: python examples/torch_crop_dataset.py [--small]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Seed 003 with nocopy: a TensorFlow tf.data pipeline of random crops from a uint8 array.
+"""A TensorFlow tf.data pipeline of random crops from a uint8 array (seed 003, with nocopy).
 
 The seed calls tf.convert_to_tensor(memoryview(images)[i, h:h+256, w:w+256]), which raises
 (N-d memoryview slices are not supported), and claims tf.convert_to_tensor(np_array) shares
@@ -6,7 +6,7 @@ memory: measured, it copies. Here the dataset is handed to TensorFlow once, zero
 (v.to_tf() checks by data pointer that it really shares), and tf.data crops and converts each
 sample inside the graph. When this nocopy build has nc.Loader, the script also runs it.
 
-Run: python examples/seed_003_tf.py [--small]
+Run: python examples/tf_data_crops.py [--small]
 """
 
 from __future__ import annotations

@@ -13,9 +13,8 @@
 
 #include "nocopy/core/allocator.hpp"
 #include "nocopy/core/errors.hpp"
+#include "nocopy/core/option_spec.hpp"
 #include "nocopy/core/view.hpp"
-#include "nocopy/pipeline/engine/engine_options.hpp"
-#include "nocopy/pipeline/engine/option_spec.hpp"
 
 namespace nocopy::bindings {
 
@@ -119,8 +118,8 @@ std::string str_arg(nb::handle value, std::string_view name);
 /// ValueError naming `name` when it is not one.
 OptionValue option_value(OptionKind kind, nb::handle value, std::string_view name);
 
-/// Options of a loader from keyword arguments: each keyword is one of `specs` (the loader's own
-/// options) or of engine_option_specs(); TypeError naming `loader` for any other.
+/// Options of a loader from keyword arguments: each keyword is one of `specs` (every option of
+/// the loader); TypeError naming `loader` for any other.
 template <class Options>
 Options options_from(const nb::kwargs& kwargs, std::span<const OptionSpec<Options>> specs,
                      const char* loader) {
@@ -129,12 +128,6 @@ Options options_from(const nb::kwargs& kwargs, std::span<const OptionSpec<Option
     const std::string name = nb::cast<std::string>(key);
     bool found = false;
     for (const OptionSpec<Options>& s : specs) {
-      if (name == s.name) {
-        s.set(options, option_value(s.kind, value, name));
-        found = true;
-      }
-    }
-    for (const OptionSpec<EngineOptions>& s : engine_option_specs()) {
       if (name == s.name) {
         s.set(options, option_value(s.kind, value, name));
         found = true;

@@ -16,8 +16,8 @@
 
 #include "bindings.hpp"
 #include "nocopy/pipeline/engine/batch_engine.hpp"
-#include "nocopy/pipeline/ops/loader_options.hpp"
-#include "nocopy/pipeline/ops/sequence_options.hpp"
+#include "nocopy/pipeline/producers/loader_options.hpp"
+#include "nocopy/pipeline/producers/sequence_options.hpp"
 
 namespace nocopy::bindings {
 namespace {
@@ -145,8 +145,7 @@ nb::dict stats_dict(const EngineStats& s) {
   return d;
 }
 
-/// (name, kind, default as Python writes it, doc) of every option of a loader: its own, then
-/// the engine's.
+/// (name, kind, default as Python writes it, doc) of every option of a loader.
 template <class Options>
 std::vector<std::tuple<std::string, std::string, std::string, std::string>> spec_rows(
     std::span<const OptionSpec<Options>> specs) {
@@ -156,10 +155,6 @@ std::vector<std::tuple<std::string, std::string, std::string, std::string>> spec
   const Options defaults;
   std::vector<std::tuple<std::string, std::string, std::string, std::string>> rows;
   for (const auto& s : specs) {
-    rows.emplace_back(s.name, kKinds[static_cast<int>(s.kind)], option_value_text(s.get(defaults)),
-                      s.doc);
-  }
-  for (const auto& s : engine_option_specs()) {
     rows.emplace_back(s.name, kKinds[static_cast<int>(s.kind)], option_value_text(s.get(defaults)),
                       s.doc);
   }

@@ -1,4 +1,5 @@
-// ImageProducer: image batch slots planned by the Sampler and filled by the crop or resampling
+// ImageProducer: image batch slots planned from the epoch order and the operators' draws, filled
+// by the crop or resampling
 // kernel (decoding the window first for JPEG sets), with the label gathered beside them.
 #include "nocopy/pipeline/producers/image_producer.hpp"
 
@@ -15,7 +16,7 @@ ImageProducer::ImageProducer(ImageSource images, std::optional<View> labels,
       config_(resolve_loader_options(options, images, labels)),
       images_(std::move(images)),
       labels_(std::move(labels)),
-      sampler_(config_.sampler),
+      order_(config_.num_samples, options.shuffle, options.seed),
       transform_(images_.view(), config_.transform) {
   outputs_.push_back({"images", options_.dtype, config_.sample_shape});
   if (labels_) {
@@ -26,10 +27,38 @@ ImageProducer::ImageProducer(ImageSource images, std::optional<View> labels,
 
 std::unique_ptr<ProducerPlan> ImageProducer::plan(int64_t epoch, const ShardGeometry& geometry,
                                                   int64_t b) const {
-  auto p = std::make_unique<ImageBatchPlan>();
-  p->plan = sampler_.plan(epoch, geometry, b);
-  p->size = static_cast<int64_t>(p->plan.indices.size());
-  return p;
+  const int64_t n = geometry.batch_len(b);
+  const std::shared_ptr<const std::vector<int64_t>> held = order_.order(epoch);
+  const std::vector<int64_t>& order = *held;
+  const auto e = static_cast<uint64_t>(epoch);
+  const uint64_t seed = options_.seed;
+  const ImageSizes sizes{config_.num_samples, images_.height(0), images_.width(0),
+                         images_.sample_shapes()};
+  auto out = std::make_unique<ImageBatchPlan>();
+  BatchPlan& p = out->plan;
+  p.indices.resize(static_cast<size_t>(n));
+  p.top.resize(static_cast<size_t>(n));
+  p.left.resize(static_cast<size_t>(n));
+  p.height.resize(static_cast<size_t>(n));
+  p.width.resize(static_cast<size_t>(n));
+  p.mirror.resize(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) {
+    const auto slot = static_cast<size_t>(k);
+    // Global position in the padded order: rank r takes start + r, start + r + world, ...;
+    // positions past the end wrap around to the order's first samples.
+    const uint64_t g = geometry.global(b, k);
+    const int64_t i = order[g % order.size()];
+    const CropWindow w =
+        draw_crop_window(config_.crop, seed, e, g, sizes.height_of(i), sizes.width_of(i));
+    p.indices[slot] = i;
+    p.top[slot] = w.top;
+    p.left[slot] = w.left;
+    p.height[slot] = w.height;
+    p.width[slot] = w.width;
+    p.mirror[slot] = draw_mirror(config_.mirror, seed, e, g) ? 1 : 0;
+  }
+  out->size = n;
+  return out;
 }
 
 int64_t ImageProducer::sample_of(const ProducerPlan& plan, int64_t slot) const {
@@ -54,8 +83,8 @@ std::vector<ByteRange> ImageProducer::source_extents() const {
 }
 
 std::vector<CheckpointEntry> ImageProducer::resume_key() const {
-  const SamplerConfig& s = config_.sampler;
-  return {{"seed", s.seed}, {"num_samples", s.num_samples}, {"shuffle", s.shuffle}};
+  return {
+      {"seed", options_.seed}, {"num_samples", config_.num_samples}, {"shuffle", options_.shuffle}};
 }
 
 void ImageProducer::gather_label(int64_t sample, char* dst) const {
@@ -82,10 +111,8 @@ void ImageProducer::resample_sample(const BatchPlan& p, size_t k, void* out) con
   // once it has seen the largest window.
   static thread_local ResizeScratch scratch;
   const int64_t n = p.indices[k];
-  const SamplerConfig& s = config_.sampler;
-  const ResizeGeometry g =
-      window_geometry(s.crop_mode, s.crop_h, s.crop_w, s.resize, p.top[k], p.left[k], p.height[k],
-                      p.width[k], p.mirror[k] != 0, config_.interpolation);
+  const ResizeGeometry g = window_geometry(
+      config_.crop, CropWindow{p.top[k], p.left[k], p.height[k], p.width[k]}, p.mirror[k] != 0);
   const ResizeOutput o{out, options_.dtype, options_.layout == Layout::CHW,
                        transform_.multipliers().data(), transform_.offsets().data()};
   if (const auto& jpeg = images_.jpeg_set()) {
@@ -101,7 +128,7 @@ void ImageProducer::resample_sample(const BatchPlan& p, size_t k, void* out) con
 void ImageProducer::fill(const ProducerPlan& plan, int64_t slot, std::span<char* const> out) const {
   const BatchPlan& p = static_cast<const ImageBatchPlan&>(plan).plan;
   const auto k = static_cast<size_t>(slot);
-  if (config_.resample) {
+  if (config_.crop.resample) {
     resample_sample(p, k, out[0]);
   } else {
     transform_.apply(p.indices[k], p.top[k], p.left[k], p.mirror[k] != 0, out[0]);

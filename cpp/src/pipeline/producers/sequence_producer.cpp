@@ -69,6 +69,11 @@ std::vector<View> checked_sources(std::vector<View> sources, const SequenceOptio
   return sources;
 }
 
+WindowSampling window_sampling(const SequenceOptions& o) {
+  return {o.seq_len, o.target_steps(), o.targets == SequenceTargets::Horizon ? o.horizon : 0,
+          o.step,    o.shuffle,        o.seed};
+}
+
 std::vector<int64_t> lengths_of(const std::vector<View>& sources) {
   std::vector<int64_t> out;
   out.reserve(sources.size());
@@ -82,7 +87,7 @@ SequenceProducer::SequenceProducer(std::vector<View> sources, const SequenceOpti
     : options_(validated(options)),
       sources_(checked_sources(std::move(sources), options_)),
       lengths_(lengths_of(sources_)),
-      sampler_(lengths_, options_) {
+      sampler_(lengths_, window_sampling(options_)) {
   const View& first = sources_.front();
   if (first.ndim() == 2) sample_tail_ = {first.shape()[1]};
   const int64_t features = first.ndim() == 2 ? first.shape()[1] : 1;
@@ -153,10 +158,7 @@ std::vector<ByteRange> SequenceProducer::source_extents() const {
 
 std::vector<CheckpointEntry> SequenceProducer::resume_key() const {
   const SequenceOptions& o = options_;
-  const char* targets = o.targets == SequenceTargets::Next      ? "next"
-                        : o.targets == SequenceTargets::Horizon ? "horizon"
-                                                                : "none";
-  return {{"seq_len", o.seq_len}, {"targets", std::string(targets)},
+  return {{"seq_len", o.seq_len}, {"targets", std::string(sequence_targets_name(o.targets))},
           {"horizon", o.horizon}, {"step", o.step},
           {"seed", o.seed},       {"shuffle", o.shuffle}};
 }

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <variant>
 
 #include "nocopy/pipeline/sampling/random_streams.hpp"
 
@@ -50,6 +51,27 @@ std::shared_ptr<const std::vector<int64_t>> EpochOrder::order(int64_t epoch) con
   cache_[1] = std::move(cache_[0]);
   cache_[0] = Cached{epoch, made};
   return made;
+}
+
+namespace {
+
+using O = OrderOptions;
+using V = OptionValue;
+
+const OptionSpec<OrderOptions> kOrderSpecs[] = {
+    {"shuffle", OptionKind::Bool, "Shuffle the order each epoch (else 0, 1, 2, ...).",
+     [](O& o, const V& v) { o.shuffle = std::get<bool>(v); },
+     [](const O& o) -> V { return o.shuffle; }},
+    {"seed", OptionKind::Seed,
+     "Key of every random decision (the order, windows, flips), in [0, 2**64).",
+     [](O& o, const V& v) { o.seed = std::get<uint64_t>(v); },
+     [](const O& o) -> V { return o.seed; }},
+};
+
+}  // namespace
+
+std::span<const OptionSpec<OrderOptions>> order_option_specs() {
+  return kOrderSpecs;
 }
 
 }  // namespace nocopy

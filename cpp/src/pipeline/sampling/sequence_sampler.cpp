@@ -11,8 +11,8 @@
 
 namespace nocopy {
 
-SequenceSampler::SequenceSampler(std::span<const int64_t> lengths, const SequenceOptions& o)
-    : options_(o), window_steps_(checked_add(o.seq_len, o.target_steps(), "window length")) {
+SequenceSampler::SequenceSampler(std::span<const int64_t> lengths, const WindowSampling& o)
+    : options_(o), window_steps_(checked_add(o.seq_len, o.target_steps, "window length")) {
   if (lengths.empty()) throw std::invalid_argument("data is an empty list of sequences");
   int64_t longest = 0;
   int64_t usable_steps = 0;
@@ -32,12 +32,11 @@ SequenceSampler::SequenceSampler(std::span<const int64_t> lengths, const Sequenc
                                 std::to_string(longest) + " steps");
   }
   if (prefix_.back() == 0) {
-    const std::string what = o.targets == SequenceTargets::Horizon
-                                 ? "horizon " + std::to_string(o.horizon)
-                                 : std::string("the next-step target");
+    const std::string what = o.horizon > 0 ? "horizon " + std::to_string(o.horizon)
+                                           : std::string("the next-step target");
     throw std::invalid_argument(
         what + " does not fit: seq_len " + std::to_string(o.seq_len) + " + " +
-        std::to_string(o.target_steps()) + " = " + std::to_string(window_steps_) +
+        std::to_string(o.target_steps) + " = " + std::to_string(window_steps_) +
         " steps per window, but the longest sequence has " + std::to_string(longest));
   }
   if (o.step == 0) {

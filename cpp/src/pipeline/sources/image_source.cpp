@@ -79,32 +79,4 @@ ResizeSource ImageSource::image(int64_t i) const {
           st[3]};
 }
 
-ResizeGeometry window_geometry(CropMode mode, int64_t crop_h, int64_t crop_w, int64_t resize,
-                               int64_t top, int64_t left, int64_t height, int64_t width,
-                               bool mirror, Interpolation interpolation) {
-  ResizeGeometry g;
-  g.top = top;
-  g.left = left;
-  g.height = height;
-  g.width = width;
-  g.out_h = crop_h;
-  g.out_w = crop_w;
-  g.mirror = mirror;
-  g.interpolation = interpolation;
-  if (mode == CropMode::ResizeCenter) {
-    const CenterResize c = resize_center_geometry(height, width, resize, crop_h, crop_w);
-    g.resized_h = c.resized_h;
-    g.resized_w = c.resized_w;
-    g.out_top = c.top;
-    g.out_left = c.left;
-  } else if (mode == CropMode::RandomResized) {
-    g.resized_h = crop_h;
-    g.resized_w = crop_w;
-  } else {
-    g.resized_h = g.out_h = height;
-    g.resized_w = g.out_w = width;
-  }
-  return g;
-}
-
 }  // namespace nocopy

@@ -56,9 +56,8 @@ TEST(LoaderImages, RandomResizedSamplesEqualTheKernelOnTheirPlannedWindows) {
       ASSERT_LE(p.top[k] + p.height[k], set.height(p.indices[k]));
       std::vector<float> want(12 * 10 * 3);
       nocopy::ResizeScratch scratch;
-      const auto g = nocopy::window_geometry(CropMode::RandomResized, 12, 10, 0, p.top[k],
-                                             p.left[k], p.height[k], p.width[k], p.mirror[k] != 0,
-                                             nocopy::Interpolation::Bilinear);
+      const auto g = nocopy::window_geometry(
+          loader.config().crop, {p.top[k], p.left[k], p.height[k], p.width[k]}, p.mirror[k] != 0);
       nocopy::resample_window(source.image(p.indices[k]), g,
                               {want.data(), DType::Float32, false, ones, zeros}, scratch);
       const float* got = batch.images.data_as<float>() + k * want.size();

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "nocopy/pipeline/producers/sequence_options.hpp"
+
 using nocopy::SequenceOptions;
 using nocopy::SequencePlan;
 using nocopy::SequenceTargets;
@@ -18,11 +20,25 @@ using nocopy::ShardGeometry;
 
 namespace {
 
+SequenceOptions options(int64_t seq_len, int64_t batch, int64_t step) {
+  SequenceOptions o;
+  o.seq_len = seq_len;
+  o.batch_size = batch;
+  o.step = step;
+  o.validate();
+  return o;
+}
+
+nocopy::WindowSampling windows(const SequenceOptions& o) {
+  return {o.seq_len, o.target_steps(), o.targets == SequenceTargets::Horizon ? o.horizon : 0,
+          o.step,    o.shuffle,        o.seed};
+}
+
 /// A sequence sampler with the epoch and sharding a loader's engine would give it.
 class SequenceSampler : public nocopy::SequenceSampler {
  public:
   SequenceSampler(std::span<const int64_t> lengths, const SequenceOptions& o)
-      : nocopy::SequenceSampler(lengths, o), o_(o), geo_(geometry()) {}
+      : nocopy::SequenceSampler(lengths, windows(o)), o_(o), geo_(geometry()) {}
   void set_epoch(int64_t epoch) { epoch_ = epoch; }
   int64_t num_batches() const { return geo_.num_batches(); }
   SequencePlan plan(int64_t b) const { return nocopy::SequenceSampler::plan(epoch_, geo_, b); }
@@ -36,15 +52,6 @@ class SequenceSampler : public nocopy::SequenceSampler {
   ShardGeometry geo_;
   int64_t epoch_ = 0;
 };
-
-SequenceOptions options(int64_t seq_len, int64_t batch, int64_t step) {
-  SequenceOptions o;
-  o.seq_len = seq_len;
-  o.batch_size = batch;
-  o.step = step;
-  o.validate();
-  return o;
-}
 
 std::vector<std::pair<int64_t, int64_t>> epoch_windows(const SequenceSampler& s) {
   std::vector<std::pair<int64_t, int64_t>> out;

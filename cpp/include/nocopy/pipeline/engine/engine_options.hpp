@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "nocopy/core/allocator.hpp"
-#include "nocopy/pipeline/engine/option_spec.hpp"
+#include "nocopy/core/option_spec.hpp"
 
 namespace nocopy {
 

@@ -1,6 +1,9 @@
 // ImageProducer: what one slot of an image batch holds: a sample of an image source (a uniform
 // array, a raw or JPEG ImageSet) through the fused crop / resample / mirror / normalize / layout /
-// dtype pass, and its label. The batch engine runs it (nocopy::Loader is the two together).
+// dtype pass, and its label. Its plan of a batch takes each slot's sample from the epoch order
+// and draws its window and mirror flag from the operators (ops/crop_window, ops/mirror), all pure
+// functions of (seed, epoch, global position). The batch engine runs it (nocopy::Loader is the
+// two together).
 #pragma once
 
 #include <cstdint>
@@ -11,11 +14,24 @@
 #include "nocopy/core/view.hpp"
 #include "nocopy/pipeline/engine/batch_producer.hpp"
 #include "nocopy/pipeline/kernels/sample_transform.hpp"
-#include "nocopy/pipeline/ops/loader_options.hpp"
-#include "nocopy/pipeline/sampling/sampler.hpp"
+#include "nocopy/pipeline/producers/loader_options.hpp"
+#include "nocopy/pipeline/sampling/epoch_order.hpp"
 #include "nocopy/pipeline/sources/image_source.hpp"
 
 namespace nocopy {
+
+/// The plan of one image batch: sample indices and each sample's window and mirror flag.
+struct BatchPlan {
+  /// Dataset index of each sample.
+  std::vector<int64_t> indices;
+  /// Window origin (row, column) in the source image of each sample.
+  std::vector<int64_t> top, left;
+  /// Window size (rows, columns) in the source image of each sample: the crop for the plain
+  /// modes, the drawn window for random_resized, the whole image for resize_center.
+  std::vector<int64_t> height, width;
+  /// 1 when the sample is mirrored horizontally, else 0.
+  std::vector<uint8_t> mirror;
+};
 
 /// The plan of an image batch, as the engine hands it around.
 struct ImageBatchPlan final : ProducerPlan {
@@ -55,7 +71,7 @@ class ImageProducer final : public BatchProducer {
   LoaderConfig config_;
   ImageSource images_;
   std::optional<View> labels_;
-  Sampler sampler_;
+  EpochOrder order_;
   SampleTransform transform_;
   std::vector<int64_t> label_shape_;  // one label (labels shape without the first axis)
   std::vector<SlotOutput> outputs_;

@@ -4,10 +4,10 @@
 // image_producer.hpp). This class adds the typed views: BatchPlan for plan(), Batch for next().
 //
 // The loader is a stream over epochs (the epoch rule: engine/engine_state.hpp). What a batch
-// holds is a pure function of (seed, epoch, batch index) (see Sampler), so a state saved with
+// holds is a pure function of (seed, epoch, batch index) (see ImageProducer), so a state saved with
 // state() and restored with load_state() continues with identical bytes, whatever the thread
 // count. Batch views own their buffer: a batch kept by the caller is never reused. Options:
-// ops/loader_options.hpp.
+// producers/loader_options.hpp.
 #pragma once
 
 #include <chrono>
@@ -16,9 +16,8 @@
 
 #include "nocopy/core/view.hpp"
 #include "nocopy/pipeline/engine/batch_engine.hpp"
-#include "nocopy/pipeline/ops/loader_options.hpp"
 #include "nocopy/pipeline/producers/image_producer.hpp"
-#include "nocopy/pipeline/sampling/sampler.hpp"
+#include "nocopy/pipeline/producers/loader_options.hpp"
 #include "nocopy/pipeline/sources/image_source.hpp"
 
 namespace nocopy {

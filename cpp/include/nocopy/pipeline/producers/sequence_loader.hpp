@@ -17,7 +17,7 @@
 
 #include "nocopy/core/view.hpp"
 #include "nocopy/pipeline/engine/batch_engine.hpp"
-#include "nocopy/pipeline/ops/sequence_options.hpp"
+#include "nocopy/pipeline/producers/sequence_options.hpp"
 #include "nocopy/pipeline/producers/sequence_producer.hpp"
 #include "nocopy/pipeline/sampling/sequence_sampler.hpp"
 

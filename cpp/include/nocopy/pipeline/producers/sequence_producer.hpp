@@ -19,7 +19,7 @@
 
 #include "nocopy/core/view.hpp"
 #include "nocopy/pipeline/engine/batch_producer.hpp"
-#include "nocopy/pipeline/ops/sequence_options.hpp"
+#include "nocopy/pipeline/producers/sequence_options.hpp"
 #include "nocopy/pipeline/sampling/sequence_sampler.hpp"
 #include "nocopy/storage/read_at.hpp"
 

@@ -1,14 +1,29 @@
 // EpochOrder: which sample each global position of an epoch reads: a Fisher-Yates shuffle of
 // 0..N-1 whose swaps are drawn from (seed, epoch, slot) (RandomStream::Shuffle), or the identity.
-// Shared by every loader; one int64 per sample per cached epoch.
+// Shared by every loader; one int64 per sample per cached epoch. OrderOptions (shuffle, seed)
+// are declared here, once, for every loader.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
+#include "nocopy/core/option_spec.hpp"
+
 namespace nocopy {
+
+/// The options of the order (and the key of every random draw of a loader).
+struct OrderOptions {
+  /// Shuffle the order each epoch (else 0, 1, 2, ...).
+  bool shuffle = true;
+  /// Key of every random decision, in [0, 2**64).
+  uint64_t seed = 0;
+};
+
+/// The declarations of OrderOptions.
+std::span<const OptionSpec<OrderOptions>> order_option_specs();
 
 /// The order of the N samples in each epoch.
 class EpochOrder {

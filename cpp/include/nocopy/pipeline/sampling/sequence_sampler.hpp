@@ -15,7 +15,6 @@
 #include <span>
 #include <vector>
 
-#include "nocopy/pipeline/ops/sequence_options.hpp"
 #include "nocopy/pipeline/sampling/epoch_order.hpp"
 #include "nocopy/pipeline/sampling/shard.hpp"
 
@@ -29,13 +28,29 @@ struct SequencePlan {
   std::vector<int64_t> starts;
 };
 
+/// What the sampler needs to know of a loader's windows.
+struct WindowSampling {
+  /// Steps of x in each window (>= 1).
+  int64_t seq_len = 1;
+  /// Steps of y past the window's start offset (1 for next-step targets, the horizon, or 0).
+  int64_t target_steps = 0;
+  /// The horizon when y is the steps after the window, else 0 (for messages).
+  int64_t horizon = 0;
+  /// 0: random starts; k >= 1: every k-th start.
+  int64_t step = 0;
+  /// Shuffle the step windows each epoch.
+  bool shuffle = true;
+  /// Key of every random decision.
+  uint64_t seed = 0;
+};
+
 /// Deterministic window choice over a list of sources of given lengths.
 class SequenceSampler {
  public:
   /// `lengths`: steps in each source (first-axis extents). Checks that at least one window fits
-  /// (std::invalid_argument naming seq_len / horizon and the longest source). `options` must
-  /// have been validated.
-  SequenceSampler(std::span<const int64_t> lengths, const SequenceOptions& options);
+  /// (std::invalid_argument naming seq_len / horizon and the longest source). `windows` must
+  /// have been validated (check_sequence_window).
+  SequenceSampler(std::span<const int64_t> lengths, const WindowSampling& windows);
 
   /// Steps each window reads from its source (seq_len + target steps).
   int64_t window_steps() const { return window_steps_; }
@@ -49,7 +64,7 @@ class SequenceSampler {
   /// (source, start) of the window numbered `w` in [0, total) of the prefix table.
   void locate(int64_t w, int64_t& source, int64_t& offset) const;
 
-  SequenceOptions options_;
+  WindowSampling options_;
   int64_t window_steps_ = 0;
   int64_t windows_ = 0;
   /// prefix_[s]: windows (step mode) or valid starts (random mode) in the sources before s.

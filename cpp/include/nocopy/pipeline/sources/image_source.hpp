@@ -9,7 +9,6 @@
 #include "nocopy/core/dtype.hpp"
 #include "nocopy/core/view.hpp"
 #include "nocopy/pipeline/kernels/resize.hpp"
-#include "nocopy/pipeline/sampling/sampler.hpp"
 #include "nocopy/storage/image_set.hpp"
 #include "nocopy/storage/jpeg_image_set.hpp"
 
@@ -53,13 +52,5 @@ class ImageSource {
   std::optional<ImageSet> set_;
   std::optional<JpegImageSet> jpeg_;
 };
-
-/// What resample_window does with one planned window (top, left, height, width) of an image:
-/// random_resized resizes it to the crop; resize_center resizes it (the whole image) so its
-/// shorter side is `resize` and produces the center crop; the plain modes copy it (an
-/// identity resampling of a crop-sized window).
-ResizeGeometry window_geometry(CropMode mode, int64_t crop_h, int64_t crop_w, int64_t resize,
-                               int64_t top, int64_t left, int64_t height, int64_t width,
-                               bool mirror, Interpolation interpolation);
 
 }  // namespace nocopy

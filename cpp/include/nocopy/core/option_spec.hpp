@@ -1,15 +1,17 @@
-// OptionSpec: how a loader option is declared once. Each options struct (EngineOptions,
-// LoaderOptions, SequenceOptions) has a table of specs, one row per field: the keyword name, the
-// kind of value it takes (how the Python bindings parse it), its documentation, and a setter and
-// getter of the field. The bindings' keyword table, the Python signatures' defaults (read from a
-// default-constructed struct through the getters) and the Python docstrings' option lists all
-// come from these rows; a test fails when the Python signatures drift from them. To add an
-// option: a field in its struct, its row in the struct's spec table, its rule in validate() or in
-// the part that uses it.
+// OptionSpec: how an option is declared once. Each options struct of a part (the engine's
+// EngineOptions, an operator's CropWindowOptions, MirrorOptions, ...) has a table of specs, one
+// row per field: the keyword name, the kind of value it takes (how the Python bindings parse it),
+// its documentation, and a setter and getter of the field. A loader's options derive from its
+// parts' structs and its table is theirs appended (append_specs). The bindings' keyword table,
+// the Python signatures' defaults (read from a default-constructed struct through the getters)
+// and the Python docstrings' option lists all come from these rows; a test fails when the Python
+// signatures drift from them. To add an option: a field in its part's struct, its row in that
+// part's table, its rule where the part checks its options.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <variant>
@@ -51,10 +53,20 @@ struct OptionSpec {
   /// What it means, its default and its limits, as users read them (one paragraph).
   const char* doc;
   /// Stores a parsed value in the struct (std::invalid_argument for a name outside its set).
-  void (*set)(Options& options, const OptionValue& value);
+  std::function<void(Options& options, const OptionValue& value)> set;
   /// Reads the field as an OptionValue (for defaults and messages).
-  OptionValue (*get)(const Options& options);
+  std::function<OptionValue(const Options& options)> get;
 };
+
+/// Appends the specs of `Part` (a base of `Options`) to a table of `Options`.
+template <class Options, class Part>
+void append_specs(std::vector<OptionSpec<Options>>& out, std::span<const OptionSpec<Part>> part) {
+  for (const OptionSpec<Part>& s : part) {
+    out.push_back({s.name, s.kind, s.doc,
+                   [set = s.set](Options& o, const OptionValue& v) { set(o, v); },
+                   [get = s.get](const Options& o) { return get(o); }});
+  }
+}
 
 /// A value as Python writes it: None, True, 32, 0.5, (256, 256), 'random'.
 std::string option_value_text(const OptionValue& value);

@@ -1,5 +1,5 @@
 // Option values as Python writes them.
-#include "nocopy/pipeline/engine/option_spec.hpp"
+#include "nocopy/core/option_spec.hpp"
 
 #include "internal/format_number.hpp"
 

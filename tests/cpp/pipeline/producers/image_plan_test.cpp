@@ -1,7 +1,6 @@
-// Tests of Sampler over ShardGeometry (as the batch engine composes them): permutations,
-// determinism, DistributedSampler-style sharding, elastic starts, crop draws.
-#include "nocopy/pipeline/sampling/sampler.hpp"
-
+// Tests of the image producer's plans over ShardGeometry (as the batch engine composes them):
+// permutations, determinism, DistributedSampler-style sharding, elastic starts, the crop and
+// mirror operators' draws and checks.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,9 +10,11 @@
 #include <string>
 #include <tuple>
 
+#include "nocopy/pipeline/producers/image_producer.hpp"
+#include "nocopy/pipeline/sampling/random_streams.hpp"
+
 using nocopy::BatchPlan;
 using nocopy::CropMode;
-using nocopy::SamplerConfig;
 using nocopy::ShardGeometry;
 
 namespace {
@@ -24,24 +25,33 @@ struct Shard {
   bool drop_last = false;
 };
 
-SamplerConfig config(int64_t n) {
-  SamplerConfig c;
+/// n images of 10 x 12, crop (4, 5), mirror 0.5, seed 7.
+struct Config {
+  int64_t num_samples = 0;
+  nocopy::LoaderOptions options;
+};
+
+Config config(int64_t n) {
+  Config c;
   c.num_samples = n;
-  c.image_h = 10;
-  c.image_w = 12;
-  c.crop_h = 4;
-  c.crop_w = 5;
-  c.mirror = 0.5;
-  c.seed = 7;
+  c.options.crop = std::array<int64_t, 2>{4, 5};
+  c.options.mirror = 0.5;
+  c.options.seed = 7;
   return c;
 }
 
-/// A sampler with the epoch, start and sharding a loader would give it.
+nocopy::ImageProducer producer(const Config& c) {
+  return nocopy::ImageProducer(
+      nocopy::ImageSource(nocopy::View::empty(nocopy::DType::UInt8, {c.num_samples, 10, 12, 3})),
+      std::nullopt, c.options);
+}
+
+/// The image plans with the epoch, start and sharding a loader's engine would give them.
 class Sampler {
  public:
-  explicit Sampler(const SamplerConfig& c, Shard shard = {})
-      : sampler_(c), shard_(shard), geo_(geometry(0)) {}
-  Sampler(const SamplerConfig& c, int64_t batch) : Sampler(c, Shard{batch}) {}
+  explicit Sampler(const Config& c, Shard shard = {})
+      : n_(c.num_samples), producer_(producer(c)), shard_(shard), geo_(geometry(0)) {}
+  Sampler(const Config& c, int64_t batch) : Sampler(c, Shard{batch}) {}
 
   void set_epoch(int64_t epoch, int64_t start = 0) {
     if (epoch < 0) throw std::invalid_argument("epoch");
@@ -52,14 +62,17 @@ class Sampler {
   int64_t samples_per_rank() const { return geo_.per_rank(); }
   int64_t batch_len(int64_t b) const { return geo_.batch_len(b); }
   int64_t position(int64_t b) const { return geo_.position(b); }
-  BatchPlan plan(int64_t b) const { return sampler_.plan(epoch_, geo_, b); }
+  BatchPlan plan(int64_t b) const {
+    auto p = producer_.plan(epoch_, geo_, b);
+    return static_cast<const nocopy::ImageBatchPlan&>(*p).plan;
+  }
 
  private:
   ShardGeometry geometry(int64_t start) const {
-    return ShardGeometry(sampler_.config().num_samples, shard_.batch, shard_.world, shard_.rank,
-                         shard_.drop_last, start);
+    return ShardGeometry(n_, shard_.batch, shard_.world, shard_.rank, shard_.drop_last, start);
   }
-  nocopy::Sampler sampler_;
+  int64_t n_;
+  nocopy::ImageProducer producer_;
   Shard shard_;
   ShardGeometry geo_;
   int64_t epoch_ = 0;
@@ -76,21 +89,7 @@ std::vector<int64_t> epoch_indices(const Sampler& s) {
 
 }  // namespace
 
-TEST(Sampler, CounterHashDependsOnEveryKey) {
-  // The registered streams keep their numbers (changing one changes every batch drawn with it).
-  EXPECT_EQ(static_cast<uint64_t>(nocopy::RandomStream::Shuffle), 1u);
-  EXPECT_EQ(static_cast<uint64_t>(nocopy::RandomStream::WindowStart), 5u);
-  const uint64_t h = nocopy::counter_hash(1, 2, 3, 4);
-  EXPECT_EQ(h, nocopy::counter_hash(1, 2, 3, 4));
-  EXPECT_NE(h, nocopy::counter_hash(0, 2, 3, 4));
-  EXPECT_NE(h, nocopy::counter_hash(1, 0, 3, 4));
-  EXPECT_NE(h, nocopy::counter_hash(1, 2, 0, 4));
-  EXPECT_NE(h, nocopy::counter_hash(1, 2, 3, 0));
-  EXPECT_EQ(nocopy::bounded(~uint64_t{0}, 10), 9u);
-  EXPECT_EQ(nocopy::bounded(0, 10), 0u);
-}
-
-TEST(Sampler, ShuffleIsAPermutationThatChangesPerEpoch) {
+TEST(ImagePlan, ShuffleIsAPermutationThatChangesPerEpoch) {
   Sampler s(config(101), 8);
   EXPECT_EQ(s.num_batches(), 13);
   EXPECT_EQ(s.batch_len(12), 5);
@@ -111,14 +110,14 @@ TEST(Sampler, ShuffleIsAPermutationThatChangesPerEpoch) {
   EXPECT_EQ(epoch_indices(other), e0);
 }
 
-TEST(Sampler, NoShuffleKeepsOrder) {
+TEST(ImagePlan, NoShuffleKeepsOrder) {
   auto c = config(10);
-  c.shuffle = false;
+  c.options.shuffle = false;
   Sampler s(c, 4);
   EXPECT_EQ(epoch_indices(s), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
 }
 
-TEST(Sampler, ShardsAreDisjointAndCoverWhenDivisible) {
+TEST(ImagePlan, ShardsAreDisjointAndCoverWhenDivisible) {
   std::set<int64_t> seen;
   for (int64_t r = 0; r < 4; ++r) {
     Sampler s(config(40), Shard{3, r, 4});
@@ -129,7 +128,7 @@ TEST(Sampler, ShardsAreDisjointAndCoverWhenDivisible) {
   EXPECT_EQ(seen.size(), 40u);
 }
 
-TEST(Sampler, ShardsPadByWrappingOrTrimWithDropLast) {
+TEST(ImagePlan, ShardsPadByWrappingOrTrimWithDropLast) {
   // 10 samples over 4 ranks: 3 each, positions 10 and 11 wrap to the first two of the order.
   std::map<int64_t, int> count;
   for (int64_t r = 0; r < 4; ++r) {
@@ -153,12 +152,12 @@ TEST(Sampler, ShardsPadByWrappingOrTrimWithDropLast) {
   EXPECT_EQ(seen.size(), 8u);
 }
 
-TEST(Sampler, DropLastDropsPartialBatch) {
+TEST(ImagePlan, DropLastDropsPartialBatch) {
   EXPECT_EQ(Sampler(config(10), Shard{4, 0, 1, true}).num_batches(), 2);
   EXPECT_EQ(Sampler(config(10), Shard{4, 0, 1, false}).num_batches(), 3);
 }
 
-TEST(Sampler, CropsInRangeAndCoverTheWholeRange) {
+TEST(ImagePlan, CropsInRangeAndCoverTheWholeRange) {
   Sampler s(config(2000), 100);
   std::set<int64_t> tops, lefts;
   int mirrored = 0, total = 0;
@@ -180,20 +179,19 @@ TEST(Sampler, CropsInRangeAndCoverTheWholeRange) {
   EXPECT_NEAR(static_cast<double>(mirrored) / total, 0.5, 0.05);
 }
 
-TEST(Sampler, CenterNoneAndMirrorExtremes) {
+TEST(ImagePlan, CenterNoneAndMirrorExtremes) {
   auto c = config(5);
-  c.crop_mode = CropMode::Center;
-  c.mirror = 0.0;
+  c.options.crop_mode = CropMode::Center;
+  c.options.mirror = 0.0;
   BatchPlan p = Sampler(c, 5).plan(0);
   for (size_t k = 0; k < 5; ++k) {
     EXPECT_EQ(p.top[k], 3);
     EXPECT_EQ(p.left[k], 3);
     EXPECT_EQ(p.mirror[k], 0);
   }
-  c.crop_mode = CropMode::None;
-  c.crop_h = 10;
-  c.crop_w = 12;
-  c.mirror = 1.0;
+  c.options.crop_mode = CropMode::None;
+  c.options.crop = std::array<int64_t, 2>{10, 12};
+  c.options.mirror = 1.0;
   p = Sampler(c, 5).plan(0);
   for (size_t k = 0; k < 5; ++k) {
     EXPECT_EQ(p.top[k], 0);
@@ -202,28 +200,28 @@ TEST(Sampler, CenterNoneAndMirrorExtremes) {
   }
 }
 
-TEST(Sampler, RejectsBadConfigs) {
+TEST(ImagePlan, RejectsBadConfigs) {
   auto bad = [](auto edit) {
     auto c = config(10);
     edit(c);
-    EXPECT_THROW(nocopy::Sampler{c}, std::invalid_argument);
+    EXPECT_THROW(producer(c), std::invalid_argument);
   };
-  bad([](SamplerConfig& c) { c.num_samples = 0; });
-  bad([](SamplerConfig& c) { c.mirror = 1.5; });
-  bad([](SamplerConfig& c) { c.crop_h = 11; });
-  bad([](SamplerConfig& c) { c.crop_w = 0; });
-  bad([](SamplerConfig& c) { c.crop_mode = CropMode::None; });
+  bad([](Config& c) { c.num_samples = 0; });
+  bad([](Config& c) { c.options.mirror = 1.5; });
+  bad([](Config& c) { c.options.crop = std::array<int64_t, 2>{11, 5}; });
+  bad([](Config& c) { c.options.crop = std::array<int64_t, 2>{4, 0}; });
+  bad([](Config& c) { c.options.crop_mode = CropMode::None; });
   Sampler s(config(10), 4);
   EXPECT_THROW(s.plan(3), std::out_of_range);
   EXPECT_THROW(s.plan(-1), std::out_of_range);
-  const nocopy::Sampler plain(config(10));
+  const nocopy::ImageProducer plain = producer(config(10));
   const ShardGeometry whole(10, 4, 1, 0, false, 0);
   EXPECT_THROW(plain.plan(-1, whole, 0), std::invalid_argument);
   EXPECT_THROW(plain.plan(nocopy::kMaxEpoch + 1, whole, 0), std::invalid_argument);
   try {
     auto c = config(10);
-    c.crop_h = 11;
-    nocopy::Sampler{c};
+    c.options.crop = std::array<int64_t, 2>{11, 5};
+    producer(c);
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(), "crop (11, 5) is larger than image (10, 12) on axes (1, 2)");
   }
@@ -235,8 +233,8 @@ namespace {
 using Slot = std::tuple<int64_t, int64_t, int64_t, uint8_t>;
 
 /// Every slot of batches [first, last) of the selected epoch, on every rank of `world`.
-std::vector<Slot> slots(const SamplerConfig& c, Shard shard, int64_t world, int64_t start,
-                        int64_t first, int64_t last) {
+std::vector<Slot> slots(const Config& c, Shard shard, int64_t world, int64_t start, int64_t first,
+                        int64_t last) {
   std::vector<Slot> all;
   shard.world = world;
   for (int64_t r = 0; r < world; ++r) {
@@ -256,11 +254,11 @@ std::vector<Slot> slots(const SamplerConfig& c, Shard shard, int64_t world, int6
 
 }  // namespace
 
-TEST(Sampler, ElasticResumeDeliversExactlyTheRestWithTheSameParameters) {
+TEST(ImagePlan, ElasticResumeDeliversExactlyTheRestWithTheSameParameters) {
   // The reference: one rank reads the epoch order position by position, so slot g of its
   // epoch is global position g (the crop and mirror of a position do not depend on the world).
   const int64_t n = 37, batch = 3;
-  SamplerConfig c = config(n);
+  const Config c = config(n);
   Sampler one(c, batch);
   one.set_epoch(1);
   std::vector<Slot> ref;
@@ -320,7 +318,7 @@ TEST(Sampler, ElasticResumeDeliversExactlyTheRestWithTheSameParameters) {
   }
 }
 
-TEST(Sampler, StartZeroIsTheWholeEpoch) {
+TEST(ImagePlan, StartZeroIsTheWholeEpoch) {
   const Shard shard{3, 1, 3};
   Sampler a(config(37), shard), b(config(37), shard);
   b.set_epoch(2, 0);

@@ -1,5 +1,6 @@
 // Bindings of the storage domain: shared arrays (POSIX shm), memory-mapped .npy files, madvise
-// hints and the shm list/remove/gc helpers. No logic here; see nocopy/storage/*.hpp.
+// hints and the shm list/remove/gc helpers. No logic here; see
+// nocopy/storage/*.hpp.
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -160,13 +161,13 @@ void bind_storage(nb::module_& m) {
       nb::arg("path"), nb::arg("mode"));
   m.def(
       "_create_npy",
-      [](const std::string& path, nb::handle shape_arg, const std::string& dtype) {
+      [](const std::string& path, nb::handle shape_arg, const std::string& dtype, bool sparse) {
         const std::vector<int64_t> shape = int64_args(shape_arg, "shape", true);
         DType t = dtype_from_name(dtype);
         nb::gil_scoped_release release;
-        return create_npy(path, shape, t);
+        return create_npy(path, shape, t, sparse ? NpySpace::Sparse : NpySpace::Reserve);
       },
-      nb::arg("path"), nb::arg("shape"), nb::arg("dtype"));
+      nb::arg("path"), nb::arg("shape"), nb::arg("dtype"), nb::arg("sparse"));
   m.def(
       "_advise",
       [](const View& v, const std::string& advice) {

@@ -1,5 +1,5 @@
 // Bindings of the storage domain: shared arrays (POSIX shm), memory-mapped .npy files, madvise
-// hints and the shm list/remove/gc helpers. No logic here; see
+// hints, the shm list/remove/gc helpers and the renames that never replace. No logic here; see
 // nocopy/storage/*.hpp.
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "nocopy/storage/atomic_rename.hpp"
 #include "nocopy/storage/mapped_file.hpp"
 #include "nocopy/storage/npy_file.hpp"
 #include "nocopy/storage/shared_array.hpp"
@@ -168,6 +169,10 @@ void bind_storage(nb::module_& m) {
         return create_npy(path, shape, t, sparse ? NpySpace::Sparse : NpySpace::Reserve);
       },
       nb::arg("path"), nb::arg("shape"), nb::arg("dtype"), nb::arg("sparse"));
+  m.def("_rename_no_replace", &rename_no_replace, Release(), nb::arg("src"), nb::arg("dst"),
+        "Moves src to dst only if nothing is at dst (FileExistsError otherwise).");
+  m.def("_exchange_paths", &exchange_paths, Release(), nb::arg("a"), nb::arg("b"),
+        "Swaps the entries named a and b atomically.");
   m.def(
       "_advise",
       [](const View& v, const std::string& advice) {

@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "nocopy/core/errors.hpp"
+#include "storage/claimed_rename.hpp"
 #include "storage/posix_file.hpp"
 
 // The flags of renameat2(2) (linux/fs.h), for C libraries that do not declare them.
@@ -45,10 +46,11 @@ bool flag_unsupported(int err) {
   return err == EINVAL || err == ENOSYS || err == EOPNOTSUPP;
 }
 
+}  // namespace
+
 // RENAME_NOREPLACE where the file system lacks it: the destination name is claimed by an
-// operation that fails when it is taken (link for a file, mkdir for a directory), so nothing
-// another process put there is ever replaced.
-void rename_no_replace_fallback(const std::string& from, const std::string& to) {
+// operation that fails when it is taken, so nothing another process put there is replaced.
+void rename_claiming_the_name(const std::string& from, const std::string& to) {
   const std::string action = "cannot rename to '" + to + "'";
   struct stat st {};
   if (::lstat(from.c_str(), &st) != 0) throw FileError(errno, from, action);
@@ -72,15 +74,13 @@ void rename_no_replace_fallback(const std::string& from, const std::string& to) 
   }
 }
 
-}  // namespace
-
 void rename_no_replace(const std::string& from, const std::string& to) {
   check_path(from, "cannot rename");
   check_path(to, "cannot rename to");
   if (renameat2_paths(from, to, RENAME_NOREPLACE) == 0) return;
   const int err = errno;
   if (err == EEXIST) throw FileError(EEXIST, to, kTaken);
-  if (flag_unsupported(err)) return rename_no_replace_fallback(from, to);
+  if (flag_unsupported(err)) return rename_claiming_the_name(from, to);
   throw FileError(err, from, "cannot rename to '" + to + "'");
 }
 

@@ -1,5 +1,6 @@
 // Tests of the renames that never replace: a move onto a free name, refused on every kind of
-// taken name (file, empty directory, dangling link) with both sides intact, and atomic swaps.
+// taken name (file, empty directory, dangling link) with both sides intact, by renameat2 and by
+// the fallback that claims the name first; and atomic swaps.
 #include "nocopy/storage/atomic_rename.hpp"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "nocopy/core/errors.hpp"
+#include "storage/claimed_rename.hpp"
 
 namespace {
 
@@ -52,42 +54,61 @@ int error_of(F f) {
   return 0;
 }
 
+using Move = void (*)(const std::string&, const std::string&);
+
+// The move of each test: renameat2's, and the fallback for file systems without it.
+class MoveOntoAFreeName : public ::testing::TestWithParam<Move> {};
+
 }  // namespace
 
-TEST(AtomicRename, MovesFilesAndDirectoriesOntoFreeNames) {
+INSTANTIATE_TEST_SUITE_P(AtomicRename, MoveOntoAFreeName,
+                         ::testing::Values(&nocopy::rename_no_replace,
+                                           &nocopy::rename_claiming_the_name),
+                         [](const ::testing::TestParamInfo<Move>& param) {
+                           return std::string(param.index == 0 ? "Renameat2" : "ClaimingTheName");
+                         });
+
+TEST_P(MoveOntoAFreeName, MovesFilesAndDirectories) {
+  const Move move = GetParam();
   TempDir dir;
   write_file(dir.at("f"), "file");
-  nocopy::rename_no_replace(dir.at("f"), dir.at("g"));
+  move(dir.at("f"), dir.at("g"));
   EXPECT_EQ(read_file(dir.at("g")), "file");
   EXPECT_NE(::access(dir.at("f").c_str(), F_OK), 0);
   ASSERT_EQ(::mkdir(dir.at("d").c_str(), 0755), 0);
   write_file(dir.at("d/inside"), "x");
-  nocopy::rename_no_replace(dir.at("d"), dir.at("e"));
+  move(dir.at("d"), dir.at("e"));
   EXPECT_EQ(read_file(dir.at("e/inside")), "x");
 }
 
-TEST(AtomicRename, NeverReplacesATakenName) {
+TEST_P(MoveOntoAFreeName, NeverReplacesATakenName) {
+  const Move move = GetParam();
   TempDir dir;
   ASSERT_EQ(::mkdir(dir.at("new").c_str(), 0755), 0);
   write_file(dir.at("new/data"), "new");
   write_file(dir.at("file"), "mine");
   ASSERT_EQ(::mkdir(dir.at("empty").c_str(), 0755), 0);
   ASSERT_EQ(::symlink("nowhere", dir.at("dangling").c_str()), 0);
-  for (const char* taken : {"file", "empty", "dangling"}) {
-    try {
-      nocopy::rename_no_replace(dir.at("new"), dir.at(taken));
-      ADD_FAILURE() << taken << " was replaced";
-    } catch (const nocopy::FileError& e) {
-      EXPECT_EQ(e.code().value(), EEXIST) << taken;
-      EXPECT_EQ(e.path(), dir.at(taken));
+  write_file(dir.at("single"), "single");
+  for (const char* from : {"new", "single"}) {
+    for (const char* taken : {"file", "empty", "dangling"}) {
+      try {
+        move(dir.at(from), dir.at(taken));
+        ADD_FAILURE() << taken << " was replaced by " << from;
+      } catch (const nocopy::FileError& e) {
+        EXPECT_EQ(e.code().value(), EEXIST) << taken;
+        EXPECT_EQ(e.path(), dir.at(taken));
+      }
     }
   }
   EXPECT_EQ(read_file(dir.at("file")), "mine");
   EXPECT_TRUE(is_dir(dir.at("empty")));
   char target[16] = {};
   EXPECT_EQ(::readlink(dir.at("dangling").c_str(), target, sizeof(target) - 1), 7);
-  EXPECT_EQ(read_file(dir.at("new/data")), "new");  // the source stays where it was
-  EXPECT_EQ(error_of([&] { nocopy::rename_no_replace(dir.at("missing"), dir.at("x")); }), ENOENT);
+  EXPECT_EQ(read_file(dir.at("new/data")), "new");  // the sources stay where they were
+  EXPECT_EQ(read_file(dir.at("single")), "single");
+  EXPECT_EQ(error_of([&] { move(dir.at("missing"), dir.at("x")); }), ENOENT);
+  EXPECT_NE(::access(dir.at("x").c_str(), F_OK), 0);
 }
 
 TEST(AtomicRename, ExchangeSwapsTwoNames) {

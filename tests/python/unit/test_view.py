@@ -195,6 +195,24 @@ def test_errors_come_in_numpy_order_with_numpy_types(key, exc):
         assert str(got.value).startswith("only integers, slices (`:`), ellipsis (`...`)")
 
 
+def test_reversed_iterates_like_numpy_and_membership_is_refused_not_answered_wrong():
+    a = np.arange(12.0).reshape(3, 4)
+    v = nc.view(a)
+    rows = list(reversed(v))
+    assert len(rows) == 3
+    for got, want in zip(rows, reversed(a)):
+        np.testing.assert_array_equal(np.asarray(got), want)
+        assert nc.shares_memory(got, a)
+    with pytest.raises(TypeError, match="0-d"):
+        reversed(nc.view(np.array(1.0)))
+    # NumPy answers `5.0 in a` by comparing elements; a view compared rows by identity and said
+    # False. It now refuses and names NumPy's spelling.
+    assert 5.0 in a
+    with pytest.raises(TypeError, match="x in np.asarray"):
+        5.0 in v  # noqa: B015
+    assert 5.0 in np.asarray(v)
+
+
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_permute_flip_transpose_match_numpy(data):

@@ -196,8 +196,9 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def import_graph() -> dict[str, set[str]]:
     """Who imports whom in src/nocopy, imports inside functions included. The package's own
-    __init__ is left without edges: it imports every runtime module (and `nc.audit` by name on
-    first use), and the two tests above keep everything from importing back into it."""
+    __init__ is left without edges: it imports every runtime module, which reach back into it
+    only for a submodule (test above), and `nc.audit` by name on first use, the one entry into
+    the command line, whose modules use the runtime through the package."""
     mods = _all_modules()
     graph = {name: {m for m in _imports(path, name) if m in mods and m != name}
              for name, path in mods.items()}

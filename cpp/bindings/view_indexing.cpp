@@ -29,6 +29,27 @@ bool derives_from(PyObject* item, std::string_view name) {
   return false;
 }
 
+// True when `item` is a NumPy ndarray (or a subclass). NumPy's type is looked up once numpy is
+// imported (no ndarray can exist before), then checked by pointer: integer indices pass here.
+bool is_ndarray(PyObject* item) {
+  static PyTypeObject* ndarray = nullptr;  // a reference kept for the process's life
+  if (ndarray == nullptr) {
+    nb::object numpy = nb::steal(PyImport_GetModule(nb::str("numpy").ptr()));
+    if (!numpy.is_valid()) {
+      PyErr_Clear();
+      return false;
+    }
+    PyObject* type = PyObject_GetAttrString(numpy.ptr(), "ndarray");
+    if (type == nullptr || !PyType_Check(type)) {
+      Py_XDECREF(type);
+      PyErr_Clear();
+      return derives_from(item, "numpy.ndarray");
+    }
+    ndarray = reinterpret_cast<PyTypeObject*>(type);
+  }
+  return PyObject_TypeCheck(item, ndarray);
+}
+
 // What NumPy turns into an index array, or nullptr: "an array" of any dimension (a 0-d View, a
 // buffer, anything with __array__ or __dlpack__) or "a sequence" (list, tuple, range, ...).
 // Mappings are neither.
@@ -64,7 +85,7 @@ IndexItem classify_index_item(PyObject* item, const char** advanced) {
   const char* kind = nullptr;
   if (is_bool_scalar(nb::handle(item))) {
     kind = "a bool";
-  } else if (!PyLong_CheckExact(item) && derives_from(item, "numpy.ndarray")) {
+  } else if (!PyLong_CheckExact(item) && is_ndarray(item)) {
     kind = "an array";
   } else if (PyLong_Check(item) || PyIndex_Check(item)) {
     Py_ssize_t i = PyNumber_AsSsize_t(item, PyExc_IndexError);

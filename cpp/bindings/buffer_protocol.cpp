@@ -1,7 +1,8 @@
 // The buffer protocol of View (bf_getbuffer / bf_releasebuffer), following CPython's rules for
 // exporters (those of memoryview and _testbuffer.ndarray, Lib/test/test_buffer.py): what the
 // consumer did not ask for is left out (format, shape, strides), and a request the view cannot
-// honour is a BufferError.
+// honour is a BufferError. PyBUF_FORMAT without PyBUF_ND is answered as array.array, bytearray
+// and NumPy answer it (memoryview alone refuses it): the format, with no shape.
 #include <Python.h>
 
 #include <string>
@@ -56,13 +57,6 @@ void fill_buffer(PyObject* self, const View& v, Py_buffer* buf, int flags) {
   if (!want_strides && !c_contig) {
     throw BufferError("view is not C-contiguous and the consumer did not ask for strides");
   }
-  if (!want_shape && want_format) {
-    // CPython's own exporters: flat bytes have format 'B', so a format request without a shape
-    // cannot be honoured.
-    throw BufferError(
-        "cannot export a view as unsigned bytes when the format flag is requested "
-        "without PyBUF_ND");
-  }
   auto* ex = new BufferExport{v, {}, {}};
   const auto item = static_cast<Py_ssize_t>(v.itemsize());
   for (int64_t i = 0; i < v.ndim(); ++i) {
@@ -76,7 +70,9 @@ void fill_buffer(PyObject* self, const View& v, Py_buffer* buf, int flags) {
   buf->itemsize = item;
   // Static storage: format strings come from a constant table and are NUL-terminated there.
   buf->format = want_format ? const_cast<char*>(format.data()) : nullptr;
-  // No shape asked for: one flat axis of bytes (the view is C-contiguous here).
+  // No shape asked for: one flat axis (the view is C-contiguous here), of items in the view's
+  // format when the format was asked for (PyBUF_FORMAT alone, as array.array answers it),
+  // else of bytes.
   buf->ndim = want_shape ? static_cast<int>(v.ndim()) : 1;
   buf->shape = want_shape ? ex->shape.data() : nullptr;
   buf->strides = want_strides ? ex->strides.data() : nullptr;

@@ -1,5 +1,6 @@
 // Bindings of the storage domain: shared arrays (POSIX shm), memory-mapped .npy files, madvise
-// hints and the shm list/remove/gc helpers. No logic here; see nocopy/storage/*.hpp.
+// hints, the shm list/remove/gc helpers and the renames that never replace. No logic here; see
+// nocopy/storage/*.hpp.
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "nocopy/storage/atomic_rename.hpp"
 #include "nocopy/storage/mapped_file.hpp"
 #include "nocopy/storage/npy_file.hpp"
 #include "nocopy/storage/shared_array.hpp"
@@ -160,13 +162,17 @@ void bind_storage(nb::module_& m) {
       nb::arg("path"), nb::arg("mode"));
   m.def(
       "_create_npy",
-      [](const std::string& path, nb::handle shape_arg, const std::string& dtype) {
+      [](const std::string& path, nb::handle shape_arg, const std::string& dtype, bool sparse) {
         const std::vector<int64_t> shape = int64_args(shape_arg, "shape", true);
         DType t = dtype_from_name(dtype);
         nb::gil_scoped_release release;
-        return create_npy(path, shape, t);
+        return create_npy(path, shape, t, sparse ? NpySpace::Sparse : NpySpace::Reserve);
       },
-      nb::arg("path"), nb::arg("shape"), nb::arg("dtype"));
+      nb::arg("path"), nb::arg("shape"), nb::arg("dtype"), nb::arg("sparse"));
+  m.def("_rename_no_replace", &rename_no_replace, Release(), nb::arg("src"), nb::arg("dst"),
+        "Moves src to dst only if nothing is at dst (FileExistsError otherwise).");
+  m.def("_exchange_paths", &exchange_paths, Release(), nb::arg("a"), nb::arg("b"),
+        "Swaps the entries named a and b atomically.");
   m.def(
       "_advise",
       [](const View& v, const std::string& advice) {

@@ -1,9 +1,11 @@
 """nc.pack_images: an ImageFolder tree or a CSV of ``path,label`` -> an ImageSet folder.
 
 Images are probed (header only) to size the pixel array, then decoded (and shrunk with
-``max_side``) by Pillow in a thread pool straight into a memory-mapped pixels.npy. Everything is
-written under a temporary name beside ``out`` and renamed into place at the end, so an
-interrupted pack never leaves a folder that looks complete.
+``max_side``) by Pillow in a thread pool straight into a memory-mapped pixels.npy, its disk
+space reserved first (a full disk is an OSError, never a SIGBUS). Everything is written under a
+temporary name beside ``out`` and moved into place at the end without replacing anything that
+appeared there meanwhile (see _pack_output), so an interrupted pack never leaves a folder that
+looks complete and a pack never removes what it did not create.
 
 >>> summary = nc.pack_images("photos/", "photos.nc", max_side=512)   # doctest: +SKIP
 >>> ds = nc.ImageSet.open("photos.nc")                              # doctest: +SKIP
@@ -11,12 +13,9 @@ interrupted pack never leaves a folder that looks complete.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import os
-import secrets
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,14 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ._image_set import FORMAT_VERSION, MANIFEST
+from ._pack_inputs import IMAGE_EXTENSIONS, csv_items, image_folder, open_image
 from ._pack_jpeg import PACK_FORMATS, write_jpeg_images
+from ._pack_output import make_temp_folder, move_into_place, output_target, remove_if_ours
+from ._printable import printable
 from ._storage import create_npy
 
 __all__ = ["pack_images", "PackSummary", "IMAGE_EXTENSIONS"]
-
-#: File endings packed from an ImageFolder tree (torchvision's IMG_EXTENSIONS).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
-
 
 @dataclasses.dataclass
 class PackSummary:
@@ -44,62 +42,18 @@ class PackSummary:
     seconds: float
 
     def __str__(self) -> str:
+        # File names and messages escaped: a name holding a newline or an escape sequence can
+        # neither forge a line of the summary nor reach the terminal.
         lines = [f"packed {self.images} images, {self.classes} classes, "
-                 f"{self.bytes / 2**20:.1f} MiB of pixels into {self.out} in {self.seconds:.1f} s"]
+                 f"{self.bytes / 2**20:.1f} MiB of pixels into {printable(self.out)} in "
+                 f"{self.seconds:.1f} s"]
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)} files (listed in {MANIFEST}):")
-            lines += [f"  {s['path']}: {s['error']}" for s in self.skipped[:20]]
+            lines += [f"  {printable(s['path'])}: {printable(s['error'])}"
+                      for s in self.skipped[:20]]
             if len(self.skipped) > 20:
                 lines.append(f"  ... and {len(self.skipped) - 20} more")
         return "\n".join(lines)
-
-
-def _image_folder(root: str):
-    classes = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
-    if not classes:
-        raise ValueError(f"{root}: no class folders (an ImageFolder tree is SRC/<class>/<image>)")
-    items = []
-    for label, name in enumerate(classes):
-        for dirpath, dirnames, filenames in os.walk(os.path.join(root, name), followlinks=True):
-            dirnames.sort()
-            for f in sorted(filenames):
-                if f.lower().endswith(IMAGE_EXTENSIONS):
-                    items.append((os.path.join(dirpath, f), label))
-    return items, classes
-
-
-def _csv_items(path: str):
-    base = os.path.dirname(os.path.abspath(path))
-    rows = []
-    with open(path, newline="", encoding="utf-8") as f:
-        try:
-            lines = list(enumerate(csv.reader(f), 1))
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"{path}: not a CSV of 'path,label' rows in UTF-8 ({exc})") from None
-        for lineno, row in lines:
-            if not row or not "".join(row).strip():
-                continue
-            if len(row) != 2:
-                raise ValueError(f"{path}:{lineno}: expected 'path,label', got {len(row)} fields")
-            if lineno == 1 and [c.strip().lower() for c in row] == ["path", "label"]:
-                continue
-            rows.append((os.path.join(base, row[0].strip()), row[1].strip(), lineno))
-    labels = [r[1] for r in rows]
-    try:
-        ints = [int(v) for v in labels]
-        classes = None
-    except ValueError:
-        classes = sorted(set(labels))
-        index = {c: i for i, c in enumerate(classes)}
-        ints = [index[v] for v in labels]
-    integer_labels = zip(rows, ints) if classes is None else []
-    for (_, text, lineno), v in integer_labels:
-        if v < 0:
-            raise ValueError(f"{path}:{lineno}: label {text} is negative")
-        if v >= 2**62:  # stored as int64, and num_classes is the largest + 1: both must fit
-            raise ValueError(f"{path}:{lineno}: label {text} is too large (integer labels are "
-                             "class numbers below 2**62)")
-    return [(r[0], v) for r, v in zip(rows, ints)], classes
 
 
 def _count_arg(name: str, value) -> int:
@@ -145,12 +99,19 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
     """Packs ``src`` (an ImageFolder tree ``SRC/<class>/<image>``, labels by sorted class name,
     or a CSV of ``path,label`` rows, paths relative to the CSV) into the ImageSet folder ``out``
     (uint8 RGB). ``max_side`` shrinks the longer side of larger images to that many pixels
-    (Pillow's antialiased bilinear filter). ``on_error="skip"`` lists unreadable files in the
-    manifest and the summary instead of failing. An existing ``out`` is an error unless
-    ``overwrite`` (and only an ImageSet folder is ever replaced). ``format`` is how images are
-    stored: ``"raw"`` pixels (default), ``"jpeg"`` (re-encoded by Pillow at ``quality``) or
-    ``"keep"`` (a JPEG input's own bytes when no resize is needed, others re-encoded); a JPEG
-    set is several times smaller and is decoded when read. Returns a PackSummary.
+    (Pillow's antialiased bilinear filter). ``on_error="skip"`` lists unreadable files (and
+    FIFOs, devices or sockets, which are never opened) in the manifest and the summary instead
+    of failing. Symbolic links are followed, each real folder and file packed once (loops are
+    listed as skipped). ``format`` is how images are stored: ``"raw"`` pixels (default),
+    ``"jpeg"`` (re-encoded by Pillow at ``quality``) or ``"keep"`` (a JPEG input's own bytes
+    when no resize is needed, others re-encoded); a JPEG set is several times smaller and is
+    decoded when read. Returns a PackSummary.
+
+    An existing ``out`` is a FileExistsError unless ``overwrite``, and then only an ImageSet
+    folder holding nothing but ImageSet files is replaced, atomically (through a symbolic link
+    ``out``, the folder it names). An ``out`` that appears while the pack runs is never
+    replaced or removed: the pack fails with FileExistsError. A full disk is an OSError
+    (ENOSPC); a failed pack leaves no temporary folder.
 
     >>> summary = nc.pack_images("photos/", "photos.nc", max_side=512, on_error="skip")
     >>> print(summary)          # images, classes, bytes, skipped files
@@ -172,39 +133,40 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
     if not os.path.exists(src):
         raise FileNotFoundError(2, "no such image folder or CSV", src)
     out = out.rstrip(os.sep) or out
-    if os.path.lexists(out):
-        if not overwrite:
-            raise FileExistsError(17, "output exists (pass overwrite=True / --overwrite)", out)
-        if not (os.path.isdir(out) and os.path.exists(os.path.join(out, MANIFEST))):
-            raise FileExistsError(17, "output exists and is not an ImageSet folder; "
-                                      "refusing to replace it", out)
-    if os.path.isdir(src):
-        items, classes = _image_folder(src)
-    else:
-        items, classes = _csv_items(src)
-    if not items:
-        raise ValueError(f"{src}: no images found")
+    target = output_target(out, overwrite)  # OUT, or the folder a link OUT names
 
     skipped: list[dict] = []
     lock = threading.Lock()
 
-    def fail_or_skip(path, exc):
+    def fail_or_skip(path, exc, what="cannot read image"):
         if on_error == "fail":
-            raise ValueError(f"{path}: cannot read image ({exc}); pass on_error='skip' "
-                             "(--on-error skip) to leave it out") from exc
+            raise ValueError(f"{path}: {what} ({exc}); pass on_error='skip' "
+                             "(--on-error skip) to leave it out") from (
+                                 exc if isinstance(exc, BaseException) else None)
         with lock:
             skipped.append({"path": path, "error": str(exc) or type(exc).__name__})
 
+    if os.path.isdir(src):
+        items, classes, notes = image_folder(src)
+        for path, reason, error in notes:
+            if error:
+                fail_or_skip(path, reason, "cannot list folder")
+            else:  # a second way to a folder or file already packed: nothing is lost
+                skipped.append({"path": path, "error": reason})
+    else:
+        items, classes = csv_items(src)
+    if not items:
+        raise ValueError(f"{src}: no images found")
+
     def probe(item):
         try:
-            with Image.open(item[0]) as im:
+            with open_image(item[0]) as (_, im):
                 return _target_size(*im.size, max_side)
         except Exception as exc:  # noqa: BLE001 - any decode failure is the file's
             fail_or_skip(item[0], exc)
             return None
 
-    parent = os.path.dirname(os.path.abspath(out))
-    tmp = os.path.join(parent, f".{os.path.basename(out)}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    tmp, tmp_id = None, None
     bar = _progress(len(items), progress)
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nocopy-pack")
     try:
@@ -218,7 +180,7 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
         counts = shapes.prod(axis=1)
         ends = np.cumsum(-(-counts // 64) * 64)            # each start 64-byte aligned
         offsets = np.concatenate([[0], ends[:-1]]).astype(np.int64)
-        os.mkdir(tmp, 0o755)
+        tmp, tmp_id = make_temp_folder(target)
         jpeg_info = {}
         if format != "raw":  # JPEG bytes streamed into jpeg.npy
             task = bar.add_task("packing", total=len(keep)) if bar else None
@@ -242,7 +204,7 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
                 path = items[keep[j]][0]
                 h, w = int(shapes[j, 0]), int(shapes[j, 1])
                 try:
-                    with Image.open(path) as im:
+                    with open_image(path) as (_, im):
                         im = im.convert("RGB")
                         if im.size != (w, h):
                             im = im.resize((w, h), Image.Resampling.BILINEAR)
@@ -279,17 +241,11 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
         }
         with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=1)
-        # Move into place; an old ImageSet (overwrite) goes only after the new one is there.
-        old = None
-        if os.path.lexists(out):
-            old = tmp + ".old"
-            os.rename(out, old)
-        os.rename(tmp, out)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
+        move_into_place(tmp, tmp_id, target, overwrite, out)
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            remove_if_ours(tmp, tmp_id)
         raise
     finally:
         pool.shutdown(wait=True)

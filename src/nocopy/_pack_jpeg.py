@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from . import _nocopy
+from ._pack_inputs import open_image
 
 __all__ = ["PACK_FORMATS", "write_jpeg_images"]
 
@@ -27,12 +28,13 @@ def _npy_header(n: int) -> bytes:
     return buf.getvalue()
 
 
-def _kept_bytes(path: str, size: tuple[int, int], im) -> bytes | None:
-    """The file's own bytes when it is a JPEG of the wanted size that nocopy decodes."""
+def _kept_bytes(f, size: tuple[int, int], im) -> bytes | None:
+    """The bytes of the open file ``f`` when it is a JPEG of the wanted size that nocopy
+    decodes."""
     if im.format != "JPEG" or im.size != size:
         return None
-    with open(path, "rb") as f:
-        data = f.read()
+    f.seek(0)
+    data = f.read()
     try:
         h, w, _ = _nocopy.jpeg_info(data)
         if (w, h) != size:
@@ -62,9 +64,9 @@ def write_jpeg_images(tmp: str, paths, shapes: np.ndarray, pool, fail_or_skip, a
         path = paths[j]
         h, w = int(shapes[j, 0]), int(shapes[j, 1])
         try:
-            with Image.open(path) as im:
+            with open_image(path) as (f, im):
                 if keep_original:
-                    data = _kept_bytes(path, (w, h), im)
+                    data = _kept_bytes(f, (w, h), im)
                     if data is not None:
                         kept[j] = True
                         return data

@@ -289,17 +289,21 @@ def open_npy(path, mode: str = "r") -> View:
     return _nocopy._open_npy(os.fsdecode(os.fspath(path)), mode)
 
 
-def create_npy(path, shape, dtype) -> View:
-    """Creates a .npy file of ``shape`` and ``dtype``, preallocated sparsely (reads as zeros,
-    takes no disk until written), and returns a writable View of its data (64-byte aligned).
-    np.load(path, mmap_mode="r") reads it. The file is written under a temporary name in the
-    same directory and renamed over ``path`` only when complete: a failure leaves an existing
-    file untouched, and views of the old file keep their data. A directory, FIFO or device at
-    ``path`` is refused before anything is touched.
+def create_npy(path, shape, dtype, *, sparse: bool = False) -> View:
+    """Creates a .npy file of ``shape`` and ``dtype`` (reading as zeros) and returns a writable
+    View of its data (64-byte aligned). np.load(path, mmap_mode="r") reads it. The data's disk
+    space is reserved first, so a full file system is an OSError (ENOSPC) here, never a SIGBUS
+    when the view is written; ``sparse=True`` only sizes the file (instant, no disk taken until
+    written, but a write into a full file system kills the process with SIGBUS). The file is
+    written under a temporary name in the same directory and renamed over ``path`` only when
+    complete: a failure leaves an existing file untouched, and views of the old file keep their
+    data. A directory, FIFO or device at ``path`` is refused before anything is touched.
 
     >>> v = nc.create_npy("features.npy", (1_000_000, 512), "float16")
     """
-    return _nocopy._create_npy(os.fspath(path), shape, dtype_name(dtype))
+    if not isinstance(sparse, bool):
+        raise TypeError(f"sparse must be True or False, got {sparse!r}")
+    return _nocopy._create_npy(os.fspath(path), shape, dtype_name(dtype), sparse)
 
 
 def _advise(self: View, advice: str) -> None:

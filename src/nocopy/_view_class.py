@@ -49,6 +49,20 @@ def _iter(self):
     return (self[i] for i in range(self.shape[0]))
 
 
+def _reversed(self):
+    """Iterates over the first axis from the end, like NumPy: v[-1], v[-2], ... (each a view)."""
+    if self.ndim == 0:
+        raise TypeError("iteration over a 0-d view")
+    return (self[i] for i in range(self.shape[0] - 1, -1, -1))
+
+
+def _contains(self, value):
+    """`x in v` would compare elements, which views never do (without this, Python would compare
+    x with each row view by identity and answer False where NumPy answers True)."""
+    raise TypeError("views do not compare elements; use `x in np.asarray(v)` (NumPy's answer: "
+                    "whether any element equals x)")
+
+
 def _deepcopy(self, memo):
     """deepcopy gives an independent copy of the elements (a new C-contiguous array)."""
     return self.copy()
@@ -56,6 +70,8 @@ def _deepcopy(self, memo):
 
 View.__array__ = _array
 View.__iter__ = _iter
+View.__reversed__ = _reversed
+View.__contains__ = _contains
 View.__copy__ = lambda self: self  # views are immutable handles: a shallow copy is the view
 View.__deepcopy__ = _deepcopy
 View.dtype = property(lambda self: numpy_dtype(self._dtype_name),

@@ -185,9 +185,9 @@ View View::index(std::span<const IndexItem> items) const {
                             "-dimensional, but " + std::to_string(consumed) + " were indexed");
   }
   const int64_t result_ndim = ndim() - consumed + new_axes;  // upper bound before integers
-  if (result_ndim > kMaxDims) {
-    throw std::invalid_argument("indexing would give " + std::to_string(result_ndim) +
-                                " dimensions; the limit is " + std::to_string(kMaxDims));
+  if (result_ndim > kMaxDims) {                              // an IndexError in NumPy too
+    throw std::out_of_range("number of dimensions must be within [0, " + std::to_string(kMaxDims) +
+                            "], indexing result would have " + std::to_string(result_ndim));
   }
   std::vector<int64_t> shape, strides;
   shape.reserve(static_cast<size_t>(result_ndim));

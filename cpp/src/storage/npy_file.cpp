@@ -41,13 +41,15 @@ View open_npy(const std::string& path, MapMode mode) {
               mode == MapMode::ReadOnly);
 }
 
-View create_npy(const std::string& path, std::span<const int64_t> shape, DType dtype) {
+View create_npy(const std::string& path, std::span<const int64_t> shape, DType dtype,
+                NpySpace space) {
   const std::string header = make_npy_header(dtype, shape);
   int64_t bytes = static_cast<int64_t>(itemsize(dtype));
   for (int64_t n : shape) bytes = checked_mul(bytes, n, ".npy data size");
   const int64_t total = checked_add(static_cast<int64_t>(header.size()), bytes, ".npy file size");
   StagedFile staged = StagedFile::create(path, ".npy file");
-  // The header first (a full disk is an error here, not a SIGBUS), then the sparse data area.
+  // The header first, then the whole file's space reserved (a full disk is an error here, not
+  // a SIGBUS at the first write through the mapping) or only its size set (sparse).
   size_t done = 0;
   while (done < header.size()) {
     const ssize_t w =
@@ -56,7 +58,9 @@ View create_npy(const std::string& path, std::span<const int64_t> shape, DType d
     if (w < 0) throw FileError(errno, path, "cannot write the header of .npy file");
     done += static_cast<size_t>(w);
   }
-  if (::ftruncate(staged.fd(), static_cast<off_t>(total)) != 0) {
+  if (space == NpySpace::Reserve) {
+    staged.reserve(static_cast<uint64_t>(total));
+  } else if (::ftruncate(staged.fd(), static_cast<off_t>(total)) != 0) {
     throw FileError(errno, path, "cannot size to " + std::to_string(total) + " bytes .npy file");
   }
   auto mapping =

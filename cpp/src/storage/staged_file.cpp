@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -77,6 +78,22 @@ StagedFile::StagedFile(StagedFile&& other) noexcept
 
 StagedFile::~StagedFile() {
   if (!temp_.empty()) ::unlink(temp_.c_str());
+}
+
+void StagedFile::reserve(uint64_t bytes) {
+  if (bytes == 0) return;
+  if (bytes > static_cast<uint64_t>(std::numeric_limits<off_t>::max())) {
+    throw std::overflow_error(what_ + " '" + target_ + "' of " + std::to_string(bytes) +
+                              " bytes is larger than a file can be");
+  }
+  int err;
+  do {
+    err = ::posix_fallocate(fd_.get(), 0, static_cast<off_t>(bytes));
+  } while (err == EINTR);
+  if (err != 0) {
+    throw FileError(err, target_,
+                    "cannot reserve " + std::to_string(bytes) + " bytes on disk for " + what_);
+  }
 }
 
 void StagedFile::commit() {

@@ -3,6 +3,7 @@
 // file keep reading the old file's pages.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "storage/posix_file.hpp"
@@ -28,6 +29,10 @@ class StagedFile {
 
   /// Descriptor of the temporary file (read-write).
   int fd() const { return fd_.get(); }
+  /// Allocates `bytes` of disk space for the temporary file (posix_fallocate; the file grows to
+  /// at least that size), so writes through a mapping of it cannot fault (SIGBUS) on a full file
+  /// system. FileError(ENOSPC) naming the target when the space is not there.
+  void reserve(uint64_t bytes);
   /// Renames the temporary file over the target (atomic); FileError naming the target on failure.
   void commit();
 

@@ -1,5 +1,7 @@
 """`python -m nocopy pack SRC OUT`: an ImageFolder tree or a CSV of path,label -> an ImageSet
-folder (see nocopy.pack_images), with a progress bar and a closing summary."""
+folder (see nocopy.pack_images), with a progress bar and a closing summary. File names are
+printed escaped (see nocopy._printable): a name can neither forge a line nor reach the terminal
+as a control sequence."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import argparse
 import sys
 
 from .._pack import pack_images
+from .._printable import printable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                               progress=not args.quiet and sys.stderr.isatty(),
                               format=args.format, quality=args.quality)
     except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)

@@ -7,6 +7,7 @@ import os
 import sys
 
 from .. import _nocopy
+from .._printable import printable
 
 
 def _human(n: int) -> str:
@@ -15,21 +16,6 @@ def _human(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
-
-
-def printable(text: str) -> str:
-    """``text`` with every character that is not printable (newlines, escape codes, undecodable
-    bytes) and the backslash written as a Python escape, so a hostile segment name can neither
-    forge rows nor send control sequences to the terminal."""
-    out = []
-    for ch in text:
-        if ch.isprintable() and ch != "\\":
-            out.append(ch)
-        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # an undecodable byte (surrogateescape)
-            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
-        else:
-            out.append(repr(ch)[1:-1])
-    return "".join(out)
 
 
 def list_segments() -> list[dict]:

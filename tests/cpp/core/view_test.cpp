@@ -93,6 +93,12 @@ TEST(View, IndexWithIntegersEllipsisAndNewAxis) {
   EXPECT_THROW(v.index(two_ellipses), std::out_of_range);
   std::vector<IndexItem> int64_edge = {IndexItem::integer(INT64_MIN)};
   EXPECT_THROW(v.index(int64_edge), std::out_of_range);
+  // More than kMaxDims axes in the result: out of range (NumPy's IndexError), at the limit fine.
+  std::vector<IndexItem> at_limit(static_cast<size_t>(nocopy::kMaxDims - 3), IndexItem::new_axis());
+  EXPECT_EQ(v.index(at_limit).ndim(), nocopy::kMaxDims);
+  std::vector<IndexItem> past_limit(static_cast<size_t>(nocopy::kMaxDims - 2),
+                                    IndexItem::new_axis());
+  EXPECT_THROW(v.index(past_limit), std::out_of_range);
 }
 
 TEST(View, PermuteTransposeFlip) {

@@ -1,5 +1,6 @@
-// Tests of open_npy / create_npy on real files: sharing, modes, sparse creation, and safe
-// replacement (a failed create destroys nothing; old mappings keep the old file).
+// Tests of open_npy / create_npy on real files: sharing, modes, reserved or sparse creation (a
+// full file system is ENOSPC), and safe replacement (a failed create destroys nothing; old
+// mappings keep the old file).
 #include "nocopy/storage/npy_file.hpp"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "nocopy/core/errors.hpp"
+#include "small_fs_test_util.hpp"
 
 using nocopy::DType;
 using nocopy::MapMode;
@@ -107,7 +109,8 @@ TEST(NpyFile, CreateIsSparseAndRejectsOverflow) {
   TempDir dir;
   const std::string path = dir.file("big.npy");
   {
-    View v = nocopy::create_npy(path, Shape{1 << 20, 1024}, DType::UInt8);  // 1 GiB
+    View v = nocopy::create_npy(path, Shape{1 << 20, 1024}, DType::UInt8,  // 1 GiB
+                                nocopy::NpySpace::Sparse);
     v.data_as<uint8_t>()[v.size() - 1] = 7;
   }
   View r = nocopy::open_npy(path);
@@ -118,6 +121,40 @@ TEST(NpyFile, CreateIsSparseAndRejectsOverflow) {
   EXPECT_THROW(nocopy::create_npy(path, Shape{1}, DType::BFloat16), std::invalid_argument);
   EXPECT_THROW(nocopy::create_npy(dir.file("no/such/dir.npy"), Shape{1}, DType::Float32),
                std::runtime_error);
+}
+
+TEST(NpyFile, CreateReservesTheSpaceUnlessSparse) {
+  TempDir dir;
+  struct stat st {};
+  nocopy::create_npy(dir.file("r.npy"), Shape{1 << 20}, DType::UInt8);
+  ASSERT_EQ(::stat(dir.file("r.npy").c_str(), &st), 0);
+  EXPECT_GE(st.st_blocks * 512, 1 << 20) << "the data's blocks are allocated";
+  nocopy::create_npy(dir.file("s.npy"), Shape{1 << 20}, DType::UInt8, nocopy::NpySpace::Sparse);
+  ASSERT_EQ(::stat(dir.file("s.npy").c_str(), &st), 0);
+  EXPECT_GT(st.st_size, 1 << 20);
+  EXPECT_LT(st.st_blocks * 512, 1 << 18) << "a sparse file takes no blocks until written";
+}
+
+// A full file system is an ENOSPC error at creation, never a SIGBUS when the view is written,
+// and no temporary file is left behind.
+TEST(NpyFile, FullFileSystemIsEnospcAndLeavesNothing) {
+  TempDir dir;
+  const std::string path = dir.file("big.npy");
+  const auto r = small_fs_test::on_small_tmpfs(dir.path, "1m", [&]() {
+    try {
+      View v = nocopy::create_npy(path, Shape{4 << 20}, DType::UInt8);
+      for (int64_t i = 0; i < v.size(); i += 4096) v.data_as<uint8_t>()[i] = 1;  // SIGBUS
+      return 2;  // created a file larger than the file system
+    } catch (const nocopy::FileError& e) {
+      if (e.code().value() != ENOSPC) return 3;
+      if (e.path() != path) return 4;
+    }
+    // Only the file system's own entries remain (a tmpfs root is empty).
+    return std::system(("test -z \"$(ls -A '" + dir.path + "')\"").c_str()) == 0 ? 0 : 5;
+  });
+  if (r.skipped) GTEST_SKIP() << "cannot mount a tmpfs in a private mount namespace here";
+  EXPECT_TRUE(r.ok) << "child: " << r.status
+                    << " (2: no error, 3: not ENOSPC, 4: wrong path, 5: temporary left)";
 }
 
 TEST(NpyFile, ViewOutlivesTheFileName) {

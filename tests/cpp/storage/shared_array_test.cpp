@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <system_error>
@@ -20,6 +21,7 @@
 #include "nocopy/core/errors.hpp"
 #include "nocopy/storage/shm_housekeeping.hpp"
 #include "shm_test_util.hpp"
+#include "small_fs_test_util.hpp"
 
 using nocopy::DType;
 using nocopy::SharedArray;
@@ -133,6 +135,33 @@ TEST(SharedArray, FullShmIsAClearErrorNotSigbus) {
     EXPECT_NE(m.find("free"), std::string::npos) << m;
     EXPECT_NE(m.find(std::to_string((int64_t{1} << 50) + 4096)), std::string::npos) << m;
   }
+}
+
+// On a real /dev/shm of 1 MiB (a private mount in a forked child): an array larger than the
+// free space is ENOSPC at creation, one that fits is written to its last byte without SIGBUS,
+// and a failed create leaves no segment behind.
+TEST(SharedArray, SmallDevShmIsEnospcAtCreationNeverSigbus) {
+  const auto r = small_fs_test::on_small_tmpfs(nocopy::kShmDir, "1m", []() {
+    try {
+      SharedArray::create(Shape{4 << 20}, DType::UInt8);
+      return 2;
+    } catch (const nocopy::FileError& e) {
+      if (e.code().value() != ENOSPC) return 3;
+    }
+    SharedArray a = SharedArray::create(Shape{600 << 10}, DType::UInt8);
+    std::memset(a.view().data(), 1, static_cast<size_t>(a.view().size()));
+    try {
+      SharedArray::create(Shape{600 << 10}, DType::UInt8);  // fits the size, not the free space
+      return 4;
+    } catch (const nocopy::FileError& e) {
+      if (e.code().value() != ENOSPC) return 5;
+    }
+    const std::string only = "test \"$(ls -A " + std::string(nocopy::kShmDir) + ")\" = " + a.name();
+    return std::system(only.c_str()) == 0 ? 0 : 6;
+  });
+  if (r.skipped) GTEST_SKIP() << "cannot mount a tmpfs in a private mount namespace here";
+  EXPECT_TRUE(r.ok) << "child: " << r.status
+                    << " (2, 4: no error, 3, 5: not ENOSPC, 6: a segment left behind)";
 }
 
 TEST(SharedArray, AttachRejectsForeignAndTruncatedSegments) {

@@ -1,12 +1,16 @@
 """The buffer protocol of views follows CPython's rules for exporters, checked the way CPython's
 Lib/test/test_buffer.py checks its own: for every request flag combination, on views of 0-4
 dimensions (C-, Fortran- and non-contiguous, flipped, broadcast, read-only), a view exports
-exactly what CPython's memoryview exports for the same memory, or both raise BufferError.
+exactly what CPython's memoryview exports for the same memory, or both raise BufferError; and
+PyBUF_FORMAT without PyBUF_ND, which memoryview alone refuses, is answered as array.array,
+bytearray and NumPy answer it (checked through ctypes, field by field).
 Before, a request without PyBUF_ND on a 2-d view reported ndim 2 with no shape and consumers
 crashed (`_testbuffer.ndarray(v, getbuf=PyBUF_SIMPLE)` was a SIGSEGV)."""
 
 from __future__ import annotations
 
+import array
+import ctypes
 import hashlib
 import io
 import itertools
@@ -89,6 +93,14 @@ def _export(obj, flags):
 @pytest.mark.parametrize("a", list(_cases()))
 def test_every_request_exports_what_cpython_memoryview_exports(a, flags):
     reference = _export(memoryview(a), flags)
+    if flags & tb.PyBUF_FORMAT and flags & tb.PyBUF_ND != tb.PyBUF_ND:
+        # memoryview alone refuses PyBUF_FORMAT without PyBUF_ND; array.array, bytearray and
+        # NumPy answer it (test_format_without_nd_is_answered_like_array_array): the flat answer,
+        # with the format.
+        assert reference is BufferError
+        reference = _export(memoryview(a), flags & ~tb.PyBUF_FORMAT)
+        if reference is not BufferError:
+            reference["format"] = memoryview(a).format
     got = _export(nc.view(a), flags)
     assert got == reference
 
@@ -144,3 +156,77 @@ def test_bfloat16_views_export_flat_bytes_but_no_typed_buffer():
     assert hashlib.md5(v).hexdigest() == hashlib.md5(np.arange(4, dtype=np.uint16)).hexdigest()
     with pytest.raises(BufferError, match="no buffer-protocol format"):
         memoryview(v)
+
+
+class _PyBuffer(ctypes.Structure):
+    """CPython's Py_buffer, to call PyObject_GetBuffer as a C consumer does."""
+
+    _fields_ = [("buf", ctypes.c_void_p), ("obj", ctypes.py_object), ("len", ctypes.c_ssize_t),
+                ("itemsize", ctypes.c_ssize_t), ("readonly", ctypes.c_int),
+                ("ndim", ctypes.c_int), ("format", ctypes.c_char_p),
+                ("shape", ctypes.POINTER(ctypes.c_ssize_t)),
+                ("strides", ctypes.POINTER(ctypes.c_ssize_t)), ("suboffsets", ctypes.c_void_p),
+                ("internal", ctypes.c_void_p)]
+
+
+_get_buffer = ctypes.pythonapi.PyObject_GetBuffer
+_get_buffer.argtypes = [ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int]
+_release_buffer = ctypes.pythonapi.PyBuffer_Release
+_release_buffer.argtypes = [ctypes.POINTER(_PyBuffer)]
+
+PYBUF_WRITABLE, PYBUF_FORMAT, PYBUF_ND, PYBUF_STRIDES = 0x1, 0x4, 0x8, 0x18
+
+
+def _get(obj, flags):
+    """The Py_buffer a C consumer asking with `flags` gets (the fields that matter), or the
+    exception type."""
+    b = _PyBuffer()
+    try:
+        _get_buffer(obj, ctypes.byref(b), flags)
+    except (BufferError, ValueError, TypeError) as exc:
+        return type(exc)
+    try:
+        return {"format": b.format, "ndim": b.ndim, "itemsize": b.itemsize, "len": b.len,
+                "readonly": b.readonly, "shape": None if not b.shape else list(b.shape[:b.ndim]),
+                "strides": None if not b.strides else list(b.strides[:b.ndim]),
+                "bytes": ctypes.string_at(b.buf, b.len)}
+    finally:
+        _release_buffer(ctypes.byref(b))
+
+
+FORMAT_WITHOUT_ND = [PYBUF_FORMAT, PYBUF_FORMAT | PYBUF_WRITABLE]
+
+
+@pytest.mark.parametrize("flags", FORMAT_WITHOUT_ND + [0, PYBUF_WRITABLE, PYBUF_ND | PYBUF_FORMAT,
+                                                      PYBUF_STRIDES | PYBUF_FORMAT])
+@pytest.mark.parametrize("typecode", ["b", "B", "h", "i", "q", "Q", "f", "d"])
+def test_format_without_nd_is_answered_like_array_array(typecode, flags):
+    """array.array, CPython's typed 1-d exporter, is the reference for every field. ('l' is left
+    out: views name 64-bit integers 'q' whatever C type the exporter used.)"""
+    ref = array.array(typecode, range(5))
+    assert _get(nc.view(ref), flags) == _get(ref, flags)
+
+
+@pytest.mark.parametrize("flags", FORMAT_WITHOUT_ND)
+def test_format_without_nd_on_bytes_and_arrays_of_any_dimension(flags):
+    # bytearray: format 'B', one axis, no shape or strides.
+    ba = bytearray(b"abcdef")
+    assert _get(nc.view(ba), flags) == _get(ba, flags)
+    # A C-contiguous array of any dimension: NumPy's answer, except that NumPy says ndim 0 with
+    # no shape, where CPython's exporters (array.array, bytearray, memoryview's flat answer)
+    # say one axis: views say 1 as they do for PyBUF_SIMPLE.
+    for a in (np.arange(24, dtype=np.float32).reshape(2, 3, 4), np.array(7, np.int32),
+              np.zeros((2, 0), np.uint16)):
+        want = _get(a, flags)
+        assert want["ndim"] == 0 and want["shape"] is None
+        got = _get(nc.view(a), flags)
+        assert got == dict(want, ndim=1)
+        assert got["format"] == memoryview(a).format.encode()
+        assert got["len"] == a.nbytes and got["itemsize"] == a.itemsize
+    # What cannot be honoured is still refused: no strides asked for on a strided view, a
+    # writable buffer of a read-only view.
+    assert _get(nc.view(np.arange(6.0)[::2]), flags) is BufferError
+    assert _get(np.arange(6.0)[::2], flags) is ValueError  # NumPy's exception type here
+    if flags & PYBUF_WRITABLE:
+        assert _get(nc.view(b"abc"), flags) is BufferError
+        assert _get(b"abc", flags) is BufferError

@@ -128,7 +128,7 @@ def test_sparse_32gb_file_small_rss(tmp_path):
     path = tmp_path / "huge.npy"
     shape = (32 * 1024, 1024, 1024)  # 32 GiB of uint8
     try:
-        v = nc.create_npy(path, shape, "uint8")
+        v = nc.create_npy(path, shape, "uint8", sparse=True)
     except OSError as exc:  # a filesystem without sparse files or 32 GiB files
         pytest.skip(f"filesystem cannot hold a sparse 32 GiB file: {exc}")
     st_ = os.stat(path)

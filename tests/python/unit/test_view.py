@@ -25,22 +25,59 @@ def arrays(draw, max_dims=6):
     return a
 
 
-def index_item(n_max=7):
-    bound = st.one_of(st.none(), st.integers(-n_max - 3, n_max + 3))
-    step = st.one_of(st.none(), st.integers(-4, 4).filter(lambda s: s != 0))
-    return st.one_of(
-        st.integers(-n_max - 1, n_max),
-        st.builds(slice, bound, bound, step),
-        st.just(None),
-    )
+SIGNED = [np.int8, np.int16, np.int32, np.int64]
+UNSIGNED = [np.uint8, np.uint16, np.uint32, np.uint64]
 
 
 @st.composite
-def index_tuples(draw, ndim):
+def integers(draw, lo, hi, arrays=False):
+    """An integer in [lo, hi] as a Python int or a NumPy integer scalar of a type that holds it
+    (and, with `arrays`, a 0-d integer array: as a slice bound only, since NumPy copies for a
+    0-d array used as an index)."""
+    value = draw(st.integers(lo, hi))
+    kinds = [int] + [t for t in SIGNED + UNSIGNED if np.iinfo(t).min <= value <= np.iinfo(t).max]
+    return draw(st.sampled_from(kinds + [np.array] * arrays))(value)
+
+
+# Bounds and steps far past any axis (and past int64), which slices clamp.
+HUGE = [2**31, -2**31, 2**62, -2**62, 2**63 - 1, -2**63, 2**63, -2**63 - 1, 2**70, -2**70,
+        np.uint64(2**64 - 1), np.int64(-2**63)]
+
+
+def index_item(n_max=7):
+    bound = st.one_of(st.none(), integers(-n_max - 3, n_max + 3, arrays=True),
+                      st.sampled_from(HUGE))
+    step = st.one_of(st.none(), integers(-4, 4, arrays=True).filter(lambda s: s != 0),
+                     st.sampled_from([2**63 - 1, -2**63, 2**70, -2**70]))
+    return st.one_of(
+        integers(-n_max - 1, n_max),
+        st.builds(slice, bound, bound, step),
+        st.sampled_from([None, np.newaxis]),
+    )
+
+
+# Items NumPy refuses with an IndexError (no index at all) or, for slice bounds and steps, the
+# TypeError / ValueError of slice.indices; views must raise the same, in the same order. (An int
+# in [2**63, 2**64) is left out: NumPy raises OverflowError for those alone, IndexError for
+# every other int past int64; views, like Python's sequences, IndexError for all.)
+NOT_INDICES = [0.0, -1.5, np.float64(1), np.float32(0), 1j, "x", b"x", object(), {},
+               2**70, -2**63 - 1, 2**64,
+               slice(0.0, None), slice(None, 1.5), slice(None, None, 1.0), slice("a", None),
+               slice(None, None, 0), slice(np.array([1]), None)]
+
+
+@st.composite
+def index_tuples(draw, ndim, not_indices=False):
     items = draw(st.lists(index_item(), min_size=0, max_size=ndim + 2))
     if draw(st.booleans()):
         items.insert(draw(st.integers(0, len(items))), Ellipsis)
+    if not_indices and draw(st.integers(0, 2)) == 0:
+        items.insert(draw(st.integers(0, len(items))), draw(st.sampled_from(NOT_INDICES)))
     return tuple(items)
+
+
+def has_ellipsis(key):
+    return any(k is Ellipsis for k in key)
 
 
 def outcome(fn):
@@ -67,13 +104,16 @@ def assert_same_view(v, ref, source):
         assert np.shares_memory(got, source)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_basic_indexing_matches_numpy(data):
+    """Keys mixing ints (Python, NumPy scalars, 0-d arrays), slices with None / negative / huge
+    bounds and steps, Ellipsis, None / np.newaxis, and sometimes an item that is no index: the
+    view or the error type is NumPy's."""
     a = data.draw(arrays())
-    key = data.draw(index_tuples(a.ndim))
+    key = data.draw(index_tuples(a.ndim, not_indices=True))
     # Appending ... makes NumPy return a 0-d array instead of a scalar and changes nothing else.
-    ref_key = key if Ellipsis in key else (*key, Ellipsis)
+    ref_key = key if has_ellipsis(key) else (*key, Ellipsis)
     ref, ref_err = outcome(lambda: a[ref_key])
     got, got_err = outcome(lambda: nc.view(a)[key])
     assert got_err == ref_err, (key, got_err, ref_err)
@@ -86,11 +126,91 @@ def test_basic_indexing_matches_numpy(data):
 def test_single_item_index_matches_numpy(data):
     a = data.draw(arrays(max_dims=3))
     key = data.draw(index_item())
-    ref, ref_err = outcome(lambda: a[key] if not isinstance(key, int) else a[key, ...])
+    ref, ref_err = outcome(lambda: a[key, ...])  # an array, never a scalar
     got, got_err = outcome(lambda: nc.view(a)[key])
     assert got_err == ref_err
     if ref_err is None:
         assert_same_view(got, ref, a)
+
+
+# Indices NumPy takes as advanced indexing, which always copies: a view cannot give that result,
+# so v[key] is a TypeError that says so (the README's promise). A 0-d array is one too: NumPy
+# copies for np.array(1) (not for np.int64(1), a scalar); and views do not look at an array's
+# dtype, where NumPy refuses float or object arrays with an IndexError.
+ADVANCED = [True, False, np.True_, np.False_, np.array(True), np.array(False), np.array(1),
+            np.array(1, np.uint8), np.array(1.0), np.array("x"), [0], [True], [], (0,),
+            np.array([0]), np.array([True]), np.array([], np.intp), np.array([[0]]), range(1),
+            bytearray(b"\0"), memoryview(b"\0"), nc.view(np.array(0)),
+            nc.view(np.array(True)), nc.view(np.array([0]))]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_advanced_indices_are_type_errors_where_numpy_copies(data):
+    a = data.draw(arrays(max_dims=4))
+    key = list(data.draw(index_tuples(a.ndim)))
+    key.insert(data.draw(st.integers(0, len(key))), data.draw(st.sampled_from(ADVANCED)))
+    key = tuple(key)
+    ref, ref_err = outcome(lambda: a[key])
+    got, got_err = outcome(lambda: nc.view(a)[key])
+    assert got_err is TypeError, (key, got_err)
+    # NumPy copies, or refuses the key (its geometry, a mask's length, a float array).
+    if ref_err is None:
+        assert ref.size == 0 or not np.shares_memory(ref, a), key
+    else:
+        assert ref_err in (IndexError, ValueError), (key, ref_err)
+
+
+@pytest.mark.parametrize("key", [
+    np.array(True), (0, np.array(True)), nc.view(np.array(True)), np.array(0), np.True_,
+    [1], np.array([1]), np.array([True, False]), range(1), (slice(None), [0, 1]),
+], ids=repr)
+def test_array_indices_0d_included_are_type_errors_naming_advanced_indexing(key):
+    a = np.arange(24).reshape(2, 3, 4)
+    assert not np.shares_memory(a[key], a)  # NumPy: advanced indexing, a copy
+    with pytest.raises(TypeError, match="advanced indexing is not supported"):
+        nc.view(a)[key]
+
+
+@pytest.mark.parametrize("key,exc", [
+    # The first item that is no index is NumPy's IndexError, before anything about slices.
+    ((slice(0.0, None), 0.0), IndexError), ((0.0, slice(0.0, None)), IndexError),
+    ((slice(None, None, 0), "x"), IndexError), (([0], 0.0), IndexError),
+    ((0.0, [0]), IndexError), (1.5, IndexError), (np.float64(0), IndexError),
+    # Slice bounds are read item by item with the bounds of the integers before them.
+    (slice(0.0, None), TypeError), ((slice(0.0, None), 5), TypeError),
+    ((5, slice(0.0, None)), IndexError), ((..., 5, slice(1.5, None)), IndexError),
+    ((..., slice(1.5, None), 7), TypeError), ((5, slice(None, None, 0)), IndexError),
+    ((slice(None, None, 0), 5), ValueError), ((0, 0, 0, slice(0.0, None)), IndexError),
+    # More than 64 dimensions in the result.
+    pytest.param((None,) * 70, IndexError, id="70 new axes"),
+], ids=repr)
+def test_errors_come_in_numpy_order_with_numpy_types(key, exc):
+    a = np.arange(24.0).reshape(2, 3, 4)
+    with pytest.raises(exc) as ref:
+        a[key]
+    with pytest.raises(exc) as got:
+        nc.view(a)[key]
+    if "only integers" in str(ref.value):  # NumPy's message shape
+        assert str(got.value).startswith("only integers, slices (`:`), ellipsis (`...`)")
+
+
+def test_reversed_iterates_like_numpy_and_membership_is_refused_not_answered_wrong():
+    a = np.arange(12.0).reshape(3, 4)
+    v = nc.view(a)
+    rows = list(reversed(v))
+    assert len(rows) == 3
+    for got, want in zip(rows, reversed(a)):
+        np.testing.assert_array_equal(np.asarray(got), want)
+        assert nc.shares_memory(got, a)
+    with pytest.raises(TypeError, match="0-d"):
+        reversed(nc.view(np.array(1.0)))
+    # NumPy answers `5.0 in a` by comparing elements; a view compared rows by identity and said
+    # False. It now refuses and names NumPy's spelling.
+    assert 5.0 in a
+    with pytest.raises(TypeError, match="x in np.asarray"):
+        5.0 in v  # noqa: B015
+    assert 5.0 in np.asarray(v)
 
 
 @settings(max_examples=200, deadline=None)

@@ -18,12 +18,24 @@ namespace nocopy {
 /// The open never blocks (a FIFO is refused); system errors are FileError with the path.
 View open_npy(const std::string& path, MapMode mode = MapMode::ReadOnly);
 
-/// Creates `path` as a .npy file of the given shape and dtype, preallocated sparsely (no data
-/// is written; it reads as zeros), and returns a writable C-ordered view of it. The file is
+/// How create_npy provides the disk space of the data.
+enum class NpySpace {
+  /// Allocated up front (posix_fallocate): a full file system is FileError(ENOSPC) at creation,
+  /// and writes through the view never fault. Instant on ext4, XFS, btrfs and tmpfs (where it
+  /// takes the memory); file systems without fallocate are written with zeros.
+  Reserve,
+  /// Sized only (ftruncate): instant and takes no disk until written, but a write through the
+  /// view when the file system is full raises SIGBUS, which no library can turn into an error.
+  Sparse,
+};
+
+/// Creates `path` as a .npy file of the given shape and dtype (reading as zeros), its space
+/// reserved or sparse as `space` says, and returns a writable C-ordered view of it. The file is
 /// written under a temporary name in the same directory and renamed over `path` only when it
 /// is complete, so a failure leaves an existing file untouched, and views of the old file (from
 /// open_npy) keep reading the old data. A target that is not a regular file (directory, FIFO,
 /// device) is refused before anything is touched.
-View create_npy(const std::string& path, std::span<const int64_t> shape, DType dtype);
+View create_npy(const std::string& path, std::span<const int64_t> shape, DType dtype,
+                NpySpace space = NpySpace::Reserve);
 
 }  // namespace nocopy

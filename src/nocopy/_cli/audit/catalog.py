@@ -1,5 +1,6 @@
 """The audit's catalog: every conversion path we measure, as the user writes it, under the
-conditions that change the answer. Rows are added by `register`; nothing here imports a framework
+conditions that change the answer. The path modules declare the rows (their `ROWS`), merged here
+in order; nothing here imports a framework
 until a row runs, and rows whose framework (or nocopy feature) is missing are skipped.
 
 An entry's `prepare(source)` makes the path's input from the condition's array (untimed, e.g.
@@ -12,8 +13,11 @@ from __future__ import annotations
 import importlib.util
 import re
 
-from . import paths_frameworks, paths_nocopy  # noqa: F401  (they register the rows)
-from .registry import CATALOG, Entry, hold, register, release_held  # noqa: F401
+from .paths_frameworks import ROWS as FRAMEWORK_ROWS
+from .paths_nocopy import ROWS as NOCOPY_ROWS
+from .registry import Entry, merge
+
+CATALOG: list[Entry] = merge(FRAMEWORK_ROWS, NOCOPY_ROWS)
 
 
 def missing(e: Entry) -> str | None:

@@ -8,7 +8,10 @@ import pickle
 
 import numpy as np
 
-from .registry import hold, mod, register
+from .registry import Rows, hold, mod
+
+ROWS = Rows()  # this module's rows, merged into the catalog
+register = ROWS.register
 
 ONE_D = "  # a 1-D"
 

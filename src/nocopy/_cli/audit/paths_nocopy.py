@@ -8,8 +8,11 @@ import pickle
 
 import numpy as np
 
-from .registry import mod, register
+from .registry import Rows, mod
 from .sources import Source, _fill, _shape
+
+ROWS = Rows()  # this module's rows, merged into the catalog
+register = ROWS.register
 
 
 def _nc():

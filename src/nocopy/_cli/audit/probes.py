@@ -18,8 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ... import _memory_ranges as ranges
-from . import registry
-from .registry import Entry
+from .registry import Entry, mod, release_held
 from .sources import BUILDERS, Source
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -177,7 +176,7 @@ class Runner:
                 extra = rss_bytes() - before
             times.append(dt)
             del r
-            registry.release_held()
+            release_held()
             if settled_above is not None and dt > settled_above:
                 break
         return statistics.median(times), extra
@@ -198,7 +197,7 @@ class Runner:
             r, _, warns = self._once(e, src)
         except Exception as exc:  # noqa: BLE001 - the error is the finding
             row["error"] = f"{type(exc).__name__}: {exc}".strip()
-            registry.release_held()
+            release_held()
             return row
         row["warnings"] = sorted(set(warns))
         row["result"] = _describe(r)
@@ -220,7 +219,7 @@ class Runner:
         mapped = src.path is not None or src.name is not None
         row["shares_memory"] = bool(through and (overlap is not False or mapped))
         del r
-        registry.release_held()
+        release_held()
         try:
             t_small, _ = self._time(e, cfg.small, cfg.small_repeats, rss=False)
             large = cfg.large
@@ -260,7 +259,7 @@ def framework_version(framework: str) -> str:
     m = sys.modules.get(name)
     if m is None:
         try:
-            m = registry.mod(name)
+            m = mod(name)
         except ImportError:
             return "?"
     return str(getattr(m, "__version__", "?"))

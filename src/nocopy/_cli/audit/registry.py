@@ -1,6 +1,7 @@
-"""The audit's rows, as the path modules register them: `Entry` (one row), `register` (add a
-row), `hold` / `release_held` (helpers kept alive while a result lives) and `mod` (a framework
-imported when a row first needs it). The path modules import this; the catalog imports them.
+"""The audit's rows as the path modules declare them: `Entry` (one row), `Rows` (a module's rows,
+added by `Rows.register`), `merge` (every module's rows, each key once), `hold` / `release_held`
+(helpers kept alive while a result lives) and `mod` (a framework imported when a row first needs
+it). The path modules import this; the catalog imports their `ROWS` and merges them.
 """
 
 from __future__ import annotations
@@ -39,20 +40,35 @@ class Entry:
         return (self.condition, self.ndim, builder)
 
 
-CATALOG: list[Entry] = []
 _HELD: list[Any] = []
 
 
-def register(path: str, condition: str, framework: str, convert: Callable[[Any], Any],
-             **kw: Any) -> Entry:
-    """Adds a row to the catalog (see Entry for the fields) and returns it."""
-    if condition not in CONDITIONS:
-        raise ValueError(f"condition {condition!r} is not one of {CONDITIONS}")
-    e = Entry(path, condition, framework, convert, **kw)
-    if any(x.key == e.key for x in CATALOG):
-        raise ValueError(f"audit row {e.key!r} is registered twice")
-    CATALOG.append(e)
-    return e
+class Rows:
+    """The rows one path module declares, in the order it registers them."""
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+
+    def register(self, path: str, condition: str, framework: str, convert: Callable[[Any], Any],
+                 **kw: Any) -> Entry:
+        """Adds a row (see Entry for the fields) and returns it."""
+        if condition not in CONDITIONS:
+            raise ValueError(f"condition {condition!r} is not one of {CONDITIONS}")
+        e = Entry(path, condition, framework, convert, **kw)
+        self.entries.append(e)
+        return e
+
+
+def merge(*groups: Rows) -> list[Entry]:
+    """The rows of every group, in order; a row registered twice (same key) is a ValueError."""
+    out: list[Entry] = []
+    seen: set[str] = set()
+    for e in (e for g in groups for e in g.entries):
+        if e.key in seen:
+            raise ValueError(f"audit row {e.key!r} is registered twice")
+        seen.add(e.key)
+        out.append(e)
+    return out
 
 
 def hold(obj: Any) -> Any:

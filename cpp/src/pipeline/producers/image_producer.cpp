@@ -25,6 +25,14 @@ ImageProducer::ImageProducer(ImageSource images, std::optional<View> labels,
   }
 }
 
+Batch ImageProducer::batch_of(EngineBatch&& batch) {
+  // Built from the moved views, never default-constructed: a default View allocates, and
+  // nothing may fail once the engine has delivered the batch.
+  std::optional<View> labels;
+  if (batch.outputs.size() > 1) labels.emplace(std::move(batch.outputs[1]));
+  return Batch{std::move(batch.outputs[0]), std::move(labels), batch.epoch, batch.index};
+}
+
 std::unique_ptr<ProducerPlan> ImageProducer::plan(int64_t epoch, const ShardGeometry& geometry,
                                                   int64_t b) const {
   const int64_t n = geometry.batch_len(b);
@@ -34,7 +42,7 @@ std::unique_ptr<ProducerPlan> ImageProducer::plan(int64_t epoch, const ShardGeom
   const uint64_t seed = options_.seed;
   const ImageSizes sizes{config_.num_samples, images_.height(0), images_.width(0),
                          images_.sample_shapes()};
-  auto out = std::make_unique<ImageBatchPlan>();
+  auto out = std::make_unique<TypedPlan<BatchPlan>>();
   BatchPlan& p = out->plan;
   p.indices.resize(static_cast<size_t>(n));
   p.top.resize(static_cast<size_t>(n));
@@ -62,7 +70,7 @@ std::unique_ptr<ProducerPlan> ImageProducer::plan(int64_t epoch, const ShardGeom
 }
 
 int64_t ImageProducer::sample_of(const ProducerPlan& plan, int64_t slot) const {
-  return static_cast<const ImageBatchPlan&>(plan).plan.indices[static_cast<size_t>(slot)];
+  return static_cast<const TypedPlan<BatchPlan>&>(plan).plan.indices[static_cast<size_t>(slot)];
 }
 
 Stage ImageProducer::fill_stage() const {
@@ -126,7 +134,7 @@ void ImageProducer::resample_sample(const BatchPlan& p, size_t k, void* out) con
 }
 
 void ImageProducer::fill(const ProducerPlan& plan, int64_t slot, std::span<char* const> out) const {
-  const BatchPlan& p = static_cast<const ImageBatchPlan&>(plan).plan;
+  const BatchPlan& p = static_cast<const TypedPlan<BatchPlan>&>(plan).plan;
   const auto k = static_cast<size_t>(slot);
   if (config_.crop.resample) {
     resample_sample(p, k, out[0]);

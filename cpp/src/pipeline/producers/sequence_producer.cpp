@@ -137,16 +137,24 @@ SequenceProducer::SequenceProducer(std::vector<View> sources, const SequenceOpti
   scratch_bytes_ = rows * static_cast<size_t>(features) * static_cast<size_t>(in_item);
 }
 
+SequenceBatch SequenceProducer::batch_of(EngineBatch&& batch) {
+  // Built from the moved views, never default-constructed: a default View allocates, and
+  // nothing may fail once the engine has delivered the batch.
+  std::optional<View> y;
+  if (batch.outputs.size() > 1) y.emplace(std::move(batch.outputs[1]));
+  return SequenceBatch{std::move(batch.outputs[0]), std::move(y), batch.epoch, batch.index};
+}
+
 std::unique_ptr<ProducerPlan> SequenceProducer::plan(int64_t epoch, const ShardGeometry& geometry,
                                                      int64_t b) const {
-  auto p = std::make_unique<SequenceBatchPlan>();
+  auto p = std::make_unique<TypedPlan<SequencePlan>>();
   p->plan = sampler_.plan(epoch, geometry, b);
   p->size = static_cast<int64_t>(p->plan.starts.size());
   return p;
 }
 
 int64_t SequenceProducer::sample_of(const ProducerPlan& plan, int64_t slot) const {
-  return static_cast<const SequenceBatchPlan&>(plan).plan.sources[static_cast<size_t>(slot)];
+  return static_cast<const TypedPlan<SequencePlan>&>(plan).plan.sources[static_cast<size_t>(slot)];
 }
 
 std::vector<ByteRange> SequenceProducer::source_extents() const {
@@ -206,7 +214,7 @@ void SequenceProducer::gather_window(size_t s, int64_t start, char* x, char* y) 
 
 void SequenceProducer::fill(const ProducerPlan& plan, int64_t slot,
                             std::span<char* const> out) const {
-  const SequencePlan& p = static_cast<const SequenceBatchPlan&>(plan).plan;
+  const SequencePlan& p = static_cast<const TypedPlan<SequencePlan>&>(plan).plan;
   const auto k = static_cast<size_t>(slot);
   gather_window(static_cast<size_t>(p.sources[k]), p.starts[k], out[0],
                 out.size() > 1 ? out[1] : nullptr);
@@ -217,7 +225,7 @@ int64_t SequenceProducer::prefetch_distance() const {
 }
 
 void SequenceProducer::prefetch(const ProducerPlan& plan, int64_t slot) const noexcept {
-  const SequencePlan& p = static_cast<const SequenceBatchPlan&>(plan).plan;
+  const SequencePlan& p = static_cast<const TypedPlan<SequencePlan>&>(plan).plan;
   const auto k = static_cast<size_t>(slot);
   const auto s = static_cast<size_t>(p.sources[k]);
   if (readers_[s]) return;  // read by position: nothing of the mapping to load

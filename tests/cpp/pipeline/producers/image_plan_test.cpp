@@ -64,7 +64,7 @@ class Sampler {
   int64_t position(int64_t b) const { return geo_.position(b); }
   BatchPlan plan(int64_t b) const {
     auto p = producer_.plan(epoch_, geo_, b);
-    return static_cast<const nocopy::ImageBatchPlan&>(*p).plan;
+    return static_cast<const nocopy::TypedPlan<BatchPlan>&>(*p).plan;
   }
 
  private:

@@ -46,6 +46,13 @@ struct ProducerPlan {
   int64_t size = 0;
 };
 
+/// A producer's plan held as its own type `T` (what most producers use).
+template <class T>
+struct TypedPlan final : ProducerPlan {
+  /// The producer's plan of the batch.
+  T plan;
+};
+
 /// What a kind of loader implements (see the file comment).
 class BatchProducer {
  public:

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "nocopy/core/view.hpp"
+#include "nocopy/pipeline/engine/batch_engine.hpp"
 #include "nocopy/pipeline/engine/batch_producer.hpp"
 #include "nocopy/pipeline/kernels/sample_transform.hpp"
 #include "nocopy/pipeline/producers/loader_options.hpp"
@@ -33,15 +34,26 @@ struct BatchPlan {
   std::vector<uint8_t> mirror;
 };
 
-/// The plan of an image batch, as the engine hands it around.
-struct ImageBatchPlan final : ProducerPlan {
-  /// Samples, windows and mirror flags of each slot.
-  BatchPlan plan;
+/// One delivered image batch; its views keep the batch buffer alive.
+struct Batch {
+  /// (n, C, h, w) or (n, h, w, C), C-contiguous, 64-byte aligned.
+  View images;
+  /// (n, ...) gathered labels, when the loader has labels.
+  std::optional<View> labels;
+  /// Which batch of which epoch this is.
+  int64_t epoch = 0, index = 0;
 };
 
 /// The image loader's producer.
 class ImageProducer final : public BatchProducer {
  public:
+  /// Its plan of a batch (held in a TypedPlan<BatchPlan>).
+  using Plan = BatchPlan;
+  /// One delivered batch.
+  using Batch = nocopy::Batch;
+  /// The images and labels of an engine batch of this producer.
+  static Batch batch_of(EngineBatch&& batch);
+
   /// Checks `options` against the images and labels (resolve_loader_options, the Sampler and
   /// SampleTransform checks: std::invalid_argument / BufferError with the value and the limit).
   ImageProducer(ImageSource images, std::optional<View> labels, const LoaderOptions& options);

@@ -15,9 +15,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "nocopy/core/view.hpp"
+#include "nocopy/pipeline/engine/batch_engine.hpp"
 #include "nocopy/pipeline/engine/batch_producer.hpp"
 #include "nocopy/pipeline/producers/sequence_options.hpp"
 #include "nocopy/pipeline/sampling/sequence_sampler.hpp"
@@ -25,15 +27,26 @@
 
 namespace nocopy {
 
-/// The plan of a sequence batch, as the engine hands it around.
-struct SequenceBatchPlan final : ProducerPlan {
-  /// Source and first step of each slot's window.
-  SequencePlan plan;
+/// One delivered batch of windows; its views keep the batch buffer alive.
+struct SequenceBatch {
+  /// (n, seq_len) for 1-D sources, (n, seq_len, F) for (T, F) ones; C-contiguous, aligned.
+  View x;
+  /// (n, seq_len[, F]) next-step targets or (n, horizon[, F]); none with SequenceTargets::None.
+  std::optional<View> y;
+  /// Which batch of which epoch this is.
+  int64_t epoch = 0, index = 0;
 };
 
 /// The sequence loader's producer.
 class SequenceProducer final : public BatchProducer {
  public:
+  /// Its plan of a batch (held in a TypedPlan<SequencePlan>).
+  using Plan = SequencePlan;
+  /// One delivered batch.
+  using Batch = SequenceBatch;
+  /// The x and y of an engine batch of this producer.
+  static Batch batch_of(EngineBatch&& batch);
+
   /// sources: 1-D arrays (tokens) or 2-D (T, F) arrays (series) of one dtype, on the CPU, any
   /// strides; a window never crosses from one source to the next. Validates the options and
   /// the data (std::invalid_argument / std::overflow_error / BufferError naming the value and

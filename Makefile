@@ -19,12 +19,18 @@ demo: build
 	$(PY) -m nocopy bench --quick --png build/bench.png
 	$(PY) -m nocopy bench --workload imagenet --quick
 
-# Debian packages the C++ tests need (GoogleTest, libjpeg-turbo), installed only when missing.
+# Debian packages the build and the C++ tests need (GoogleTest, nlohmann-json for the ImageSet
+# manifest, libjpeg-turbo), installed only when missing.
 system-deps:
 	@if ! [ -f /usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfig.cmake ] && ! ls /usr/lib/*/cmake/GTest/GTestConfig.cmake >/dev/null 2>&1; then \
 	  echo "installing libgtest-dev"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev) || \
 	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev); \
+	fi
+	@if ! [ -f /usr/include/nlohmann/json.hpp ]; then \
+	  echo "installing nlohmann-json3-dev"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nlohmann-json3-dev) || \
+	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nlohmann-json3-dev); \
 	fi
 	@if ! [ -f /usr/include/jpeglib.h ]; then \
 	  echo "installing libjpeg62-turbo-dev"; \

@@ -136,6 +136,7 @@ clean:
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst fuzz/%_fuzzer.cpp,%,$(wildcard fuzz/*_fuzzer.cpp))
 # The core links libjpeg when its header is there (checked when the rule runs, after system-deps).
+# nlohmann/json (the manifest parser's header, from system-deps) is in the default include path.
 FUZZ_JPEG := [ -f /usr/include/jpeglib.h ]
 FUZZ_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 

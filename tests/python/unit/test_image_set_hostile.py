@@ -138,6 +138,21 @@ def test_fifo_or_device_npy_is_refused_not_waited_on(tmp_path, name):
     assert f"{name}': it is a character device, not a regular file" in msg, msg
 
 
+def test_missing_and_misplaced_paths_are_os_errors_naming_them(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        nc.ImageSet.open(tmp_path / "missing")
+    assert info.value.filename == str(tmp_path / "missing")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError):
+        nc.ImageSet.open(tmp_path / "file")
+    folder = raw_folder(tmp_path / "ds")
+    os.remove(os.path.join(folder, "shapes.npy"))
+    os.mkdir(os.path.join(folder, "shapes.npy"))
+    with pytest.raises(IsADirectoryError) as info:
+        nc.ImageSet.open(folder)
+    assert info.value.filename == os.path.join(folder, "shapes.npy")
+
+
 def test_dangling_labels_link_is_an_error_not_missing_labels(tmp_path):
     folder = raw_folder(tmp_path / "ds")
     os.symlink(os.path.join(folder, "gone.npy"), os.path.join(folder, "labels.npy"))

@@ -12,9 +12,9 @@
 //         (optional, (N,) int64) and manifest.json (image_set_manifest.hpp).
 // Images lie in the flat array in order, without overlap. The index is validated in place, on
 // the mapped arrays, before anything is copied: N against the manifest's num_images and against
-// the flat array's size (N raw images need 64 * (N - 1) + 1 elements' bytes, N JPEG files N
-// bytes), then every shape, offset and length with overflow-checked arithmetic. Only then is it
-// copied into private memory, so later writes to the files cannot invalidate it.
+// the flat array's size (N raw images need 64 * (N - 1) + itemsize bytes, N JPEG files N bytes),
+// then every shape, offset and length with overflow-checked arithmetic. Only then is it copied
+// into private memory, so later writes to the files cannot invalidate it.
 #pragma once
 
 #include <cstdint>

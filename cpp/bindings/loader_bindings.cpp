@@ -18,7 +18,6 @@
 #include "nocopy/core/errors.hpp"
 #include "nocopy/pipeline/producers/loader.hpp"
 #include "nocopy/storage/image_set.hpp"
-#include "nocopy/storage/jpeg_image_set.hpp"
 
 namespace nocopy::bindings {
 namespace {
@@ -216,9 +215,6 @@ void bind_loader(nb::module_& m) {
             if (!labels.is_none()) label_view = view_from_object(labels);
             if (nb::isinstance<ImageSet>(images)) {
               new (self) Loader(ImageSource(nb::cast<ImageSet>(images)), std::move(label_view), o);
-            } else if (nb::isinstance<JpegImageSet>(images)) {
-              new (self)
-                  Loader(ImageSource(nb::cast<JpegImageSet>(images)), std::move(label_view), o);
             } else {
               new (self) Loader(view_from_object(images), std::move(label_view), o);
             }

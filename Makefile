@@ -19,12 +19,18 @@ demo: build
 	$(PY) -m nocopy bench --quick --png build/bench.png
 	$(PY) -m nocopy bench --workload imagenet --quick
 
-# Debian packages the C++ tests need (GoogleTest, libjpeg-turbo), installed only when missing.
+# Debian packages the build and the C++ tests need (GoogleTest, nlohmann-json for the ImageSet
+# manifest, libjpeg-turbo), installed only when missing.
 system-deps:
 	@if ! [ -f /usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfig.cmake ] && ! ls /usr/lib/*/cmake/GTest/GTestConfig.cmake >/dev/null 2>&1; then \
 	  echo "installing libgtest-dev"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev) || \
 	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev); \
+	fi
+	@if ! [ -f /usr/include/nlohmann/json.hpp ]; then \
+	  echo "installing nlohmann-json3-dev"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nlohmann-json3-dev) || \
+	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nlohmann-json3-dev); \
 	fi
 	@if ! [ -f /usr/include/jpeglib.h ]; then \
 	  echo "installing libjpeg62-turbo-dev"; \
@@ -130,6 +136,7 @@ clean:
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst fuzz/%_fuzzer.cpp,%,$(wildcard fuzz/*_fuzzer.cpp))
 # The core links libjpeg when its header is there (checked when the rule runs, after system-deps).
+# nlohmann/json (the manifest parser's header, from system-deps) is in the default include path.
 FUZZ_JPEG := [ -f /usr/include/jpeglib.h ]
 FUZZ_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 

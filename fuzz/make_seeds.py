@@ -77,7 +77,37 @@ def jpeg_seeds():
             f.write(bytes([i % 4]) + buf.getvalue())
 
 
+def manifest_seeds():
+    """ImageSet manifests as pack_images writes them (raw, JPEG, non-ASCII names)."""
+    import json
+
+    out = os.path.join(HERE, "corpus", "manifest")
+    os.makedirs(out, exist_ok=True)
+    seeds = {
+        "raw": {"format_version": 1, "num_images": 3, "classes": ["cat", "dog"],
+                "skipped": [{"path": "a.png", "error": "truncated"}]},
+        "jpeg": {"format_version": 1, "num_images": 0, "storage": "jpeg", "classes": None,
+                 "quality": 90, "kept_originals": 2},
+        "unicode": {"format_version": 1, "num_images": 12, "classes": ["\u20ac", "caf\u00e9"],
+                    "skipped": [{"path": "\u00e9t\u00e9.jpg", "error": {"code": 3}}]},
+    }
+    for name, m in seeds.items():
+        with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+            json.dump(m, f, ensure_ascii=name != "unicode")
+
+
+def jpeg_index_seed():
+    """A valid JPEG ImageSet index for image_set_fuzzer (mode byte bit 7: JPEG records of
+    H, W, C, offset, length)."""
+    records = [(4, 4, 3, 0, 30), (2, 2, 3, 30, 50)]
+    data = struct.pack("<HB", 100, 0x80) + b"".join(struct.pack("<5q", *r) for r in records)
+    with open(os.path.join(HERE, "corpus", "image_set", "two_jpeg"), "wb") as f:
+        f.write(data)
+
+
 if __name__ == "__main__":
     npy_seeds()
     shm_seeds()
     jpeg_seeds()
+    manifest_seeds()
+    jpeg_index_seed()

@@ -1,16 +1,20 @@
-// Bindings of the image-dataset domain: the ImageSet index (wrapped by nocopy.ImageSet) and the
-// resampling kernel's test seam. No logic here; see nocopy/storage/image_set.hpp and
+// Bindings of the image-dataset domain: the ImageSet (raw or JPEG, wrapped by nocopy.ImageSet),
+// its image decode and the resampling kernel's test seam. No logic here; see
+// nocopy/storage/image_set.hpp, nocopy/pipeline/codecs/image_decode.hpp and
 // nocopy/pipeline/kernels/resize.hpp.
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
 #include <cstring>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bindings.hpp"
+#include "nocopy/pipeline/codecs/image_decode.hpp"
 #include "nocopy/pipeline/kernels/resize.hpp"
 #include "nocopy/pipeline/ops/resized_crop_window.hpp"
 #include "nocopy/storage/image_set.hpp"
@@ -29,10 +33,16 @@ View int64_array(const std::vector<int64_t>& values, std::vector<int64_t> shape)
 
 void bind_image_set(nb::module_& m) {
   using Release = nb::call_guard<nb::gil_scoped_release>;
-  nb::class_<ImageSet>(m, "_ImageSet", "Validated index of variable-size images (nocopy.ImageSet).")
+  m.attr("_IMAGE_SET_FORMAT_VERSION") = kImageSetFormatVersion;
+  m.attr("_IMAGE_SET_MANIFEST") = std::string(kImageSetManifestFile);
+  m.attr("_IMAGE_SET_MAX_MANIFEST_BYTES") = kMaxManifestBytes;
+  nb::class_<ImageSet>(m, "_ImageSet", "Validated ImageSet, raw or JPEG (nocopy.ImageSet).")
       .def_static("open", &ImageSet::open, nb::arg("folder"), Release())
       .def_static("from_index", &ImageSet::from_index, nb::arg("pixels"), nb::arg("shapes"),
                   nb::arg("offsets"), nb::arg("labels").none(), nb::arg("where"), Release())
+      .def_static("from_jpeg_index", &ImageSet::from_jpeg_index, nb::arg("bytes"),
+                  nb::arg("shapes"), nb::arg("offsets"), nb::arg("lengths"),
+                  nb::arg("labels").none(), nb::arg("where"), Release())
       .def_static(
           "copy_of",
           [](const std::vector<View>& images, const std::optional<View>& labels) {
@@ -41,7 +51,15 @@ void bind_image_set(nb::module_& m) {
           },
           nb::arg("images"), nb::arg("labels").none())
       .def("__len__", &ImageSet::size)
-      .def("image", &ImageSet::image, nb::arg("index"))
+      .def_prop_ro(
+          "format",
+          [](const ImageSet& s) { return std::string(image_format_info(s.format()).name); })
+      .def(
+          "image", [](const ImageSet& s, int64_t i) { return decode_image(s, i); },
+          nb::arg("index"), Release(),
+          "Image i: a zero-copy view (raw) or a new decoded uint8 RGB array (JPEG).")
+      .def("encoded", &ImageSet::encoded, nb::arg("index"))
+      .def_prop_ro("data", &ImageSet::data)
       .def_prop_ro("pixels", &ImageSet::pixels)
       .def_prop_ro("channels", &ImageSet::channels)
       .def_prop_ro("dtype", [](const ImageSet& s) { return std::string(dtype_name(s.dtype())); })
@@ -53,9 +71,21 @@ void bind_image_set(nb::module_& m) {
                    })
       .def_prop_ro("offsets",
                    [](const ImageSet& s) { return int64_array(s.offsets(), {s.size()}); })
-      .def_prop_ro("labels", [](const ImageSet& s) -> std::optional<View> {
-        if (!s.has_labels()) return std::nullopt;
-        return int64_array(s.labels(), {s.size()});
+      .def_prop_ro("lengths",
+                   [](const ImageSet& s) {
+                     return int64_array(s.lengths(), {static_cast<int64_t>(s.lengths().size())});
+                   })
+      .def_prop_ro("labels",
+                   [](const ImageSet& s) -> std::optional<View> {
+                     if (!s.has_labels()) return std::nullopt;
+                     return int64_array(s.labels(), {s.size()});
+                   })
+      .def_prop_ro("classes", &ImageSet::classes)
+      .def_prop_ro("skipped", [](const ImageSet& s) {
+        std::vector<std::pair<std::string, std::string>> out;
+        out.reserve(s.skipped().size());
+        for (const SkippedInput& e : s.skipped()) out.emplace_back(e.path, e.error);
+        return out;
       });
 
   // Test seams: one resampled window (a new float32 HWC array) and the window draws, so the

@@ -13,7 +13,6 @@
 #include "bindings.hpp"
 #include "nocopy/pipeline/producers/loader.hpp"
 #include "nocopy/storage/image_set.hpp"
-#include "nocopy/storage/jpeg_image_set.hpp"
 
 namespace nocopy::bindings {
 namespace {
@@ -27,10 +26,9 @@ plan_lists(BatchPlan p) {
           std::move(mirror),    std::move(p.height), std::move(p.width)};
 }
 
-/// The image source of a Python object: an _ImageSet / _JpegImageSet index, or an array.
+/// The image source of a Python object: an _ImageSet index (raw or JPEG), or an array.
 ImageSource image_source(nb::handle images) {
   if (nb::isinstance<ImageSet>(images)) return ImageSource(nb::cast<ImageSet>(images));
-  if (nb::isinstance<JpegImageSet>(images)) return ImageSource(nb::cast<JpegImageSet>(images));
   return ImageSource(view_from_object(images));
 }
 

@@ -1,16 +1,16 @@
-"""nc.ImageSet: N images of different sizes (H_i, W_i, C), each a zero-copy View of one flat
-pixel array; on disk a folder of ordinary .npy files (written by ``nc.pack_images``).
+"""nc.ImageSet: N images of different sizes (H_i, W_i, C), stored raw (one flat pixel array,
+``ds[i]`` a zero-copy View) or as JPEG files (one flat byte array, ``ds[i]`` decoded); on disk a
+folder of ordinary .npy files and a manifest (written by ``nc.pack_images``), read in C++.
 
 >>> import numpy as np, nocopy as nc
 >>> ds = nc.ImageSet.from_arrays([np.zeros((4, 6, 3), np.uint8), np.ones((5, 2, 3), np.uint8)],
 ...                              labels=[0, 1])
->>> len(ds), ds[1].shape, ds.labels.tolist()
-(2, (5, 2, 3), [0, 1])
+>>> len(ds), ds.format, ds[1].shape, ds.labels.tolist()
+(2, 'raw', (5, 2, 3), [0, 1])
 """
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -19,74 +19,13 @@ from . import _nocopy
 from ._nocopy import View
 from ._storage import SharedArray
 
-__all__ = ["ImageSet", "FORMAT_VERSION", "MANIFEST", "STORAGE_FORMATS", "read_manifest"]
+__all__ = ["ImageSet", "FORMAT_VERSION", "MANIFEST"]
 
 #: Version of the folder format (manifest.json's "format_version").
-FORMAT_VERSION = 1
+FORMAT_VERSION = _nocopy._IMAGE_SET_FORMAT_VERSION
 #: Name of the manifest inside an ImageSet folder.
-MANIFEST = "manifest.json"
-#: How an ImageSet folder stores its images (manifest.json's "storage"; absent means "raw").
-STORAGE_FORMATS = ("raw", "jpeg")
+MANIFEST = _nocopy._IMAGE_SET_MANIFEST
 
-
-def read_manifest(folder) -> dict:
-    """The manifest of an ImageSet folder, checked: a dict with a supported ``format_version``
-    and a ``num_images`` count. FileNotFoundError when the folder or manifest is missing,
-    ValueError (naming the file) when it is not a valid manifest."""
-    path = os.path.join(os.fspath(folder), MANIFEST)
-    with open(path, "rb") as f:
-        raw = f.read()
-    try:
-        manifest = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
-    except ValueError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise ValueError(f"{path}: expected a JSON object, got {type(manifest).__name__}")
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ValueError(f"{path}: format_version {version!r} is not supported "
-                         f"(this nocopy reads version {FORMAT_VERSION})")
-    count = manifest.get("num_images")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-        raise ValueError(f"{path}: num_images {count!r} is not a count")
-    storage = manifest.get("storage", "raw")
-    if storage not in STORAGE_FORMATS:
-        raise ValueError(f"{path}: storage {storage!r} is not one of {', '.join(STORAGE_FORMATS)}")
-    classes = manifest.get("classes")
-    if classes is not None and not (isinstance(classes, list)
-                                    and all(isinstance(c, str) for c in classes)):
-        raise ValueError(f"{path}: classes must be a list of strings")
-    skipped = manifest.get("skipped", [])
-    if not (isinstance(skipped, list) and all(
-            isinstance(e, dict) and isinstance(e.get("path"), str) for e in skipped)):
-        raise ValueError(f"{path}: skipped must be a list of {{'path': ..., 'error': ...}} "
-                         "entries")
-    return manifest
-
-
-
-def _open_checked(folder: str, manifest: dict, files, open_handle):
-    """Opens an ImageSet folder's index with ``open_handle(folder)`` after checking its files
-    exist, then checks the handle against the manifest: its image count, and every label inside
-    the manifest's classes. Shared by the raw and the JPEG readers."""
-    for name in files:
-        p = os.path.join(folder, name)
-        if not os.path.exists(p):
-            raise FileNotFoundError(2, "ImageSet file missing", p)
-    handle = open_handle(folder)
-    if len(handle) != manifest["num_images"]:
-        raise ValueError(f"{os.path.join(folder, MANIFEST)}: num_images is "
-                         f"{manifest['num_images']} but offsets.npy holds {len(handle)}")
-    classes = manifest.get("classes")
-    if classes is not None and handle.has_labels:
-        labels = np.asarray(handle.labels)
-        bad = np.flatnonzero((labels < 0) | (labels >= len(classes)))
-        if bad.size:
-            raise ValueError(f"{os.path.join(folder, 'labels.npy')}: sample {int(bad[0])} has "
-                             f"label {int(labels[bad[0]])}, outside the {len(classes)} classes")
-    return handle
 
 def _labels_view(labels, n: int):
     if labels is None:
@@ -115,14 +54,19 @@ def checked_index(i, n: int) -> int:
 
 
 class ImageSet:
-    """Images of different sizes sharing one pixel array (uint8, uint16 or float32; every image
-    (H_i, W_i, C) with the same C, starting 64-byte aligned). ``ds[i]`` is a zero-copy View.
+    """Images of different sizes, each (H_i, W_i, C) with the same C, stored one of two ways
+    (``ds.format``):
+
+    - ``"raw"``: every image's pixels (uint8, uint16 or float32) in one flat array, each image
+      starting 64-byte aligned; ``ds[i]`` is a zero-copy View of it.
+    - ``"jpeg"``: every image's JPEG file in one flat uint8 array; ``ds[i]`` decodes image i
+      into a new (H, W, 3) uint8 array, ``ds.encoded(i)`` is the zero-copy View of its bytes.
 
     Build one with ``ImageSet.open(folder)`` (memory-mapped, zero copy),
-    ``ImageSet.from_arrays(arrays, labels)`` (one copy into memory) or ``ds.to_shared()`` (one
-    copy into shared memory that other processes attach to; pickled by reference). Every shape
-    and offset is checked against the pixel array once, when the set is built: a corrupt or
-    truncated dataset is a ValueError naming the file and the sample.
+    ``ImageSet.from_arrays(arrays, labels)`` (one copy into memory, raw) or ``ds.to_shared()``
+    (one copy into shared memory that other processes attach to; pickled by reference). The
+    index is checked against the data once, when the set is built: a corrupt, truncated or
+    hostile folder is a ValueError naming the file (and the sample), never a hang or a crash.
     """
 
     __slots__ = ("_handle", "_classes", "_skipped", "_source", "_shared", "_shapes", "_labels")
@@ -132,7 +76,7 @@ class ImageSet:
             raise TypeError("use ImageSet.open(path), ImageSet.from_arrays(...) or to_shared()")
         self._handle = handle
         self._classes = None if classes is None else [str(c) for c in classes]
-        self._skipped = list(skipped)
+        self._skipped = [dict(s) for s in skipped]
         self._source = source      # ("folder", path) | ("shared", names) | None
         self._shared = shared      # the SharedArray handles of a shared set
         self._shapes = None
@@ -141,28 +85,26 @@ class ImageSet:
     # --- construction ------------------------------------------------------------------------
     @classmethod
     def open(cls, path) -> "ImageSet":
-        """Maps the ImageSet folder ``path`` (pixels.npy, shapes.npy, offsets.npy, optional
-        labels.npy, manifest.json) read-only, without copying pixels, and validates it.
+        """Opens the ImageSet folder ``path``: reads manifest.json, maps the .npy files of its
+        format (raw: pixels.npy; jpeg: jpeg.npy and lengths.npy; both: shapes.npy, offsets.npy,
+        optional labels.npy) read-only, without copying, and validates the index.
 
         >>> ds = nc.ImageSet.open("train.nc")
         """
-        folder = os.fspath(path)
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(2, "no ImageSet folder", folder)
-        manifest = read_manifest(folder)
-        if manifest.get("storage", "raw") == "jpeg":
-            from ._jpeg_image_set import JpegImageSet
-            return JpegImageSet._open(folder, manifest)
-        handle = _open_checked(folder, manifest, ("pixels.npy", "shapes.npy", "offsets.npy"),
-                               _nocopy._ImageSet.open)
-        classes = manifest.get("classes")
-        return cls(handle, classes, manifest.get("skipped", []), ("folder", folder))
+        folder = os.fsdecode(os.fspath(path))
+        handle = _nocopy._ImageSet.open(folder)
+        if handle.format == "jpeg" and not _nocopy.jpeg_available():
+            raise RuntimeError(f"{folder}: this is a JPEG ImageSet, but nocopy was built without "
+                               "libjpeg (install libjpeg62-turbo-dev and rebuild), so it cannot "
+                               "decode it")
+        skipped = [{"path": p, "error": e} for p, e in handle.skipped]
+        return cls(handle, handle.classes, skipped, ("folder", folder))
 
     @classmethod
     def from_arrays(cls, arrays, labels=None, classes=None) -> "ImageSet":
-        """An in-memory set holding a copy of ``arrays`` (each (H, W, C), one dtype and C for
-        all; NumPy, torch, nocopy Views, ...) with optional integer ``labels`` (one per image)
-        and ``classes`` (names of the label values).
+        """An in-memory raw set holding a copy of ``arrays`` (each (H, W, C), one dtype and C
+        for all; NumPy, torch, nocopy Views, ...) with optional integer ``labels`` (one per
+        image) and ``classes`` (names of the label values).
 
         >>> ds = nc.ImageSet.from_arrays([np.zeros((300, 400, 3), np.uint8)] * 8)
         """
@@ -171,51 +113,78 @@ class ImageSet:
         return cls(handle, classes)
 
     def to_shared(self) -> "ImageSet":
-        """A copy of this set in POSIX shared memory (one copy of the pixels). Pickling the
-        result sends the segment names, so worker processes attach in O(1) without copying;
-        the segments are removed when this process's set is garbage collected or at exit.
+        """A copy of this set in POSIX shared memory (one copy of the pixels, or of the encoded
+        bytes of a JPEG set). Pickling the result sends the segment names, so worker processes
+        attach in O(1) without copying; the segments are removed when this process's set is
+        garbage collected or at exit.
 
         >>> shared = ds.to_shared()
         >>> pickle.loads(pickle.dumps(shared))[0].shape     # in any process
         """
         h = self._handle
-        pixels = h.pixels
+        data = h.data
         n = len(h)
-        pix = SharedArray.create(pixels.shape, pixels.dtype)
-        index = SharedArray.create((n, 5), np.int64)
+        flat = SharedArray.create(data.shape, data.dtype)
+        index = SharedArray.create((n, 6), np.int64)
         try:
-            np.asarray(pix.view)[...] = np.asarray(pixels)
+            np.asarray(flat.view)[...] = np.asarray(data)
             table = np.asarray(index.view)
             table[:, :3] = np.asarray(h.shapes)
             table[:, 3] = np.asarray(h.offsets)
-            table[:, 4] = np.asarray(h.labels) if h.has_labels else -1
-            shared = self._from_shared(pix, index, h.has_labels, self._classes, self._skipped)
+            table[:, 4] = np.asarray(h.lengths) if h.format == "jpeg" else 0
+            table[:, 5] = np.asarray(h.labels) if h.has_labels else -1
+            shared = self._from_shared(flat, index, h.format, h.has_labels, self._classes,
+                                       self._skipped)
         except BaseException:
-            pix.close()
+            flat.close()
             index.close()
             raise
         return shared
 
     @classmethod
-    def _from_shared(cls, pix: SharedArray, index: SharedArray, has_labels: bool, classes,
-                     skipped) -> "ImageSet":
+    def _from_shared(cls, flat: SharedArray, index: SharedArray, fmt: str, has_labels: bool,
+                     classes, skipped) -> "ImageSet":
         table = index.view
-        handle = _nocopy._ImageSet.from_index(
-            pix.view, table[:, 0:3], table[:, 3], table[:, 4] if has_labels else None,
-            f"shared ImageSet '{pix.name}'")
-        return cls(handle, classes, skipped, ("shared", (pix.name, index.name, has_labels)),
-                   (pix, index))
+        labels = table[:, 5] if has_labels else None
+        where = f"shared ImageSet '{flat.name}'"
+        if fmt == "jpeg":
+            handle = _nocopy._ImageSet.from_jpeg_index(flat.view, table[:, 0:3], table[:, 3],
+                                                       table[:, 4], labels, where)
+        else:
+            handle = _nocopy._ImageSet.from_index(flat.view, table[:, 0:3], table[:, 3], labels,
+                                                  where)
+        return cls(handle, classes, skipped, ("shared", (flat.name, index.name, fmt, has_labels)),
+                   (flat, index))
 
     # --- the images --------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self._handle)
 
     def __getitem__(self, i) -> View:
+        """Image i as an (H, W, C) View: zero-copy for a raw set; for a JPEG set a new (H, W, 3)
+        uint8 array decoded with libjpeg-turbo (Pillow's settings). A corrupt JPEG, or one whose
+        header says another size than the index, is a ValueError naming the set and sample."""
         return self._handle.image(checked_index(i, len(self)))
+
+    def encoded(self, i: int) -> View:
+        """The JPEG bytes of image i of a JPEG set: a zero-copy 1-d uint8 View of jpeg.npy.
+        TypeError for a raw set (``ds[i]`` is already its zero-copy view)."""
+        self._require("jpeg", "encoded(i)")
+        return self._handle.encoded(checked_index(i, len(self)))
+
+    @property
+    def format(self) -> str:
+        """How the images are stored: "raw" (pixels) or "jpeg" (encoded; ds[i] decodes)."""
+        return self._handle.format
+
+    @property
+    def storage(self) -> str:
+        """Alias of ``format``."""
+        return self._handle.format
 
     @property
     def shapes(self) -> np.ndarray:
-        """(N, 3) int64 read-only array of each image's (H, W, C)."""
+        """(N, 3) int64 read-only array of each image's (H, W, C) (decoded size for JPEG)."""
         if self._shapes is None:
             self._shapes = np.asarray(self._handle.shapes)
         return self._shapes
@@ -235,42 +204,66 @@ class ImageSet:
     @property
     def skipped(self) -> list:
         """Inputs the packer skipped (from the manifest), each a dict with path and error."""
-        return list(self._skipped)
-
-    @property
-    def storage(self) -> str:
-        """How the images are stored: "raw" (pixels) or "jpeg" (encoded; ds[i] decodes)."""
-        return "raw"
+        return [dict(s) for s in self._skipped]
 
     @property
     def dtype(self) -> np.dtype:
+        """Dtype of ``ds[i]``: the pixel dtype (raw) or uint8 (JPEG)."""
         return np.dtype(self._handle.dtype)
 
     @property
     def channels(self) -> int:
+        """Channels C of every image (3 for JPEG: decoded to RGB)."""
         return self._handle.channels
 
     @property
     def pixels(self) -> View:
-        """The flat pixel array every image is a view of."""
+        """The flat pixel array every image of a raw set is a view of. TypeError for a JPEG set
+        (see ``encoded_bytes``)."""
+        self._require("raw", "pixels")
         return self._handle.pixels
 
     @property
+    def encoded_bytes(self) -> View:
+        """The flat uint8 array of every image's JPEG bytes (jpeg.npy) of a JPEG set. TypeError
+        for a raw set (see ``pixels``)."""
+        self._require("jpeg", "encoded_bytes")
+        return self._handle.data
+
+    @property
     def offsets(self) -> np.ndarray:
-        """(N,) int64: element offset of each image in ``pixels``."""
+        """(N,) int64: where each image starts in the flat array, in elements of ``pixels``
+        (raw) or bytes of ``encoded_bytes`` (JPEG)."""
         return np.asarray(self._handle.offsets)
 
     @property
+    def lengths(self) -> np.ndarray:
+        """(N,) int64: length in bytes of each image's JPEG. TypeError for a raw set (an
+        image's size is its shape)."""
+        self._require("jpeg", "lengths")
+        return np.asarray(self._handle.lengths)
+
+    @property
     def nbytes(self) -> int:
-        return self._handle.pixels.nbytes
+        """Bytes of the stored flat array: the pixels (raw) or the encoded bytes (JPEG)."""
+        return self._handle.data.nbytes
 
     @property
     def is_shared(self) -> bool:
         return self._source is not None and self._source[0] == "shared"
 
     def __nocopy_image_set__(self):
-        """The C++ index (used by nc.Loader)."""
+        """The C++ set (used by nc.Loader, whose workers read or decode each sample's window)."""
         return self._handle
+
+    def _require(self, fmt: str, member: str) -> None:
+        if self._handle.format == fmt:
+            return
+        if fmt == "raw":
+            raise TypeError(f"{member}: a JPEG ImageSet stores encoded bytes, not pixels: use "
+                            "ds[i] (decodes) or ds.encoded(i) / ds.encoded_bytes")
+        raise TypeError(f"{member}: a raw ImageSet stores pixels, not encoded bytes: ds[i] is "
+                        "image i without a copy, ds.pixels the flat pixel array")
 
     # --- pickling and printing ---------------------------------------------------------------
     def __reduce__(self):
@@ -279,17 +272,18 @@ class ImageSet:
                             "call ds.to_shared() and pickle that, or pack it to a folder")
         if self._source[0] == "folder":
             return (ImageSet.open, (self._source[1],))
-        pix_name, index_name, has_labels = self._source[1]
-        return (_attach_shared, (pix_name, index_name, has_labels, self._classes, self._skipped))
+        flat_name, index_name, fmt, has_labels = self._source[1]
+        return (_attach_shared, (flat_name, index_name, fmt, has_labels, self._classes,
+                                 self._skipped))
 
     def __repr__(self) -> str:
         where = "" if self._source is None else f", {self._source[0]}"
-        return (f"nocopy.ImageSet({len(self)} images, dtype={self._handle.dtype}, "
-                f"channels={self.channels}, labels={self._handle.has_labels}{where})")
+        return (f"nocopy.ImageSet({len(self)} images, format={self.format}, "
+                f"dtype={self._handle.dtype}, channels={self.channels}, "
+                f"{self.nbytes / 2**20:.1f} MiB stored, labels={self._handle.has_labels}{where})")
 
 
-def _attach_shared(pix_name, index_name, has_labels, classes, skipped) -> ImageSet:
-    return ImageSet._from_shared(SharedArray.attach(pix_name, readonly=True),
-                                 SharedArray.attach(index_name, readonly=True), has_labels,
+def _attach_shared(flat_name, index_name, fmt, has_labels, classes, skipped) -> ImageSet:
+    return ImageSet._from_shared(SharedArray.attach(flat_name, readonly=True),
+                                 SharedArray.attach(index_name, readonly=True), fmt, has_labels,
                                  classes, skipped)
-

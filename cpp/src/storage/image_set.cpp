@@ -1,9 +1,11 @@
-// ImageSet: index validation (every shape and offset checked against the pixel array with
-// overflow-checked arithmetic), the folder reader over open_npy, and the in-memory builder.
+// ImageSet: the folder reader (manifest, then the format's .npy files mapped), the builders over
+// existing arrays, the in-memory copy, and the accessors of both formats. The index checks live
+// in image_set_index.cpp.
 #include "nocopy/storage/image_set.hpp"
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -11,51 +13,34 @@
 #include "image_set_index.hpp"
 #include "internal/checked_math.hpp"
 #include "nocopy/core/copy.hpp"
+#include "nocopy/core/errors.hpp"
 #include "nocopy/storage/npy_file.hpp"
+#include "storage/posix_file.hpp"
 
 namespace nocopy {
 
-namespace image_set_index {
+namespace idx = image_set_index;
 
-[[noreturn]] void fail(const std::string& where, const std::string& msg) {
-  throw std::invalid_argument(where + ": " + msg);
-}
-
-std::vector<int64_t> index_values(const View& v, std::span<const int64_t> want,
-                                  const std::string& where) {
-  if (v.dtype() != DType::Int64) {
-    fail(where, "dtype is " + std::string(dtype_name(v.dtype())) + "; an ImageSet index is int64");
-  }
-  if (!std::equal(v.shape().begin(), v.shape().end(), want.begin(), want.end())) {
-    fail(where, "shape is " + format_tuple(v.shape()) + "; expected " + format_tuple(want));
-  }
-  v.require_host("an ImageSet index");
-  View dense = v.is_c_contiguous() ? v : copy_new(v);
-  const auto* p = dense.data_as<const int64_t>();
-  return std::vector<int64_t>(p, p + dense.size());
-}
-
-bool file_exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-}  // namespace image_set_index
+/// The arrays of a set before validation, what messages call them, and (for a folder) its
+/// manifest.
+struct ImageSet::Parts {
+  ImageFormat format = ImageFormat::Raw;
+  View data;
+  const View* shapes = nullptr;
+  const View* offsets = nullptr;
+  const View* lengths = nullptr;  // JPEG only
+  const std::optional<View>* labels = nullptr;
+  idx::Names names;
+  std::string where;
+  const ImageSetManifest* manifest = nullptr;  // a folder's: N and the classes are checked
+  std::string manifest_name;
+};
 
 namespace {
 
-using image_set_index::fail;
-using image_set_index::file_exists;
-using image_set_index::index_values;
-
-std::string sample_shape(int64_t h, int64_t w, int64_t c) {
-  const int64_t shape[] = {h, w, c};
-  return format_tuple(shape);
-}
-
-/// r = a * b; false when the product overflows int64.
-bool mul_ok(int64_t a, int64_t b, int64_t& r) {
-  return !__builtin_mul_overflow(a, b, &r);
+idx::Names names_in_memory(const std::string& where, ImageFormat format) {
+  return {where + (format == ImageFormat::Raw ? " pixels" : " bytes"), where + " shapes",
+          where + " offsets", where + " lengths", where + " labels"};
 }
 
 }  // namespace
@@ -67,45 +52,27 @@ bool is_image_set_dtype(DType t) {
 void validate_image_index(std::span<const int64_t> shapes, std::span<const int64_t> offsets,
                           int64_t pixel_count, int64_t item_size, const std::string& shapes_name,
                           const std::string& offsets_name) {
-  const std::string& where = offsets_name;
   if (shapes.size() != 3 * offsets.size()) {
-    fail(where, std::to_string(shapes.size() / 3) + " shapes but " +
-                    std::to_string(offsets.size()) + " offsets");
+    idx::fail(offsets_name, std::to_string(shapes.size() / 3) + " shapes but " +
+                                std::to_string(offsets.size()) + " offsets");
   }
-  if (pixel_count < 0 || item_size < 1) {
-    fail(where, "pixel array of " + std::to_string(pixel_count) + " elements of " +
-                    std::to_string(item_size) + " bytes");
+  idx::Names names{"pixels", shapes_name, offsets_name, "", ""};
+  idx::validate_raw(idx::span_array(shapes, 3), idx::span_array(offsets, 1), pixel_count, item_size,
+                    names);
+}
+
+void validate_jpeg_index(std::span<const int64_t> shapes, std::span<const int64_t> offsets,
+                         std::span<const int64_t> lengths, int64_t byte_count,
+                         const std::string& shapes_name, const std::string& offsets_name,
+                         const std::string& lengths_name) {
+  if (shapes.size() != 3 * offsets.size() || lengths.size() != offsets.size()) {
+    idx::fail(offsets_name, std::to_string(shapes.size() / 3) + " shapes, " +
+                                std::to_string(offsets.size()) + " offsets and " +
+                                std::to_string(lengths.size()) + " lengths; expected one each");
   }
-  const int64_t n = static_cast<int64_t>(offsets.size());
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t h = shapes[3 * i], w = shapes[3 * i + 1], c = shapes[3 * i + 2];
-    const int64_t off = offsets[i];
-    const std::string sample = "sample " + std::to_string(i) + " ";
-    if (h < 1 || w < 1 || c < 1) {
-      fail(shapes_name,
-           sample + "has shape " + sample_shape(h, w, c) + "; every side must be >= 1");
-    }
-    if (c != shapes[2]) {
-      fail(shapes_name, sample + "has " + std::to_string(c) + " channels but sample 0 has " +
-                            std::to_string(shapes[2]) + "; every image needs the same channels");
-    }
-    int64_t off_bytes = 0;
-    if (off < 0 || !mul_ok(off, item_size, off_bytes)) {
-      fail(where, sample + "has offset " + std::to_string(off) + " outside the pixel array of " +
-                      std::to_string(pixel_count) + " elements");
-    }
-    if (off_bytes % kImageSetAlignment != 0) {
-      fail(where, sample + "starts at byte " + std::to_string(off_bytes) +
-                      ", which is not 64-byte aligned");
-    }
-    int64_t hw = 0, count = 0, end = 0;
-    if (!mul_ok(h, w, hw) || !mul_ok(hw, c, count) || __builtin_add_overflow(off, count, &end) ||
-        end > pixel_count) {
-      fail(where, sample + "of shape " + sample_shape(h, w, c) + " at offset " +
-                      std::to_string(off) + " runs past the end of the pixel array (" +
-                      std::to_string(pixel_count) + " elements)");
-    }
-  }
+  idx::Names names{"bytes", shapes_name, offsets_name, lengths_name, ""};
+  idx::validate_jpeg(idx::span_array(shapes, 3), idx::span_array(offsets, 1),
+                     idx::span_array(lengths, 1), byte_count, names);
 }
 
 std::vector<int64_t> pack_image_offsets(std::span<const int64_t> shapes, int64_t item_size,
@@ -124,87 +91,165 @@ std::vector<int64_t> pack_image_offsets(std::span<const int64_t> shapes, int64_t
   return offsets;
 }
 
-ImageSet ImageSet::from_index(View pixels, const View& shapes, const View& offsets,
-                              const std::optional<View>& labels, const std::string& where) {
-  return build(
-      std::move(pixels), shapes, offsets, labels,
-      {where, where + " pixels", where + " shapes", where + " offsets", where + " labels"});
-}
-
-ImageSet ImageSet::build(View pixels, const View& shapes, const View& offsets,
-                         const std::optional<View>& labels, const Names& names) {
-  if (pixels.ndim() != 1 || !pixels.is_c_contiguous()) {
-    fail(names.pixels, "must be a contiguous 1-d array, got " + pixels.describe());
+ImageSet ImageSet::build(const Parts& p) {
+  const idx::Names& n = p.names;
+  const View& data = p.data;
+  if (p.format == ImageFormat::Raw) {
+    if (data.ndim() != 1 || !data.is_c_contiguous()) {
+      idx::fail(n.data, "must be a contiguous 1-d array, got " + data.describe());
+    }
+    data.require_host("ImageSet pixels");
+    if (!is_image_set_dtype(data.dtype())) {
+      idx::fail(n.data, "dtype " + std::string(dtype_name(data.dtype())) +
+                            " is not supported (uint8, uint16 or float32)");
+    }
+    if (reinterpret_cast<uintptr_t>(data.data()) % kImageSetAlignment != 0) {
+      idx::fail(n.data, "the pixel data does not start 64-byte aligned");
+    }
+  } else {
+    if (data.ndim() != 1 || !data.is_c_contiguous() || data.dtype() != DType::UInt8) {
+      idx::fail(n.data, "must be a contiguous 1-d uint8 array, got " + data.describe());
+    }
+    data.require_host("JPEG ImageSet bytes");
   }
-  pixels.require_host("ImageSet pixels");
-  if (!is_image_set_dtype(pixels.dtype())) {
-    fail(names.pixels, "dtype " + std::string(dtype_name(pixels.dtype())) +
-                           " is not supported (uint8, uint16 or float32)");
+  if (p.offsets->ndim() != 1) {
+    idx::fail(n.offsets, "shape is " + format_tuple(p.offsets->shape()) + "; expected (N,)");
   }
-  if (reinterpret_cast<uintptr_t>(pixels.data()) % kImageSetAlignment != 0) {
-    fail(names.pixels, "the pixel data does not start 64-byte aligned");
+  // N first, from the arrays' headers alone: against the manifest, then the flat array's size.
+  const int64_t count = p.offsets->shape()[0];
+  if (count < 1) idx::fail(n.offsets, "the set has no images");
+  if (p.manifest != nullptr && p.manifest->num_images != count) {
+    idx::fail(p.manifest_name, "num_images is " + std::to_string(p.manifest->num_images) +
+                                   " but offsets.npy holds " + std::to_string(count));
   }
-  if (offsets.ndim() != 1) {
-    fail(names.offsets, "shape is " + format_tuple(offsets.shape()) + "; expected (N,)");
+  const int64_t shape3[] = {count, 3};
+  const int64_t shape1[] = {count};
+  const idx::IndexArray shapes = idx::index_array(*p.shapes, shape3, n.shapes);
+  const idx::IndexArray offsets = idx::index_array(*p.offsets, shape1, n.offsets);
+  idx::IndexArray lengths, labels;
+  if (p.format == ImageFormat::Jpeg) lengths = idx::index_array(*p.lengths, shape1, n.lengths);
+  const bool has_labels = p.labels != nullptr && p.labels->has_value();
+  if (has_labels) labels = idx::index_array(**p.labels, shape1, n.labels);
+  // Then every value, read in place: a hostile index fails at its first bad sample, having
+  // touched only the pages before it.
+  if (p.format == ImageFormat::Raw) {
+    const auto item = static_cast<int64_t>(data.itemsize());
+    idx::check_raw_count(count, data.size(), item, n);
+    idx::validate_raw(shapes, offsets, data.size(), item, n);
+  } else {
+    idx::check_jpeg_count(count, data.size(), n);
+    idx::validate_jpeg(shapes, offsets, lengths, data.size(), n);
   }
-  const int64_t n = offsets.shape()[0];
-  if (n < 1) fail(names.offsets, "the set has no images");
+  if (has_labels && p.manifest != nullptr && p.manifest->classes) {
+    idx::validate_labels(labels, static_cast<int64_t>(p.manifest->classes->size()), n);
+  }
+  // Valid: copied into private memory, so later writes to the files cannot invalidate it.
   ImageSet s;
-  const int64_t shape3[] = {n, 3};
-  const int64_t shape1[] = {n};
-  s.shapes_ = index_values(shapes, shape3, names.shapes);
-  s.offsets_ = index_values(offsets, shape1, names.offsets);
-  if (labels) {
-    s.labels_ = index_values(*labels, shape1, names.labels);
+  s.format_ = p.format;
+  s.shapes_ = idx::copy_values(shapes, 3);
+  s.offsets_ = idx::copy_values(offsets, 1);
+  if (p.format == ImageFormat::Jpeg) s.lengths_ = idx::copy_values(lengths, 1);
+  if (has_labels) {
+    s.labels_ = idx::copy_values(labels, 1);
     s.has_labels_ = true;
   }
-  validate_image_index(s.shapes_, s.offsets_, pixels.size(),
-                       static_cast<int64_t>(pixels.itemsize()), names.shapes, names.offsets);
   s.channels_ = s.shapes_[2];
-  s.pixels_ = pixels.as_readonly();
-  s.where_ = names.where;
+  s.data_ = data.as_readonly();
+  s.where_ = p.where;
   return s;
 }
 
+ImageSet ImageSet::from_index(View pixels, const View& shapes, const View& offsets,
+                              const std::optional<View>& labels, const std::string& where) {
+  Parts p;
+  p.format = ImageFormat::Raw;
+  p.data = std::move(pixels);
+  p.shapes = &shapes;
+  p.offsets = &offsets;
+  p.labels = &labels;
+  p.names = names_in_memory(where, p.format);
+  p.where = where;
+  return build(p);
+}
+
+ImageSet ImageSet::from_jpeg_index(View bytes, const View& shapes, const View& offsets,
+                                   const View& lengths, const std::optional<View>& labels,
+                                   const std::string& where) {
+  Parts p;
+  p.format = ImageFormat::Jpeg;
+  p.data = std::move(bytes);
+  p.shapes = &shapes;
+  p.offsets = &offsets;
+  p.lengths = &lengths;
+  p.labels = &labels;
+  p.names = names_in_memory(where, p.format);
+  p.where = where;
+  return build(p);
+}
+
 ImageSet ImageSet::open(const std::string& folder) {
-  const Names names{folder, folder + "/pixels.npy", folder + "/shapes.npy", folder + "/offsets.npy",
-                    folder + "/labels.npy"};
-  View pixels = open_npy(names.pixels);
-  View shapes = open_npy(names.shapes);
-  View offsets = open_npy(names.offsets);
+  const std::string what = "cannot open ImageSet folder";
+  check_path(folder, what);
+  struct stat st {};
+  if (::stat(folder.c_str(), &st) != 0) throw FileError(errno, folder, what);
+  if (!S_ISDIR(st.st_mode)) throw FileError(ENOTDIR, folder, what);
+  const ImageSetManifest manifest = read_image_set_manifest(folder);
+  const ImageFormatInfo& format = image_format_info(manifest.format);
+  auto in_folder = [&folder](std::string_view name) { return folder + "/" + std::string(name); };
+  Parts p;
+  p.format = manifest.format;
+  p.names = {in_folder(format.data_file), in_folder(kImageSetShapesFile),
+             in_folder(kImageSetOffsetsFile), in_folder(format.lengths_file),
+             in_folder(kImageSetLabelsFile)};
+  // Each open refuses a FIFO or device under the name (never blocks) and reads only the
+  // bounded .npy header; the data stays mapped, unread, until used.
+  p.data = open_npy(p.names.data);
+  const View shapes = open_npy(p.names.shapes);
+  const View offsets = open_npy(p.names.offsets);
+  View lengths;
+  if (!format.lengths_file.empty()) lengths = open_npy(p.names.lengths);
   std::optional<View> labels;
-  if (file_exists(names.labels)) labels = open_npy(names.labels);
-  return build(std::move(pixels), shapes, offsets, labels, names);
+  if (idx::name_exists(p.names.labels)) labels = open_npy(p.names.labels);
+  p.shapes = &shapes;
+  p.offsets = &offsets;
+  p.lengths = &lengths;
+  p.labels = &labels;
+  p.where = folder;
+  p.manifest = &manifest;
+  p.manifest_name = in_folder(kImageSetManifestFile);
+  ImageSet s = build(p);
+  s.classes_ = manifest.classes;
+  s.skipped_ = manifest.skipped;
+  return s;
 }
 
 ImageSet ImageSet::copy_of(std::span<const View> images, const std::optional<View>& labels) {
   const std::string where = "ImageSet.from_arrays";
-  if (images.empty()) fail(where, "the set has no images");
+  if (images.empty()) idx::fail(where, "the set has no images");
   std::vector<int64_t> shapes;
   shapes.reserve(3 * images.size());
   const DType dtype = images[0].dtype();
   for (size_t i = 0; i < images.size(); ++i) {
     const View& v = images[i];
     if (v.ndim() != 3) {
-      fail(where, "image " + std::to_string(i) + " has shape " + format_tuple(v.shape()) +
-                      "; images are (H, W, C)");
+      idx::fail(where, "image " + std::to_string(i) + " has shape " + format_tuple(v.shape()) +
+                           "; images are (H, W, C)");
     }
     if (v.dtype() != dtype) {
-      fail(where, "image " + std::to_string(i) + " is " + std::string(dtype_name(v.dtype())) +
-                      " but image 0 is " + std::string(dtype_name(dtype)));
+      idx::fail(where, "image " + std::to_string(i) + " is " + std::string(dtype_name(v.dtype())) +
+                           " but image 0 is " + std::string(dtype_name(dtype)));
     }
     shapes.insert(shapes.end(), v.shape().begin(), v.shape().end());
   }
   if (!is_image_set_dtype(dtype)) {
-    fail(where, "pixel dtype " + std::string(dtype_name(dtype)) +
-                    " is not supported (uint8, uint16 or float32)");
+    idx::fail(where, "pixel dtype " + std::string(dtype_name(dtype)) +
+                         " is not supported (uint8, uint16 or float32)");
   }
   const auto item = static_cast<int64_t>(itemsize(dtype));
-  // The shapes alone (each image at offset 0 of an unbounded array): sides, channels, size.
-  validate_image_index(shapes, std::vector<int64_t>(images.size(), 0), INT64_MAX / item, item,
-                       where, where);
   int64_t total = 0;
   std::vector<int64_t> offsets = pack_image_offsets(shapes, item, total);
+  // The shapes (sides, channels) checked before the pixel array is allocated.
+  validate_image_index(shapes, offsets, total, item, where, where);
   View pixels = View::empty(dtype, {total});
   auto* base = static_cast<uint8_t*>(pixels.data());
   for (size_t i = 0; i < images.size(); ++i) {
@@ -218,19 +263,48 @@ ImageSet ImageSet::copy_of(std::span<const View> images, const std::optional<Vie
   return from_index(std::move(pixels), shapes_view, offsets_view, labels, where);
 }
 
-View ImageSet::image(int64_t i) const {
+size_t ImageSet::checked_index(int64_t i) const {
   const int64_t n = size();
   if (i < -n || i >= n) {
     throw std::out_of_range("image index " + std::to_string(i) + " is out of range for an " +
                             "ImageSet of " + std::to_string(n) + " images");
   }
-  if (i < 0) i += n;
-  const auto k = static_cast<size_t>(i);
+  return static_cast<size_t>(i < 0 ? i + n : i);
+}
+
+const View& ImageSet::pixels() const {
+  if (format_ != ImageFormat::Raw) {
+    throw TypeError(where_ +
+                    ": a JPEG ImageSet stores encoded bytes, not pixels: data() is the "
+                    "byte array, encoded(i) one image's bytes, decode_image(set, i) its "
+                    "pixels");
+  }
+  return data_;
+}
+
+View ImageSet::image(int64_t i) const {
+  if (format_ != ImageFormat::Raw) {
+    throw TypeError(where_ +
+                    ": image(i) is a view of a raw ImageSet's pixels; this set stores "
+                    "JPEG files: decode_image(set, i) decodes image i");
+  }
+  const size_t k = checked_index(i);
   const int64_t h = shapes_[3 * k], w = shapes_[3 * k + 1], c = shapes_[3 * k + 2];
-  auto* p = static_cast<uint8_t*>(pixels_.data()) +
-            offsets_[k] * static_cast<int64_t>(pixels_.itemsize());
-  return View(p, pixels_.dtype(), {h, w, c}, {w * c, c, 1}, pixels_.owner(), pixels_.readonly(),
-              pixels_.device());
+  auto* p =
+      static_cast<uint8_t*>(data_.data()) + offsets_[k] * static_cast<int64_t>(data_.itemsize());
+  return View(p, data_.dtype(), {h, w, c}, {w * c, c, 1}, data_.owner(), data_.readonly(),
+              data_.device());
+}
+
+View ImageSet::encoded(int64_t i) const {
+  if (format_ != ImageFormat::Jpeg) {
+    throw TypeError(where_ +
+                    ": encoded(i) is a JPEG ImageSet's bytes; this set stores raw "
+                    "pixels: image(i) is image i, without a copy");
+  }
+  const size_t k = checked_index(i);
+  auto* p = static_cast<uint8_t*>(data_.data()) + offsets_[k];
+  return View(p, DType::UInt8, {lengths_[k]}, {1}, data_.owner(), data_.readonly(), data_.device());
 }
 
 }  // namespace nocopy

@@ -1,5 +1,6 @@
 """examples/cpp built against the installed C++ package: the nocopy_stats program and the
-inplace_ext Python extension, checked against NumPy.
+inplace_ext Python extension, checked against NumPy, and the nocopy_image_set program, checked
+against Pillow's decode of the same JPEG files and the raw set's pixels.
 
 `make cpp-examples` installs the core, builds both examples and runs this file with
 NOCOPY_CPP_EXAMPLES pointing at their build directory; without it these tests are skipped.
@@ -111,6 +112,77 @@ def test_program_reports_corrupt_npy_and_missing_shm(tmp_path):
     assert out.returncode == 1 and out.stderr.startswith("error:"), out
     out = run_stats("--shm", "nocopy-no-such-segment")
     assert out.returncode == 1 and "nocopy-no-such-segment" in out.stderr, out
+
+
+# --- the ImageSet program -----------------------------------------------------------------------
+
+IMAGE_LINE = re.compile(r"^(?P<i>\d+): shape=(?P<shape>\(.*?\)) sum=(?P<sum>\d+) "
+                        r"weighted=(?P<weighted>\d+)$")
+
+
+def run_image_set(folder) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(BUILD) / "consumer" / "nocopy_image_set"), str(folder)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def checksums(image: np.ndarray) -> tuple[int, int]:
+    """What the program prints for an image: the sum of its bytes and of (k + 1) * byte k,
+    modulo 2**64."""
+    b = np.ascontiguousarray(image).view(np.uint8).ravel().astype(np.uint64)
+    return int(b.sum(dtype=np.uint64)), int((np.arange(1, b.size + 1, dtype=np.uint64) * b)
+                                            .sum(dtype=np.uint64))
+
+
+def image_folder(root, sizes):
+    from PIL import Image
+    rng = np.random.default_rng(4)
+    for k, (h, w) in enumerate(sizes):
+        d = root / f"class{k % 2}"
+        d.mkdir(parents=True, exist_ok=True)
+        a = rng.integers(0, 256, (h, w, 3), np.uint8)
+        if k == 1:
+            Image.fromarray(a[..., 0], "L").save(d / f"{k}.jpg", quality=80)  # gray: decoded RGB
+        else:
+            Image.fromarray(a).save(d / f"{k}.jpg", quality=85)
+    return root
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "raw"])
+def test_image_set_program_decodes_every_image_as_pillow_does(tmp_path, fmt):
+    import io
+
+    from PIL import Image
+    src = image_folder(tmp_path / "src", [(40, 60), (75, 33), (1, 1), (64, 48), (17, 200)])
+    nc.pack_images(src, tmp_path / "set.nc", format="keep" if fmt == "jpeg" else "raw")
+    ds = nc.ImageSet.open(tmp_path / "set.nc")
+    out = run_image_set(tmp_path / "set.nc")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == f"format={fmt} count={len(ds)}"
+    assert len(lines) == 1 + len(ds)
+    for i, line in enumerate(lines[1:]):
+        m = IMAGE_LINE.match(line)
+        assert m and int(m["i"]) == i, line
+        if fmt == "jpeg":  # Pillow's decode of the stored JPEG file
+            data = bytes(np.asarray(ds.encoded(i)))
+            ref = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+        else:
+            ref = np.asarray(ds[i])
+        assert eval(m["shape"]) == ref.shape  # noqa: S307 - a tuple literal we printed
+        assert (int(m["sum"]), int(m["weighted"])) == checksums(ref), f"image {i}"
+
+
+def test_image_set_program_reports_a_corrupt_folder(tmp_path):
+    src = image_folder(tmp_path / "src", [(40, 60), (30, 30)])
+    nc.pack_images(src, tmp_path / "set.nc", format="jpeg")
+    lengths = np.load(tmp_path / "set.nc" / "lengths.npy")
+    lengths[1] += 10**6
+    np.save(tmp_path / "set.nc" / "lengths.npy", lengths)
+    out = run_image_set(tmp_path / "set.nc")
+    assert out.returncode == 1 and "offsets.npy: sample 1 bytes" in out.stderr, out
+    out = run_image_set(tmp_path / "missing")
+    assert out.returncode == 1 and "cannot open ImageSet folder" in out.stderr, out
+    assert run_image_set("").returncode in (1, 2)
 
 
 # --- the Python extension ---------------------------------------------------------------------

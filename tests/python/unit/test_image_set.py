@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nocopy as nc
-from nocopy._image_set import read_manifest  # noqa: F401  (the manifest reader under test)
 
 
 def images(rng, shapes, dtype=np.uint8):

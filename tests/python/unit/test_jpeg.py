@@ -7,6 +7,7 @@ as Pillow's RGB conversion, and corrupt or truncated data is a ValueError, never
 from __future__ import annotations
 
 import io
+import pickle
 
 import numpy as np
 import pytest
@@ -239,6 +240,68 @@ def test_corrupt_jpeg_index_is_value_error_naming_the_file(tmp_path):
     np.save(out / "lengths.npy", lengths[:3])
     with pytest.raises(ValueError, match="lengths"):
         nc.ImageSet.open(out)
+
+
+def test_one_imageset_class_every_member_has_a_meaning_per_format(tmp_path):
+    import nocopy as nc
+    make_folder(tmp_path / "src", np.random.default_rng(5))
+    nc.pack_images(tmp_path / "src", tmp_path / "j.nc", format="jpeg")
+    ds = nc.ImageSet.open(tmp_path / "j.nc")
+    assert type(ds) is nc.ImageSet and ds.format == ds.storage == "jpeg"
+    assert ds.dtype == np.uint8 and ds.channels == 3 and len(ds.offsets) == len(ds.lengths) == 4
+    assert ds.nbytes == np.asarray(ds.encoded_bytes).nbytes
+    a, b = np.asarray(ds[1]), np.asarray(ds[1])
+    assert not np.shares_memory(a, b) and np.array_equal(a, b)  # a decode: new memory each time
+    with pytest.raises(TypeError, match=r"pixels: a JPEG ImageSet stores encoded bytes, not "
+                                        r"pixels: use ds\[i\] \(decodes\)"):
+        ds.pixels
+    assert "format=jpeg" in repr(ds) and "4 images" in repr(ds)
+    raw = nc.ImageSet.from_arrays([np.asarray(ds[i]) for i in range(len(ds))])
+    assert raw.format == raw.storage == "raw" and "format=raw" in repr(raw)
+    for member, get in [("encoded\\(i\\)", lambda: raw.encoded(0)),
+                        ("encoded_bytes", lambda: raw.encoded_bytes),
+                        ("lengths", lambda: raw.lengths)]:
+        with pytest.raises(TypeError, match=member + ": a raw ImageSet stores pixels, not "
+                                                     "encoded bytes"):
+            get()
+
+
+def _child_decodes(blob, q):
+    ds = pickle.loads(blob)
+    q.put((ds.format, ds.is_shared, [np.asarray(ds[i]).tobytes() for i in range(len(ds))],
+           ds.labels.tolist(), ds.classes))
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["folder", "to_shared"])
+def test_jpeg_sets_pickle_by_reference_and_decode_in_another_process(tmp_path, shared):
+    import multiprocessing as mp
+
+    import nocopy as nc
+    make_folder(tmp_path / "src", np.random.default_rng(6))
+    nc.pack_images(tmp_path / "src", tmp_path / "j.nc", format="jpeg")
+    ds = nc.ImageSet.open(tmp_path / "j.nc")
+    if shared:
+        ds = ds.to_shared()  # one copy of the encoded bytes, in shared memory
+        folder = nc.ImageSet.open(tmp_path / "j.nc")
+        assert ds.is_shared and ds.format == "jpeg" and ds.nbytes == folder.nbytes
+        assert not np.shares_memory(np.asarray(ds.encoded_bytes), np.asarray(folder.encoded_bytes))
+        np.testing.assert_array_equal(ds.lengths, folder.lengths)
+        assert bytes(np.asarray(ds.encoded(3))) == bytes(np.asarray(folder.encoded(3)))
+    blob = pickle.dumps(ds)
+    assert len(blob) < 1000  # a path or segment names, not the images
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child_decodes, args=(blob, q))
+    p.start()
+    fmt, is_shared, images, labels, classes = q.get(timeout=120)
+    p.join(60)
+    assert (fmt, is_shared, labels, classes) == ("jpeg", shared, ds.labels.tolist(), ds.classes)
+    assert images == [np.asarray(ds[i]).tobytes() for i in range(len(ds))]
+    # The loader reads a shared JPEG set as it reads the folder.
+    kw = dict(batch_size=2, crop=16, crop_mode="random_resized", seed=1, output="numpy")
+    got = [np.asarray(x) for x, _ in nc.Loader(ds, **kw)]
+    want = [np.asarray(x) for x, _ in nc.Loader(nc.ImageSet.open(tmp_path / "j.nc"), **kw)]
+    assert all(np.array_equal(a, b) for a, b in zip(got, want)) and len(got) == 2
 
 
 # --- nc.Loader over JPEG ImageSets: decode fused into the workers' sample pipeline ----------

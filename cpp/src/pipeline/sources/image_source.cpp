@@ -8,6 +8,13 @@ namespace nocopy {
 ImageSource::ImageSource(View images) : view_(std::move(images)) {}
 
 ImageSource::ImageSource(ImageSet set) {
+  if (set.format() == ImageFormat::Jpeg) {
+    // What the transform's dtype and channel checks look at: a blank uint8 RGB image of sample
+    // 0's size (JPEG samples decode to RGB uint8).
+    view_ = View::empty(DType::UInt8, {1, set.height(0), set.width(0), 3});
+    jpeg_ = std::move(set);
+    return;
+  }
   View first = set.image(0);
   const auto& s = first.shape();
   const auto& st = first.strides();
@@ -15,13 +22,6 @@ ImageSource::ImageSource(ImageSet set) {
       View(first.data(), first.dtype(), {1, s[0], s[1], s[2]}, {s[0] * st[0], st[0], st[1], st[2]},
            first.owner(), first.readonly(), first.device());
   set_ = std::move(set);
-}
-
-ImageSource::ImageSource(JpegImageSet set) {
-  // What the transform's dtype and channel checks look at: a blank uint8 RGB image of sample
-  // 0's size (JPEG samples decode to RGB uint8).
-  view_ = View::empty(DType::UInt8, {1, set.height(0), set.width(0), 3});
-  jpeg_ = std::move(set);
 }
 
 int64_t ImageSource::size() const {

@@ -1,6 +1,6 @@
-// ImageSource: the images a loader reads, either one uniform (N, H, W, C) array, an ImageSet
-// of different-size images or a JPEG ImageSet (decoded by the workers), seen the same way: sample
-// i's size and a strided description of its pixels for the resampling kernel.
+// ImageSource: the images a loader reads, either one uniform (N, H, W, C) array or an ImageSet
+// of different-size images, raw or JPEG (decoded by the workers), seen the same way: sample i's
+// size and a strided description of its pixels for the resampling kernel.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,6 @@
 #include "nocopy/core/view.hpp"
 #include "nocopy/pipeline/kernels/resize.hpp"
 #include "nocopy/storage/image_set.hpp"
-#include "nocopy/storage/jpeg_image_set.hpp"
 
 namespace nocopy {
 
@@ -19,10 +18,9 @@ class ImageSource {
  public:
   /// A uniform source; `images` must be a 4-d CPU view (checked by the loader's options).
   explicit ImageSource(View images);
-  /// A source of different-size images (validated when the set was built).
+  /// A source of different-size images (validated when the set was built); a JPEG set's images
+  /// are decoded (RGB uint8) by decode_resample_window in the workers.
   explicit ImageSource(ImageSet set);
-  /// A source of JPEG images, decoded (RGB uint8) by decode_resample_window in the workers.
-  explicit ImageSource(JpegImageSet set);
 
   /// Number of samples N.
   int64_t size() const;
@@ -38,10 +36,10 @@ class ImageSource {
   /// The uniform array (the first image, as a (1, H, W, C) view, for an ImageSet: what the
   /// transform's dtype and channel checks look at).
   const View& view() const { return view_; }
-  /// The ImageSet, when the source is one.
+  /// The raw ImageSet, when the source is one.
   const std::optional<ImageSet>& image_set() const { return set_; }
   /// The JPEG ImageSet, when the source is one.
-  const std::optional<JpegImageSet>& jpeg_set() const { return jpeg_; }
+  const std::optional<ImageSet>& jpeg_set() const { return jpeg_; }
   /// Flat (H, W, C) triples of every sample, or null for a uniform array.
   const std::vector<int64_t>* sample_shapes() const;
   /// Sample i's pixels for resample_window (unchecked index; not for a JPEG source).
@@ -50,7 +48,7 @@ class ImageSource {
  private:
   View view_;
   std::optional<ImageSet> set_;
-  std::optional<JpegImageSet> jpeg_;
+  std::optional<ImageSet> jpeg_;
 };
 
 }  // namespace nocopy

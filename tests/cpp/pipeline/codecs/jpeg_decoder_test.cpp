@@ -1,7 +1,8 @@
 // Tests of the JPEG decoder: headers; windows (any rows and columns, every DCT scale, 4:4:4,
 // 4:2:2, 4:2:0, progressive) equal to the same pixels of a full decode; grayscale and CMYK come
 // out as RGB; truncated, corrupt and non-JPEG input is std::invalid_argument and the decoder
-// stays usable; the scale choice and the scaled window arithmetic; the fused window decode +
+// stays usable; each image decodes as in a fresh decoder (no tables kept from the images
+// before); the scale choice and the scaled window arithmetic; the fused window decode +
 // resample equals resampling the full decode at scale 1 and stays close when DCT-scaled.
 #include "nocopy/pipeline/codecs/jpeg_decoder.hpp"
 
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "nocopy/pipeline/codecs/jpeg_sample.hpp"
@@ -69,7 +71,7 @@ struct Encoded {
 
 // A smooth pattern with noise (so every DCT coefficient and chroma matters), encoded by libjpeg.
 Encoded encode(int64_t h, int64_t w, int components, int h_samp, int v_samp,
-               bool progressive = false, int quality = 90) {
+               bool progressive = false, int quality = 90, bool optimize_huffman = false) {
   std::mt19937 rng(static_cast<uint32_t>(h * 131 + w * 7 + components));
   std::vector<uint8_t> px(static_cast<size_t>(h * w * components));
   for (int64_t y = 0; y < h; ++y) {
@@ -99,6 +101,7 @@ Encoded encode(int64_t h, int64_t w, int components, int h_samp, int v_samp,
     cinfo.comp_info[0].v_samp_factor = v_samp;
   }
   if (progressive) jpeg_simple_progression(&cinfo);
+  if (optimize_huffman) cinfo.optimize_coding = TRUE;
   jpeg_start_compress(&cinfo, TRUE);
   for (int64_t y = 0; y < h; ++y) {
     JSAMPROW row = px.data() + y * w * components;
@@ -109,6 +112,20 @@ Encoded encode(int64_t h, int64_t w, int components, int h_samp, int v_samp,
   Encoded e{std::vector<uint8_t>(buf, buf + size), h, w};
   std::free(buf);
   return e;
+}
+
+// `e` without the marker segments `marker` (0xDB: DQT, 0xC4: DHT) before its first scan.
+Encoded without_segments(const Encoded& e, uint8_t marker) {
+  Encoded out{{e.bytes[0], e.bytes[1]}, e.height, e.width};
+  size_t at = 2;  // marker segments: FF xx, 2-byte length (counting itself), payload
+  while (e.bytes[at + 1] != 0xDA) {
+    const size_t end = at + 2 + static_cast<size_t>((e.bytes[at + 2] << 8) | e.bytes[at + 3]);
+    if (e.bytes[at + 1] != marker) out.bytes.insert(out.bytes.end(), &e.bytes[at], &e.bytes[end]);
+    at = end;
+  }
+  out.bytes.insert(out.bytes.end(), e.bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                   e.bytes.end());
+  return out;
 }
 
 std::vector<uint8_t> full(JpegDecoder& d, const Encoded& e, int denom) {
@@ -238,6 +255,56 @@ TEST(JpegDecoder, BadInputIsInvalidArgumentAndTheDecoderStaysUsable) {
   EXPECT_EQ(full(d, e, 1), good);  // after every failure the same decoder decodes again
 }
 
+TEST(JpegDecoder, DecodesEveryImageAsAFreshDecoderWhateverCameBefore) {
+  // libjpeg keeps the tables an image defines for the next images of one decompressor; a JPEG
+  // lacking them must not borrow them. What came before: an image with other quantization
+  // tables and optimized Huffman tables, the progressive image whose tables the progressive
+  // JPEG below lacks (borrowing them would decode it), and a grayscale one.
+  const Encoded progressive = encode(40, 48, 3, 2, 2, true, 40);
+  const std::vector<Encoded> before = {encode(48, 64, 3, 2, 2, false, 97, true), progressive,
+                                       encode(24, 32, 1, 1, 1)};
+  const Encoded plain = encode(40, 48, 3, 2, 2, false, 40);  // standard Huffman tables
+  const Encoded no_dqt = without_segments(plain, 0xDB);
+  const Encoded no_dht = without_segments(plain, 0xC4);  // the standard tables left out
+  const Encoded progressive_no_dht = without_segments(progressive, 0xC4);
+  JpegDecoder fresh;
+  const std::vector<uint8_t> want = full(fresh, plain, 1);
+  std::vector<uint8_t> out(want.size());
+  for (size_t k = 0; k <= before.size(); ++k) {
+    JpegDecoder d;  // decodes image k (none for the last k) before each check, twice over
+    auto after_image_k = [&] {
+      if (k < before.size()) full(d, before[k], 1);
+    };
+    for (int round = 0; round < 2; ++round) {
+      // Sequential without Huffman tables: libjpeg-turbo's standard tables, the same pixels.
+      after_image_k();
+      EXPECT_EQ(full(d, no_dht, 1), want) << "after image " << k << " round " << round;
+      for (int denom : {2, 8}) {
+        after_image_k();
+        EXPECT_EQ(full(d, no_dht, denom), full(fresh, plain, denom)) << "after image " << k;
+      }
+      // Without quantization tables: refused, as a fresh libjpeg (and Pillow) refuses it.
+      after_image_k();
+      EXPECT_EQ(d.read_header(no_dqt.bytes.data(), no_dqt.bytes.size()).width, 48);
+      after_image_k();
+      try {
+        d.decode_full(no_dqt.bytes.data(), no_dqt.bytes.size(), 1, out.data(), 48 * 3);
+        ADD_FAILURE() << "a JPEG without DQT decoded after image " << k;
+      } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("Quantization table 0x00 was not defined"),
+                  std::string::npos)
+            << e.what();
+      }
+      // Progressive without them: refused, as in a fresh decompressor.
+      after_image_k();
+      EXPECT_THROW(d.decode_full(progressive_no_dht.bytes.data(), progressive_no_dht.bytes.size(),
+                                 1, out.data(), 48 * 3),
+                   std::invalid_argument)
+          << "after image " << k;
+    }
+  }
+}
+
 TEST(JpegSample, DamagedHeadersAndDataAreInvalidArgumentInEveryWindow) {
   // What a corrupt sample of a JPEG ImageSet meets in the loader: the fused window decode of a
   // damaged frame header, or of entropy data damaged or cut off where every window's decode
@@ -341,6 +408,30 @@ TEST(JpegSample, FusedWindowDecodeEqualsResamplingTheFullDecode) {
       nocopy::decode_resample_window(e.bytes.data(), e.bytes.size(), 90, 131, g,
                                      {out.data(), nocopy::DType::Float32, true, a, b}, scratch),
       std::invalid_argument);
+}
+
+TEST(JpegSample, ASampleDoesNotDependOnTheSamplesBefore) {
+  // The loader's per-thread scratch decodes sample after sample: a JPEG relying on default
+  // tables gives the same result after any image as in a fresh scratch.
+  const Encoded other = encode(64, 72, 3, 1, 1, false, 97, true);
+  const Encoded no_dht = without_segments(encode(56, 64, 3, 2, 2), 0xC4);
+  const float a[3] = {1, 1, 1}, b[3] = {0, 0, 0};
+  nocopy::ResizeGeometry g;
+  g.top = 4;
+  g.left = 6;
+  g.height = 40;
+  g.width = 50;
+  g.resized_h = g.resized_w = g.out_h = g.out_w = 20;
+  auto run = [&](nocopy::JpegSampleScratch& scratch, const Encoded& e) {
+    std::vector<float> out(3 * 20 * 20);
+    nocopy::decode_resample_window(e.bytes.data(), e.bytes.size(), e.height, e.width, g,
+                                   {out.data(), nocopy::DType::Float32, true, a, b}, scratch);
+    return out;
+  };
+  nocopy::JpegSampleScratch fresh, used;
+  const std::vector<float> want = run(fresh, no_dht);
+  run(used, other);
+  EXPECT_EQ(run(used, no_dht), want);
 }
 
 TEST(JpegDecoder, Available) {

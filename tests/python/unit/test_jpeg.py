@@ -538,3 +538,112 @@ def test_jpeg_without_quantization_tables_is_refused_as_pillow_refuses_it(tmp_pa
     assert summary.images == 1 and [s["path"].endswith("1.jpg") for s in summary.skipped] == [True]
     kept = nc.ImageSet.open(tmp_path / "keep.nc")
     assert bytes(np.asarray(kept.encoded(0))) == good
+
+
+# --- decode_scale: "auto" (DCT-scaled large windows, within the stated error) or "exact" -----
+
+def _bench_photos():
+    """The photo generator of bench/bench_decode_scale.py, whose set docs/IMAGES.md states the
+    error bound on (half smooth photos, half sharp-edged shapes)."""
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[3] / "bench" / "bench_decode_scale.py"
+    spec = importlib.util.spec_from_file_location("bench_decode_scale", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.photos
+
+
+# The bounds docs/IMAGES.md states for decode_scale="auto" (bilinear), in levels of 255: the
+# mean difference from the full decode + resize of a (crop mode, crop) run over the smooth or
+# the sharp-edged photos, and any one value's (on the smooth photos, on all).
+AUTO_MEAN_BOUND, AUTO_SMOOTH_MAX_BOUND, AUTO_MAX_BOUND = 0.5, 8.0, 32.0
+
+
+def test_decode_scale_auto_stays_within_the_stated_bound_and_exact_is_exact(tmp_path):
+    import nocopy as nc
+    src = tmp_path / "src" / "all"
+    src.mkdir(parents=True)
+    for k, img in enumerate(_bench_photos()(16, seed=5)):
+        Image.fromarray(img).save(src / f"{k:03d}.png")
+    nc.pack_images(tmp_path / "src", tmp_path / "p.nc", format="jpeg", quality=90)
+    ds = nc.ImageSet.open(tmp_path / "p.nc")
+    raw = nc.ImageSet.from_arrays([np.asarray(ds[i]) for i in range(len(ds))], labels=ds.labels)
+
+    def epoch(images, **kw):
+        ld = nc.Loader(images, batch_size=16, shuffle=False, mirror=0.0, scale=1.0,
+                       layout="HWC", seed=3, num_threads=2, output="numpy", **kw)
+        (x, _), = list(ld)
+        return np.asarray(x)
+
+    scaled = 0
+    for mode in ("random_resized", "resize_center"):
+        for crop in (28, 48, 64, 96):
+            kw = dict(crop=crop, crop_mode=mode)
+            ref = epoch(raw, **kw)
+            np.testing.assert_array_equal(epoch(ds, decode_scale="exact", **kw), ref)
+            d = np.abs(epoch(ds, **kw) - ref)  # "auto", the default
+            smooth, edges = d[1::2], d[0::2]  # the generator's odd and even photos
+            assert smooth.mean() <= AUTO_MEAN_BOUND and edges.mean() <= AUTO_MEAN_BOUND, kw
+            assert smooth.max() <= AUTO_SMOOTH_MAX_BOUND and d.max() <= AUTO_MAX_BOUND, kw
+            scaled += bool(d.max() > 0)
+            # nearest is never DCT-scaled: it returns the full decode's pixels
+            np.testing.assert_array_equal(epoch(ds, interpolation="nearest", **kw),
+                                          epoch(raw, interpolation="nearest", **kw))
+    assert scaled >= 6  # the small crops were DCT-scaled
+
+
+def test_decode_scale_auto_resamples_the_windows_exact_place_as_pillow_does(tmp_path):
+    # The reference: Pillow's DCT-scaled decode (draft), cut to the whole scaled pixels around
+    # the window, resized (float, bilinear) over the window's exact box in scaled pixels.
+    import nocopy as nc
+    ds, _ = jpeg_set(tmp_path, [(411, 367)] * 6, smooth=True)
+    data = bytes(np.asarray(ds.encoded(0)))
+    crop = 20
+    ld = nc.Loader(ds, batch_size=6, crop=crop, crop_mode="random_resized", area=(0.4, 1.0),
+                   shuffle=False, mirror=0.0, scale=1.0, layout="HWC", seed=4, output="numpy")
+    (x, _), = list(ld)
+    p = ld.plan(0)
+    checked = 0
+    for k in range(6):
+        top, left, h, w = (int(v[k]) for v in (p.top, p.left, p.height, p.width))
+        d = max([q for q in (1, 2, 4, 8) if h // q >= 2 * crop and w // q >= 2 * crop])
+        if d == 1:
+            continue
+        scaled = pillow_rgb(data, d).astype(np.float32)
+        t, l = top // d, left // d
+        b, r = min(-(-(top + h) // d), scaled.shape[0]), min(-(-(left + w) // d), scaled.shape[1])
+        box = (left / d - l, top / d - t, left / d - l + w / d, top / d - t + h / d)
+        ref = np.stack([np.asarray(Image.fromarray(scaled[t:b, l:r, c], "F").resize(
+            (crop, crop), Image.BILINEAR, box=box)) for c in range(3)], -1)
+        np.testing.assert_allclose(x[k], ref, atol=0.02, err_msg=f"sample {k}, 1/{d}")
+        checked += 1
+    assert checked >= 4
+
+
+def test_decode_scale_is_checked_and_does_nothing_to_raw_images(tmp_path):
+    import nocopy as nc
+    images = np.random.default_rng(0).integers(0, 256, (6, 200, 220, 3), np.uint8)
+    kw = dict(batch_size=6, crop=16, crop_mode="random_resized", seed=1, output="numpy")
+    for source in (images, nc.ImageSet.from_arrays(list(images))):
+        auto = [np.asarray(b[0] if isinstance(b, tuple) else b) for b in nc.Loader(source, **kw)]
+        exact = [np.asarray(b[0] if isinstance(b, tuple) else b)
+                 for b in nc.Loader(source, decode_scale="exact", **kw)]
+        assert all(np.array_equal(a, e) for a, e in zip(auto, exact))
+    with pytest.raises(ValueError, match="decode_scale 'fast' is not one of 'auto', 'exact'"):
+        nc.Loader(images, crop=16, decode_scale="fast")
+    for bad in (None, 1, True):
+        with pytest.raises(TypeError, match="decode_scale must be a str"):
+            nc.Loader(images, crop=16, decode_scale=bad)
+
+
+def test_images_doc_examples_run(tmp_path, monkeypatch):
+    # docs/IMAGES.md's python blocks run as written (as README.md's do in test_readme.py).
+    import pathlib
+    import re
+    doc = pathlib.Path(__file__).resolve().parents[3] / "docs" / "IMAGES.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    for k, block in enumerate(blocks):
+        exec(compile(block, f"docs/IMAGES.md block {k}", "exec"), {})

@@ -159,6 +159,10 @@ const OptionField kOptionFields[] = {
      [](LoaderOptions& o, nb::handle v) { o.world_size = int64_arg(v, "world_size"); }},
     {"on_error", [](LoaderOptions& o,
                     nb::handle v) { o.on_error = on_error_from_name(str_arg(v, "on_error")); }},
+    {"decode_scale",
+     [](LoaderOptions& o, nb::handle v) {
+       o.decode_scale = decode_scale_from_name(str_arg(v, "decode_scale"));
+     }},
 };
 
 /// LoaderOptions from keyword arguments (defaults for the ones not passed).

@@ -202,7 +202,7 @@ void Loader::resample_sample(const BatchPlan& p, int64_t k, void* out) const {
     // Decode only the window's rows and iMCU columns, then resample it: one fused pass.
     static thread_local JpegSampleScratch jpeg_scratch;
     decode_resample_window(jpeg->encoded_data(n), jpeg->encoded_size(n), jpeg->height(n),
-                           jpeg->width(n), g, o, jpeg_scratch);
+                           jpeg->width(n), g, o, options_.decode_scale, jpeg_scratch);
     return;
   }
   resample_window(images_.image(n), g, o, scratch);

@@ -18,6 +18,7 @@
 #include "nocopy/core/allocator.hpp"
 #include "nocopy/core/dtype.hpp"
 #include "nocopy/core/view.hpp"
+#include "nocopy/pipeline/codecs/jpeg_sample.hpp"
 #include "nocopy/pipeline/kernels/resize.hpp"
 #include "nocopy/pipeline/kernels/sample_transform.hpp"
 #include "nocopy/pipeline/sampling/sampler.hpp"
@@ -85,6 +86,10 @@ struct LoaderOptions {
   int64_t rank = 0;
   /// Number of shards (>= 1).
   int64_t world_size = 1;
+  /// JPEG ImageSets: Auto decodes large windows DCT-scaled (faster, close to the full decode),
+  /// Exact never does (the same result as a raw ImageSet of the decoded pixels). No effect on
+  /// raw images.
+  DecodeScale decode_scale = DecodeScale::Auto;
   /// A failing sample: Raise (LoaderError) or Skip (its slot gets a copy of the next sample of
   /// the same batch, cyclically, that did not fail, with that sample's label; see Loader::next).
   OnError on_error = OnError::Raise;

@@ -27,9 +27,9 @@ plan_lists(BatchPlan p) {
 }
 
 /// The image source of a Python object: an _ImageSet index (raw or JPEG), or an array.
-ImageSource image_source(nb::handle images) {
-  if (nb::isinstance<ImageSet>(images)) return ImageSource(nb::cast<ImageSet>(images));
-  return ImageSource(view_from_object(images));
+ImageSourcePtr image_source_of(nb::handle images) {
+  if (nb::isinstance<ImageSet>(images)) return image_source(nb::cast<ImageSet>(images));
+  return image_source(view_from_object(images));
 }
 
 }  // namespace
@@ -42,7 +42,7 @@ void bind_loader(nb::module_& m) {
             const LoaderOptions o = options_from(options, loader_option_specs(), "Loader");
             std::optional<View> label_view;
             if (!labels.is_none()) label_view = view_from_object(labels);
-            new (self) Loader(image_source(images), std::move(label_view), o);
+            new (self) Loader(image_source_of(images), std::move(label_view), o);
           },
           nb::arg("images"), nb::arg("labels").none(), nb::arg("options"),
           "images (an array or an _ImageSet), labels, then nc.Loader's options as keyword "

@@ -50,7 +50,13 @@ class Loader(BatchLoader):
 
     ``images`` may also be an ``nc.ImageSet`` of different-size images (its labels are the
     default ``labels``), raw or JPEG (``pack_images(..., format="jpeg")``: the workers decode
-    only each window's rows and iMCU columns, DCT-scaled when the window is >= 4x the crop). The resizing modes work on both: ``crop_mode="random_resized"``
+    only each window's rows and iMCU columns). ``decode_scale`` says whether a JPEG window may
+    be decoded DCT-scaled: ``"auto"`` (the default) decodes by 1/2, 1/4 or 1/8 when the window
+    is at least 4, 8 or 16 times its resized size on both axes and the interpolation is
+    bilinear (faster; close to, not equal to, the full decode + resize: docs/IMAGES.md states
+    the measured error), ``"exact"`` never does (the same bytes as a raw ImageSet of the
+    decoded pixels); with raw images it is accepted and changes nothing. The resizing modes
+    work on both: ``crop_mode="random_resized"``
     (torchvision's RandomResizedCrop: area fraction uniform in ``area``, default (0.08, 1.0),
     aspect ratio log-uniform in ``ratio``, default (3/4, 4/3), the window resized to ``crop``)
     and ``"resize_center"`` (the shorter side resized to ``resize``, default 8/7 of the crop,
@@ -89,7 +95,8 @@ class Loader(BatchLoader):
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False,
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
                  world_size: int = 1, output: str = "torch",
-                 allocator=None, pin_memory: bool = False, on_error: str = "raise"):
+                 allocator=None, pin_memory: bool = False, on_error: str = "raise",
+                 decode_scale: str = "auto"):
         # The options are checked once, by the C++ core; here only the framework objects become
         # views and the output adapter is chosen.
         allocator = self._setup(output, allocator, pin_memory)
@@ -119,7 +126,7 @@ class Loader(BatchLoader):
                              layout=layout, dtype=self._dtype, shuffle=shuffle, seed=seed,
                              drop_last=drop_last, num_threads=num_threads, prefetch=prefetch,
                              rank=rank, world_size=world_size, allocator=allocator,
-                             on_error=on_error)
+                             on_error=on_error, decode_scale=decode_scale)
 
     def plan(self, i: int, epoch: int | None = None) -> BatchPlan:
         """What batch `i` of `epoch` holds, as NumPy arrays (to recompute it). The default epoch

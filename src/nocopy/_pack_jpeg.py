@@ -30,7 +30,9 @@ def _npy_header(n: int) -> bytes:
 
 def _kept_bytes(f, size: tuple[int, int], im) -> bytes | None:
     """The bytes of the open file ``f`` when it is a JPEG of the wanted size that nocopy
-    decodes."""
+    decodes. The check decodes it as a fresh decoder does (no tables left from the images this
+    thread read before), so a file that only decodes with another file's tables (no DQT) is not
+    kept."""
     if im.format != "JPEG" or im.size != size:
         return None
     f.seek(0)

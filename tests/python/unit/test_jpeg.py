@@ -492,3 +492,209 @@ def test_loader_skip_with_every_sample_of_a_batch_failing_raises(tmp_path):
         nc.Loader(ds, crop=16, on_error="ignore")
     with pytest.raises(TypeError, match="on_error must be a str"):
         nc.Loader(ds, crop=16, on_error=None)
+
+
+# --- every sample decoded as by a fresh decoder, whatever its worker decoded before ---------
+
+def without_segments(data, marker):
+    """The JPEG `data` without its marker segments `marker` (0xDB: DQT, 0xC4: DHT) that come
+    before the first scan."""
+    out, k = bytearray(data[:2]), 2
+    while data[k + 1] != 0xDA:
+        end = k + 2 + int.from_bytes(data[k + 2:k + 4], "big")
+        if data[k + 1] != marker:
+            out += data[k:end]
+        k = end
+    return bytes(out + data[k:])
+
+
+def replace_samples(folder, new):
+    """Rewrites a packed JPEG ImageSet with sample k's bytes replaced by new[k] (same shape)."""
+    offsets, lengths = np.load(folder / "offsets.npy"), np.load(folder / "lengths.npy")
+    jpeg = np.load(folder / "jpeg.npy")
+    parts = [new.get(k, jpeg[o:o + n].tobytes()) for k, (o, n) in enumerate(zip(offsets, lengths))]
+    np.save(folder / "jpeg.npy", np.frombuffer(b"".join(parts), np.uint8))
+    np.save(folder / "lengths.npy", np.array([len(p) for p in parts], np.int64))
+    np.save(folder / "offsets.npy", np.cumsum([0] + [len(p) for p in parts[:-1]]).astype(np.int64))
+
+
+def history_set(tmp_path, n=8):
+    """A JPEG set whose even samples carry their own tables (optimized Huffman, quality 97) and
+    whose odd samples leave out their (standard) Huffman tables, as motion JPEG frames do: a
+    decoder keeping the last image's tables decodes the odd ones wrong."""
+    import nocopy as nc
+    rng = np.random.default_rng(7)
+    sizes = [(40 + 4 * k, 56 - 2 * k) for k in range(n)]
+    ds, _ = jpeg_set(tmp_path, sizes)
+    new = {}
+    for k in range(n):
+        data = bytes(np.asarray(ds.encoded(k)))
+        if k % 2 == 0:
+            new[k] = encode(pattern(rng, *sizes[k], 3), "RGB", quality=97, optimize=True)
+        else:
+            new[k] = without_segments(data, 0xC4)
+    del ds
+    replace_samples(tmp_path / "set.nc", new)
+    ds = nc.ImageSet.open(tmp_path / "set.nc")
+    decodes = [pillow_rgb(new[k]) for k in range(n)]  # Pillow: a fresh decoder per image
+    return ds, nc.ImageSet.from_arrays(decodes, labels=ds.labels), decodes
+
+
+def test_ds_item_does_not_depend_on_what_was_decoded_before(tmp_path):
+    ds, _, decodes = history_set(tmp_path)
+    for k in range(len(ds)):
+        for before in range(len(ds)):
+            np.asarray(ds[before])
+            np.testing.assert_array_equal(np.asarray(ds[k]), decodes[k],
+                                          err_msg=f"sample {k} after sample {before}")
+
+
+@pytest.mark.parametrize("mode,extra", [("random_resized", {}), ("resize_center", {"resize": 28})])
+def test_loader_samples_do_not_depend_on_what_their_worker_decoded_before(tmp_path, mode, extra):
+    # Each epoch shuffles the order, so each sample follows other samples in its worker; the
+    # batches still equal the raw set of Pillow's decodes under the same plan (windows under 4x
+    # the crop decode at full scale: bit-identical), epoch after epoch.
+    ds, raw, _ = history_set(tmp_path)
+    kw = dict(batch_size=3, crop=(24, 24), crop_mode=mode, seed=2, num_threads=2,
+              output="numpy", **extra)
+    import nocopy as nc
+    ld, ref = nc.Loader(ds, **kw), nc.Loader(raw, **kw)
+    for epoch in range(3):
+        for i, ((x, y), (xr, yr)) in enumerate(zip(ld, ref)):
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(xr),
+                                          err_msg=f"epoch {epoch} batch {i}")
+            assert all(np.array_equal(a, b) for a, b in zip(ld.plan(i), ref.plan(i)))
+
+
+def test_jpeg_without_quantization_tables_is_refused_as_pillow_refuses_it(tmp_path):
+    import nocopy as nc
+    rng = np.random.default_rng(8)
+    good = encode(pattern(rng, 40, 48, 3), "RGB", quality=60)
+    no_dqt = without_segments(good, 0xDB)
+    with pytest.raises(OSError):
+        Image.open(io.BytesIO(no_dqt)).load()
+    message = "Quantization table 0x00 was not defined"
+    # ds[i], whatever was decoded before it
+    ds, _ = jpeg_set(tmp_path, [(40, 48)] * 4)
+    del ds
+    replace_samples(tmp_path / "set.nc", {2: no_dqt})
+    ds = nc.ImageSet.open(tmp_path / "set.nc")
+    for before in (0, 1, 3):
+        np.asarray(ds[before])
+        with pytest.raises(ValueError, match=rf"set\.nc: sample 2: corrupt JPEG: {message}"):
+            ds[2]
+    # the Loader: one worker decodes sample 1 just before it
+    ld = nc.Loader(ds, batch_size=4, crop=(16, 16), crop_mode="random_resized", shuffle=False,
+                   num_threads=1, output="numpy")
+    with pytest.raises(nc.LoaderError, match=f"sample 2 .*{message}") as info:
+        list(ld)
+    assert (info.value.sample, info.value.batch) == (2, 0)
+    # pack --format keep: neither kept nor re-encoded (Pillow cannot read it either)
+    src = tmp_path / "keep_src" / "a"
+    src.mkdir(parents=True)
+    (src / "0.jpg").write_bytes(good)  # one pack thread decodes this one first
+    (src / "1.jpg").write_bytes(no_dqt)
+    with pytest.raises(ValueError, match=r"1\.jpg: cannot read image"):
+        nc.pack_images(tmp_path / "keep_src", tmp_path / "keep.nc", format="keep", threads=1)
+    summary = nc.pack_images(tmp_path / "keep_src", tmp_path / "keep.nc", format="keep",
+                             threads=1, on_error="skip")
+    assert summary.images == 1 and [s["path"].endswith("1.jpg") for s in summary.skipped] == [True]
+    kept = nc.ImageSet.open(tmp_path / "keep.nc")
+    assert bytes(np.asarray(kept.encoded(0))) == good
+
+
+# --- decode_scale: "auto" (DCT-scaled large windows, within the stated error) or "exact" -----
+
+def _bench_photos():
+    """The photo generator of bench/bench_decode_scale.py, whose set docs/IMAGES.md states the
+    error bound on (half smooth photos, half sharp-edged shapes)."""
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[3] / "bench" / "bench_decode_scale.py"
+    spec = importlib.util.spec_from_file_location("bench_decode_scale", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.photos
+
+
+# The bounds docs/IMAGES.md states for decode_scale="auto" (bilinear), in levels of 255: the
+# mean difference from the full decode + resize of a (crop mode, crop) run over the smooth or
+# the sharp-edged photos, and any one value's (on the smooth photos, on all).
+AUTO_MEAN_BOUND, AUTO_SMOOTH_MAX_BOUND, AUTO_MAX_BOUND = 0.5, 8.0, 32.0
+
+
+def test_decode_scale_auto_stays_within_the_stated_bound_and_exact_is_exact(tmp_path):
+    import nocopy as nc
+    src = tmp_path / "src" / "all"
+    src.mkdir(parents=True)
+    for k, img in enumerate(_bench_photos()(16, seed=5)):
+        Image.fromarray(img).save(src / f"{k:03d}.png")
+    nc.pack_images(tmp_path / "src", tmp_path / "p.nc", format="jpeg", quality=90)
+    ds = nc.ImageSet.open(tmp_path / "p.nc")
+    raw = nc.ImageSet.from_arrays([np.asarray(ds[i]) for i in range(len(ds))], labels=ds.labels)
+
+    def epoch(images, **kw):
+        ld = nc.Loader(images, batch_size=16, shuffle=False, mirror=0.0, scale=1.0,
+                       layout="HWC", seed=3, num_threads=2, output="numpy", **kw)
+        (x, _), = list(ld)
+        return np.asarray(x)
+
+    scaled = 0
+    for mode in ("random_resized", "resize_center"):
+        for crop in (28, 48, 64, 96):
+            kw = dict(crop=crop, crop_mode=mode)
+            ref = epoch(raw, **kw)
+            np.testing.assert_array_equal(epoch(ds, decode_scale="exact", **kw), ref)
+            d = np.abs(epoch(ds, **kw) - ref)  # "auto", the default
+            smooth, edges = d[1::2], d[0::2]  # the generator's odd and even photos
+            assert smooth.mean() <= AUTO_MEAN_BOUND and edges.mean() <= AUTO_MEAN_BOUND, kw
+            assert smooth.max() <= AUTO_SMOOTH_MAX_BOUND and d.max() <= AUTO_MAX_BOUND, kw
+            scaled += bool(d.max() > 0)
+            # nearest is never DCT-scaled: it returns the full decode's pixels
+            np.testing.assert_array_equal(epoch(ds, interpolation="nearest", **kw),
+                                          epoch(raw, interpolation="nearest", **kw))
+    assert scaled >= 6  # the small crops were DCT-scaled
+
+
+def test_decode_scale_auto_resamples_the_windows_exact_place_as_pillow_does(tmp_path):
+    # The reference: Pillow's DCT-scaled decode (draft), cut to the whole scaled pixels around
+    # the window, resized (float, bilinear) over the window's exact box in scaled pixels.
+    import nocopy as nc
+    ds, _ = jpeg_set(tmp_path, [(411, 367)] * 6, smooth=True)
+    data = bytes(np.asarray(ds.encoded(0)))
+    crop = 20
+    ld = nc.Loader(ds, batch_size=6, crop=crop, crop_mode="random_resized", area=(0.4, 1.0),
+                   shuffle=False, mirror=0.0, scale=1.0, layout="HWC", seed=4, output="numpy")
+    (x, _), = list(ld)
+    p = ld.plan(0, epoch=0)  # the pass is over: the loader is in epoch 1
+    checked = 0
+    for k in range(6):
+        top, left, h, w = (int(v[k]) for v in (p.top, p.left, p.height, p.width))
+        d = max([q for q in (1, 2, 4, 8) if h // q >= 2 * crop and w // q >= 2 * crop])
+        if d == 1:
+            continue
+        scaled = pillow_rgb(data, d).astype(np.float32)
+        t, l = top // d, left // d
+        b, r = min(-(-(top + h) // d), scaled.shape[0]), min(-(-(left + w) // d), scaled.shape[1])
+        box = (left / d - l, top / d - t, left / d - l + w / d, top / d - t + h / d)
+        ref = np.stack([np.asarray(Image.fromarray(scaled[t:b, l:r, c], "F").resize(
+            (crop, crop), Image.BILINEAR, box=box)) for c in range(3)], -1)
+        np.testing.assert_allclose(x[k], ref, atol=0.02, err_msg=f"sample {k}, 1/{d}")
+        checked += 1
+    assert checked >= 4
+
+
+def test_decode_scale_is_checked_and_does_nothing_to_raw_images(tmp_path):
+    import nocopy as nc
+    images = np.random.default_rng(0).integers(0, 256, (6, 200, 220, 3), np.uint8)
+    kw = dict(batch_size=6, crop=16, crop_mode="random_resized", seed=1, output="numpy")
+    for source in (images, nc.ImageSet.from_arrays(list(images))):
+        auto = [np.asarray(b[0] if isinstance(b, tuple) else b) for b in nc.Loader(source, **kw)]
+        exact = [np.asarray(b[0] if isinstance(b, tuple) else b)
+                 for b in nc.Loader(source, decode_scale="exact", **kw)]
+        assert all(np.array_equal(a, e) for a, e in zip(auto, exact))
+    with pytest.raises(ValueError, match="decode_scale 'fast' is not one of 'auto', 'exact'"):
+        nc.Loader(images, crop=16, decode_scale="fast")
+    for bad in (None, 1, True):
+        with pytest.raises(TypeError, match="decode_scale must be a str"):
+            nc.Loader(images, crop=16, decode_scale=bad)

@@ -1,8 +1,10 @@
 // JpegDecoder: libjpeg(-turbo) decompression of a window to RGB, with errors turned into C++
-// exceptions through a longjmp-based error manager (libjpeg's default would exit()).
+// exceptions through a longjmp-based error manager (libjpeg's default would exit()), and every
+// image read as by a fresh decompressor (no quantization or Huffman table kept from the last).
 #include "nocopy/pipeline/codecs/jpeg_decoder.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -97,6 +99,23 @@ void on_progress(j_common_ptr cinfo) {
   }
 }
 
+// libjpeg's allocators before the decoder redirected them (see JpegDecoder::Impl).
+struct PermanentPool {
+  void* (*alloc_small)(j_common_ptr, int, size_t) = nullptr;
+  void* (*alloc_large)(j_common_ptr, int, size_t) = nullptr;
+};
+
+// What libjpeg asks for its permanent pool while reading an image (the quantization and
+// Huffman tables it defines) comes from the image pool, which jpeg_abort frees.
+void* alloc_small_per_image(j_common_ptr cinfo, int pool_id, size_t size) {
+  const auto* pool = static_cast<const PermanentPool*>(cinfo->client_data);
+  return pool->alloc_small(cinfo, pool_id == JPOOL_PERMANENT ? JPOOL_IMAGE : pool_id, size);
+}
+void* alloc_large_per_image(j_common_ptr cinfo, int pool_id, size_t size) {
+  const auto* pool = static_cast<const PermanentPool*>(cinfo->client_data);
+  return pool->alloc_large(cinfo, pool_id == JPOOL_PERMANENT ? JPOOL_IMAGE : pool_id, size);
+}
+
 // a * b / 255 rounded, as Pillow's MULDIV255 computes it.
 inline int mul255(int a, int b) {
   const int t = a * b + 128;
@@ -111,10 +130,18 @@ constexpr int64_t kCropMargin = 2;
 
 using Rows = JpegDecoder::Rows;
 
+// libjpeg keeps the quantization and Huffman tables an image defines for the next images of
+// the same decompressor (for abbreviated datastreams), so a reused decompressor would decode a
+// JPEG lacking DQT or DHT segments with the tables of whatever it decoded before. Here every
+// image starts with no tables, as in a fresh decompressor: once created, the decompressor's
+// permanent allocations go to the image pool, and end_image forgets the tables that jpeg_abort
+// frees with it. (A fresh libjpeg-turbo refuses a JPEG without quantization tables and decodes
+// a sequential one without Huffman tables with the standard ones, as motion JPEG needs.)
 struct JpegDecoder::Impl {
   jpeg_decompress_struct cinfo{};
   ErrorManager err{};
   jpeg_progress_mgr progress{};
+  PermanentPool permanent;
   std::vector<uint8_t> row;     // one scanline of the cropped region (grows, never shrinks)
   std::vector<uint8_t> pixels;  // decode_rows' window rows (grows, never shrinks)
   std::vector<JSAMPROW> rows;   // where each decoded row of the window goes
@@ -125,6 +152,15 @@ struct JpegDecoder::Impl {
   /// setting *direct to where the window lies there.
   JpegInfo run(const uint8_t* data, size_t size, int denom, const JpegWindow& window, uint8_t* out,
                int64_t row_stride, Rows* direct);
+
+  /// Ends the image being read (if any): libjpeg frees its image pool, tables included, and
+  /// the decompressor is left with no tables, ready for the next image.
+  void end_image() {
+    jpeg_abort_decompress(&cinfo);
+    std::fill(std::begin(cinfo.quant_tbl_ptrs), std::end(cinfo.quant_tbl_ptrs), nullptr);
+    std::fill(std::begin(cinfo.dc_huff_tbl_ptrs), std::end(cinfo.dc_huff_tbl_ptrs), nullptr);
+    std::fill(std::begin(cinfo.ac_huff_tbl_ptrs), std::end(cinfo.ac_huff_tbl_ptrs), nullptr);
+  }
 };
 
 JpegDecoder::JpegDecoder(bool fail_on_warning, int64_t max_memory) : impl_(new Impl) {
@@ -142,6 +178,14 @@ JpegDecoder::JpegDecoder(bool fail_on_warning, int64_t max_memory) : impl_(new I
   s.cinfo.mem->max_memory_to_use = static_cast<long>(max_memory);
   s.progress.progress_monitor = on_progress;
   s.cinfo.progress = &s.progress;
+  // jpeg_mem_src makes its source manager once, in the permanent pool, where it must stay: it
+  // is made here, before the permanent pool becomes per image.
+  static const uint8_t kSoi[2] = {0xFF, 0xD8};
+  jpeg_mem_src(&s.cinfo, kSoi, sizeof(kSoi));
+  s.permanent = {s.cinfo.mem->alloc_small, s.cinfo.mem->alloc_large};
+  s.cinfo.client_data = &s.permanent;
+  s.cinfo.mem->alloc_small = alloc_small_per_image;
+  s.cinfo.mem->alloc_large = alloc_large_per_image;
 }
 
 JpegDecoder::~JpegDecoder() {
@@ -154,15 +198,15 @@ JpegDecoder& JpegDecoder::operator=(JpegDecoder&&) noexcept = default;
 JpegInfo JpegDecoder::read_header(const uint8_t* data, size_t size) {
   Impl& s = *impl_;
   if (size == 0 || data == nullptr) throw std::invalid_argument("JPEG data is empty");
-  jpeg_abort_decompress(&s.cinfo);  // any earlier failure left a state; start afresh
+  s.end_image();  // any earlier failure left a state; start afresh
   if (setjmp(s.err.jump)) {
-    jpeg_abort_decompress(&s.cinfo);
+    s.end_image();
     throw std::invalid_argument(std::string("not a decodable JPEG: ") + s.err.message);
   }
   jpeg_mem_src(&s.cinfo, data, static_cast<unsigned long>(size));
   jpeg_read_header(&s.cinfo, TRUE);
   JpegInfo info{s.cinfo.image_height, s.cinfo.image_width, s.cinfo.num_components};
-  jpeg_abort_decompress(&s.cinfo);
+  s.end_image();
   return info;
 }
 
@@ -184,12 +228,12 @@ JpegInfo JpegDecoder::Impl::run(const uint8_t* data, size_t size, int denom,
   Impl& s = *this;
   jpeg_scaled_size(1, denom);  // validates denom
   if (size == 0 || data == nullptr) throw std::invalid_argument("JPEG data is empty");
-  jpeg_abort_decompress(&s.cinfo);
+  s.end_image();
   s.err.pub.num_warnings = 0;
   // No automatic C++ objects with destructors live from here to the end of the libjpeg calls:
   // a longjmp back to this point only skips C frames.
   if (setjmp(s.err.jump)) {
-    jpeg_abort_decompress(&s.cinfo);
+    s.end_image();
     throw std::invalid_argument(std::string("corrupt JPEG: ") + s.err.message);
   }
   jpeg_mem_src(&s.cinfo, data, static_cast<unsigned long>(size));
@@ -206,7 +250,7 @@ JpegInfo JpegDecoder::Impl::run(const uint8_t* data, size_t size, int denom,
   const int64_t out_h = s.cinfo.output_height, out_w = s.cinfo.output_width;
   if (window.height < 1 || window.width < 1 || window.top < 0 || window.left < 0 ||
       window.top + window.height > out_h || window.left + window.width > out_w) {
-    jpeg_abort_decompress(&s.cinfo);
+    s.end_image();
     throw std::invalid_argument(
         "JPEG window (top " + std::to_string(window.top) + ", left " + std::to_string(window.left) +
         ", height " + std::to_string(window.height) + ", width " + std::to_string(window.width) +
@@ -214,7 +258,7 @@ JpegInfo JpegDecoder::Impl::run(const uint8_t* data, size_t size, int denom,
         std::to_string(out_h) + ", " + std::to_string(out_w) + ")");
   }
   if (direct == nullptr && row_stride < 3 * window.width) {
-    jpeg_abort_decompress(&s.cinfo);
+    s.end_image();
     throw std::invalid_argument("JPEG output row stride " + std::to_string(row_stride) +
                                 " is less than 3 * width " + std::to_string(3 * window.width));
   }
@@ -271,7 +315,7 @@ JpegInfo JpegDecoder::Impl::run(const uint8_t* data, size_t size, int denom,
       }
       r += got;
     }
-    jpeg_abort_decompress(&s.cinfo);  // the rows below the window are never decoded
+    s.end_image();  // the rows below the window are never decoded
     return info;
   }
   JSAMPROW rowp = s.row.data();
@@ -296,7 +340,7 @@ JpegInfo JpegDecoder::Impl::run(const uint8_t* data, size_t size, int denom,
       }
     }
   }
-  jpeg_abort_decompress(&s.cinfo);  // the rows below the window are never decoded
+  s.end_image();  // the rows below the window are never decoded
   return info;
 }
 

@@ -32,19 +32,23 @@ bool is_resize_output_dtype(DType t) {
 }
 
 void ResampleTable::compute(int64_t in_size, int64_t out_size, int64_t begin, int64_t count,
-                            Interpolation mode) {
+                            Interpolation mode, double offset, double span) {
   size_ = count;
   first_.resize(static_cast<size_t>(count));
   count_.resize(static_cast<size_t>(count));
   if (mode == Interpolation::Nearest) {
-    // torch's nearest_idx: identity, halving, else floor(i * scale) in float, clamped.
+    // torch's nearest_idx: identity, halving, else floor(i * scale) in float, clamped; a
+    // stretch between samples: floor(offset + i * span / out_size).
     stride_ = 1;
     weights_.assign(static_cast<size_t>(count), 1.0f);
     const float scale = static_cast<float>(in_size) / static_cast<float>(out_size);
     for (int64_t k = 0; k < count; ++k) {
       const int64_t i = begin + k;
       int64_t src;
-      if (in_size == out_size) {
+      if (span > 0.0) {
+        const double x = offset + static_cast<double>(i) * span / static_cast<double>(out_size);
+        src = std::clamp<int64_t>(static_cast<int64_t>(std::floor(x)), 0, in_size - 1);
+      } else if (in_size == out_size) {
         src = i;
       } else if (out_size == 2 * in_size) {
         src = i >> 1;
@@ -56,15 +60,17 @@ void ResampleTable::compute(int64_t in_size, int64_t out_size, int64_t begin, in
       count_[k] = 1;
     }
   } else {
-    // torch's _compute_weights_aa (interp_size 2, the triangle filter), in double.
-    const double scale = static_cast<double>(in_size) / static_cast<double>(out_size);
+    // torch's _compute_weights_aa (interp_size 2, the triangle filter), in double; a stretch
+    // between samples moves the centers by `offset` (Pillow's precompute_coeffs with a box).
+    const double extent = span > 0.0 ? span : static_cast<double>(in_size);
+    const double scale = extent / static_cast<double>(out_size);
     const double support = scale >= 1.0 ? scale : 1.0;
     const double invscale = scale >= 1.0 ? 1.0 / scale : 1.0;
     stride_ = static_cast<int64_t>(std::floor(2.0 * support)) + 2;
     weights_.assign(static_cast<size_t>(count * stride_), 0.0f);
     work_.resize(static_cast<size_t>(stride_));
     for (int64_t k = 0; k < count; ++k) {
-      const double center = scale * (static_cast<double>(begin + k) + 0.5);
+      const double center = offset + scale * (static_cast<double>(begin + k) + 0.5);
       int64_t xmin = std::max(static_cast<int64_t>(center - support + 0.5), int64_t{0});
       int64_t xsize = std::min(static_cast<int64_t>(center + support + 0.5), in_size) - xmin;
       xsize = std::clamp<int64_t>(xsize, 0, stride_);
@@ -345,8 +351,8 @@ void vertical_pass(const ResizeSource& src, const ResizeGeometry& g, const Resam
 
 void resample_window(const ResizeSource& src, const ResizeGeometry& g, const ResizeOutput& out,
                      ResizeScratch& s) {
-  s.rows.compute(g.height, g.resized_h, g.out_top, g.out_h, g.interpolation);
-  s.cols.compute(g.width, g.resized_w, g.out_left, g.out_w, g.interpolation);
+  s.rows.compute(g.height, g.resized_h, g.out_top, g.out_h, g.interpolation, g.offset_y, g.span_h);
+  s.cols.compute(g.width, g.resized_w, g.out_left, g.out_w, g.interpolation, g.offset_x, g.span_w);
   const int64_t C = src.channels;
   // Only the window columns some output column reads are resampled vertically.
   const int64_t col_begin = s.cols.source_begin(), col_end = s.cols.source_end();

@@ -6,18 +6,16 @@
 #include <cstring>
 #include <utility>
 
-#include "nocopy/pipeline/codecs/jpeg_sample.hpp"
-
 namespace nocopy {
 
-ImageProducer::ImageProducer(ImageSource images, std::optional<View> labels,
+ImageProducer::ImageProducer(ImageSourcePtr images, std::optional<View> labels,
                              const LoaderOptions& options)
     : options_(options),
-      config_(resolve_loader_options(options, images, labels)),
+      config_(resolve_loader_options(options, *images, labels)),
       images_(std::move(images)),
       labels_(std::move(labels)),
       order_(config_.num_samples, options.shuffle, options.seed),
-      transform_(images_.view(), config_.transform) {
+      transform_(images_->check_view(), config_.transform) {
   outputs_.push_back({"images", options_.dtype, config_.sample_shape});
   if (labels_) {
     label_shape_.assign(labels_->shape().begin() + 1, labels_->shape().end());
@@ -40,8 +38,8 @@ std::unique_ptr<ProducerPlan> ImageProducer::plan(int64_t epoch, const ShardGeom
   const std::vector<int64_t>& order = *held;
   const auto e = static_cast<uint64_t>(epoch);
   const uint64_t seed = options_.seed;
-  const ImageSizes sizes{config_.num_samples, images_.height(0), images_.width(0),
-                         images_.sample_shapes()};
+  const ImageSizes sizes{config_.num_samples, images_->height(0), images_->width(0),
+                         images_->sample_shapes()};
   auto out = std::make_unique<TypedPlan<BatchPlan>>();
   BatchPlan& p = out->plan;
   p.indices.resize(static_cast<size_t>(n));
@@ -74,18 +72,11 @@ int64_t ImageProducer::sample_of(const ProducerPlan& plan, int64_t slot) const {
 }
 
 Stage ImageProducer::fill_stage() const {
-  return images_.jpeg_set() ? Stage::Decode : Stage::Kernel;
+  return images_->decodes() ? Stage::Decode : Stage::Kernel;
 }
 
 std::vector<ByteRange> ImageProducer::source_extents() const {
-  std::vector<ByteRange> out;
-  if (const auto& set = images_.image_set()) {
-    out.push_back(set->pixels().byte_extent());
-  } else if (const auto& jpeg = images_.jpeg_set()) {
-    out.push_back(jpeg->bytes().byte_extent());
-  } else {
-    out.push_back(images_.view().byte_extent());
-  }
+  std::vector<ByteRange> out = images_->extents();
   if (labels_) out.push_back(labels_->byte_extent());
   return out;
 }
@@ -114,30 +105,17 @@ void ImageProducer::gather_label(int64_t sample, char* dst) const {
   }
 }
 
-void ImageProducer::resample_sample(const BatchPlan& p, size_t k, void* out) const {
-  // Scratch of this worker thread, reused by every sample it resizes: no allocation per sample
-  // once it has seen the largest window.
-  static thread_local ResizeScratch scratch;
-  const int64_t n = p.indices[k];
-  const ResizeGeometry g = window_geometry(
-      config_.crop, CropWindow{p.top[k], p.left[k], p.height[k], p.width[k]}, p.mirror[k] != 0);
-  const ResizeOutput o{out, options_.dtype, options_.layout == Layout::CHW,
-                       transform_.multipliers().data(), transform_.offsets().data()};
-  if (const auto& jpeg = images_.jpeg_set()) {
-    // Decode only the window's rows and iMCU columns, then resample it: one fused pass.
-    static thread_local JpegSampleScratch jpeg_scratch;
-    decode_resample_window(jpeg->encoded_data(n), jpeg->encoded_size(n), jpeg->height(n),
-                           jpeg->width(n), g, o, jpeg_scratch);
-    return;
-  }
-  resample_window(images_.image(n), g, o, scratch);
-}
-
 void ImageProducer::fill(const ProducerPlan& plan, int64_t slot, std::span<char* const> out) const {
   const BatchPlan& p = static_cast<const TypedPlan<BatchPlan>&>(plan).plan;
   const auto k = static_cast<size_t>(slot);
   if (config_.crop.resample) {
-    resample_sample(p, k, out[0]);
+    // Resizing modes and ImageSets: the window through the resampling kernel (decoded first
+    // for a JPEG source), with mirror, normalize, layout and dtype, in one pass.
+    const ResizeGeometry g = window_geometry(
+        config_.crop, CropWindow{p.top[k], p.left[k], p.height[k], p.width[k]}, p.mirror[k] != 0);
+    const ResizeOutput o{out[0], options_.dtype, options_.layout == Layout::CHW,
+                         transform_.multipliers().data(), transform_.offsets().data()};
+    images_->resample_into(p.indices[k], g, o, options_);
   } else {
     transform_.apply(p.indices[k], p.top[k], p.left[k], p.mirror[k] != 0, out[0]);
   }

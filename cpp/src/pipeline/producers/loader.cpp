@@ -7,9 +7,12 @@
 namespace nocopy {
 
 Loader::Loader(View images, std::optional<View> labels, const LoaderOptions& options)
-    : Loader(ImageSource(std::move(images)), std::move(labels), options) {}
+    : Loader(image_source(std::move(images)), std::move(labels), options) {}
 
-Loader::Loader(ImageSource images, std::optional<View> labels, const LoaderOptions& options)
+Loader::Loader(ImageSet images, std::optional<View> labels, const LoaderOptions& options)
+    : Loader(image_source(std::move(images)), std::move(labels), options) {}
+
+Loader::Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options)
     : TypedLoader(
           std::make_unique<ImageProducer>(std::move(images), std::move(labels), validated(options)),
           options),

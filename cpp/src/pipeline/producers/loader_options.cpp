@@ -15,6 +15,7 @@ std::span<const OptionSpec<LoaderOptions>> loader_option_specs() {
     append_specs(out, crop_window_option_specs());
     append_specs(out, mirror_option_specs());
     append_specs(out, normalize_option_specs());
+    append_specs(out, jpeg_decode_option_specs());
     append_specs(out, order_option_specs());
     append_specs(out, engine_option_specs());
     return out;
@@ -22,15 +23,8 @@ std::span<const OptionSpec<LoaderOptions>> loader_option_specs() {
   return specs;
 }
 
-LoaderConfig resolve_loader_options(const LoaderOptions& o, const View& images,
-                                    const std::optional<View>& labels) {
-  check_sample_source(images);
-  return resolve_loader_options(o, ImageSource(images), labels);
-}
-
 LoaderConfig resolve_loader_options(const LoaderOptions& o, const ImageSource& source,
                                     const std::optional<View>& labels) {
-  check_sample_source(source.view());
   LoaderConfig c;
   c.num_samples = source.size();
   if (c.num_samples < 1) {

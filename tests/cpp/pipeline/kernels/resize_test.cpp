@@ -1,6 +1,7 @@
 // Tests of the resampling kernel: coefficient tables against values computed by hand from
-// torch's antialiased-bilinear and nearest formulas, identity and constant images, strides,
-// mirroring, the output layouts and dtypes, and a center crop of a resize.
+// torch's antialiased-bilinear and nearest formulas, stretches between samples, identity and
+// constant images, strides, mirroring, the output layouts and dtypes, and a center crop of a
+// resize.
 #include "nocopy/pipeline/kernels/resize.hpp"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <tuple>
 #include <vector>
 
 using nocopy::DType;
@@ -93,6 +95,43 @@ TEST(Resize, NearestFollowsTorch) {
   EXPECT_EQ(t.first()[2], 3);
   t.compute(3, 6, 0, 6, Interpolation::Nearest);  // doubling: i >> 1
   EXPECT_EQ(t.first()[5], 2);
+}
+
+TEST(Resize, AStretchBetweenSamplesIsResampledWhereItLies) {
+  // The stretch [offset, offset + span) of the samples, as Pillow's resize box: a whole-sample
+  // stretch is the plain table; a ramp (sample j = j, centered at j + 0.5) resampled over a
+  // stretch gives about the ramp's value at each output center, offset + (i + 0.5) * span / out
+  // (the taps' weights are not symmetric about it; exact values against Pillow's box resize
+  // are in tests/python/unit/test_jpeg.py).
+  ResampleTable plain, stretch;
+  plain.compute(37, 9, 0, 9, Interpolation::Bilinear);
+  stretch.compute(37, 9, 0, 9, Interpolation::Bilinear, 0.0, 37.0);
+  for (int64_t i = 0; i < 9; ++i) {
+    ASSERT_EQ(plain.first()[i], stretch.first()[i]);
+    ASSERT_EQ(plain.count()[i], stretch.count()[i]);
+    for (int j = 0; j < plain.count()[i]; ++j) {
+      ASSERT_EQ(plain.weights()[i * plain.stride() + j],
+                stretch.weights()[i * stretch.stride() + j]);
+    }
+  }
+  std::vector<float> ramp(60);
+  std::iota(ramp.begin(), ramp.end(), 0.0f);
+  const ResizeSource src{ramp.data(), DType::Float32, 1, 60, 1, 60, 1, 1};
+  for (auto [offset, span, out] : {std::tuple{10.3, 12.6, 5}, {17.75, 20.5, 41}, {3.5, 40.0, 8}}) {
+    ResizeGeometry g = whole(1, 60, 1, out);
+    g.offset_x = offset;
+    g.span_w = span;
+    const std::vector<float> got = run(src, g);
+    for (int64_t i = 0; i < out; ++i) {
+      EXPECT_NEAR(got[i], offset + (i + 0.5) * span / out - 0.5, 0.1) << offset << " " << i;
+    }
+  }
+  // Nearest: floor(offset + i * span / out), inside the samples.
+  stretch.compute(10, 4, 0, 4, Interpolation::Nearest, 2.5, 6.0);  // 2.5, 4, 5.5, 7
+  EXPECT_EQ(stretch.first()[0], 2);
+  EXPECT_EQ(stretch.first()[1], 4);
+  EXPECT_EQ(stretch.first()[2], 5);
+  EXPECT_EQ(stretch.first()[3], 7);
 }
 
 TEST(Resize, SameSizeIsTheIdentityAndConstantsStayConstant) {

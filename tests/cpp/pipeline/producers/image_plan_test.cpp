@@ -42,7 +42,7 @@ Config config(int64_t n) {
 
 nocopy::ImageProducer producer(const Config& c) {
   return nocopy::ImageProducer(
-      nocopy::ImageSource(nocopy::View::empty(nocopy::DType::UInt8, {c.num_samples, 10, 12, 3})),
+      nocopy::image_source(nocopy::View::empty(nocopy::DType::UInt8, {c.num_samples, 10, 12, 3})),
       std::nullopt, c.options);
 }
 

@@ -3,7 +3,10 @@
 // 1/2, 1/4 or 1/8, always to interleaved RGB uint8 (grayscale and CMYK are converted).
 //
 // One JpegDecoder per worker thread, reused for every sample: it keeps libjpeg's decompressor and
-// a row buffer, so a decode allocates nothing beyond libjpeg's own per-image pools. libjpeg's
+// a row buffer, so a decode allocates nothing beyond libjpeg's own per-image pools. Each image
+// decodes as in a fresh decompressor, whatever was decoded before: libjpeg would keep an
+// image's quantization and Huffman tables for the next (abbreviated datastreams), so a JPEG
+// lacking them would borrow the last image's; the decoder forgets them instead. libjpeg's
 // errors (and, by default, its warnings about corrupt data) never exit() or return garbage: they
 // are caught with a longjmp inside the decoder and thrown as std::invalid_argument. Decoding uses
 // libjpeg's defaults, as Pillow does: the accurate integer IDCT (JDCT_ISLOW) and fancy upsampling.

@@ -33,8 +33,11 @@ class ResampleTable {
  public:
   /// Recomputes the table (reusing its memory: no allocation once it has held a table as
   /// large). Requires in_size, out_size >= 1 and [begin, begin + count) inside [0, out_size);
-  /// the caller (the loader's validated options) guarantees it.
-  void compute(int64_t in_size, int64_t out_size, int64_t begin, int64_t count, Interpolation mode);
+  /// the caller (the loader's validated options) guarantees it. A `span` > 0 resizes the
+  /// stretch [offset, offset + span) of the in_size samples instead of all of them (edges
+  /// between samples, as Pillow's resize box; taps stay inside [0, in_size)).
+  void compute(int64_t in_size, int64_t out_size, int64_t begin, int64_t count, Interpolation mode,
+               double offset = 0.0, double span = 0.0);
   /// Number of output indices in the table.
   int64_t size() const { return size_; }
   /// Distance between the weights of consecutive output indices.
@@ -73,6 +76,11 @@ struct ResizeSource {
 struct ResizeGeometry {
   /// The source window: rows [top, top + height), columns [left, left + width).
   int64_t top = 0, left = 0, height = 1, width = 1;
+  /// When the window's edges fall between source pixels (a DCT-scaled JPEG window): it covers
+  /// rows [top + offset_y, top + offset_y + span_h) and columns [left + offset_x, left +
+  /// offset_x + span_w), inside the whole pixels above, which are all that is read. A span of
+  /// 0 means the whole pixels (offset 0).
+  double offset_y = 0.0, offset_x = 0.0, span_h = 0.0, span_w = 0.0;
   /// Size the window is resampled to.
   int64_t resized_h = 1, resized_w = 1;
   /// The produced part of the resampled window: rows [out_top, out_top + out_h), columns

@@ -56,10 +56,10 @@ class ImageProducer final : public BatchProducer {
 
   /// Checks `options` against the images and labels (resolve_loader_options, the Sampler and
   /// SampleTransform checks: std::invalid_argument / BufferError with the value and the limit).
-  ImageProducer(ImageSource images, std::optional<View> labels, const LoaderOptions& options);
+  ImageProducer(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options);
 
   std::string_view kind() const override { return "Loader"; }
-  int64_t epoch_size() const override { return images_.size(); }
+  int64_t epoch_size() const override { return images_->size(); }
   const std::vector<SlotOutput>& outputs() const override { return outputs_; }
   std::unique_ptr<ProducerPlan> plan(int64_t epoch, const ShardGeometry& geometry,
                                      int64_t b) const override;
@@ -72,16 +72,14 @@ class ImageProducer final : public BatchProducer {
   /// The options resolved against the images (what the sampler and transform were built from).
   const LoaderConfig& config() const { return config_; }
   /// The images.
-  const ImageSource& images() const { return images_; }
+  const ImageSource& images() const { return *images_; }
 
  private:
-  /// Writes slot k's image through the resampling kernel (resizing modes, ImageSets).
-  void resample_sample(const BatchPlan& p, size_t k, void* out) const;
   void gather_label(int64_t sample, char* dst) const;
 
   LoaderOptions options_;
   LoaderConfig config_;
-  ImageSource images_;
+  ImageSourcePtr images_;
   std::optional<View> labels_;
   EpochOrder order_;
   SampleTransform transform_;

@@ -28,9 +28,11 @@ class Loader : public TypedLoader<ImageProducer> {
   /// Validates everything up front (std::invalid_argument / BufferError with the value and the
   /// limit) and starts the worker threads; no work happens before the first next().
   Loader(View images, std::optional<View> labels, const LoaderOptions& options);
-  /// The same over any image source: a uniform array or an ImageSet of different-size images
-  /// (labels, when given, have first axis N; an ImageSet's own labels are not implied here).
-  Loader(ImageSource images, std::optional<View> labels, const LoaderOptions& options);
+  /// The same over an ImageSet of different-size images, raw or JPEG (labels, when given, have
+  /// first axis N; the set's own labels are not implied here).
+  Loader(ImageSet images, std::optional<View> labels, const LoaderOptions& options);
+  /// The same over any image source (sources/image_source.hpp).
+  Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options);
 
   /// The options as given.
   const LoaderOptions& options() const { return options_; }

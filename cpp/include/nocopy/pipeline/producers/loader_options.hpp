@@ -1,7 +1,8 @@
 // LoaderOptions: every knob of the image loader, the sum of its parts' options, each declared
 // once where the part lives: the engine's (EngineOptions: batch_size, drop_last, num_threads,
 // prefetch, allocator, rank, world_size, on_error), the order's (OrderOptions: shuffle, seed) and
-// the operators' (CropWindowOptions, MirrorOptions, NormalizeOptions). resolve_loader_options is
+// the operators' (CropWindowOptions, MirrorOptions, NormalizeOptions) and the JPEG codec's
+// (JpegDecodeOptions). resolve_loader_options is
 // the one place they are checked against the images; the Python nc.Loader's keyword arguments
 // are parsed by loader_option_specs(), the parts' tables appended.
 #pragma once
@@ -13,6 +14,7 @@
 
 #include "nocopy/core/option_spec.hpp"
 #include "nocopy/core/view.hpp"
+#include "nocopy/pipeline/codecs/jpeg_sample.hpp"
 #include "nocopy/pipeline/engine/engine_options.hpp"
 #include "nocopy/pipeline/kernels/sample_transform.hpp"
 #include "nocopy/pipeline/ops/crop_window.hpp"
@@ -29,7 +31,8 @@ struct LoaderOptions : EngineOptions,
                        OrderOptions,
                        CropWindowOptions,
                        MirrorOptions,
-                       NormalizeOptions {};
+                       NormalizeOptions,
+                       JpegDecodeOptions {};
 
 /// The declarations of every option of the image loader (its parts' tables).
 std::span<const OptionSpec<LoaderOptions>> loader_option_specs();
@@ -49,14 +52,10 @@ struct LoaderConfig {
   std::vector<int64_t> sample_shape;
 };
 
-/// Checks `options` with `images` (N, H, W, C) and `labels` (first axis N, or none) and
-/// resolves the defaults; std::invalid_argument / BufferError naming the argument, the value
-/// and the limit.
-LoaderConfig resolve_loader_options(const LoaderOptions& options, const View& images,
-                                    const std::optional<View>& labels);
-
-/// The same for any image source: a uniform array or an ImageSet (whose images may differ in
-/// size: the plain crop modes then need each image to hold the crop).
+/// Checks `options` with `images` (a uniform array or an ImageSet, whose images may differ in
+/// size: the plain crop modes then need each image to hold the crop) and `labels` (first axis
+/// N, or none) and resolves the defaults; std::invalid_argument / BufferError naming the
+/// argument, the value and the limit.
 LoaderConfig resolve_loader_options(const LoaderOptions& options, const ImageSource& images,
                                     const std::optional<View>& labels);
 

@@ -1,16 +1,7 @@
 // SequenceProducer: what one slot of a sequence batch holds: a window of a token stream or time
-// series (x) and its targets (y), gathered and converted to the output type in one pass. The
-// batch engine runs it (nocopy::SequenceLoader is the two together).
-//
-// How a source is read (storage_of / positional_reader, storage/read_at.hpp): memory-mapped
-// sources get MADV_RANDOM. Up to 256 MiB of them in all are read through the mapping and stay
-// resident (bounded by their size). Beyond that, contiguous sources that map a file (a
-// SharedArray's segment is one, in /dev/shm) are read by position (pread, POSIX_FADV_RANDOM), so
-// no page of the mapping becomes resident, and the others (strided views, a file or segment whose
-// name now refers to another) through the mapping, the pages read unmapped again every 32 MiB of
-// reads (MADV_DONTNEED; the file keeps them in its page cache; not for copy-on-write mappings).
-// So the resident memory stays bounded however large the file. Windows read through a mapping
-// are prefetched a few windows ahead (random windows are bound by memory latency).
+// series (x) and its targets (y), gathered and converted to the output type in one pass. Its plan
+// of a batch is the SequenceSampler's; how windows are read is the SequenceSource's. The batch
+// engine runs it (nocopy::SequenceLoader is the two together).
 #pragma once
 
 #include <cstdint>
@@ -23,7 +14,7 @@
 #include "nocopy/pipeline/engine/batch_producer.hpp"
 #include "nocopy/pipeline/producers/sequence_options.hpp"
 #include "nocopy/pipeline/sampling/sequence_sampler.hpp"
-#include "nocopy/storage/read_at.hpp"
+#include "nocopy/pipeline/sources/sequence_source.hpp"
 
 namespace nocopy {
 
@@ -62,7 +53,9 @@ class SequenceProducer final : public BatchProducer {
   int64_t prefetch_distance() const override;
   void prefetch(const ProducerPlan& plan, int64_t slot) const noexcept override;
   int64_t sample_of(const ProducerPlan& plan, int64_t slot) const override;
-  Stage fill_stage() const override { return reads_by_position_ ? Stage::Read : Stage::Kernel; }
+  Stage fill_stage() const override {
+    return source_.reads_by_position() ? Stage::Read : Stage::Kernel;
+  }
   void after_batch(int64_t slots) override;
   std::vector<ByteRange> source_extents() const override;
   std::vector<CheckpointEntry> resume_key() const override;
@@ -73,20 +66,10 @@ class SequenceProducer final : public BatchProducer {
   const SequenceSampler& sampler() const { return sampler_; }
 
  private:
-  void gather_window(size_t source, int64_t start, char* x, char* y) const;
-
   SequenceOptions options_;
-  std::vector<View> sources_;
-  std::vector<int64_t> lengths_;
+  SequenceSource source_;
   SequenceSampler sampler_;
-  std::vector<int64_t> sample_tail_;  // () for 1-D sources, (F) for 2-D ones
   bool check_range_ = false;
-  std::vector<uint8_t> release_;  // 1 for sources whose read pages are released (large mappings)
-  std::vector<std::unique_ptr<ReadAt>> readers_;  // positional readers of file / shm sources
-  bool reads_by_position_ = false;
-  size_t scratch_bytes_ = 0;      // a window's source bytes (x and y steps), for pread + convert
-  int64_t window_cost_ = 0;       // resident bytes a window may map (its pages + fault-around)
-  int64_t unreleased_bytes_ = 0;  // touched by after_batch only (the consumer)
   std::vector<SlotOutput> outputs_;
 };
 

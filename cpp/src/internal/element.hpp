@@ -8,10 +8,10 @@
 // The element types are those of nocopy/core/dtype_visit.hpp. Bool8, Float16Bits and
 // BFloat16Bits are opaque enums over their bits; they are declared again here (an opaque enum
 // declaration is a complete type and may be repeated) so that this helper depends on no layer.
+// Complex elements are recognized by their members re and im (nocopy::Complex<T>).
 #pragma once
 
 #include <cmath>
-#include <complex>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -24,11 +24,12 @@ enum class Bool8 : uint8_t;
 enum class Float16Bits : uint16_t;
 enum class BFloat16Bits : uint16_t;
 
-/// True for the complex element types (std::complex<float>, std::complex<double>).
+/// True for the complex element types: structs of a real part re and an imaginary part im.
 template <class T>
-inline constexpr bool is_complex_element_v = false;
-template <class T>
-inline constexpr bool is_complex_element_v<std::complex<T>> = true;
+inline constexpr bool is_complex_element_v = requires(const T& c) {
+  c.re;
+  c.im;
+};
 
 /// The element at p as float32: float16 and bfloat16 decoded exactly, integers and float64
 /// converted (rounded to nearest). For real elements (not bool, not complex).
@@ -72,7 +73,7 @@ template <class S>
   } else if constexpr (std::is_same_v<S, Float16Bits> || std::is_same_v<S, BFloat16Bits>) {
     return (static_cast<uint16_t>(s) & 0x7fffu) != 0;
   } else if constexpr (is_complex_element_v<S>) {
-    return s.real() != 0 || s.imag() != 0;
+    return s.re != 0 || s.im != 0;
   } else {
     return s != 0;
   }
@@ -84,10 +85,12 @@ template <class S>
 [[gnu::always_inline]] inline auto as_number(S s) {
   if constexpr (std::is_same_v<S, Bool8>) {
     return static_cast<uint8_t>(static_cast<uint8_t>(s) != 0);
-  } else if constexpr (std::is_same_v<S, Float16Bits> || std::is_same_v<S, BFloat16Bits>) {
-    return load_as_float(&s);
+  } else if constexpr (std::is_same_v<S, Float16Bits>) {
+    return half_bits_to_float(static_cast<uint16_t>(s));
+  } else if constexpr (std::is_same_v<S, BFloat16Bits>) {
+    return bfloat16_bits_to_float(static_cast<uint16_t>(s));
   } else if constexpr (is_complex_element_v<S>) {
-    return s.real();
+    return s.re;
   } else {
     return s;
   }
@@ -114,9 +117,9 @@ template <class D, class S>
   if constexpr (std::is_same_v<D, Bool8>) {
     return static_cast<Bool8>(static_cast<uint8_t>(is_nonzero(s)));
   } else if constexpr (is_complex_element_v<D>) {
-    using T = typename D::value_type;
+    using T = decltype(D::re);
     if constexpr (is_complex_element_v<S>) {
-      return D{static_cast<T>(s.real()), static_cast<T>(s.imag())};
+      return D{static_cast<T>(s.re), static_cast<T>(s.im)};
     } else {
       return D{static_cast<T>(as_number(s)), T(0)};
     }

@@ -49,7 +49,7 @@ TEST(DTypeVisit, EveryDTypeReachesAnElementTypeOfItsSizeAndKind) {
     EXPECT_EQ(seen, t);
   }
   static_assert(std::is_same_v<nocopy::dtype_element_t<DType::Float16>, nocopy::Float16Bits>);
-  static_assert(std::is_same_v<nocopy::dtype_element_t<DType::Complex64>, std::complex<float>>);
+  static_assert(std::is_same_v<nocopy::dtype_element_t<DType::Complex64>, nocopy::Complex<float>>);
   static_assert(nocopy::dtype_of_v<int64_t> == DType::Int64);
   static_assert(!nocopy::is_dtype_element_v<char>);
   static_assert(nocopy::AllDTypes::values.size() == nocopy::kDTypeCount);

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <complex>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -16,6 +15,7 @@
 using nocopy::BFloat16Bits;
 using nocopy::Bool8;
 using nocopy::cast_element;
+using nocopy::Complex;
 using nocopy::DType;
 using nocopy::Float16Bits;
 using nocopy::load_as_float;
@@ -94,15 +94,20 @@ TEST(Element, SixteenBitStoresRoundToNearestEvenAndKeepInfAndNaN) {
 TEST(Element, CastsFollowNumPysAstype) {
   EXPECT_EQ(static_cast<uint8_t>(cast_element<Bool8>(static_cast<Float16Bits>(0x8000))), 0);
   EXPECT_EQ(static_cast<uint8_t>(cast_element<Bool8>(kNaN)), 1);
-  EXPECT_EQ(static_cast<uint8_t>(cast_element<Bool8>(std::complex<float>(0, 2))), 1);
+  EXPECT_EQ(static_cast<uint8_t>(cast_element<Bool8>(Complex<float>{0, 2})), 1);
   EXPECT_EQ(cast_element<int32_t>(static_cast<Bool8>(7)), 1);
   EXPECT_EQ(cast_element<uint8_t>(int16_t{-1}), 255);  // wraps
   EXPECT_EQ(cast_element<int8_t>(1e10), 127);          // saturates
   EXPECT_EQ(cast_element<int8_t>(-1e10f), -128);
   EXPECT_EQ(cast_element<int64_t>(kNaN), 0);
   EXPECT_EQ(cast_element<int32_t>(-2.9), -2);  // truncates toward zero
-  EXPECT_EQ(cast_element<float>(std::complex<double>(1.5, 9)), 1.5f);
-  EXPECT_EQ(cast_element<std::complex<double>>(int8_t{-3}), std::complex<double>(-3, 0));
+  EXPECT_EQ(cast_element<float>(Complex<double>{1.5, 9}), 1.5f);
+  const auto c = cast_element<Complex<double>>(int8_t{-3});
+  EXPECT_EQ(c.re, -3.0);
+  EXPECT_EQ(c.im, 0.0);
+  const auto narrow = cast_element<Complex<float>>(Complex<double>{0.1, -2.5});
+  EXPECT_EQ(narrow.re, 0.1f);
+  EXPECT_EQ(narrow.im, -2.5f);
   // float64 -> float16 rounds once: 1 + 2^-11 + 2^-40 is above the tie, so it rounds up
   // (through float32 it would become the tie and round to even, down).
   EXPECT_EQ(static_cast<uint16_t>(cast_element<Float16Bits>(1.0 + 0x1p-11 + 0x1p-40)), 0x3c01);

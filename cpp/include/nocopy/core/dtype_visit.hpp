@@ -6,13 +6,14 @@
 // (a kernel's supported dtypes) and throws std::invalid_argument naming `what`, the dtype and
 // the set for any other. Element types: bool -> Bool8, the integers -> int8_t .. uint64_t,
 // float16 -> Float16Bits, bfloat16 -> BFloat16Bits, float32 -> float, float64 -> double,
-// complex64/128 -> std::complex<float/double>. Bool8, Float16Bits and BFloat16Bits are
-// opaque enums over their bits: complete types of the right size that no arithmetic accepts
-// by mistake (cpp/src/internal/element.hpp loads, stores and converts them).
+// complex64/128 -> Complex<float/double>. Bool8, Float16Bits and BFloat16Bits are opaque enums
+// over their bits: complete types of the right size that no arithmetic accepts by mistake
+// (cpp/src/internal/element.hpp loads, stores and converts them). Complex<T> is a plain pair
+// rather than std::complex, whose loads and stores GCC routes through the stack (20x slower
+// conversion loops).
 #pragma once
 
 #include <array>
-#include <complex>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -30,6 +31,14 @@ enum class Bool8 : uint8_t;
 enum class Float16Bits : uint16_t;
 /// A bfloat16 element (the upper half of a float32), as its bits.
 enum class BFloat16Bits : uint16_t;
+/// A complex element: the real part, then the imaginary part (std::complex<T>'s layout).
+template <class T>
+struct Complex {
+  /// Real part.
+  T re;
+  /// Imaginary part.
+  T im;
+};
 
 namespace detail {
 
@@ -90,11 +99,11 @@ struct DTypeElement<DType::Float64> {
 };
 template <>
 struct DTypeElement<DType::Complex64> {
-  using type = std::complex<float>;
+  using type = Complex<float>;
 };
 template <>
 struct DTypeElement<DType::Complex128> {
-  using type = std::complex<double>;
+  using type = Complex<double>;
 };
 
 }  // namespace detail

@@ -13,12 +13,10 @@
 #include <cpuid.h>
 #include <immintrin.h>
 
-#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
 #include "internal/element.hpp"
-#include "internal/half.hpp"
 
 namespace nocopy::detail {
 
@@ -284,7 +282,7 @@ SampleKernel pick_sample_kernel(DType src, DType out, int kc, Layout l) {
     return visit_dtype<SampleOutputDTypes>(out, "sample kernel output", [&](auto output) {
       using D = typename decltype(output)::type;
       if constexpr (std::is_same_v<D, uint8_t> && !std::is_same_v<S, uint8_t>) {
-        throw_unsupported_dtype(src, "uint8 sample kernel output (a copy of the bytes) source",
+        throw_unsupported_dtype(src, "sample kernel source of uint8 output (a copy of the bytes)",
                                 DTypeSet<DType::UInt8>::values);
         return SampleKernel{};
       } else {

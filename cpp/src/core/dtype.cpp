@@ -1,9 +1,12 @@
-// Tables mapping DType to sizes, names and foreign type descriptors.
+// Tables mapping DType to sizes, names and foreign type descriptors, and the dtype visitor's
+// error for a dtype a kernel does not support.
 #include "nocopy/core/dtype.hpp"
 
 #include <array>
 #include <stdexcept>
 #include <string>
+
+#include "nocopy/core/dtype_visit.hpp"
 
 namespace nocopy {
 namespace {
@@ -71,6 +74,19 @@ std::string_view dtype_buffer_format(DType t) {
 }
 DLCode dtype_dl_code(DType t) {
   return info(t).code;
+}
+
+void throw_unsupported_dtype(DType t, std::string_view what, std::span<const DType> supported) {
+  const auto code = static_cast<size_t>(t);
+  std::string msg(what);
+  msg += code < kInfo.size() ? ": dtype " + std::string(kInfo[code].name)
+                             : ": dtype code " + std::to_string(code);
+  msg += " is not supported (supported:";
+  for (size_t i = 0; i < supported.size(); ++i) {
+    msg += i == 0 ? " " : ", ";
+    msg += dtype_name(supported[i]);
+  }
+  throw std::invalid_argument(msg + ")");
 }
 
 bool is_complex(DType t) {

@@ -1,6 +1,8 @@
 // Resampling kernels: torch-compatible coefficient tables (antialiased bilinear, nearest), the
 // vertical and horizontal passes and the fused row writers, each hot loop compiled for AVX2 and
-// the baseline through function multiversioning (internal/multiversion.hpp).
+// the baseline through function multiversioning (internal/multiversion.hpp). One instance per
+// (source, output) element type, picked once per sample by the dtype visitor; elements are read
+// and written by internal/element.hpp.
 #include "nocopy/pipeline/kernels/resize.hpp"
 
 #include <algorithm>
@@ -8,11 +10,11 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 #include <vector>
 
-#include "internal/half.hpp"
+#include "internal/element.hpp"
 #include "internal/multiversion.hpp"
+#include "nocopy/core/dtype_visit.hpp"
 
 namespace nocopy {
 
@@ -23,12 +25,22 @@ Interpolation interpolation_from_string(std::string_view name) {
                               "' is not one of 'bilinear', 'nearest'");
 }
 
+namespace {
+
+/// The source dtypes resample_window reads.
+using ResizeSources = DTypeSet<DType::UInt8, DType::UInt16, DType::Float16, DType::BFloat16,
+                               DType::Float32, DType::Float64>;
+/// The output dtypes resample_window writes.
+using ResizeOutputs = DTypeSet<DType::Float32, DType::Float16, DType::BFloat16, DType::UInt8>;
+
+}  // namespace
+
 bool is_resize_source_dtype(DType t) {
-  return t == DType::UInt8 || t == DType::UInt16 || t == DType::Float32;
+  return DTypeSet<DType::UInt8, DType::UInt16, DType::Float32>::contains(t);
 }
 
 bool is_resize_output_dtype(DType t) {
-  return t == DType::Float32 || t == DType::Float16 || t == DType::BFloat16 || t == DType::UInt8;
+  return ResizeOutputs::contains(t);
 }
 
 void ResampleTable::compute(int64_t in_size, int64_t out_size, int64_t begin, int64_t count,
@@ -106,27 +118,6 @@ void ResampleTable::compute(int64_t in_size, int64_t out_size, int64_t begin, in
 
 namespace {
 
-/// float16 and bfloat16 elements, as their bits (distinct types so that load() decodes them).
-struct HalfBits {
-  uint16_t bits;
-};
-struct BFloat16Bits {
-  uint16_t bits;
-};
-
-template <class S>
-[[gnu::always_inline]] inline float load(const S* p) {
-  return static_cast<float>(*p);
-}
-template <>
-[[gnu::always_inline]] inline float load(const HalfBits* p) {
-  return half_bits_to_float(p->bits);
-}
-template <>
-[[gnu::always_inline]] inline float load(const BFloat16Bits* p) {
-  return bfloat16_bits_to_float(p->bits);
-}
-
 /// out[i] = sum_k w[k] * rows[k][i] for i in [0, n): one vertically resampled row whose
 /// elements are contiguous in every source row (channels dense, pixels dense).
 template <class S>
@@ -134,24 +125,18 @@ template <class S>
                                                   int64_t len, float* __restrict out) {
   const S* __restrict r0 = rows[0];
   const float w0 = w[0];
-  for (int64_t i = 0; i < len; ++i) out[i] = w0 * load(r0 + i);
+  for (int64_t i = 0; i < len; ++i) out[i] = w0 * load_as_float(r0 + i);
   for (int k = 1; k < n; ++k) {
     const S* __restrict r = rows[k];
     const float wk = w[k];
-    for (int64_t i = 0; i < len; ++i) out[i] += wk * load(r + i);
+    for (int64_t i = 0; i < len; ++i) out[i] += wk * load_as_float(r + i);
   }
 }
 
-NOCOPY_MULTIVERSION void vertical_dense_u8(const uint8_t* const* rows, const float* w, int n,
-                                           int64_t len, float* out) {
-  vertical_dense(rows, w, n, len, out);
-}
-NOCOPY_MULTIVERSION void vertical_dense_u16(const uint16_t* const* rows, const float* w, int n,
-                                            int64_t len, float* out) {
-  vertical_dense(rows, w, n, len, out);
-}
-NOCOPY_MULTIVERSION void vertical_dense_f32(const float* const* rows, const float* w, int n,
-                                            int64_t len, float* out) {
+/// vertical_dense for each source element type, compiled for AVX2 and the baseline.
+template <class S>
+NOCOPY_MULTIVERSION void vertical_dense_mv(const S* const* rows, const float* w, int n, int64_t len,
+                                           float* out) {
   vertical_dense(rows, w, n, len, out);
 }
 
@@ -162,7 +147,7 @@ void vertical_strided(const S* const* rows, const float* w, int n, int64_t width
   for (int64_t x = 0; x < width; ++x) {
     for (int64_t c = 0; c < C; ++c) {
       float acc = 0.0f;
-      for (int k = 0; k < n; ++k) acc += w[k] * load(rows[k] + x * sw + c * sc);
+      for (int k = 0; k < n; ++k) acc += w[k] * load_as_float(rows[k] + x * sw + c * sc);
       out[x * C + c] = acc;
     }
   }
@@ -230,16 +215,6 @@ NOCOPY_MULTIVERSION void horizontal(const float* row, const ResampleTable& t, in
   }
 }
 
-template <class D>
-[[gnu::always_inline]] inline void put(D* p, float v) {
-  if constexpr (std::is_same_v<D, uint8_t>) {
-    v = std::nearbyint(v);
-    *p = static_cast<uint8_t>(v <= 0.0f ? 0.0f : (v >= 255.0f ? 255.0f : v));
-  } else {
-    *p = v;
-  }
-}
-
 /// Writes one output row y of HWC floats `row` as dtype D: x * a[c] + b[c] in CHW or HWC,
 /// output column x taken from row column w - 1 - x when mirrored. KC > 0 fixes C.
 template <class D, int KC>
@@ -253,17 +228,17 @@ template <class D, int KC>
       const float ac = a[c], bc = b[c];
       if (mirror) {
         const float* __restrict r = row + (w - 1) * C + c;
-        for (int64_t x = 0; x < w; ++x) put(o + x, r[-x * C] * ac + bc);
+        for (int64_t x = 0; x < w; ++x) store_from_float(o + x, r[-x * C] * ac + bc);
       } else {
         const float* __restrict r = row + c;
-        for (int64_t x = 0; x < w; ++x) put(o + x, r[x * C] * ac + bc);
+        for (int64_t x = 0; x < w; ++x) store_from_float(o + x, r[x * C] * ac + bc);
       }
     }
   } else {
     D* __restrict o = out + y * w * C;
     for (int64_t x = 0; x < w; ++x) {
       const float* __restrict r = row + (mirror ? w - 1 - x : x) * C;
-      for (int64_t c = 0; c < C; ++c) put(o + x * C + c, r[c] * a[c] + b[c]);
+      for (int64_t c = 0; c < C; ++c) store_from_float(o + x * C + c, r[c] * a[c] + b[c]);
     }
   }
 }
@@ -280,28 +255,11 @@ template <class D>
   }
 }
 
-NOCOPY_MULTIVERSION void write_row_f32(const float* row, int64_t y, int64_t h, int64_t w, int64_t C,
-                                       bool chw, bool mirror, const float* a, const float* b,
-                                       float* out) {
+/// write_row_any for each output element type, compiled for AVX2 and the baseline.
+template <class D>
+NOCOPY_MULTIVERSION void write_row(const float* row, int64_t y, int64_t h, int64_t w, int64_t C,
+                                   bool chw, bool mirror, const float* a, const float* b, D* out) {
   write_row_any(row, y, h, w, C, chw, mirror, a, b, out);
-}
-NOCOPY_MULTIVERSION void write_row_u8(const float* row, int64_t y, int64_t h, int64_t w, int64_t C,
-                                      bool chw, bool mirror, const float* a, const float* b,
-                                      uint8_t* out) {
-  write_row_any(row, y, h, w, C, chw, mirror, a, b, out);
-}
-
-/// 16-bit float outputs: each value normalized, then converted.
-void write_row_16(const float* row, int64_t y, int64_t h, int64_t w, int64_t C, bool chw,
-                  bool mirror, const float* a, const float* b, bool bf16, uint16_t* out) {
-  for (int64_t x = 0; x < w; ++x) {
-    const float* r = row + (mirror ? w - 1 - x : x) * C;
-    for (int64_t c = 0; c < C; ++c) {
-      const float v = r[c] * a[c] + b[c];
-      const uint16_t bits = bf16 ? float_to_bfloat16_bits(v) : float_to_half_bits(v);
-      out[chw ? c * h * w + y * w + x : (y * w + x) * C + c] = bits;
-    }
-  }
 }
 
 template <class S>
@@ -329,21 +287,27 @@ void vertical_pass(const ResizeSource& src, const ResizeGeometry& g, const Resam
       target = partial.data();
     }
     if (dense) {
-      if constexpr (std::is_same_v<S, uint8_t>) {
-        vertical_dense_u8(ptrs, w_all + done, n, width * C, target);
-      } else if constexpr (std::is_same_v<S, uint16_t>) {
-        vertical_dense_u16(ptrs, w_all + done, n, width * C, target);
-      } else if constexpr (std::is_same_v<S, float>) {
-        vertical_dense_f32(ptrs, w_all + done, n, width * C, target);
-      } else {
-        vertical_dense(ptrs, w_all + done, n, width * C, target);
-      }
+      vertical_dense_mv(ptrs, w_all + done, n, width * C, target);
     } else {
       vertical_strided(ptrs, w_all + done, n, width, C, src.stride_w, src.stride_c, target);
     }
     if (done > 0) {
       for (int64_t i = 0; i < width * C; ++i) out[i] += target[i];
     }
+  }
+}
+
+/// The rows of one sample, S source elements to D output elements.
+template <class S, class D>
+void resample_rows(const ResizeSource& src, const ResizeGeometry& g, const ResizeOutput& out,
+                   ResizeScratch& s) {
+  const int64_t C = src.channels;
+  const int64_t col_begin = s.cols.source_begin(), col_end = s.cols.source_end();
+  for (int64_t y = 0; y < g.out_h; ++y) {
+    vertical_pass<S>(src, g, s.rows, y, col_begin, col_end, s.vertical.data());
+    horizontal(s.vertical.data(), s.cols, col_begin, C, s.horizontal.data());
+    write_row<D>(s.horizontal.data(), y, g.out_h, g.out_w, C, out.channels_first, g.mirror, out.a,
+                 out.b, static_cast<D*>(out.data));
   }
 }
 
@@ -360,47 +324,12 @@ void resample_window(const ResizeSource& src, const ResizeGeometry& g, const Res
   s.vertical.resize(static_cast<size_t>((col_end - col_begin) * C + 1));
   s.vertical.back() = 0.0f;
   s.horizontal.resize(static_cast<size_t>(g.out_w * C + 1));
-  for (int64_t y = 0; y < g.out_h; ++y) {
-    switch (src.dtype) {
-      case DType::UInt8:
-        vertical_pass<uint8_t>(src, g, s.rows, y, col_begin, col_end, s.vertical.data());
-        break;
-      case DType::UInt16:
-        vertical_pass<uint16_t>(src, g, s.rows, y, col_begin, col_end, s.vertical.data());
-        break;
-      case DType::Float16:
-        vertical_pass<HalfBits>(src, g, s.rows, y, col_begin, col_end, s.vertical.data());
-        break;
-      case DType::BFloat16:
-        vertical_pass<BFloat16Bits>(src, g, s.rows, y, col_begin, col_end, s.vertical.data());
-        break;
-      case DType::Float32:
-        vertical_pass<float>(src, g, s.rows, y, col_begin, col_end, s.vertical.data());
-        break;
-      case DType::Float64:
-        vertical_pass<double>(src, g, s.rows, y, col_begin, col_end, s.vertical.data());
-        break;
-      default:
-        throw std::invalid_argument("resampling reads uint8, uint16 or floating images, not " +
-                                    std::string(dtype_name(src.dtype)));
-    }
-    horizontal(s.vertical.data(), s.cols, col_begin, C, s.horizontal.data());
-    switch (out.dtype) {
-      case DType::UInt8:
-        write_row_u8(s.horizontal.data(), y, g.out_h, g.out_w, C, out.channels_first, g.mirror,
-                     out.a, out.b, static_cast<uint8_t*>(out.data));
-        break;
-      case DType::Float16:
-      case DType::BFloat16:
-        write_row_16(s.horizontal.data(), y, g.out_h, g.out_w, C, out.channels_first, g.mirror,
-                     out.a, out.b, out.dtype == DType::BFloat16, static_cast<uint16_t*>(out.data));
-        break;
-      default:
-        write_row_f32(s.horizontal.data(), y, g.out_h, g.out_w, C, out.channels_first, g.mirror,
-                      out.a, out.b, static_cast<float*>(out.data));
-        break;
-    }
-  }
+  visit_dtype<ResizeSources>(src.dtype, "resampling source", [&](auto source) {
+    visit_dtype<ResizeOutputs>(out.dtype, "resampling output", [&](auto output) {
+      resample_rows<typename decltype(source)::type, typename decltype(output)::type>(src, g, out,
+                                                                                      s);
+    });
+  });
 }
 
 }  // namespace nocopy

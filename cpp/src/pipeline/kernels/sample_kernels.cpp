@@ -1,6 +1,7 @@
 // The fused per-sample kernels: crop window, mirror, x * multiplier[c] + offset[c], layout and
 // dtype conversion in one pass, one instance per (source dtype, output dtype, channel count,
-// layout) and per instruction set.
+// layout) and per instruction set, picked by the dtype visitor; elements are read and written by
+// internal/element.hpp.
 //
 // Each instance is compiled twice, with AVX2 + F16C and for the baseline x86-64, and the variant
 // is picked at run time from CPUID (cpu_has_avx2). This is function multiversioning done by
@@ -12,56 +13,25 @@
 #include <cpuid.h>
 #include <immintrin.h>
 
-#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
-#include "internal/half.hpp"
+#include "internal/element.hpp"
 
 namespace nocopy::detail {
 
 namespace {
 
-/// Tags for 16-bit float element types (both stored as uint16_t bits).
-struct F16 {
-  uint16_t bits;
-};
-struct BF16 {
-  uint16_t bits;
-};
-
-template <class S>
-inline float load(const S* p) {
-  if constexpr (std::is_same_v<S, F16>) {
-    return half_bits_to_float(p->bits);
-  } else if constexpr (std::is_same_v<S, BF16>) {
-    return bfloat16_bits_to_float(p->bits);
-  } else {
-    return static_cast<float>(*p);
-  }
-}
-
-template <class D>
-inline void store(D* p, float v) {
-  if constexpr (std::is_same_v<D, F16>) {
-    p->bits = float_to_half_bits(v);
-  } else if constexpr (std::is_same_v<D, BF16>) {
-    p->bits = float_to_bfloat16_bits(v);
-  } else {
-    *p = v;
-  }
-}
-
 /// float32 -> float16 bits for a run of values with the F16C instruction (round to nearest even,
 /// the same bits as float_to_half_bits).
-[[gnu::target("avx2,f16c")]] void half_row_f16c(const float* f, uint16_t* o, int64_t n) {
+[[gnu::target("avx2,f16c")]] void half_row_f16c(const float* f, Float16Bits* o, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 v = _mm256_loadu_ps(f + i);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(o + i),
                      _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   }
-  for (; i < n; ++i) o[i] = float_to_half_bits(f[i]);
+  for (; i < n; ++i) store_from_float(o + i, f[i]);
 }
 
 /// pshufb masks that pick channel c of 8 RGB pixels (24 bytes) from two overlapping 16-byte
@@ -127,22 +97,19 @@ template <bool Stream>
   }
   for (; x < w; ++x) {
     const uint8_t* px = row + 3 * (mirror ? w - 1 - x : x);
-    for (int c = 0; c < 3; ++c) f[c][x] = static_cast<float>(px[c]) * a[c] + b[c];
+    for (int c = 0; c < 3; ++c) f[c][x] = load_as_float(px + c) * a[c] + b[c];
   }
 }
 
-/// Stores a run of float results as the output type D (float32 runs are written in place).
+/// Stores a run of float results as the 16-bit output type D (float32 runs are written in
+/// place; uint8 output never goes through float).
 template <class D, bool Avx2>
 [[gnu::always_inline]] inline void convert_row(const float* __restrict f, D* __restrict o,
                                                int64_t n) {
-  if constexpr (std::is_same_v<D, F16>) {
-    if constexpr (Avx2) {
-      half_row_f16c(f, reinterpret_cast<uint16_t*>(o), n);
-    } else {
-      for (int64_t i = 0; i < n; ++i) o[i].bits = float_to_half_bits(f[i]);
-    }
-  } else if constexpr (std::is_same_v<D, BF16>) {
-    for (int64_t i = 0; i < n; ++i) o[i].bits = float_to_bfloat16_bits(f[i]);
+  if constexpr (std::is_same_v<D, Float16Bits> && Avx2) {
+    half_row_f16c(f, o, n);
+  } else if constexpr (!std::is_same_v<D, float>) {
+    for (int64_t i = 0; i < n; ++i) store_from_float(o + i, f[i]);
   }
 }
 
@@ -154,11 +121,11 @@ template <class S, int KS>
   const int64_t st = KS > 0 ? KS : step;
   if (!mirror) {
 #pragma GCC ivdep
-    for (int64_t x = 0; x < w; ++x) f[x] = load(r + x * st) * a + b;
+    for (int64_t x = 0; x < w; ++x) f[x] = load_as_float(r + x * st) * a + b;
   } else {
     const S* __restrict e = r + (w - 1) * st;
 #pragma GCC ivdep
-    for (int64_t x = 0; x < w; ++x) f[x] = load(e - x * st) * a + b;
+    for (int64_t x = 0; x < w; ++x) f[x] = load_as_float(e - x * st) * a + b;
   }
 }
 
@@ -242,14 +209,14 @@ template <class S, class D, int KC, Layout L, bool Avx2>
           const float* __restrict ar = k.multiplier_row;
           const float* __restrict br = k.offset_row;
 #pragma GCC ivdep
-          for (int64_t i = 0; i < w * C; ++i) f[i] = load(row + i) * ar[i] + br[i];
+          for (int64_t i = 0; i < w * C; ++i) f[i] = load_as_float(row + i) * ar[i] + br[i];
         } else {
           // Channel by channel: each pass is a strided walk that still vectorizes for KC > 0.
           for (int64_t c = 0; c < C; ++c) {
             const float a = k.multiplier[c], b = k.offset[c];
             const S* r = row + c * channel_step + (k.mirror ? (w - 1) * pixel_step : 0);
             const int64_t st = k.mirror ? -pixel_step : pixel_step;
-            for (int64_t x = 0; x < w; ++x) f[x * C + c] = load(r + x * st) * a + b;
+            for (int64_t x = 0; x < w; ++x) f[x * C + c] = load_as_float(r + x * st) * a + b;
           }
         }
         if constexpr (!kFloat) convert_row<D, Avx2>(f, o, w * C);
@@ -307,44 +274,22 @@ SampleKernel pick_channels(int kc, Layout l) {
   return pick_layout<S, D, 0>(l);
 }
 
-template <class S>
-SampleKernel pick_output(DType out, int kc, Layout l) {
-  switch (out) {
-    case DType::Float32:
-      return pick_channels<S, float>(kc, l);
-    case DType::Float16:
-      return pick_channels<S, F16>(kc, l);
-    case DType::BFloat16:
-      return pick_channels<S, BF16>(kc, l);
-    case DType::UInt8:
-      if constexpr (std::is_same_v<S, uint8_t>) return pick_channels<S, uint8_t>(kc, l);
-      break;
-    default:
-      break;
-  }
-  throw std::logic_error("unsupported sample kernel output");  // excluded by validation
-}
-
 }  // namespace
 
 SampleKernel pick_sample_kernel(DType src, DType out, int kc, Layout l) {
-  switch (src) {
-    case DType::UInt8:
-      return pick_output<uint8_t>(out, kc, l);
-    case DType::UInt16:
-      return pick_output<uint16_t>(out, kc, l);
-    case DType::Float16:
-      return pick_output<F16>(out, kc, l);
-    case DType::BFloat16:
-      return pick_output<BF16>(out, kc, l);
-    case DType::Float32:
-      return pick_output<float>(out, kc, l);
-    case DType::Float64:
-      return pick_output<double>(out, kc, l);
-    default:
-      break;
-  }
-  throw std::logic_error("unsupported sample kernel source");  // excluded by validation
+  return visit_dtype<SampleSourceDTypes>(src, "sample kernel source", [&](auto source) {
+    using S = typename decltype(source)::type;
+    return visit_dtype<SampleOutputDTypes>(out, "sample kernel output", [&](auto output) {
+      using D = typename decltype(output)::type;
+      if constexpr (std::is_same_v<D, uint8_t> && !std::is_same_v<S, uint8_t>) {
+        throw_unsupported_dtype(src, "sample kernel source of uint8 output (a copy of the bytes)",
+                                DTypeSet<DType::UInt8>::values);
+        return SampleKernel{};
+      } else {
+        return pick_channels<S, D>(kc, l);
+      }
+    });
+  });
 }
 
 }  // namespace nocopy::detail

@@ -8,9 +8,16 @@
 #include <cstdint>
 
 #include "nocopy/core/dtype.hpp"
+#include "nocopy/core/dtype_visit.hpp"
 #include "nocopy/pipeline/kernels/sample_transform.hpp"
 
 namespace nocopy::detail {
+
+/// The source dtypes the kernels read.
+using SampleSourceDTypes = DTypeSet<DType::UInt8, DType::UInt16, DType::Float16, DType::BFloat16,
+                                    DType::Float32, DType::Float64>;
+/// The output dtypes the kernels write (uint8 only from uint8 sources: a copy of the bytes).
+using SampleOutputDTypes = DTypeSet<DType::Float32, DType::Float16, DType::BFloat16, DType::UInt8>;
 
 /// Everything one sample's kernel needs; strides are in source elements and may be negative.
 struct SampleKernelArgs {
@@ -36,7 +43,7 @@ using SampleKernel = void (*)(const SampleKernelArgs&);
 /// The kernel for `src` -> `out` elements in `layout`, for the best instruction set this CPU
 /// has. `dense_channels` is C when pixels are dense (channel_stride 1, pixel_stride C) and C is
 /// 1, 3 or 4 (a kernel specialized for it), else 0 (any strides). The dtypes must have passed
-/// SampleTransform's checks (std::logic_error otherwise).
+/// SampleTransform's checks (std::invalid_argument naming the dtype otherwise).
 SampleKernel pick_sample_kernel(DType src, DType out, int dense_channels, Layout layout);
 
 }  // namespace nocopy::detail

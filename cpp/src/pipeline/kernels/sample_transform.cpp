@@ -4,12 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "internal/checked_math.hpp"
+#include "internal/element.hpp"
 #include "internal/format_number.hpp"
 #include "nocopy/core/errors.hpp"
 #include "pipeline/kernels/sample_kernels.hpp"
@@ -30,28 +31,23 @@ std::vector<double> per_channel(const std::vector<double>& v, int64_t C, double 
   return v;
 }
 
-/// Largest finite value of a float output dtype.
+/// Largest finite value of an output dtype (float32, float16, bfloat16; 255 for uint8).
 double largest_finite(DType t) {
-  switch (t) {
-    case DType::Float16:
-      return 65504.0;
-    case DType::BFloat16:
-      return 3.3895313892515355e38;
-    default:
-      return static_cast<double>(std::numeric_limits<float>::max());
-  }
+  return visit_dtype<detail::SampleOutputDTypes>(t, "loader output", [](auto output) {
+    return largest_value<typename decltype(output)::type>();
+  });
 }
 
 /// Largest value of an integer source dtype, or 0 for float sources (unbounded).
 double largest_source_value(DType t) {
-  switch (t) {
-    case DType::UInt8:
-      return 255.0;
-    case DType::UInt16:
-      return 65535.0;
-    default:
+  return visit_dtype<detail::SampleSourceDTypes>(t, "loader images", [](auto source) {
+    using S = typename decltype(source)::type;
+    if constexpr (std::is_integral_v<S>) {
+      return largest_value<S>();
+    } else {
       return 0.0;
-  }
+    }
+  });
 }
 
 }  // namespace
@@ -68,17 +64,7 @@ std::string_view layout_name(Layout layout) {
 }
 
 bool is_supported_source(DType t) {
-  switch (t) {
-    case DType::UInt8:
-    case DType::UInt16:
-    case DType::Float16:
-    case DType::BFloat16:
-    case DType::Float32:
-    case DType::Float64:
-      return true;
-    default:
-      return false;
-  }
+  return detail::SampleSourceDTypes::contains(t);
 }
 
 void check_sample_source(const View& source) {
@@ -104,7 +90,7 @@ SampleTransform::SampleTransform(View source, const TransformSpec& spec)
   check_sample_source(source_);
   channels_ = source_.shape()[3];
   const DType o = spec.dtype;
-  if (o != DType::Float32 && o != DType::Float16 && o != DType::BFloat16 && o != DType::UInt8) {
+  if (!detail::SampleOutputDTypes::contains(o)) {
     throw std::invalid_argument("dtype '" + std::string(dtype_name(o)) +
                                 "' is not one of 'float32', 'float16', 'bfloat16', 'uint8'");
   }

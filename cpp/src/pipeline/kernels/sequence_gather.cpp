@@ -2,112 +2,76 @@
 // then the core's conversion kernel on the calling thread, once per contiguous run.
 #include "nocopy/pipeline/kernels/sequence_gather.hpp"
 
-#include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "internal/element.hpp"
 #include "nocopy/core/copy.hpp"
+#include "nocopy/core/dtype_visit.hpp"
 
 namespace nocopy {
 namespace {
 
-/// Smallest and largest integer an output dtype holds, as a (sign-aware) pair of 128-bit ints:
-/// an integer dtype's range, or for float16 the integers that convert to a finite value (above
-/// 65519 they round to infinity).
-__extension__ using i128 = __int128;
+/// The output dtypes a window's integers are range checked against: the integers, and float16
+/// (wider floating types hold every 64-bit integer's magnitude, rounded, never infinite).
+using RangeCheckedOutputs =
+    DTypeSet<DType::Int8, DType::Int16, DType::Int32, DType::Int64, DType::UInt8, DType::UInt16,
+             DType::UInt32, DType::UInt64, DType::Float16>;
 
-struct Range {
-  i128 lo, hi;
-};
-
-Range integer_range(DType t) {
-  switch (t) {
-    case DType::Int8:
-      return {std::numeric_limits<int8_t>::min(), std::numeric_limits<int8_t>::max()};
-    case DType::Int16:
-      return {std::numeric_limits<int16_t>::min(), std::numeric_limits<int16_t>::max()};
-    case DType::Int32:
-      return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
-    case DType::Int64:
-      return {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()};
-    case DType::UInt8:
-      return {0, std::numeric_limits<uint8_t>::max()};
-    case DType::UInt16:
-      return {0, std::numeric_limits<uint16_t>::max()};
-    case DType::UInt32:
-      return {0, std::numeric_limits<uint32_t>::max()};
-    case DType::UInt64:
-      return {0, std::numeric_limits<uint64_t>::max()};
-    case DType::Float16:
-      return {-65519, 65519};
-    default:
-      return {0, 0};
-  }
+/// The integers an integer dtype or float16 holds (internal/element.hpp's integer_range).
+IntegerRange integer_range_of(DType t) {
+  return visit_dtype<RangeCheckedOutputs>(t, "token range check", [](auto tag) {
+    return integer_range<typename decltype(tag)::type>();
+  });
 }
 
-bool is_integer(DType t) {
-  return !is_floating(t) && !is_complex(t) && t != DType::Bool;
-}
-
-std::string i128_text(i128 v) {
+std::string i128_text(int128 v) {
   if (v >= 0) return std::to_string(static_cast<unsigned long long>(v));
   return std::to_string(static_cast<long long>(v));
 }
 
-template <class T>
-void check_values(const RowSpan& w, int64_t source_index, int64_t first_step, DType out) {
-  const Range r = integer_range(out);
-  const T* base = static_cast<const T*>(w.first);
+/// Throws std::overflow_error naming the first value of the span that D does not hold.
+template <class S, class D>
+void check_values(const RowSpan& w, int64_t source_index, int64_t first_step) {
+  constexpr IntegerRange r = integer_range<D>();
+  const S* base = static_cast<const S*>(w.first);
   for (int64_t t = 0; t < w.rows; ++t) {
-    const T* row = base + t * w.row_stride;
+    const S* row = base + t * w.row_stride;
     bool bad = false;
     for (int64_t f = 0; f < w.cols; ++f) {
-      const auto v = static_cast<i128>(row[f * w.col_stride]);
+      const auto v = static_cast<int128>(row[f * w.col_stride]);
       bad |= (v < r.lo) | (v > r.hi);
     }
     if (!bad) continue;
     for (int64_t f = 0; f < w.cols; ++f) {
-      const auto v = static_cast<i128>(row[f * w.col_stride]);
+      const auto v = static_cast<int128>(row[f * w.col_stride]);
       if (v >= r.lo && v <= r.hi) continue;
       throw std::overflow_error("token value " + i128_text(v) + " at step " +
                                 std::to_string(first_step + t) + " of sequence " +
                                 std::to_string(source_index) + " does not fit in dtype " +
-                                std::string(dtype_name(out)) + " [" + i128_text(r.lo) + ", " +
-                                i128_text(r.hi) + "]; pass a wider dtype");
+                                std::string(dtype_name(dtype_of_v<D>)) + " [" + i128_text(r.lo) +
+                                ", " + i128_text(r.hi) + "]; pass a wider dtype");
     }
   }
 }
 
+/// The range check of a span of integers converted to `out`; nothing when every value fits.
 void check_span(const RowSpan& w, int64_t source_index, int64_t first_step, DType out) {
-  switch (w.dtype) {
-    case DType::Int8:
-      return check_values<int8_t>(w, source_index, first_step, out);
-    case DType::Int16:
-      return check_values<int16_t>(w, source_index, first_step, out);
-    case DType::Int32:
-      return check_values<int32_t>(w, source_index, first_step, out);
-    case DType::Int64:
-      return check_values<int64_t>(w, source_index, first_step, out);
-    case DType::UInt8:
-      return check_values<uint8_t>(w, source_index, first_step, out);
-    case DType::UInt16:
-      return check_values<uint16_t>(w, source_index, first_step, out);
-    case DType::UInt32:
-      return check_values<uint32_t>(w, source_index, first_step, out);
-    case DType::UInt64:
-      return check_values<uint64_t>(w, source_index, first_step, out);
-    default:
-      return;
-  }
+  if (!needs_range_check(w.dtype, out)) return;
+  visit_dtype<IntegerDTypes>(w.dtype, "token range check", [&](auto source) {
+    visit_dtype<RangeCheckedOutputs>(out, "token range check", [&](auto output) {
+      check_values<typename decltype(source)::type, typename decltype(output)::type>(
+          w, source_index, first_step);
+    });
+  });
 }
 
 }  // namespace
 
 bool needs_range_check(DType from, DType to) {
-  // Wider floating types hold every 64-bit integer's magnitude (rounded, never infinite).
-  if (!is_integer(from) || (!is_integer(to) && to != DType::Float16)) return false;
-  const Range a = integer_range(from);
-  const Range b = integer_range(to);
+  if (!IntegerDTypes::contains(from) || !RangeCheckedOutputs::contains(to)) return false;
+  const IntegerRange a = integer_range_of(from);
+  const IntegerRange b = integer_range_of(to);
   return a.lo < b.lo || a.hi > b.hi;
 }
 

@@ -253,3 +253,26 @@ TEST(Resize, ParsesInterpolationNames) {
   EXPECT_EQ(nocopy::interpolation_from_string("nearest"), Interpolation::Nearest);
   EXPECT_THROW(nocopy::interpolation_from_string("bicubic"), std::invalid_argument);
 }
+
+TEST(Resize, UnsupportedDTypesAreRefusedBeforeAnythingIsWritten) {
+  // An output dtype outside float32 / float16 / bfloat16 / uint8 was once written as float32.
+  std::vector<uint8_t> px(4 * 4 * 3, 9);
+  std::vector<int32_t> out(2 * 2 * 3, -1);
+  ResizeScratch s;
+  try {
+    nocopy::resample_window(dense_u8(px, 4, 4, 3), whole(4, 4, 2, 2),
+                            {out.data(), DType::Int32, false, kOnes, kZeros}, s);
+    ADD_FAILURE() << "int32 output was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(),
+                 "resampling output: dtype int32 is not supported (supported: float32, float16, "
+                 "bfloat16, uint8)");
+  }
+  for (int32_t v : out) EXPECT_EQ(v, -1);
+  std::vector<int16_t> ints(4 * 4 * 3);
+  ResizeSource src{ints.data(), DType::Int16, 4, 4, 3, 12, 3, 1};
+  std::vector<float> f(2 * 2 * 3);
+  EXPECT_THROW(nocopy::resample_window(src, whole(4, 4, 2, 2),
+                                       {f.data(), DType::Float32, false, kOnes, kZeros}, s),
+               std::invalid_argument);
+}

@@ -112,7 +112,8 @@ struct ResizeScratch {
   std::vector<float> vertical, horizontal;
 };
 
-/// The source dtypes resample_window reads.
+/// True for uint8, uint16 and float32: the sources the resampler's Python test seam accepts
+/// (resample_window itself reads every dtype ResizeSource lists).
 bool is_resize_source_dtype(DType t);
 /// The output dtypes resample_window writes.
 bool is_resize_output_dtype(DType t);

@@ -55,12 +55,14 @@ cpp-test: system-deps
 	cmake -S . -B build/cpp -DCMAKE_BUILD_TYPE=Release $(CMAKE_TEST_FLAGS) >/dev/null
 	cmake --build build/cpp -j$(JOBS)
 	ctest --test-dir build/cpp --output-on-failure -j$(JOBS)
-	@# The C++ benchmarks of window reads and of the sequence workloads without a loader
-	@# (docs/BENCHMARKS.md) keep building against the core.
+	@# The C++ benchmarks of window reads, of the sequence workloads without a loader and of the
+	@# loaders' per-batch hand-off (docs/BENCHMARKS.md) keep building against the core.
 	$(CXX) -O2 -std=c++20 -Wall -Wextra -Werror -Icpp/include bench/window_reads.cpp \
 	  build/cpp/libnocopy.a -pthread -o build/window_reads
 	$(CXX) -O2 -std=c++20 -Wall -Wextra -Werror -Icpp/include bench/sequence_reference.cpp \
 	  build/cpp/libnocopy.a -pthread -o build/sequence_reference
+	$(CXX) -O2 -std=c++20 -Wall -Wextra -Werror -Icpp/include bench/handoff.cpp \
+	  build/cpp/libnocopy.a -pthread -o build/handoff
 
 asan-test: system-deps
 	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DNOCOPY_SANITIZE=address,undefined $(CMAKE_TEST_FLAGS) >/dev/null
@@ -148,10 +150,19 @@ fuzz-deps:
 	fi
 
 CORE_SOURCES := $(wildcard cpp/src/core/*.cpp cpp/src/storage/*.cpp cpp/src/pipeline/*/*.cpp)
-build/fuzz/%: fuzz/%_fuzzer.cpp $(CORE_SOURCES) $(wildcard cpp/src/*/*.hpp cpp/src/pipeline/*/*.hpp cpp/include/nocopy/*/*.hpp cpp/include/nocopy/pipeline/*/*.hpp) | fuzz-deps system-deps
+CORE_HEADERS := $(wildcard cpp/src/*/*.hpp cpp/src/pipeline/*/*.hpp cpp/include/nocopy/*/*.hpp \
+                           cpp/include/nocopy/pipeline/*/*.hpp)
+# The core is compiled once for every fuzzer (coverage-instrumented, sanitized; in parallel with
+# -j), each fuzzer then links its own main against those objects.
+FUZZ_CORE_OBJECTS := $(patsubst cpp/src/%.cpp,build/fuzz/core/%.o,$(CORE_SOURCES))
+build/fuzz/core/%.o: cpp/src/%.cpp $(CORE_HEADERS) | fuzz-deps system-deps
+	@mkdir -p $(dir $@)
+	clang++ $(subst -fsanitize=fuzzer,-fsanitize=fuzzer-no-link,$(FUZZ_FLAGS)) -Icpp/include \
+	  -Icpp/src $$($(FUZZ_JPEG) && echo -DNOCOPY_HAVE_JPEG=1) -c $< -o $@
+build/fuzz/%: fuzz/%_fuzzer.cpp $(FUZZ_CORE_OBJECTS) $(CORE_HEADERS) | fuzz-deps system-deps
 	@mkdir -p build/fuzz
 	clang++ $(FUZZ_FLAGS) -Icpp/include -Icpp/src $$($(FUZZ_JPEG) && echo -DNOCOPY_HAVE_JPEG=1) \
-	  $< $(CORE_SOURCES) -pthread $$($(FUZZ_JPEG) && echo -ljpeg) -o $@
+	  $< $(FUZZ_CORE_OBJECTS) -pthread $$($(FUZZ_JPEG) && echo -ljpeg) -o $@
 
 fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
@@ -165,4 +176,4 @@ fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 	done
 
 fuzz-smoke:
-	$(MAKE) fuzz FUZZ_SECONDS=20
+	$(MAKE) -j$(JOBS) fuzz FUZZ_SECONDS=20

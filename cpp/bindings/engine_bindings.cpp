@@ -48,26 +48,30 @@ NextStatus wait_for_batch(EngineBatch& batch, Next&& next) {
 }
 
 nb::object value_object(const CheckpointValue& v) {
-  return std::visit([](const auto& x) -> nb::object { return nb::cast(x); }, v);
+  return std::visit(
+      [](const auto& x) -> nb::object {
+        if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::monostate>) {
+          return nb::none();
+        } else {
+          return nb::cast(x);
+        }
+      },
+      v);
 }
 
-/// A state_dict entry converted like the loader's own entry of that name (same alternative).
-CheckpointValue value_like(const CheckpointValue& mine, nb::handle theirs,
-                           const std::string& name) {
-  try {
-    return std::visit(
-        [&](const auto& x) -> CheckpointValue {
-          using T = std::decay_t<decltype(x)>;
-          if constexpr (std::is_same_v<T, bool>) return bool_arg(theirs, name);
-          if constexpr (std::is_same_v<T, int64_t>) return int64_arg(theirs, name);
-          if constexpr (std::is_same_v<T, uint64_t>) return uint64_arg(theirs, name);
-          if constexpr (std::is_same_v<T, std::string>) return str_arg(theirs, name);
-        },
-        mine);
-  } catch (const std::exception& e) {
-    throw std::invalid_argument(std::string("the state's '") + name + "' is not a value this " +
-                                "loader can have: " + e.what());
+/// A state_dict entry as a checkpoint value: None, a bool, an int (uint64 for seeds, which may
+/// pass 2**63), a str; anything else is refused naming the entry.
+CheckpointValue value_of(const CheckpointValue& mine, nb::handle theirs, const std::string& name) {
+  if (theirs.is_none()) return std::monostate{};
+  if (is_bool_scalar(theirs)) return bool_arg(theirs, name);
+  if (PyUnicode_Check(theirs.ptr())) return nb::cast<std::string>(theirs);
+  if (PyIndex_Check(theirs.ptr())) {
+    if (std::holds_alternative<uint64_t>(mine)) return uint64_arg(theirs, name);
+    return int64_arg(theirs, name);
   }
+  throw std::invalid_argument("the state's '" + name + "' is " +
+                              std::string(nb::repr(theirs).c_str()) +
+                              ", not a value this loader can have");
 }
 
 /// A Checkpoint from a state_dict(): position keys, kind and every other key as configuration
@@ -109,8 +113,7 @@ Checkpoint checkpoint_from(const BatchEngine& engine, nb::handle state) {
     for (const CheckpointEntry& e : key) {
       if (e.name == name) mine = &e.value;
     }
-    c.config.push_back({name, mine != nullptr ? value_like(*mine, value, name)
-                                              : CheckpointValue(std::string("?"))});
+    c.config.push_back({name, value_of(mine != nullptr ? *mine : CheckpointValue(), value, name)});
   }
   return c;
 }

@@ -13,7 +13,8 @@ included), and after a full pass ``[loader.plan(i) for i in range(len(loader))]`
 epoch the next pass will deliver. ``plan(i, epoch=e)`` plans any epoch.
 
 Several threads may iterate one loader at once: they share its epoch (each batch goes to exactly
-one of them) and every iteration ends when that epoch has no batch left.
+one of them) and every iteration ends when that epoch has no batch left; an iteration that
+starts once the epoch is over covers the next one.
 """
 
 from __future__ import annotations

@@ -107,8 +107,14 @@ def test_a_state_of_another_kind_or_incomplete_is_refused_naming_what_differs():
         images.load_state_dict({**state, "seq_len": 16})
     with pytest.raises(ValueError, match="saved with shuffle=False but this loader has shuffle=True"):
         images.load_state_dict({**state, "shuffle": False})
-    with pytest.raises(ValueError, match="'seed' is not a value this loader can have"):
+    with pytest.raises(ValueError, match="saved with seed='three' but this loader has seed=3"):
         images.load_state_dict({**state, "seed": "three"})
+    with pytest.raises(ValueError, match="'seed' is \\[3\\], not a value this loader can have"):
+        images.load_state_dict({**state, "seed": [3]})
+    tokens_state = tokens.state_dict()
+    assert tokens_state["step"] is None and tokens_state["targets"] == "next"
+    with pytest.raises(ValueError, match="saved with step=5 but this loader has step=None"):
+        tokens.load_state_dict({**tokens_state, "step": 5})
     with pytest.raises(TypeError):
         images.load_state_dict([("epoch", 0)])
     images.load_state_dict(state)  # its own state is fine
@@ -119,9 +125,15 @@ def test_threads_iterating_one_loader_share_its_epoch(make):
     ld = make(num_threads=2)
     n = len(ld)
     got, lock = [], threading.Lock()
+    started = threading.Barrier(3, timeout=60)
 
     def run():
-        for b in ld:
+        it = iter(ld)
+        first = next(it)  # every thread is inside the epoch before any goes on
+        with lock:
+            got.append(_first(first).copy())
+        started.wait()
+        for b in it:
             with lock:
                 got.append(_first(b).copy())
 
@@ -134,6 +146,8 @@ def test_threads_iterating_one_loader_share_its_epoch(make):
     ref = [_first(b).copy() for b in make(num_threads=2)]
     assert sorted(x.tobytes() for x in got) == sorted(x.tobytes() for x in ref)
     assert ld.epoch == 1
+    # An iteration started once the epoch is over covers the next one.
+    assert len(list(ld)) == n and ld.epoch == 2
 
 
 def test_a_sequence_loader_with_no_batch_is_refused_like_the_image_loader():

@@ -74,9 +74,10 @@ std::vector<ByteRange> SequenceProducer::source_extents() const {
 
 std::vector<CheckpointEntry> SequenceProducer::resume_key() const {
   const SequenceOptions& o = options_;
-  return {{"seq_len", o.seq_len}, {"targets", std::string(sequence_targets_name(o.targets))},
-          {"horizon", o.horizon}, {"step", o.step},
-          {"seed", o.seed},       {"shuffle", o.shuffle}};
+  return {
+      {"seq_len", o.seq_len}, {"targets", std::string(sequence_targets_name(o.targets))},
+      {"horizon", o.horizon}, {"step", o.step == 0 ? CheckpointValue() : CheckpointValue(o.step)},
+      {"seed", o.seed},       {"shuffle", o.shuffle}};
 }
 
 void SequenceProducer::fill(const ProducerPlan& plan, int64_t slot,

@@ -36,8 +36,8 @@ enum class NextStatus {
   EpochEnd,  ///< next_in_epoch: the epoch asked for has no batch left (nothing delivered)
 };
 
-/// One configuration value a checkpoint records (a count, a flag, a seed, a name).
-using CheckpointValue = std::variant<bool, int64_t, uint64_t, std::string>;
+/// One configuration value a checkpoint records (none, a flag, a count, a seed, a name).
+using CheckpointValue = std::variant<std::monostate, bool, int64_t, uint64_t, std::string>;
 
 /// One named entry of a checkpoint's configuration.
 struct CheckpointEntry {

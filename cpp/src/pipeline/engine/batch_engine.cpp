@@ -396,7 +396,7 @@ void BatchEngine::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int6
            !job->finished_ns.compare_exchange_weak(seen, ticks, std::memory_order_relaxed)) {
     }
   }
-  finish_chunk(*job, sync_->state, sync_->job_done);
+  finish_chunk(*job, *sync_);
 }
 
 void BatchEngine::substitute_failed_locked(Job& job) {
@@ -461,19 +461,19 @@ NextStatus BatchEngine::deliver_locked(EngineBatch& out, std::unique_lock<std::m
   std::shared_ptr<Job> job = inflight_.front();
   Timing& timing = *timing_;
   const Clock::time_point asked = Clock::now();
-  if (job->done) {
+  if (job->done.load(std::memory_order_acquire)) {
     // Every job in flight ready: the loader has been waiting for the consumer since the last
     // one finished.
     int64_t last = 0;
     bool all_done = true;
     for (const auto& j : inflight_) {
-      all_done = all_done && j->done;
+      all_done = all_done && j->done.load(std::memory_order_acquire);
       last = std::max(last, j->finished_ns.load(std::memory_order_relaxed));
     }
     const Clock::time_point finished{Clock::duration(last)};
     if (all_done && last > 0 && finished < asked)
       timing.loader_idle_ns += nanos_since(finished, asked);
-  } else if (!wait_until_done(*job, lock, sync_->job_done, timeout)) {
+  } else if (!wait_until_done(*job, lock, *sync_, timeout)) {
     timing.consumer_wait_ns += nanos_since(asked, Clock::now());
     return NextStatus::Timeout;
   }

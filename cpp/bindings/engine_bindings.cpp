@@ -27,9 +27,13 @@ constexpr std::chrono::milliseconds kWaitSlice{50};
 
 /// The batch's outputs as a tuple of Views, with its epoch and index.
 nb::tuple batch_tuple(EngineBatch&& b) {
-  nb::list outputs;
-  for (View& v : b.outputs) outputs.append(nb::cast(std::move(v)));
-  return nb::make_tuple(nb::tuple(outputs), b.epoch, b.index);
+  nb::object outputs = nb::steal(PyTuple_New(static_cast<Py_ssize_t>(b.outputs.size())));
+  if (!outputs.is_valid()) throw nb::python_error();
+  for (size_t i = 0; i < b.outputs.size(); ++i) {
+    PyTuple_SET_ITEM(outputs.ptr(), static_cast<Py_ssize_t>(i),
+                     nb::cast(std::move(b.outputs[i])).release().ptr());
+  }
+  return nb::make_tuple(outputs, b.epoch, b.index);
 }
 
 /// Calls `next(batch, slice)` until it is not a timeout, without the GIL while it waits;

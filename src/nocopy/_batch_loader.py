@@ -64,32 +64,35 @@ class BatchLoader:
         self._pid = os.getpid()
         return batch_allocator(allocator, pin_memory, owner=self)
 
-    def _convert_output(self, name: str, view):
-        if name != "labels":
-            return self._convert(view)
-        # Labels are shared when the framework can hold them as they are, and converted
-        # otherwise (JAX without jax_enable_x64 stores int64 labels as int32): they are a small
-        # per-batch gather, already a copy of the source labels.
-        try:
-            return self._convert(view)
-        except BufferError:
-            if self._output == "jax":
-                import jax.numpy as jnp
+    def _label_converter(self):
+        """Labels are shared when the framework can hold them as they are, and converted
+        otherwise (JAX without jax_enable_x64 stores int64 labels as int32): they are a small
+        per-batch gather, already a copy of the source labels."""
+        convert, output = self._convert, self._output
 
-                return jnp.asarray(np.asarray(view))
-            return self._convert(view, copy=True)
+        def run(view):
+            try:
+                return convert(view)
+            except BufferError:
+                if output == "jax":
+                    import jax.numpy as jnp
+
+                    return jnp.asarray(np.asarray(view))
+                return convert(view, copy=True)
+
+        return run
 
     def _deliver(self, outputs) -> Any:
-        names = self._names
-        converted = tuple(self._convert_output(n, v) for n, v in zip(names, outputs))
-        return converted[0] if len(converted) == 1 else converted
-
-    @property
-    def _names(self) -> list[str]:
-        names = self.__dict__.get("_output_names")
-        if names is None:
-            names = self.__dict__["_output_names"] = self._live().output_names
-        return names
+        """The batch's outputs handed to the framework (one converter per output, chosen once)."""
+        converters = self.__dict__.get("_converters")
+        if converters is None:
+            labels = self._label_converter()
+            converters = self.__dict__["_converters"] = [
+                labels if name == "labels" else self._convert
+                for name in self._live().output_names]
+        if len(outputs) == 1:
+            return converters[0](outputs[0])
+        return tuple(c(v) for c, v in zip(converters, outputs))
 
     # --- iteration ------------------------------------------------------------------------
     def __len__(self) -> int:

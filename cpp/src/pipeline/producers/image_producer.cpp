@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "nocopy/pipeline/producers/typed_loader.hpp"
+
 namespace nocopy {
 
 ImageProducer::ImageProducer(ImageSourcePtr images, std::optional<View> labels,
@@ -24,11 +26,7 @@ ImageProducer::ImageProducer(ImageSourcePtr images, std::optional<View> labels,
 }
 
 Batch ImageProducer::batch_of(EngineBatch&& batch) {
-  // Built from the moved views, never default-constructed: a default View allocates, and
-  // nothing may fail once the engine has delivered the batch.
-  std::optional<View> labels;
-  if (batch.outputs.size() > 1) labels.emplace(std::move(batch.outputs[1]));
-  return Batch{std::move(batch.outputs[0]), std::move(labels), batch.epoch, batch.index};
+  return batch_of_outputs<Batch>(std::move(batch));
 }
 
 std::unique_ptr<ProducerPlan> ImageProducer::plan(int64_t epoch, const ShardGeometry& geometry,

@@ -7,6 +7,7 @@
 
 #include "internal/checked_math.hpp"
 #include "nocopy/pipeline/kernels/sequence_gather.hpp"
+#include "nocopy/pipeline/producers/typed_loader.hpp"
 
 namespace nocopy {
 
@@ -49,11 +50,7 @@ SequenceProducer::SequenceProducer(std::vector<View> sources, const SequenceOpti
 }
 
 SequenceBatch SequenceProducer::batch_of(EngineBatch&& batch) {
-  // Built from the moved views, never default-constructed: a default View allocates, and
-  // nothing may fail once the engine has delivered the batch.
-  std::optional<View> y;
-  if (batch.outputs.size() > 1) y.emplace(std::move(batch.outputs[1]));
-  return SequenceBatch{std::move(batch.outputs[0]), std::move(y), batch.epoch, batch.index};
+  return batch_of_outputs<SequenceBatch>(std::move(batch));
 }
 
 std::unique_ptr<ProducerPlan> SequenceProducer::plan(int64_t epoch, const ShardGeometry& geometry,

@@ -17,6 +17,16 @@
 
 namespace nocopy {
 
+/// A batch type {first output, optional second output, epoch, index} (Batch, SequenceBatch) from
+/// an engine batch, built from the moved views, never default-constructed: a default View
+/// allocates, and nothing may fail once the engine has delivered the batch.
+template <class Batch>
+Batch batch_of_outputs(EngineBatch&& batch) {
+  std::optional<View> second;
+  if (batch.outputs.size() > 1) second.emplace(std::move(batch.outputs[1]));
+  return Batch{std::move(batch.outputs[0]), std::move(second), batch.epoch, batch.index};
+}
+
 /// The batch engine over `Producer`, with typed plan() and next().
 template <class Producer>
 class TypedLoader : public BatchEngine {

@@ -55,12 +55,14 @@ cpp-test: system-deps
 	cmake -S . -B build/cpp -DCMAKE_BUILD_TYPE=Release $(CMAKE_TEST_FLAGS) >/dev/null
 	cmake --build build/cpp -j$(JOBS)
 	ctest --test-dir build/cpp --output-on-failure -j$(JOBS)
-	@# The C++ benchmarks of window reads and of the sequence workloads without a loader
-	@# (docs/BENCHMARKS.md) keep building against the core.
+	@# The C++ benchmarks of window reads, of the sequence workloads without a loader and of the
+	@# loaders' per-batch hand-off (docs/BENCHMARKS.md) keep building against the core.
 	$(CXX) -O2 -std=c++20 -Wall -Wextra -Werror -Icpp/include bench/window_reads.cpp \
 	  build/cpp/libnocopy.a -pthread -o build/window_reads
 	$(CXX) -O2 -std=c++20 -Wall -Wextra -Werror -Icpp/include bench/sequence_reference.cpp \
 	  build/cpp/libnocopy.a -pthread -o build/sequence_reference
+	$(CXX) -O2 -std=c++20 -Wall -Wextra -Werror -Icpp/include bench/handoff.cpp \
+	  build/cpp/libnocopy.a -pthread -o build/handoff
 
 asan-test: system-deps
 	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DNOCOPY_SANITIZE=address,undefined $(CMAKE_TEST_FLAGS) >/dev/null
@@ -68,14 +70,14 @@ asan-test: system-deps
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 	  ctest --test-dir build/asan --output-on-failure -j$(JOBS)
 
-# ThreadSanitizer build of the C++ tests, running the concurrent ones (loaders, their chunked
+# ThreadSanitizer build of the C++ tests, running the concurrent ones (the batch engine, loaders, their chunked
 # jobs, batch pool, sampler).
 # -Wno-tsan: GCC warns that TSan does not model atomic_thread_fence (used by shared_array).
 tsan-test: system-deps
 	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DNOCOPY_SANITIZE=thread -DCMAKE_CXX_FLAGS=-Wno-tsan $(CMAKE_TEST_FLAGS) >/dev/null
 	cmake --build build/tsan -j$(JOBS)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	  ctest --test-dir build/tsan --output-on-failure -j$(JOBS) -R '^(Loader|BatchPool|Sampler|SequenceLoader|LoaderAllocator|SequenceLoaderAllocator|ChunkedJob)\.'
+	  ctest --test-dir build/tsan --output-on-failure -j$(JOBS) -R '^(BatchEngine|Loader|BatchPool|Sampler|SequenceLoader|LoaderAllocator|SequenceLoaderAllocator|ChunkedJob)\.'
 
 # Tests that fork run in their own interpreter, before any test imports multithreaded JAX/TF.
 FORK_TESTS := tests/python/unit/test_shared_array.py
@@ -148,10 +150,19 @@ fuzz-deps:
 	fi
 
 CORE_SOURCES := $(wildcard cpp/src/core/*.cpp cpp/src/storage/*.cpp cpp/src/pipeline/*/*.cpp)
-build/fuzz/%: fuzz/%_fuzzer.cpp $(CORE_SOURCES) $(wildcard cpp/src/*/*.hpp cpp/src/pipeline/*/*.hpp cpp/include/nocopy/*/*.hpp cpp/include/nocopy/pipeline/*/*.hpp) | fuzz-deps system-deps
+CORE_HEADERS := $(wildcard cpp/src/*/*.hpp cpp/src/pipeline/*/*.hpp cpp/include/nocopy/*/*.hpp \
+                           cpp/include/nocopy/pipeline/*/*.hpp)
+# The core is compiled once for every fuzzer (coverage-instrumented, sanitized; in parallel with
+# -j), each fuzzer then links its own main against those objects.
+FUZZ_CORE_OBJECTS := $(patsubst cpp/src/%.cpp,build/fuzz/core/%.o,$(CORE_SOURCES))
+build/fuzz/core/%.o: cpp/src/%.cpp $(CORE_HEADERS) | fuzz-deps system-deps
+	@mkdir -p $(dir $@)
+	clang++ $(subst -fsanitize=fuzzer,-fsanitize=fuzzer-no-link,$(FUZZ_FLAGS)) -Icpp/include \
+	  -Icpp/src $$($(FUZZ_JPEG) && echo -DNOCOPY_HAVE_JPEG=1) -c $< -o $@
+build/fuzz/%: fuzz/%_fuzzer.cpp $(FUZZ_CORE_OBJECTS) $(CORE_HEADERS) | fuzz-deps system-deps
 	@mkdir -p build/fuzz
 	clang++ $(FUZZ_FLAGS) -Icpp/include -Icpp/src $$($(FUZZ_JPEG) && echo -DNOCOPY_HAVE_JPEG=1) \
-	  $< $(CORE_SOURCES) -pthread $$($(FUZZ_JPEG) && echo -ljpeg) -o $@
+	  $< $(FUZZ_CORE_OBJECTS) -pthread $$($(FUZZ_JPEG) && echo -ljpeg) -o $@
 
 fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
@@ -165,4 +176,4 @@ fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 	done
 
 fuzz-smoke:
-	$(MAKE) fuzz FUZZ_SECONDS=20
+	$(MAKE) -j$(JOBS) fuzz FUZZ_SECONDS=20

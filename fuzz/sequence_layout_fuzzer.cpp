@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "nocopy/core/sliding_window.hpp"
+#include "nocopy/pipeline/producers/sequence_options.hpp"
 #include "nocopy/pipeline/sampling/sequence_sampler.hpp"
+#include "nocopy/pipeline/sampling/shard.hpp"
 #include "nocopy/storage/raw_file.hpp"
 
 namespace {
@@ -81,9 +83,14 @@ void fuzz_sampler(const uint8_t* p, size_t n) {
     for (int64_t l : lengths) {
       if (l < 0) return;  // lengths come from view shapes, never negative
     }
-    nocopy::SequenceSampler s(lengths, o);
-    for (int64_t b = 0; b < s.num_batches() && b < 4; ++b) {
-      nocopy::SequencePlan plan = s.plan(b);
+    const nocopy::WindowSampling windows{
+        o.seq_len, o.target_steps(), o.targets == nocopy::SequenceTargets::Horizon ? o.horizon : 0,
+        o.step,    o.shuffle,        o.seed};
+    nocopy::SequenceSampler s(lengths, windows);
+    const nocopy::ShardGeometry geo(s.windows_per_epoch(), o.batch_size, o.world_size, o.rank,
+                                    o.drop_last, 0);
+    for (int64_t b = 0; b < geo.num_batches() && b < 4; ++b) {
+      nocopy::SequencePlan plan = s.plan(static_cast<int64_t>(o.seed % 3), geo, b);
       for (size_t k = 0; k < plan.starts.size(); ++k) {
         const int64_t src = plan.sources[k];
         if (src < 0 || src >= static_cast<int64_t>(lengths.size())) std::abort();

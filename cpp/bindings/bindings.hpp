@@ -6,11 +6,14 @@
 
 #include <cstdint>
 #include <exception>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "nocopy/core/allocator.hpp"
+#include "nocopy/core/errors.hpp"
+#include "nocopy/core/option_spec.hpp"
 #include "nocopy/core/view.hpp"
 
 namespace nocopy::bindings {
@@ -34,7 +37,10 @@ void bind_import(nb::module_& m);
 /// Registers storage: shared arrays, memory-mapped .npy files, madvise, shm list/remove/gc.
 void bind_storage(nb::module_& m);
 
-/// Registers the loader's C++ core (_Loader), wrapped by nocopy.Loader.
+/// Registers the batch engine every loader's core derives from (_BatchEngine: position, epochs,
+/// checkpoints, next, statistics) and the option tables (_option_specs).
+void bind_engine(nb::module_& m);
+/// Registers the image loader's C++ core (_Loader), wrapped by nocopy.Loader.
 void bind_loader(nb::module_& m);
 /// Registers sliding windows, raw files and the sequence loader's core (_SequenceLoader).
 void bind_sequence(nb::module_& m);
@@ -96,8 +102,43 @@ OwnerPtr python_buffer_owner(Py_buffer* buffer);
 bool interpreter_alive() noexcept;
 
 /// The loaders' batch-buffer allocator over a Python callable fn(nbytes) (allocator=,
-/// pin_memory=), or null (the default heap) for None; TypeError when fn is not callable.
+/// pin_memory=), or null (the default heap) for None; TypeError when fn is not callable. A
+/// callable whose `nocopy_device` attribute is "cuda_host" gives pinned host memory.
 AllocatorPtr python_allocator(nb::handle fn);
+
+/// A real number (int, float, NumPy scalar; not bool or str), or TypeError naming `name`;
+/// OverflowError for an int too large for a double.
+double double_arg(nb::handle value, std::string_view name);
+/// A Python bool or NumPy bool, or TypeError naming `name` (1, "yes" and None are refused).
+bool bool_arg(nb::handle value, std::string_view name);
+/// A str, or TypeError naming `name`.
+std::string str_arg(nb::handle value, std::string_view name);
+
+/// A keyword argument parsed as a value of option kind `kind`: TypeError / OverflowError /
+/// ValueError naming `name` when it is not one.
+OptionValue option_value(OptionKind kind, nb::handle value, std::string_view name);
+
+/// Options of a loader from keyword arguments: each keyword is one of `specs` (every option of
+/// the loader); TypeError naming `loader` for any other.
+template <class Options>
+Options options_from(const nb::kwargs& kwargs, std::span<const OptionSpec<Options>> specs,
+                     const char* loader) {
+  Options options;
+  for (auto [key, value] : kwargs) {
+    const std::string name = nb::cast<std::string>(key);
+    bool found = false;
+    for (const OptionSpec<Options>& s : specs) {
+      if (name == s.name) {
+        s.set(options, option_value(s.kind, value, name));
+        found = true;
+      }
+    }
+    if (!found) {
+      throw TypeError(std::string(loader) + " got an unexpected keyword argument '" + name + "'");
+    }
+  }
+  return options;
+}
 
 /// fn() with the GIL released: for the loaders' methods that take a lock the consumer may hold
 /// while it waits for the GIL (a Python allocator runs under that lock).

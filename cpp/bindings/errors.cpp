@@ -6,6 +6,7 @@
 #include <Python.h>
 #include <nanobind/stl/string.h>
 
+#include <map>
 #include <new>
 #include <string>
 #include <system_error>
@@ -37,22 +38,74 @@ void set_os_error(int err, const std::string& strerror, const std::string* filen
   Py_DECREF(exc);
 }
 
-// LoaderError(message) with .sample, .batch and .epoch set.
+// The standard Python errors a LoaderError may also be, after its cause (a worker's
+// ValueError stays catchable as ValueError). OSError is not among them: its instance layout
+// cannot be combined with RuntimeError's, so those causes are only the __cause__.
+PyObject* combinable_base(PyObject* cause_type) {
+  for (PyObject* base : {PyExc_OverflowError, PyExc_ValueError, PyExc_IndexError, PyExc_TypeError,
+                         PyExc_BufferError, PyExc_MemoryError}) {
+    if (PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(cause_type),
+                         reinterpret_cast<PyTypeObject*>(base)) != 0) {
+      return base;
+    }
+  }
+  return nullptr;
+}
+
+// nocopy.LoaderError, or its subclass that is also `base` (made once per base, kept forever).
+PyObject* loader_error_type(PyObject* base) {
+  static std::map<PyObject*, PyObject*> made;
+  if (base == nullptr) return g_loader_error;
+  auto it = made.find(base);
+  if (it != made.end()) return it->second;
+  PyObject* bases = PyTuple_Pack(2, g_loader_error, base);
+  if (bases == nullptr) return g_loader_error;
+  PyObject* type = PyErr_NewException("nocopy.LoaderError", bases, nullptr);
+  Py_DECREF(bases);
+  if (type == nullptr) {
+    PyErr_Clear();
+    return g_loader_error;
+  }
+  made.emplace(base, type);
+  return type;
+}
+
+// LoaderError(message) with .sample, .batch and .epoch set; when the sample failed with a C++
+// exception, that exception (translated) is its __cause__ and, for the standard errors
+// combinable_base names, also a base of its type.
 void set_loader_error(const LoaderError& e) {
-  PyObject* exc = PyObject_CallFunction(g_loader_error, "s", e.what());
-  if (exc == nullptr) return;
+  PyObject* cause = nullptr;
+  if (e.cause()) {
+    set_python_error(e.cause());
+    PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (value != nullptr && traceback != nullptr) PyException_SetTraceback(value, traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    cause = value;
+  }
+  PyObject* type = loader_error_type(
+      cause != nullptr ? combinable_base(reinterpret_cast<PyObject*>(Py_TYPE(cause))) : nullptr);
+  PyObject* exc = PyObject_CallFunction(type, "s", e.what());
+  if (exc == nullptr) {
+    Py_XDECREF(cause);
+    return;
+  }
   const std::pair<const char*, int64_t> fields[] = {
       {"sample", e.sample()}, {"batch", e.batch()}, {"epoch", e.epoch()}};
   for (const auto& [name, value] : fields) {
     PyObject* v = PyLong_FromLongLong(value);
     if (v == nullptr || PyObject_SetAttrString(exc, name, v) != 0) {
       Py_XDECREF(v);
+      Py_XDECREF(cause);
       Py_DECREF(exc);
       return;
     }
     Py_DECREF(v);
   }
-  PyErr_SetObject(g_loader_error, exc);
+  if (cause != nullptr) PyException_SetCause(exc, cause);  // steals the reference
+  PyErr_SetObject(type, exc);
   Py_DECREF(exc);
 }
 
@@ -166,6 +219,14 @@ void bind_errors(nb::module_& m) {
         }
         if (kind == "system") throw std::system_error(err, std::generic_category(), "test");
         if (kind == "loader") throw LoaderError("sample 7 failed", 7, 3, 2);
+        if (kind == "loader_overflow") {
+          throw LoaderError("sample 7 failed: too big", 7, 3, 2,
+                            std::make_exception_ptr(std::overflow_error("too big")));
+        }
+        if (kind == "loader_file") {
+          throw LoaderError("sample 7 failed: gone", 7, 3, 2,
+                            std::make_exception_ptr(FileError(2, "/gone", "cannot open")));
+        }
         if (kind == "copy_forbidden") throw CopyForbiddenError("test copy");
         if (kind == "buffer") throw BufferError("test buffer");
         if (kind == "type") throw TypeError("test type");

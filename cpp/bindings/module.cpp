@@ -10,6 +10,7 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_import(m);
   nocopy::bindings::bind_copy(m);
   nocopy::bindings::bind_storage(m);
+  nocopy::bindings::bind_engine(m);
   nocopy::bindings::bind_loader(m);
   nocopy::bindings::bind_sequence(m);
   nocopy::bindings::bind_image_set(m);

@@ -93,13 +93,14 @@ std::string hex_address(uintptr_t address) {
 /// least nbytes that nc.view accepts.
 class PythonAllocator final : public Allocator {
  public:
-  PythonAllocator(nb::handle fn, std::string label)
-      : fn_(fn.ptr()), fn_owner_(python_owner(fn)), label_(std::move(label)) {}
+  PythonAllocator(nb::handle fn, std::string label, Device device)
+      : fn_(fn.ptr()), fn_owner_(python_owner(fn)), label_(std::move(label)), device_(device) {}
   ~PythonAllocator() override {
     for (auto& [address, block] : blocks_) release_with_gil(std::move(block.owner));
     release_with_gil(std::move(fn_owner_));
   }
   std::string_view name() const override { return label_; }
+  Device device() const override { return device_; }
 
  protected:
   void* do_allocate(size_t bytes) override {
@@ -121,7 +122,7 @@ class PythonAllocator final : public Allocator {
     const auto address = reinterpret_cast<uintptr_t>(v.data());
     const std::string what =
         label_ + " returned a buffer for " + std::to_string(bytes) + " bytes that ";
-    if (!v.device().is_cpu() && v.device().type != kDLCUDAHost) {
+    if (!v.device().is_host_accessible()) {
       throw std::invalid_argument(what + "is on " + v.device().str() +
                                   "; batch buffers must be host memory");
     }
@@ -173,8 +174,6 @@ class PythonAllocator final : public Allocator {
   }
 
  private:
-  /// DLPack's kDLCUDAHost: pinned host memory, as some producers label it.
-  static constexpr int32_t kDLCUDAHost = 3;
   /// One block handed out: its size and the owner of the Python object it lies in.
   struct Block {
     size_t bytes;
@@ -183,6 +182,7 @@ class PythonAllocator final : public Allocator {
   PyObject* fn_;       // borrowed: fn_owner_ holds the reference
   OwnerPtr fn_owner_;  // released like the blocks, from whichever thread drops the allocator
   std::string label_;
+  Device device_;  // host memory, or pinned host memory (pin_memory=True)
   int creator_pid_ = static_cast<int>(getpid());
   std::mutex mutex_;
   std::map<uintptr_t, Block> blocks_;  // by start address
@@ -196,7 +196,15 @@ AllocatorPtr python_allocator(nb::handle fn) {
     throw TypeError("allocator must be a callable fn(nbytes) returning a buffer, got " +
                     std::string(nb::repr(fn).c_str()));
   }
-  return std::make_shared<PythonAllocator>(fn, "allocator " + std::string(nb::repr(fn).c_str()));
+  Device device;
+  nb::object kind = nb::getattr(fn, "nocopy_device", nb::none());
+  const char* text = PyUnicode_Check(kind.ptr()) ? PyUnicode_AsUTF8(kind.ptr()) : nullptr;
+  if (text == nullptr) PyErr_Clear();
+  if (text != nullptr && std::string_view(text) == "cuda_host") {
+    device = Device{kDeviceCudaHost, 0};
+  }
+  return std::make_shared<PythonAllocator>(fn, "allocator " + std::string(nb::repr(fn).c_str()),
+                                           device);
 }
 
 }  // namespace nocopy::bindings

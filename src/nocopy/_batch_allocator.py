@@ -32,6 +32,9 @@ class PinnedHostAllocator:
     sliced when torch's block is not 64-byte aligned (its caching host allocator normally gives
     page-aligned blocks, so the slice is the exception)."""
 
+    #: Where the blocks live (the C++ allocator carries it: pinned host memory).
+    nocopy_device = "cuda_host"
+
     def __init__(self, torch):
         self._torch = torch
 
@@ -55,11 +58,12 @@ _running = threading.local()
 class _ReentryGuard:
     """A user's allocator function, marked as running for its loader while it runs: the loader
     calls it with its state lock held, so a call back into that loader (next_batch, plan,
-    state_dict, close, ...) would wait for itself forever; WorkerLifetime refuses it instead."""
+    state_dict, close, ...) would wait for itself forever; BatchLoader refuses it instead."""
 
     def __init__(self, fn, owner):
         self._fn = fn
         self._owner = id(owner)
+        self.nocopy_device = getattr(fn, "nocopy_device", None)
 
     def __call__(self, nbytes: int):
         stack = _running.__dict__.setdefault("owners", [])

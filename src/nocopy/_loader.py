@@ -1,27 +1,23 @@
 """nocopy.Loader: training batches with crop / mirror / normalize fused into one C++ pass.
 
-The C++ core (``_Loader``) validates every option (LoaderOptions, in C++), plans every batch
-from (seed, epoch, batch index), fills pooled 64-byte aligned buffers on worker threads without
-the GIL, and hands them out in order. This module turns the framework objects it is given into
-views and exports each batch zero-copy to the chosen framework: the exported tensor owns the
-batch buffer, so a batch you keep is never overwritten.
+The C++ core (``_Loader``: the batch engine running the image producer) validates every option
+(declared once, in C++), plans every batch from (seed, epoch, batch index), fills pooled 64-byte
+aligned buffers on worker threads without the GIL, and hands them out in order. This module
+turns the framework objects it is given into views; BatchLoader (``_batch_loader.py``) does the
+rest: iteration, epochs, resume, statistics and the zero-copy hand-off to the chosen framework
+(the exported tensor owns the batch buffer, so a batch you keep is never overwritten).
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any, Iterator, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from ._views import view
-from ._batch_output import batch_converter
-from ._batch_allocator import batch_allocator
-from ._worker_lifetime import WorkerLifetime
+from ._batch_loader import BatchLoader, options_doc
 from ._dtypes import dtype_name
 from ._nocopy import _Loader
-from ._resume import resume_position
-
+from ._views import view
 
 
 class BatchPlan(NamedTuple):
@@ -37,7 +33,7 @@ class BatchPlan(NamedTuple):
     width: np.ndarray
 
 
-class Loader(WorkerLifetime):
+class Loader(BatchLoader):
     """Batches of (images, labels) from an (N, H, W, C) array, augmented in one fused pass.
 
     >>> import numpy as np, nocopy as nc
@@ -70,8 +66,8 @@ class Loader(WorkerLifetime):
     "nearest", in the same single pass. The plain modes on an ImageSet need every image at least
     as large as the crop.
 
-    Iterating yields the batches from the current position to the end of the epoch; a complete
-    pass moves to the next epoch (``set_epoch`` sets it, as with DistributedSampler).
+    Iterating yields the batches from the current position to the end of the epoch (the epoch
+    rule: see nocopy._batch_loader); ``set_epoch`` sets the epoch, as with DistributedSampler.
     Randomness is keyed by (seed, epoch, position): the same seed gives the same bytes whatever
     ``num_threads`` is. ``rank``/``world_size`` shard like DistributedSampler (equal batch
     counts, padding by wrap-around; ``drop_last`` trims instead and drops a partial batch).
@@ -101,11 +97,9 @@ class Loader(WorkerLifetime):
                  world_size: int = 1, output: str = "torch",
                  allocator=None, pin_memory: bool = False, on_error: str = "raise",
                  decode_scale: str = "auto"):
-        # The options are checked once, by the C++ core (LoaderOptions); here only the framework
-        # objects become views and the output adapter is chosen.
-        self._convert = batch_converter(output)  # checks the name and the framework
-        self._output = output
-        self._convert_labels = _label_converter(self._convert, output)
+        # The options are checked once, by the C++ core; here only the framework objects become
+        # views and the output adapter is chosen.
+        allocator = self._setup(output, allocator, pin_memory)
         self._dtype = dtype if isinstance(dtype, str) else dtype_name(dtype)
         if output == "numpy" and self._dtype == "bfloat16":
             try:
@@ -125,8 +119,6 @@ class Loader(WorkerLifetime):
             if isinstance(labels, (list, tuple)):
                 labels = np.asarray(labels)  # a Python list has no buffer: converted once
             self._labels = view(labels)
-        allocator = batch_allocator(allocator, pin_memory, owner=self)
-        self._pid = os.getpid()
         self._core = _Loader(self._images, self._labels, batch_size=batch_size, crop=crop,
                              crop_mode=crop_mode, area=area, ratio=ratio, resize=resize,
                              interpolation=interpolation, mirror=mirror, mean=mean, std=std,
@@ -135,126 +127,15 @@ class Loader(WorkerLifetime):
                              drop_last=drop_last, num_threads=num_threads, prefetch=prefetch,
                              rank=rank, world_size=world_size, allocator=allocator,
                              on_error=on_error, decode_scale=decode_scale)
-        self._sample_shape = self._core.sample_shape
-
-    # --- iteration ------------------------------------------------------------------------
-    def __len__(self) -> int:
-        """Batches per whole epoch on this rank (an epoch resumed from another world size has
-        fewer: the rest of it)."""
-        return len(self._live())
-
-    def __iter__(self) -> Iterator[Any]:
-        """Yields the remaining batches of the current epoch: (images, labels), or images alone
-        when the loader has no labels."""
-        # The core is looked up per batch, never held here: close() then really frees it
-        # (stopping and joining the workers) even while an iterator is alive.
-        for _ in range(self._remaining()):
-            images, labels, _epoch, _index = self._live().next()
-            if self._labels is None:
-                yield self._convert(images)
-            else:
-                yield self._convert(images), self._convert_labels(labels)
-
-    def _remaining(self) -> int:
-        """Batches from the position to the end of its epoch (a whole epoch after an epoch's
-        last batch: the position is then the next epoch's start)."""
-        return self._live().state_epoch_batches - self._live().state()[1]
-
-    def next_batch(self):
-        """The next batch of the stream (crossing into the next epoch after the last one)."""
-        images, labels, _e, _i = self._live().next()
-        if self._labels is None:
-            return self._convert(images)
-        return self._convert(images), self._convert_labels(labels)
-
-    @property
-    def num_skipped(self) -> int:
-        """Samples replaced by a substitute (``on_error="skip"``) in the batches delivered."""
-        return self._live().num_skipped
-
-    @property
-    def skipped_samples(self) -> list[int]:
-        """The distinct dataset indices of the skipped samples so far, ascending."""
-        return self._live().skipped_samples
-
-    # --- position -------------------------------------------------------------------------
-    @property
-    def epoch(self) -> int:
-        """The epoch the next batch belongs to."""
-        return self._live().state()[0]
-
-    def set_epoch(self, epoch: int) -> None:
-        """Starts epoch `epoch` (its own shuffle and crops) at batch 0."""
-        self._live().load_state(epoch, 0)
-
-    def state_dict(self) -> dict:
-        """Position and configuration, for resuming with load_state_dict (plain ints/bools).
-
-        ``epoch`` and ``batch`` say which batch comes next; ``start`` is the global position
-        where that epoch's batch 0 began (0 unless it was resumed from another world size) and
-        ``position`` the global position of the next batch: all ranks together have consumed the
-        samples at positions ``[0, position)`` of the epoch's order. Every rank of a job holds
-        the same epoch and position (ranks advance in lockstep)."""
-        core = self._live()
-        epoch, batch, start = core.state()
-        return {"epoch": epoch, "batch": batch, "start": start,
-                "position": core.global_position, **core.resume_key}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Continues from a state_dict().
-
-        With the same world_size and batch_size (and rank) as the saved loader, the following
-        batches are byte-identical to those it would have produced. With another world_size or
-        batch_size (elastic resume) the epoch continues from the saved global ``position``: the
-        ranks of this job together deliver exactly the samples at positions ``[position, N)`` of
-        the epoch's order, each with the crop and mirror it had, sharded (padded by wrap-around,
-        or trimmed with drop_last) like a whole epoch; any one rank's saved state serves every
-        new rank. seed, num_samples, shuffle and drop_last must match in both cases."""
-        core = self._live()
-        core.load_state(*resume_position(state, core.resume_key, "Loader"))
 
     def plan(self, i: int, epoch: int | None = None) -> BatchPlan:
         """What batch `i` of `epoch` holds, as NumPy arrays (to recompute it). The default epoch
-        is the current one: the epoch of the batch last delivered, until the next batch is asked
-        for (so ``for i, b in enumerate(loader): loader.plan(i)`` describes ``b``)."""
+        is the current one (the epoch rule: ``for i, b in enumerate(loader): loader.plan(i)``
+        describes ``b``)."""
         idx, top, left, mirror, height, width = self._live().plan(i, epoch)
         return BatchPlan(np.asarray(idx, np.int64), np.asarray(top, np.int64),
                          np.asarray(left, np.int64), np.asarray(mirror, bool),
                          np.asarray(height, np.int64), np.asarray(width, np.int64))
-
-
-    # --- adapters -------------------------------------------------------------------------
-    def as_tf_dataset(self):
-        """A tf.data.Dataset over this loader: each iteration of it yields the rest of the current
-        epoch and moves on to the next (so Keras ``fit(ds, epochs=k)`` sees k epochs).
-        tf.data's generator bridge copies each batch once into its own tensors; iterate the
-        loader with output='tf' for zero-copy tensors."""
-        import tensorflow as tf
-
-        images_spec, labels_spec = self._tf_specs(tf)
-        sig = images_spec if labels_spec is None else (images_spec, labels_spec)
-        to_np = batch_converter("numpy")
-
-        def generate():
-            for _ in range(self._remaining()):
-                images, labels, _e, _i = self._live().next()
-                if labels_spec is None:
-                    yield to_np(images)
-                else:
-                    yield to_np(images), to_np(labels)
-
-        ds = tf.data.Dataset.from_generator(generate, output_signature=sig)
-        if self._live().state()[1:] == (0, 0):  # a whole epoch: tell tf.data (and Keras)
-            ds = ds.apply(tf.data.experimental.assert_cardinality(len(self)))
-        return ds
-
-    def _tf_specs(self, tf):
-        images = tf.TensorSpec(shape=(None, *self._sample_shape), dtype=getattr(tf, self._dtype))
-        if self._labels is None:
-            return images, None
-        labels = tf.TensorSpec(shape=(None, *self._labels.shape[1:]),
-                               dtype=tf.as_dtype(np.dtype(self._labels.dtype)))
-        return images, labels
 
     def __repr__(self) -> str:
         state = "closed" if self._core is None else f"epoch={self.epoch}, batches={len(self)}"
@@ -262,21 +143,4 @@ class Loader(WorkerLifetime):
         return f"nocopy.Loader(images={images}, output={self._output!r}, {state})"
 
 
-
-
-def _label_converter(convert, output: str):
-    """Labels are shared when the framework can hold them as they are, and converted otherwise
-    (JAX without jax_enable_x64 stores int64 labels as int32): they are a small per-batch
-    gather, already a copy of the source labels."""
-
-    def run(v):
-        try:
-            return convert(v)
-        except BufferError:
-            if output == "jax":
-                import jax.numpy as jnp
-
-                return jnp.asarray(np.asarray(v))
-            return convert(v, copy=True)
-
-    return run
+Loader.__doc__ += options_doc("Loader")

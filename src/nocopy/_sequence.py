@@ -9,20 +9,16 @@
 
 from __future__ import annotations
 
-import numbers
 import os
-from typing import Any, Iterator, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _nocopy
+from ._batch_loader import BatchLoader, options_doc
 from ._dtypes import dtype_name
 from ._nocopy import View
 from ._views import view
-from ._batch_output import batch_converter
-from ._batch_allocator import batch_allocator
-from ._resume import resume_position
-from ._worker_lifetime import WorkerLifetime
 
 __all__ = ["windows", "open_raw", "SequenceLoader", "SequencePlan"]
 
@@ -70,7 +66,7 @@ class SequencePlan(NamedTuple):
     starts: np.ndarray
 
 
-class SequenceLoader(WorkerLifetime):
+class SequenceLoader(BatchLoader):
     """Batches of windows from a token stream or a time series, gathered and converted in one
     C++ pass per window by worker threads, zero-copy to the framework.
 
@@ -97,8 +93,10 @@ class SequenceLoader(WorkerLifetime):
     ``num_threads``; ``plan(i)`` says what batch i holds; ``state_dict()`` /
     ``load_state_dict()`` resume exactly; ``rank``/``world_size`` shard like
     DistributedSampler (equal batch counts; ``drop_last`` trims the windows so ranks are
-    disjoint). ``dtype`` is the output type: integer tokens must fit it (OverflowError names
-    the first one that does not), and integer output needs integer data.
+    disjoint). Iteration, epochs, resume, statistics and ``on_error`` work as for nc.Loader
+    (nocopy._batch_loader). ``dtype`` is the output type: integer tokens must fit it (an
+    nc.LoaderError that is also an OverflowError names the first one that does not, with
+    ``.sample`` the index of its sequence), and integer output needs integer data.
 
     Memory-mapped sources (open_raw, open_npy, SharedArray) get MADV_RANDOM (no read-ahead
     around random windows). Up to 256 MiB of them in all are read through the mapping and stay
@@ -119,96 +117,29 @@ class SequenceLoader(WorkerLifetime):
                  shuffle: bool = True, seed: int = 0, drop_last: bool = True,
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
                  world_size: int = 1, output: str = "torch", allocator=None,
-                 pin_memory: bool = False):
-        convert = batch_converter(output)  # checks the name and the framework
-        if targets is not None and not isinstance(targets, str):
-            raise TypeError(f"targets must be 'next', 'horizon' or None, got {targets!r}")
-        for name, value in (("shuffle", shuffle), ("drop_last", drop_last)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got {value!r}")
-        for name, value in (("step", step), ("num_threads", num_threads)):
-            if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value < 1:
-                raise ValueError(f"{name} {value} must be >= 1 (or None)")  # 0 means None
-        # The integers' types and ranges are checked by the bindings (int64_arg: TypeError,
-        # OverflowError naming the argument) and their values by the C++ core.
+                 pin_memory: bool = False, on_error: str = "raise"):
+        # Every option is validated once, by the C++ core (declared in SequenceOptions).
+        allocator = self._setup(output, allocator, pin_memory)
         sources = list(data) if isinstance(data, (list, tuple)) else [data]
         self._sources = [view(s) for s in sources]
-        self._output = output
         self._targets = targets
-        self._dtype = dtype_name(dtype)
-        self._config = dict(seq_len=seq_len, batch_size=batch_size, targets=targets,
-                            horizon=horizon, step=step, seed=seed, shuffle=shuffle,
-                            drop_last=drop_last, rank=rank, world_size=world_size)
-        allocator = batch_allocator(allocator, pin_memory, owner=self)
-        self._pid = os.getpid()
-        # Every option is validated once, by the C++ core (SequenceOptions::validate).
+        self._seq_len = seq_len
         self._core = _nocopy._SequenceLoader(
-            self._sources, seq_len, batch_size, "none" if targets is None else targets, horizon,
-            0 if step is None else step, self._dtype, bool(shuffle), seed, bool(drop_last),
-            0 if num_threads is None else num_threads, prefetch, rank, world_size, allocator)
-        self._convert = convert
-
-    # --- iteration ------------------------------------------------------------------------
-    def __len__(self) -> int:
-        """Batches per (whole) epoch on this rank (an epoch resumed from another world size has
-        fewer: the rest of it)."""
-        return len(self._live())
-
-    def __iter__(self) -> Iterator[Any]:
-        """Yields the remaining batches of the current epoch: (x, y), or x alone with
-        targets=None; a complete pass moves the loader to the next epoch."""
-        remaining = self._live().state_epoch_batches - self._live().state()[1]
-        for _ in range(remaining):
-            yield self.next_batch()
-
-    def next_batch(self):
-        """The next batch of the stream (crossing into the next epoch after the last one)."""
-        x, y, _epoch, _index = self._live().next()
-        if y is None:
-            return self._convert(x)
-        return self._convert(x), self._convert(y)
-
-    # --- position -------------------------------------------------------------------------
-    @property
-    def epoch(self) -> int:
-        """The epoch the next batch belongs to."""
-        return self._live().state()[0]
+            self._sources, seq_len=seq_len, batch_size=batch_size, targets=targets,
+            horizon=horizon, step=step, dtype=dtype_name(dtype), shuffle=shuffle, seed=seed,
+            drop_last=drop_last, num_threads=num_threads, prefetch=prefetch, rank=rank,
+            world_size=world_size, allocator=allocator, on_error=on_error)
 
     @property
     def windows_per_epoch(self) -> int:
         """Windows in one epoch over all ranks."""
         return self._live().windows_per_epoch
 
-    def set_epoch(self, epoch: int) -> None:
-        """Starts epoch ``epoch`` (its own window starts and order) at batch 0."""
-        self._live().load_state(epoch, 0)
-
-    def state_dict(self) -> dict:
-        """Position and configuration, for resuming with load_state_dict (plain values).
-
-        ``epoch`` and ``batch`` say which batch comes next; ``start`` is the global position
-        where that epoch's batch 0 began (0 unless it was resumed from another world size) and
-        ``position`` the global position of the next batch: all ranks together have consumed the
-        windows at positions ``[0, position)`` of the epoch (ranks advance in lockstep)."""
-        core = self._live()
-        epoch, batch, start = core.state()
-        return {"epoch": epoch, "batch": batch, "start": start,
-                "position": core.global_position, **self._config}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Continues from a state_dict(). With the same world_size and batch_size the following
-        batches are byte-identical to those the saved loader would have produced. With another
-        world_size or batch_size (elastic resume) the epoch continues from the saved global
-        ``position``: the ranks of this job together deliver exactly the windows at positions
-        ``[position, windows_per_epoch)`` (each with the start it had), sharded like a whole
-        epoch; any one rank's state serves every new rank. The rest of the configuration must
-        match."""
-        self._live().load_state(*resume_position(state, self._config, "SequenceLoader"))
-
-    def plan(self, i: int) -> SequencePlan:
-        """The windows of batch ``i`` of the current epoch: x[k] is
-        ``data[sources[k]][starts[k]:starts[k] + seq_len]`` (y follows it)."""
-        sources, starts = self._live().plan(i)
+    def plan(self, i: int, epoch: int | None = None) -> SequencePlan:
+        """The windows of batch ``i`` of ``epoch`` (default: the current one, as for
+        nc.Loader.plan): x[k] is ``data[sources[k]][starts[k]:starts[k] + seq_len]`` (y follows
+        it)."""
+        sources, starts = self._live().plan(i, epoch)
         return SequencePlan(np.asarray(sources, np.int64), np.asarray(starts, np.int64))
 
 
@@ -216,5 +147,8 @@ class SequenceLoader(WorkerLifetime):
         state = "closed" if self._core is None else f"epoch={self.epoch}, batches={len(self)}"
         shapes = [s.shape for s in self._sources[:3]]
         more = ", ..." if len(self._sources) > 3 else ""
-        return (f"nocopy.SequenceLoader(data={shapes}{more}, seq_len={self._config['seq_len']}, "
+        return (f"nocopy.SequenceLoader(data={shapes}{more}, seq_len={self._seq_len}, "
                 f"targets={self._targets!r}, output={self._output!r}, {state})")
+
+
+SequenceLoader.__doc__ += options_doc("SequenceLoader")

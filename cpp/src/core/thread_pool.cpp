@@ -5,6 +5,12 @@
 #include <unistd.h>
 
 namespace nocopy {
+namespace {
+
+/// Index of this thread within its pool; -1 on threads that are no pool's worker.
+thread_local int t_worker_index = -1;
+
+}  // namespace
 
 size_t usable_cores() {
   cpu_set_t set;
@@ -21,7 +27,9 @@ ThreadPool::ThreadPool(size_t threads) {
   if (threads == 0) threads = usable_cores();
   threads_.reserve(threads);
   try {
-    for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+    for (size_t i = 0; i < threads; ++i) {
+      threads_.emplace_back([this, i] { run(static_cast<int>(i)); });
+    }
   } catch (...) {
     stop();
     throw;
@@ -55,7 +63,12 @@ void ThreadPool::stop() {
   // `dropped` is destroyed here, outside the lock: tasks may own resources with destructors.
 }
 
-void ThreadPool::run() {
+int ThreadPool::worker_index() {
+  return t_worker_index;
+}
+
+void ThreadPool::run(int index) {
+  t_worker_index = index;
   for (;;) {
     std::function<void()> task;
     {

@@ -21,21 +21,6 @@ std::string format_tuple(std::span<const int64_t> values) {
   return s + ")";
 }
 
-std::string Device::str() const {
-  switch (type) {
-    case 1:
-      return "cpu";
-    case 2:
-      return "cuda:" + std::to_string(id);
-    case 3:
-      return "cuda_host:" + std::to_string(id);
-    case 10:
-      return "rocm:" + std::to_string(id);
-    default:
-      return "device " + std::to_string(type) + ":" + std::to_string(id);
-  }
-}
-
 View::View()
     : data_(nullptr), dtype_(DType::UInt8), shape_{0}, strides_{1}, size_(0), readonly_(false) {}
 

@@ -1,5 +1,5 @@
 // FileReader: reopen a mapped file (or a shared array's segment) by its path, check it is the
-// same file, pread ranges of it.
+// same file, pread ranges of it; and the read seam's storage_of / positional_reader.
 #include "nocopy/storage/file_reader.hpp"
 
 #include <fcntl.h>
@@ -59,6 +59,16 @@ std::unique_ptr<FileReader> FileReader::open_for(const View& view) {
   (void)posix_fadvise(fd.get(), 0, 0, POSIX_FADV_RANDOM);
   const auto base = static_cast<int64_t>(first - region->data());
   return std::unique_ptr<FileReader>(new FileReader(fd.release(), base, path));
+}
+
+ViewStorage storage_of(const View& view) {
+  const auto* region = dynamic_cast<const MappedRegion*>(view.owner().get());
+  if (region == nullptr) return {};
+  return {true, region->mode() == MapMode::CopyOnWrite};
+}
+
+std::unique_ptr<ReadAt> positional_reader(const View& view) {
+  return FileReader::open_for(view);
 }
 
 FileReader::~FileReader() {

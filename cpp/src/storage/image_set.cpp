@@ -45,6 +45,23 @@ idx::Names names_in_memory(const std::string& where, ImageFormat format) {
 
 }  // namespace
 
+ImageSet::Parts ImageSet::in_memory(ImageFormat format, View data, const View& shapes,
+                                    const View& offsets, const View* lengths,
+                                    const std::optional<View>& labels, const std::string& where) {
+  Parts p;
+  p.format = format;
+  p.data = std::move(data);
+  p.shapes = &shapes;
+  p.offsets = &offsets;
+  p.lengths = lengths;
+  p.labels = &labels;
+  p.names = names_in_memory(where, format);
+  p.where = where;
+  return p;
+}
+
+namespace {}  // namespace
+
 bool is_image_set_dtype(DType t) {
   return t == DType::UInt8 || t == DType::UInt16 || t == DType::Float32;
 }
@@ -161,30 +178,15 @@ ImageSet ImageSet::build(const Parts& p) {
 
 ImageSet ImageSet::from_index(View pixels, const View& shapes, const View& offsets,
                               const std::optional<View>& labels, const std::string& where) {
-  Parts p;
-  p.format = ImageFormat::Raw;
-  p.data = std::move(pixels);
-  p.shapes = &shapes;
-  p.offsets = &offsets;
-  p.labels = &labels;
-  p.names = names_in_memory(where, p.format);
-  p.where = where;
-  return build(p);
+  return build(
+      in_memory(ImageFormat::Raw, std::move(pixels), shapes, offsets, nullptr, labels, where));
 }
 
 ImageSet ImageSet::from_jpeg_index(View bytes, const View& shapes, const View& offsets,
                                    const View& lengths, const std::optional<View>& labels,
                                    const std::string& where) {
-  Parts p;
-  p.format = ImageFormat::Jpeg;
-  p.data = std::move(bytes);
-  p.shapes = &shapes;
-  p.offsets = &offsets;
-  p.lengths = &lengths;
-  p.labels = &labels;
-  p.names = names_in_memory(where, p.format);
-  p.where = where;
-  return build(p);
+  return build(
+      in_memory(ImageFormat::Jpeg, std::move(bytes), shapes, offsets, &lengths, labels, where));
 }
 
 ImageSet ImageSet::open(const std::string& folder) {

@@ -245,3 +245,39 @@ def test_importing_nocopy_loads_no_command_line_machinery():
             "if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+# The pipeline's parts and what each may include (besides core and storage): sampling knows no
+# operator, codec or engine; codecs know no engine; the engine knows only sampling (its shard
+# geometry) and nothing of what goes in a slot; producers put everything together.
+PIPELINE_PARTS = {
+    "kernels": {"kernels"},
+    "sampling": {"sampling"},
+    "codecs": {"codecs", "kernels"},
+    "ops": {"ops", "sampling", "kernels"},
+    "sources": {"sources", "codecs", "kernels"},
+    "engine": {"engine", "sampling"},
+    "producers": {"producers", "engine", "sampling", "ops", "sources", "codecs", "kernels"},
+}
+
+
+def test_pipeline_has_only_its_part_folders():
+    for root in (ROOT / "cpp" / "include" / "nocopy" / "pipeline", ROOT / "cpp" / "src" / "pipeline"):
+        assert {p.name for p in root.iterdir()} == set(PIPELINE_PARTS), root
+        assert not list(root.glob("*.[ch]pp")), f"files outside a part folder in {root}"
+
+
+@pytest.mark.parametrize("part", sorted(PIPELINE_PARTS))
+def test_a_pipeline_part_includes_only_the_parts_it_may_use(part):
+    files = sorted((ROOT / "cpp" / "include" / "nocopy" / "pipeline" / part).glob("*.hpp")) + sorted(
+        (ROOT / "cpp" / "src" / "pipeline" / part).glob("*.[ch]pp"))
+    assert files, part
+    bad = []
+    for path in files:
+        for inc in _includes(path):
+            parts = inc.split("/")
+            if parts[0] == "nocopy":
+                parts = parts[1:]
+            if len(parts) >= 3 and parts[0] == "pipeline" and parts[1] not in PIPELINE_PARTS[part]:
+                bad.append(f"{path.relative_to(ROOT)} includes {inc}")
+    assert bad == []

@@ -87,8 +87,9 @@ def test_continuation_delivers_exactly_the_rest(w1, w2, drop_last):
             ld = _loader(r, w2, drop_last=drop_last)
             ld.load_state_dict(state)
             plans = _current_plans(ld)
-            # an epoch with no batch left (drop_last, fewer samples than ranks x batch) is over
-            assert ld.epoch == (EPOCH if plans else EPOCH + 1)
+            # epoch, len() and plan() describe the same epoch, even one with no batch left
+            # (drop_last, fewer samples than ranks x batch): its iteration moves on at once
+            assert ld.epoch == EPOCH and len(ld) == len(plans)
             after.append(plans)
         assert len({len(p) for p in after}) == 1  # equal batch counts on every rank
         rest = _slots(p for plans in after for p in plans)
@@ -166,18 +167,19 @@ def test_drop_last_tail_shorter_than_the_world_moves_to_the_next_epoch():
     state = _saved(1, 12, True)  # 36 of 37 consumed: 1 left, fewer than 2 ranks
     ld = _loader(0, 2, drop_last=True)
     ld.load_state_dict(state)
-    assert (ld.state_dict()["epoch"], ld.state_dict()["batch"]) == (EPOCH + 1, 0)
-    assert sum(1 for _ in ld) == len(ld)
+    assert (ld.state_dict()["epoch"], ld.state_dict()["batch"], len(ld)) == (EPOCH, 0, 0)
+    delivered = sum(1 for _ in ld)  # the finished epoch gives way to the next, whole one
+    assert ld.epoch == EPOCH + 2 and delivered == len(ld) == len(_loader(0, 2, drop_last=True))
 
 
 def test_elastic_resume_refuses_what_it_cannot_honour():
     state = _saved(2, 1, False)
     with pytest.raises(ValueError, match="seed=9 but this loader has seed=1"):
         nc.Loader(IMAGES, batch_size=B, crop=(4, 5), seed=1, world_size=3).load_state_dict(state)
-    old = {k: v for k, v in state.items() if k not in ("position", "start")}
+    old = {k: v for k, v in state.items() if k != "position"}
     with pytest.raises(ValueError, match="has no 'position'"):
         _loader(0, 3).load_state_dict(old)
-    with pytest.raises(ValueError, match="start 40 is not in \\[0, num_samples=37\\]"):
+    with pytest.raises(ValueError, match="start 40 is not in \\[0, 37\\]"):
         _loader(0, 2).load_state_dict({**state, "start": 40})
     with pytest.raises(ValueError, match="start -1 is not in"):
         _loader(0, 3).load_state_dict({**state, "position": -1})
@@ -242,10 +244,11 @@ def test_sequence_continuation_delivers_exactly_the_rest(w1, w2, drop_last, step
         for r in range(w2):
             ld = _seq(r, w2, drop_last=drop_last, step=step)
             ld.load_state_dict(state)
-            # no batch left (drop_last trimmed the rest): the loader is at the next epoch
+            # epoch, len() and plan() describe the same epoch, even with no batch left
+            # (drop_last trimmed the rest)
             left = n - pos if not drop_last else (n - pos) // w2 // B
-            assert ld.epoch == (EPOCH if left else EPOCH + 1)
-            after.append(_seq_plans(ld) if left else [])
+            assert ld.epoch == EPOCH and (len(ld) > 0) == (left > 0)
+            after.append(_seq_plans(ld))
         assert len({len(p) for p in after}) == 1  # equal batch counts on every rank
         rest = _windows(p for plans in after for p in plans)
         extra = _assert_continues(rest, ref, n, pos, w2, drop_last)
@@ -261,7 +264,7 @@ def test_sequence_resumed_batches_hold_the_windows_bytes_and_the_next_epoch_is_w
         ld = _seq(r, 2)
         ld.load_state_dict(state)
         plans = _seq_plans(ld)
-        assert ld.state_dict()["start"] == 18 and len(ld) == len(_seq(r, 2))
+        assert ld.state_dict()["start"] == 18 and len(ld) == len(plans) < len(_seq(r, 2))
         batches = [(x.copy(), y.copy()) for x, y in ld]
         assert len(batches) == len(plans) >= 1
         for (x, y), p in zip(batches, plans):
@@ -300,11 +303,11 @@ def test_sequence_state_of_a_resumed_epoch_resumes_again_identically_and_refusal
         nc.SequenceLoader(DOCS, L, B, seed=1, world_size=2, output="numpy").load_state_dict(mid)
     with pytest.raises(ValueError, match="seq_len=8 but this loader has seq_len=9"):
         nc.SequenceLoader(DOCS, 9, B, seed=4, world_size=3, output="numpy").load_state_dict(mid)
-    old = {k: v for k, v in mid.items() if k not in ("position", "start")}
+    old = {k: v for k, v in mid.items() if k != "position"}
     with pytest.raises(ValueError, match="has no 'position'"):
         _seq(0, 3).load_state_dict(old)
     n = _seq().windows_per_epoch
-    with pytest.raises(ValueError, match=f"start {n + 1} is not in \\[0, windows_per_epoch={n}\\]"):
+    with pytest.raises(ValueError, match=f"start {n + 1} is not in \\[0, {n}\\]"):
         _seq(0, 3).load_state_dict({**mid, "position": n + 1})
     with pytest.raises(ValueError, match="rank=1 but this loader has rank=0"):
         _seq(0, 2).load_state_dict(mid)  # same world size: the rank's own state

@@ -13,6 +13,8 @@
 #include <memory>
 #include <string_view>
 
+#include "nocopy/core/device.hpp"
+
 namespace nocopy {
 
 /// Alignment of every allocation nocopy makes (TensorFlow shares only 64-byte aligned memory).
@@ -40,6 +42,9 @@ class Allocator {
   int64_t blocks_in_use() const noexcept { return blocks_.load(std::memory_order_relaxed); }
   /// Short name for messages and repr ("heap", "pinned", ...).
   virtual std::string_view name() const = 0;
+  /// Where the blocks live: host memory (the default), pinned host memory (kDeviceCudaHost), or
+  /// a device's memory for a stage that runs there.
+  virtual Device device() const { return {}; }
 
  protected:
   /// Implementations: `bytes` (> 0, a multiple of kAlignment) aligned to kAlignment, or throw

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -56,24 +57,35 @@ class FileError : public std::system_error {
   std::string action_;
 };
 
-/// Preparing a batch failed for one sample (a bad image, a failed decode, a worker error).
-/// Python: nocopy.LoaderError, a RuntimeError with .sample, .batch and .epoch.
+/// Preparing a batch failed for one sample (a bad image, a failed decode, a token that does not
+/// fit). Python: nocopy.LoaderError, a RuntimeError with .sample, .batch and .epoch; when the
+/// cause was a ValueError, OverflowError, IndexError, TypeError or BufferError it is an instance
+/// of that type too (and its __cause__ is the original error).
 class LoaderError : public std::runtime_error {
  public:
-  /// `sample` is the dataset index, `batch` the batch position in its epoch, `epoch` the epoch.
-  LoaderError(const std::string& what, int64_t sample, int64_t batch, int64_t epoch)
-      : std::runtime_error(what), sample_(sample), batch_(batch), epoch_(epoch) {}
-  /// Dataset index of the sample that failed.
+  /// `sample` is the sample (a dataset index, a sequence number), `batch` the batch position in
+  /// its epoch, `epoch` the epoch; `cause` the exception the sample failed with, if any.
+  LoaderError(const std::string& what, int64_t sample, int64_t batch, int64_t epoch,
+              std::exception_ptr cause = nullptr)
+      : std::runtime_error(what),
+        sample_(sample),
+        batch_(batch),
+        epoch_(epoch),
+        cause_(std::move(cause)) {}
+  /// The sample that failed.
   int64_t sample() const noexcept { return sample_; }
   /// Position of the batch within its epoch.
   int64_t batch() const noexcept { return batch_; }
   /// Epoch of the batch.
   int64_t epoch() const noexcept { return epoch_; }
+  /// The exception the sample failed with (null when there is none).
+  const std::exception_ptr& cause() const noexcept { return cause_; }
 
  private:
   int64_t sample_;
   int64_t batch_;
   int64_t epoch_;
+  std::exception_ptr cause_;
 };
 
 }  // namespace nocopy

@@ -34,9 +34,12 @@ class ThreadPool {
   void stop();
   /// Number of worker threads.
   size_t size() const { return threads_.size(); }
+  /// The calling thread's index in [0, size()) within the pool whose worker it is, or -1 when
+  /// it is no pool's worker (for per-worker statistics).
+  static int worker_index();
 
  private:
-  void run();
+  void run(int index);
 
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "nocopy/core/device.hpp"
 #include "nocopy/core/dtype.hpp"
 #include "nocopy/core/index.hpp"
 #include "nocopy/core/owner.hpp"
@@ -20,20 +21,6 @@ namespace nocopy {
 
 /// Most axes a view may have (NumPy's limit).
 inline constexpr int64_t kMaxDims = 64;
-
-/// Where memory lives, as a DLPack (device_type, device_id) pair.
-struct Device {
-  /// DLPack device type; 1 is kDLCPU.
-  int32_t type = 1;
-  /// Device ordinal; 0 for the CPU.
-  int32_t id = 0;
-
-  /// True for host memory, the only kind nocopy reads or writes itself.
-  bool is_cpu() const { return type == 1; }
-  /// Human-readable name ("cpu", "cuda:0", "device 13:1").
-  std::string str() const;
-  friend bool operator==(const Device&, const Device&) = default;
-};
 
 /// A half-open byte address range [begin, end); empty when begin == end.
 struct ByteRange {

@@ -141,6 +141,10 @@ class ImageSet {
  private:
   /// The arrays of a set before validation, and the names messages give them.
   struct Parts;
+  /// The parts of a set built from arrays in memory (no manifest), named after `where`.
+  static Parts in_memory(ImageFormat format, View data, const View& shapes, const View& offsets,
+                         const View* lengths, const std::optional<View>& labels,
+                         const std::string& where);
   static ImageSet build(const Parts& parts);
   /// Index i in [0, N) for a possibly negative i; std::out_of_range otherwise.
   size_t checked_index(int64_t i) const;

@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <variant>
 
 namespace nocopy {
 
@@ -15,6 +16,28 @@ DecodeScale decode_scale_from_name(std::string_view name) {
 
 std::string_view decode_scale_name(DecodeScale mode) {
   return mode == DecodeScale::Exact ? "exact" : "auto";
+}
+
+namespace {
+
+const OptionSpec<JpegDecodeOptions> kJpegDecodeSpecs[] = {
+    {"decode_scale", OptionKind::Name,
+     "JPEG ImageSets: 'auto' decodes a window by 1/2, 1/4 or 1/8 (libjpeg's DCT scaling) when it "
+     "is at least 4, 8 or 16 times its resized size and the interpolation is bilinear (faster, "
+     "within the tolerance docs/IMAGES.md states); 'exact' never does (the same bytes as a raw "
+     "ImageSet of the decoded pixels). No effect on raw images.",
+     [](JpegDecodeOptions& o, const OptionValue& v) {
+       o.decode_scale = decode_scale_from_name(std::get<std::string>(v));
+     },
+     [](const JpegDecodeOptions& o) -> OptionValue {
+       return std::string(decode_scale_name(o.decode_scale));
+     }},
+};
+
+}  // namespace
+
+std::span<const OptionSpec<JpegDecodeOptions>> jpeg_decode_option_specs() {
+  return kJpegDecodeSpecs;
 }
 
 void decode_resample_window(const uint8_t* data, size_t size, int64_t height, int64_t width,

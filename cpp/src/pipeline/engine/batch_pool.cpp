@@ -19,14 +19,17 @@ BatchBuffer::~BatchBuffer() {
 }
 
 std::shared_ptr<BatchPool> BatchPool::create(size_t buffer_bytes, size_t max_spare,
-                                             AllocatorPtr allocator) {
-  return std::shared_ptr<BatchPool>(new BatchPool(buffer_bytes, max_spare, std::move(allocator)));
+                                             AllocatorPtr allocator, BlockCheck check) {
+  return std::shared_ptr<BatchPool>(
+      new BatchPool(buffer_bytes, max_spare, std::move(allocator), std::move(check)));
 }
 
-BatchPool::BatchPool(size_t buffer_bytes, size_t max_spare, AllocatorPtr allocator)
+BatchPool::BatchPool(size_t buffer_bytes, size_t max_spare, AllocatorPtr allocator,
+                     BlockCheck check)
     : buffer_bytes_(buffer_bytes),
       max_spare_(max_spare),
       allocator_(std::move(allocator)),
+      check_(std::move(check)),
       creator_pid_(static_cast<int>(getpid())) {}
 
 BatchPool::~BatchPool() {
@@ -45,8 +48,17 @@ std::shared_ptr<BatchBuffer> BatchPool::acquire() {
   }
   if (p == nullptr) {
     p = allocator_->allocate(buffer_bytes_);
+    if (check_) {
+      try {
+        check_(p, buffer_bytes_);
+      } catch (...) {
+        allocator_->deallocate(p, buffer_bytes_);
+        throw;
+      }
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     ++allocated_;
+    ++total_allocations_;
   }
   BatchBuffer* raw = nullptr;
   try {
@@ -73,6 +85,11 @@ void BatchPool::give_back(void* data) {
 size_t BatchPool::allocated() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return allocated_;
+}
+
+size_t BatchPool::total_allocations() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return total_allocations_;
 }
 
 size_t BatchPool::spare() const {

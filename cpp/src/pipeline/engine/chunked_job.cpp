@@ -23,22 +23,30 @@ ChunkSplit split_chunks(int64_t len, size_t threads) {
   return {per, (len + per - 1) / per};
 }
 
-void finish_chunk(ChunkedJob& job, std::mutex& state, std::condition_variable& done_cv) {
+void finish_chunk(ChunkedJob& job, LoaderLocks& locks) {
   if (job.remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  {
-    std::lock_guard<std::mutex> lock(state);
-    job.done = true;
-  }
-  done_cv.notify_all();
+  // Sequentially consistent with the consumer's `consumer_sleeps` then `done`: one of the two
+  // sees the other's store, so either the consumer sees done or this sees it sleeping.
+  job.done.store(true, std::memory_order_seq_cst);
+  if (!locks.consumer_sleeps.load(std::memory_order_seq_cst)) return;
+  { std::lock_guard<std::mutex> lock(locks.state); }  // it is inside wait(), not before it
+  locks.job_done.notify_all();
 }
 
-bool wait_until_done(const ChunkedJob& job, std::unique_lock<std::mutex>& lock,
-                     std::condition_variable& done_cv,
+bool wait_until_done(const ChunkedJob& job, std::unique_lock<std::mutex>& lock, LoaderLocks& locks,
                      std::optional<std::chrono::nanoseconds> timeout) {
-  auto done = [&job] { return job.done; };
-  if (timeout) return done_cv.wait_for(lock, *timeout, done);
-  done_cv.wait(lock, done);
-  return true;
+  const auto start = std::chrono::steady_clock::now();
+  auto done = [&job] { return job.done.load(std::memory_order_seq_cst); };
+  if (done()) return true;
+  locks.consumer_sleeps.store(true, std::memory_order_seq_cst);
+  bool finished = true;
+  if (timeout) {
+    finished = locks.job_done.wait_until(lock, start + *timeout, done);
+  } else {
+    locks.job_done.wait(lock, done);
+  }
+  locks.consumer_sleeps.store(false, std::memory_order_relaxed);
+  return finished;
 }
 
 }  // namespace nocopy

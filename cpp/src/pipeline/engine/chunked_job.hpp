@@ -1,12 +1,13 @@
-// Internal: chunked jobs, how the loaders (Loader, SequenceLoader) split one batch over their
-// worker threads, learn that it is finished, and drop batches that are no longer wanted; and
-// how a loader destroyed in a forked child leaves its workers alone.
+// Internal: chunked jobs, how the batch engine splits one batch over its worker threads, learns
+// that it is finished, and drops batches that are no longer wanted; the locks it shares with
+// its workers; and how an engine destroyed in a forked child leaves its workers alone.
 //
-// A batch job is cut into chunks of consecutive samples, each a task on the loader's
-// ThreadPool. The job counts the chunks still to finish; the last one marks the job done under
-// the loader's state mutex and wakes the consumer. A cancelled job (set_epoch, load_state, an
-// error, destruction) is forgotten by the loader at once; its queued chunks see the flag and
-// skip their work, and the job's memory goes with the last chunk that holds it.
+// A batch job is cut into chunks of consecutive samples, each a task on the engine's
+// ThreadPool. The job counts the chunks still to finish; the last one marks the job done and,
+// only when the consumer sleeps on the condition variable, takes the state mutex to wake it. A
+// cancelled job (set_epoch, load_state, an error, destruction) is forgotten by the engine at once;
+// its queued chunks see the flag and skip their work, and the job's memory goes with the last chunk
+// that holds it.
 #pragma once
 
 #include <algorithm>
@@ -25,9 +26,19 @@
 
 namespace nocopy {
 
-struct LoaderLocks;
+/// The locks an engine shares with its worker threads. Heap-held, so that an engine destroyed in
+/// a forked child can leave them untouched: a parent thread may have held them at the fork, and
+/// destroying a condition variable the parent's threads waited on can block forever.
+struct LoaderLocks {
+  std::mutex consumer;  // serializes next / set_epoch / load_state (taken before state)
+  std::mutex state;     // guards the position and the jobs in flight
+  std::condition_variable job_done;
+  /// Set (under `state`) while the consumer sleeps on job_done: only then does a finished job
+  /// take the mutex and notify.
+  std::atomic<bool> consumer_sleeps{false};
+};
 
-/// For a loader's destructor: true in a forked child (not the process `creator_pid`), after
+/// For an engine's destructor: true in a forked child (not the process `creator_pid`), after
 /// letting go of `workers` and `locks` without joining or destroying them. The worker threads
 /// exist only in the parent, and the locks may have been held by threads that are gone, so
 /// either could wait forever; they stay as the child's copy of the parent's memory. False (and
@@ -35,14 +46,14 @@ struct LoaderLocks;
 bool leave_in_forked_child(int creator_pid, std::unique_ptr<ThreadPool>& workers,
                            std::unique_ptr<LoaderLocks>& locks);
 
-/// The completion state of one batch job (the loaders' jobs derive from it).
+/// The completion state of one batch job (the engine's jobs derive from it).
 struct ChunkedJob {
   /// Chunks queued and not finished yet.
   std::atomic<int64_t> remaining{0};
-  /// Set when the loader no longer wants the batch: chunks not started skip their work.
+  /// Set when the engine no longer wants the batch: chunks not started skip their work.
   std::atomic<bool> cancelled{false};
-  /// All chunks finished; guarded by the loader's state mutex (what its consumer waits on).
-  bool done = false;
+  /// All chunks finished (set once, by the last chunk; what the consumer waits on).
+  std::atomic<bool> done{false};
 };
 
 /// How `len` samples are cut for `threads` workers: `count` chunks of `per` samples (the last
@@ -54,7 +65,7 @@ struct ChunkSplit {
 ChunkSplit split_chunks(int64_t len, size_t threads);
 
 /// Cuts `len` samples into chunks for `pool` (split_chunks), sets job.remaining, and queues
-/// run(begin, end) for each [begin, end). Called with the loader's state mutex held; a job of
+/// run(begin, end) for each [begin, end). Called with the engine's state mutex held; a job of
 /// no samples is done at once. Every task is built before the first is queued; if queuing fails
 /// (std::bad_alloc) the job is cancelled, so chunks already queued skip their work, and the
 /// exception propagates: the caller must not publish the job. A template so that each task
@@ -65,7 +76,7 @@ void queue_chunks(ThreadPool& pool, ChunkedJob& job, int64_t len, const Run& run
   const ChunkSplit split = split_chunks(len, pool.size());
   job.remaining.store(split.count, std::memory_order_relaxed);
   if (split.count == 0) {
-    job.done = true;
+    job.done.store(true, std::memory_order_release);
     return;
   }
   std::vector<std::function<void()>> tasks;
@@ -82,7 +93,7 @@ void queue_chunks(ThreadPool& pool, ChunkedJob& job, int64_t len, const Run& run
   }
 }
 
-/// queue_chunks, then appends `job` to the loader's jobs in flight: the job is published only
+/// queue_chunks, then appends `job` to the engine's jobs in flight: the job is published only
 /// once all its chunks are queued, and if queuing or the append fails (std::bad_alloc) it is
 /// cancelled and dropped, so the consumer never waits for chunks that will not run.
 template <class Job, class Run>
@@ -97,16 +108,16 @@ void queue_and_publish(ThreadPool& pool, std::deque<std::shared_ptr<Job>>& infli
   }
 }
 
-/// Records that one chunk of `job` has finished; the last one sets job.done under `state` and
-/// wakes every waiter on `done_cv` after releasing `state`, so that a woken consumer does not
-/// block on the mutex at once (3-5% per 64 x 1024 token batch here). `done_cv` belongs to the
-/// loader, which joins its workers before it is destroyed.
-void finish_chunk(ChunkedJob& job, std::mutex& state, std::condition_variable& done_cv);
+/// Records that one chunk of `job` has finished; the last one sets job.done and, when the
+/// consumer sleeps, wakes it (taking and releasing `locks.state` first, so that the wake cannot
+/// come between its check and its sleep; notified after the release, so that a woken consumer
+/// does not block on the mutex at once). `locks` belong to the engine, which joins its workers
+/// before it is destroyed.
+void finish_chunk(ChunkedJob& job, LoaderLocks& locks);
 
-/// Waits on `done_cv` (through `lock`, which holds the state mutex) until job.done: for at most
-/// `timeout` when given. False when the timeout passed first.
-bool wait_until_done(const ChunkedJob& job, std::unique_lock<std::mutex>& lock,
-                     std::condition_variable& done_cv,
+/// Waits on locks.job_done until job.done (`lock` holds locks.state; released while waiting),
+/// for at most `timeout` when given. False when the timeout passed first.
+bool wait_until_done(const ChunkedJob& job, std::unique_lock<std::mutex>& lock, LoaderLocks& locks,
                      std::optional<std::chrono::nanoseconds> timeout);
 
 /// Cancels every job in flight and forgets them (the caller holds the state mutex).

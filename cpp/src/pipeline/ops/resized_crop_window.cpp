@@ -1,5 +1,5 @@
 // RandomResizedCrop and Resize + CenterCrop window geometry (torchvision's algorithms), with
-// every random draw taken from counter_hash on streams of its own.
+// every random draw taken from its own streams (RandomStream::ResizedCropBase + ...).
 #include "nocopy/pipeline/ops/resized_crop_window.hpp"
 
 #include <algorithm>
@@ -7,15 +7,13 @@
 #include <stdexcept>
 #include <string>
 
-#include "nocopy/pipeline/sampling/sampler.hpp"
+#include "nocopy/pipeline/sampling/random_streams.hpp"
 
 namespace nocopy {
 
 namespace {
 
-/// Streams of the resized-crop draws: kStreamBase + 4 * attempt + kind, far from the sampler's
-/// own streams (shuffle, top, left, mirror use 1..4).
-constexpr uint64_t kStreamBase = 0x5252430000ull;
+/// The draws of one attempt: stream ResizedCropBase + 4 * attempt + kind.
 enum Draw : uint64_t { kArea = 0, kRatio = 1, kTop = 2, kLeft = 3 };
 
 /// A uniform double in [0, 1) from 53 random bits.
@@ -51,7 +49,8 @@ CropWindow random_resized_window(uint64_t seed, uint64_t epoch, uint64_t positio
   const double area = static_cast<double>(height) * static_cast<double>(width);
   const double log_lo = std::log(r.ratio_min), log_hi = std::log(r.ratio_max);
   auto draw = [&](int attempt, Draw kind) {
-    return counter_hash(seed, epoch, position, kStreamBase + 4 * attempt + kind);
+    return draw_bits(seed, epoch, position, RandomStream::ResizedCropBase,
+                     4 * static_cast<uint64_t>(attempt) + kind);
   };
   for (int attempt = 0; attempt < kResizedCropAttempts; ++attempt) {
     const double target =

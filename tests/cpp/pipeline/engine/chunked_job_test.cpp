@@ -21,8 +21,8 @@ TEST(ChunkedJob, ChunksCoverTheBatchOnceAndTheLastOneFinishesIt) {
       // The loader's order: what the chunks use outlives the workers (the pool, declared
       // last, is destroyed first and joins them): the last chunk wakes the consumer after
       // releasing the state mutex, so the consumer may be done before that call returns.
-      std::mutex state;
-      std::condition_variable cv;
+      nocopy::LoaderLocks locks;
+      std::mutex& state = locks.state;
       ChunkedJob job;
       std::vector<int> hits(static_cast<size_t>(len), 0);
       std::mutex hits_mutex;
@@ -36,11 +36,11 @@ TEST(ChunkedJob, ChunksCoverTheBatchOnceAndTheLastOneFinishesIt) {
             ++chunks;
             for (int64_t i = begin; i < end; ++i) ++hits[static_cast<size_t>(i)];
           }
-          nocopy::finish_chunk(job, state, cv);
+          nocopy::finish_chunk(job, locks);
         });
       }
       std::unique_lock<std::mutex> lock(state);
-      ASSERT_TRUE(nocopy::wait_until_done(job, lock, cv, std::chrono::seconds(30)));
+      ASSERT_TRUE(nocopy::wait_until_done(job, lock, locks, std::chrono::seconds(30)));
       std::lock_guard<std::mutex> h(hits_mutex);
       EXPECT_EQ(job.remaining.load(), 0);
       EXPECT_LE(chunks, std::min<int64_t>(len, 2 * static_cast<int64_t>(threads)));
@@ -50,8 +50,8 @@ TEST(ChunkedJob, ChunksCoverTheBatchOnceAndTheLastOneFinishesIt) {
 }
 
 TEST(ChunkedJob, DoneOnlyAfterEveryChunkAndWaitsTimeOut) {
-  std::mutex state;
-  std::condition_variable cv;
+  nocopy::LoaderLocks locks;
+  std::mutex& state = locks.state;
   ChunkedJob job;
   std::mutex gate;
   std::unique_lock<std::mutex> closed(gate);  // the chunks wait here until released
@@ -60,17 +60,17 @@ TEST(ChunkedJob, DoneOnlyAfterEveryChunkAndWaitsTimeOut) {
     std::lock_guard<std::mutex> lock(state);
     nocopy::queue_chunks(pool, job, 4, [&](int64_t, int64_t) {
       std::lock_guard<std::mutex> g(gate);
-      nocopy::finish_chunk(job, state, cv);
+      nocopy::finish_chunk(job, locks);
     });
   }
   {
     std::unique_lock<std::mutex> lock(state);
-    EXPECT_FALSE(nocopy::wait_until_done(job, lock, cv, std::chrono::milliseconds(20)));
+    EXPECT_FALSE(nocopy::wait_until_done(job, lock, locks, std::chrono::milliseconds(20)));
     EXPECT_FALSE(job.done);
   }
   closed.unlock();
   std::unique_lock<std::mutex> lock(state);
-  EXPECT_TRUE(nocopy::wait_until_done(job, lock, cv, std::nullopt));
+  EXPECT_TRUE(nocopy::wait_until_done(job, lock, locks, std::nullopt));
   EXPECT_TRUE(job.done);
 }
 

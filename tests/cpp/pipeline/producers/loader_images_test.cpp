@@ -14,7 +14,6 @@
 using nocopy::CropMode;
 using nocopy::DType;
 using nocopy::ImageSet;
-using nocopy::ImageSource;
 using nocopy::Loader;
 using nocopy::LoaderOptions;
 using nocopy::View;
@@ -32,6 +31,13 @@ ImageSet make_set(const std::vector<std::pair<int64_t, int64_t>>& sizes) {
   return ImageSet::copy_of(images, std::nullopt);
 }
 
+/// Image i of a raw set as the resampling kernel reads it (from its own view's strides).
+nocopy::ResizeSource pixels_of(const ImageSet& set, int64_t i) {
+  const View im = set.image(i);
+  return {im.data(),     im.dtype(),      im.shape()[0],   im.shape()[1],
+          im.shape()[2], im.strides()[0], im.strides()[1], im.strides()[2]};
+}
+
 }  // namespace
 
 TEST(LoaderImages, RandomResizedSamplesEqualTheKernelOnTheirPlannedWindows) {
@@ -43,9 +49,8 @@ TEST(LoaderImages, RandomResizedSamplesEqualTheKernelOnTheirPlannedWindows) {
   o.num_threads = 2;
   o.scale = 1.0;
   o.layout = nocopy::Layout::HWC;
-  Loader loader(ImageSource(set), std::nullopt, o);
+  Loader loader(set, std::nullopt, o);
   ASSERT_EQ(loader.num_batches(), 3);
-  const ImageSource source(set);
   const float ones[3] = {1, 1, 1}, zeros[3] = {0, 0, 0};
   for (int64_t b = 0; b < 3; ++b) {
     nocopy::Batch batch;
@@ -56,10 +61,9 @@ TEST(LoaderImages, RandomResizedSamplesEqualTheKernelOnTheirPlannedWindows) {
       ASSERT_LE(p.top[k] + p.height[k], set.height(p.indices[k]));
       std::vector<float> want(12 * 10 * 3);
       nocopy::ResizeScratch scratch;
-      const auto g = nocopy::window_geometry(CropMode::RandomResized, 12, 10, 0, p.top[k],
-                                             p.left[k], p.height[k], p.width[k], p.mirror[k] != 0,
-                                             nocopy::Interpolation::Bilinear);
-      nocopy::resample_window(source.image(p.indices[k]), g,
+      const auto g = nocopy::window_geometry(
+          loader.config().crop, {p.top[k], p.left[k], p.height[k], p.width[k]}, p.mirror[k] != 0);
+      nocopy::resample_window(pixels_of(set, p.indices[k]), g,
                               {want.data(), DType::Float32, false, ones, zeros}, scratch);
       const float* got = batch.images.data_as<float>() + k * want.size();
       ASSERT_EQ(std::memcmp(got, want.data(), want.size() * sizeof(float)), 0);
@@ -72,7 +76,7 @@ TEST(LoaderImages, PlainModesNeedEveryImageToHoldTheCrop) {
   LoaderOptions o;
   o.crop = std::array<int64_t, 2>{16, 16};
   try {
-    Loader loader(ImageSource(set), std::nullopt, o);
+    Loader loader(set, std::nullopt, o);
     ADD_FAILURE() << "a crop larger than sample 1 was accepted";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("sample 1 of size (17, 9) is smaller than crop (16, 16)"),
@@ -80,7 +84,7 @@ TEST(LoaderImages, PlainModesNeedEveryImageToHoldTheCrop) {
         << e.what();
   }
   o.crop = std::array<int64_t, 2>{8, 8};
-  Loader loader(ImageSource(set), std::nullopt, o);  // fits both
+  Loader loader(set, std::nullopt, o);  // fits both
   EXPECT_EQ(loader.plan(0).height[0], 8);
 }
 

@@ -84,8 +84,9 @@ TEST(Loader, BatchesMatchPlanThroughTransform) {
     }
   }
   EXPECT_EQ(seen.size(), 23u);
-  EXPECT_EQ(loader.state().epoch, 1);  // the stream moved on to the next epoch
-  EXPECT_EQ(loader.state().batch, 0);
+  EXPECT_EQ(loader.state().epoch, 0);  // the end of epoch 0, until the next batch is asked for
+  EXPECT_EQ(loader.state().batch, 5);
+  EXPECT_EQ(take(loader).epoch, 1);
 }
 
 TEST(Loader, SameBytesWhateverTheThreadCount) {
@@ -128,9 +129,12 @@ TEST(Loader, ResumeGivesIdenticalFollowingBatches) {
   for (int i = 0; i < 7; ++i) EXPECT_EQ(bytes_of(take(b).images), rest[i]) << i;
   EXPECT_THROW(b.load_state({0, 7}), std::invalid_argument);
   EXPECT_THROW(b.load_state({-1, 0}), std::invalid_argument);
-  b.load_state({3, 6});  // the end of epoch 3 is the start of epoch 4
-  EXPECT_EQ(b.state().epoch, 4);
-  EXPECT_EQ(b.state().batch, 0);
+  b.load_state({3, 6});  // the end of epoch 3: the next batch starts epoch 4
+  EXPECT_EQ(b.state().epoch, 3);
+  EXPECT_EQ(b.state().batch, 6);
+  const Batch next = take(b);
+  EXPECT_EQ(next.epoch, 4);
+  EXPECT_EQ(next.index, 0);
 }
 
 TEST(Loader, SetEpochMidStreamRestartsThatEpoch) {
@@ -299,9 +303,10 @@ TEST(Loader, EpochEndIsLazyAndPlansOfAnyEpochMatchTheirBatches) {
       EXPECT_EQ(batch.labels->data_as<int64_t>()[k], 1000 + p.indices[k]);
     }
   }
-  EXPECT_EQ(loader.state().epoch, 1);  // the next batch starts epoch 1 ...
-  EXPECT_EQ(loader.state().batch, 0);
-  EXPECT_EQ(loader.plan(2).indices.size(), 3u);  // ... while plan() still describes epoch 0
+  EXPECT_EQ(loader.state().epoch, 0);  // epoch 0 stays current until the next batch ...
+  EXPECT_EQ(loader.state().batch, 3);
+  EXPECT_EQ(loader.current_batches(), 3);
+  EXPECT_EQ(loader.plan(2).indices.size(), 3u);  // ... so plan() still describes epoch 0
   Batch first = take(loader);
   EXPECT_EQ(first.epoch, 1);
   for (size_t k = 0; k < ahead.indices.size(); ++k) {

@@ -5,14 +5,18 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <utility>
 
+#include "nocopy/pipeline/producers/sequence_options.hpp"
+
 using nocopy::SequenceOptions;
 using nocopy::SequencePlan;
-using nocopy::SequenceSampler;
 using nocopy::SequenceTargets;
+using nocopy::ShardGeometry;
 
 namespace {
 
@@ -24,6 +28,30 @@ SequenceOptions options(int64_t seq_len, int64_t batch, int64_t step) {
   o.validate();
   return o;
 }
+
+nocopy::WindowSampling windows(const SequenceOptions& o) {
+  return {o.seq_len, o.target_steps(), o.targets == SequenceTargets::Horizon ? o.horizon : 0,
+          o.step,    o.shuffle,        o.seed};
+}
+
+/// A sequence sampler with the epoch and sharding a loader's engine would give it.
+class SequenceSampler : public nocopy::SequenceSampler {
+ public:
+  SequenceSampler(std::span<const int64_t> lengths, const SequenceOptions& o)
+      : nocopy::SequenceSampler(lengths, windows(o)), o_(o), geo_(geometry()) {}
+  void set_epoch(int64_t epoch) { epoch_ = epoch; }
+  int64_t num_batches() const { return geo_.num_batches(); }
+  SequencePlan plan(int64_t b) const { return nocopy::SequenceSampler::plan(epoch_, geo_, b); }
+
+ private:
+  ShardGeometry geometry() const {
+    return ShardGeometry(windows_per_epoch(), o_.batch_size, o_.world_size, o_.rank, o_.drop_last,
+                         0);
+  }
+  SequenceOptions o_;
+  ShardGeometry geo_;
+  int64_t epoch_ = 0;
+};
 
 std::vector<std::pair<int64_t, int64_t>> epoch_windows(const SequenceSampler& s) {
   std::vector<std::pair<int64_t, int64_t>> out;
@@ -115,4 +143,19 @@ TEST(SequenceSampler, ErrorsNameTheLimit) {
   bad.dtype = nocopy::DType::Complex64;
   EXPECT_THROW(bad.validate(), std::invalid_argument);
   EXPECT_THROW(nocopy::sequence_targets_from_string("prev"), std::invalid_argument);
+}
+
+TEST(SequenceSampler, AStepNearTheInt64LimitTakesEachDocumentsFirstWindow) {
+  // ceil(starts / step) once overflowed for steps near 2^63: documents (100, 9, 9) with
+  // seq_len 8 (9 steps a window) hold one window each, three in all.
+  const std::vector<int64_t> lengths{100, 9, 9};
+  for (int64_t step : {int64_t{1} << 62, std::numeric_limits<int64_t>::max() - 1,
+                       std::numeric_limits<int64_t>::max()}) {
+    SequenceOptions o = options(8, 1, step);
+    SequenceSampler s(lengths, o);
+    EXPECT_EQ(s.windows_per_epoch(), 3) << step;
+    std::set<std::pair<int64_t, int64_t>> seen;
+    for (auto& w : epoch_windows(s)) seen.insert(w);
+    EXPECT_EQ(seen, (std::set<std::pair<int64_t, int64_t>>{{0, 0}, {1, 0}, {2, 0}}));
+  }
 }

@@ -14,9 +14,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
+#include "nocopy/core/option_spec.hpp"
 #include "nocopy/pipeline/codecs/jpeg_decoder.hpp"
 #include "nocopy/pipeline/kernels/resize.hpp"
 
@@ -32,6 +34,16 @@ enum class DecodeScale {
 DecodeScale decode_scale_from_name(std::string_view name);
 /// The name of a mode, as decode_scale_from_name accepts it.
 std::string_view decode_scale_name(DecodeScale mode);
+
+/// The JPEG decoding options of a loader (nc.Loader's `decode_scale`).
+struct JpegDecodeOptions {
+  /// Auto decodes large windows DCT-scaled (faster, close to the full decode), Exact never does
+  /// (the same result as a raw ImageSet of the decoded pixels). No effect on raw images.
+  DecodeScale decode_scale = DecodeScale::Auto;
+};
+
+/// The declarations of JpegDecodeOptions.
+std::span<const OptionSpec<JpegDecodeOptions>> jpeg_decode_option_specs();
 
 /// Memory one worker thread reuses for every JPEG sample: the decoder (which holds the decoded
 /// window's rows) and the resampling tables (each grows to the largest sample seen, then never

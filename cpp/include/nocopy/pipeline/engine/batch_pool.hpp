@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -43,13 +44,18 @@ class BatchBuffer final : public Owner {
   AllocatorPtr allocator_;  // frees the memory when the pool is already gone
 };
 
+/// Checks a block the allocator just gave (its start and size); throws to refuse it.
+using BlockCheck = std::function<void(const void* block, size_t bytes)>;
+
 /// A thread-safe free list of equally sized aligned buffers.
 class BatchPool : public std::enable_shared_from_this<BatchPool> {
  public:
   /// A pool of `buffer_bytes` buffers from `allocator` that keeps at most `max_spare` free ones
-  /// for reuse.
+  /// for reuse. `check`, when given, sees every new block before it is used: a block it refuses
+  /// (by throwing) goes back to the allocator and acquire() throws its exception.
   static std::shared_ptr<BatchPool> create(size_t buffer_bytes, size_t max_spare,
-                                           AllocatorPtr allocator = default_allocator());
+                                           AllocatorPtr allocator = default_allocator(),
+                                           BlockCheck check = nullptr);
   ~BatchPool();
   BatchPool(const BatchPool&) = delete;
   BatchPool& operator=(const BatchPool&) = delete;
@@ -62,6 +68,10 @@ class BatchPool : public std::enable_shared_from_this<BatchPool> {
   size_t buffer_bytes() const { return buffer_bytes_; }
   /// The allocator the buffers come from.
   const AllocatorPtr& allocator() const { return allocator_; }
+  /// Where the buffers live (the allocator's device: host memory, pinned host memory, ...).
+  Device device() const { return allocator_->device(); }
+  /// Blocks obtained from the allocator since the pool was created.
+  size_t total_allocations() const;
   /// Buffers currently allocated by this pool (in use or spare).
   size_t allocated() const;
   /// Spare buffers waiting for reuse.
@@ -69,16 +79,18 @@ class BatchPool : public std::enable_shared_from_this<BatchPool> {
 
  private:
   friend class BatchBuffer;
-  BatchPool(size_t buffer_bytes, size_t max_spare, AllocatorPtr allocator);
+  BatchPool(size_t buffer_bytes, size_t max_spare, AllocatorPtr allocator, BlockCheck check);
   /// Takes back a buffer's memory (from any thread); frees it when enough spares are kept.
   void give_back(void* data);
 
   size_t buffer_bytes_;
   size_t max_spare_;
   AllocatorPtr allocator_;
+  BlockCheck check_;
   mutable std::mutex mutex_;
   std::vector<void*> spare_;
   size_t allocated_ = 0;
+  size_t total_allocations_ = 0;
   int creator_pid_;  // a forked child's releases bypass the pool (its mutex may be held)
 };
 

@@ -4,11 +4,10 @@
 // A window reads seq_len steps plus its target steps from one source and never crosses into the
 // next one. Two modes: random starts (step 0) draw each slot's start uniformly over every valid
 // start of every source, about (usable steps / seq_len) windows per epoch, in O(1) memory; step
-// k takes starts 0, k, 2k, ... of each source, shuffled by the image Sampler (one int64 per
-// window), so an epoch covers the data once. Sharding is DistributedSampler's (ShardGeometry,
-// shard.hpp): rank r takes global positions r, r + world, ...; every rank gets the same count.
-// An epoch may start at a global position (elastic resume), with the window of each position
-// the same whatever the world size.
+// k takes starts 0, k, 2k, ... of each source in a shuffled EpochOrder (one int64 per window),
+// so an epoch covers the data once. Which global positions a batch's slots read (the sharding
+// over ranks, an epoch started elsewhere for elastic resume) is the ShardGeometry the caller
+// passes; the window of each position is the same whatever the world size.
 #pragma once
 
 #include <cstdint>
@@ -16,8 +15,7 @@
 #include <span>
 #include <vector>
 
-#include "nocopy/pipeline/ops/sequence_options.hpp"
-#include "nocopy/pipeline/sampling/sampler.hpp"
+#include "nocopy/pipeline/sampling/epoch_order.hpp"
 #include "nocopy/pipeline/sampling/shard.hpp"
 
 namespace nocopy {
@@ -30,60 +28,49 @@ struct SequencePlan {
   std::vector<int64_t> starts;
 };
 
-/// Deterministic window choice and sharding over a list of sources of given lengths.
+/// What the sampler needs to know of a loader's windows.
+struct WindowSampling {
+  /// Steps of x in each window (>= 1).
+  int64_t seq_len = 1;
+  /// Steps of y past the window's start offset (1 for next-step targets, the horizon, or 0).
+  int64_t target_steps = 0;
+  /// The horizon when y is the steps after the window, else 0 (for messages).
+  int64_t horizon = 0;
+  /// 0: random starts; k >= 1: every k-th start.
+  int64_t step = 0;
+  /// Shuffle the step windows each epoch.
+  bool shuffle = true;
+  /// Key of every random decision.
+  uint64_t seed = 0;
+};
+
+/// Deterministic window choice over a list of sources of given lengths.
 class SequenceSampler {
  public:
   /// `lengths`: steps in each source (first-axis extents). Checks that at least one window fits
-  /// (std::invalid_argument naming seq_len / horizon and the longest source). `options` must
-  /// have been validated.
-  SequenceSampler(std::span<const int64_t> lengths, const SequenceOptions& options);
-
-  /// Selects the epoch later calls describe, its batch 0 at global position `start` (0: the
-  /// whole epoch); std::invalid_argument when epoch is outside [0, kMaxEpoch] or start outside
-  /// [0, windows_per_epoch()].
-  void set_epoch(int64_t epoch, int64_t start = 0);
-  int64_t epoch() const { return epoch_; }
-  /// Global position where batch 0 of the selected epoch starts.
-  int64_t start() const { return current_.start(); }
-  /// Global position of batch `b` of the selected epoch, b in [0, num_batches()]: all ranks
-  /// together have consumed the windows at positions [0, position).
-  int64_t position(int64_t b) const { return current_.position(b); }
+  /// (std::invalid_argument naming seq_len / horizon and the longest source). `windows` must
+  /// have been validated (check_sequence_window).
+  SequenceSampler(std::span<const int64_t> lengths, const WindowSampling& windows);
 
   /// Steps each window reads from its source (seq_len + target steps).
   int64_t window_steps() const { return window_steps_; }
-  /// Windows in one epoch over all ranks, before sharding.
+  /// Windows in one epoch over all ranks, before sharding (the epoch's positions).
   int64_t windows_per_epoch() const { return windows_; }
-  /// Windows this rank sees in the selected epoch (identical on every rank).
-  int64_t samples_per_rank() const { return current_.per_rank(); }
-  /// Batches this rank yields in the selected epoch (identical on every rank).
-  int64_t num_batches() const { return current_.num_batches(); }
-  /// Batches this rank yields in a whole epoch (start 0).
-  int64_t epoch_batches() const { return whole_.num_batches(); }
-  /// Windows this rank sees in a whole epoch (start 0).
-  int64_t epoch_samples_per_rank() const { return whole_.per_rank(); }
-  /// Batches this rank yields in an epoch started at global position `start` (in [0, N]).
-  int64_t batches_from(int64_t start) const { return geometry(start).num_batches(); }
-  /// Windows in batch `b`; std::out_of_range outside [0, num_batches()).
-  int64_t batch_len(int64_t b) const;
-  /// The windows of batch `b` of the current epoch (std::out_of_range outside the epoch).
-  SequencePlan plan(int64_t b) const;
+  /// The windows of batch `b` of `epoch` (in [0, kMaxEpoch]) whose slots read the global
+  /// positions of `geometry` (std::out_of_range when b is not one of its batches).
+  SequencePlan plan(int64_t epoch, const ShardGeometry& geometry, int64_t b) const;
 
  private:
-  /// (source, start) of the window numbered `w` in [0, total) of the prefix table `prefix`.
+  /// (source, start) of the window numbered `w` in [0, total) of the prefix table.
   void locate(int64_t w, int64_t& source, int64_t& offset) const;
-  /// The shards of the windows from global position `start` on.
-  ShardGeometry geometry(int64_t start) const;
 
-  SequenceOptions options_;
+  WindowSampling options_;
   int64_t window_steps_ = 0;
   int64_t windows_ = 0;
-  int64_t epoch_ = 0;
-  ShardGeometry whole_;    // a whole epoch
-  ShardGeometry current_;  // the selected epoch, from its start
   /// prefix_[s]: windows (step mode) or valid starts (random mode) in the sources before s.
   std::vector<int64_t> prefix_;
-  /// Step mode: the shuffled, sharded order of window numbers.
-  std::optional<Sampler> order_;
+  /// Step mode: the order of the window numbers in each epoch.
+  std::optional<EpochOrder> order_;
 };
 
 }  // namespace nocopy

@@ -1,63 +1,56 @@
-// ImageSource: the images a loader reads, either one uniform (N, H, W, C) array or an ImageSet
-// of different-size images, raw or JPEG (decoded by the workers), seen the same way: sample i's
-// size and a strided description of its pixels for the resampling kernel.
+// ImageSource: the images an image producer reads, behind one interface whatever their storage:
+// a uniform (N, H, W, C) array (any strides), a raw ImageSet of different-size images, or a JPEG
+// ImageSet (each window decoded, only the rows and iMCU columns it covers). A source says each
+// image's size and writes a planned window of image i through the fused resampling pass; a
+// uniform array also offers its view for the plain crop kernel.
 #pragma once
 
 #include <cstdint>
-#include <optional>
+#include <memory>
+#include <vector>
 
 #include "nocopy/core/dtype.hpp"
 #include "nocopy/core/view.hpp"
+#include "nocopy/pipeline/codecs/jpeg_sample.hpp"
 #include "nocopy/pipeline/kernels/resize.hpp"
-#include "nocopy/pipeline/sampling/sampler.hpp"
+#include "nocopy/pipeline/sources/sample_source.hpp"
 #include "nocopy/storage/image_set.hpp"
 
 namespace nocopy {
 
-/// A loader's images: a uniform (N, H, W, C) view (any strides) or an ImageSet.
-class ImageSource {
+/// A producer's images.
+class ImageSource : public SampleSource {
  public:
-  /// A uniform source; `images` must be a 4-d CPU view (checked by the loader's options).
-  explicit ImageSource(View images);
-  /// A source of different-size images (validated when the set was built); a JPEG set's images
-  /// are decoded (RGB uint8) by decode_resample_window in the workers.
-  explicit ImageSource(ImageSet set);
-
-  /// Number of samples N.
-  int64_t size() const;
-  /// Channels C of every sample.
-  int64_t channels() const;
-  /// Pixel dtype.
-  DType dtype() const;
-  /// Height and width of sample i (unchecked index).
-  int64_t height(int64_t i) const;
-  int64_t width(int64_t i) const;
-  /// True for a uniform array (every sample the same size).
-  bool uniform() const { return !set_ && !jpeg_; }
-  /// The uniform array (the first image, as a (1, H, W, C) view, for an ImageSet: what the
-  /// transform's dtype and channel checks look at).
-  const View& view() const { return view_; }
-  /// The raw ImageSet, when the source is one.
-  const std::optional<ImageSet>& image_set() const { return set_; }
-  /// The JPEG ImageSet, when the source is one.
-  const std::optional<ImageSet>& jpeg_set() const { return jpeg_; }
-  /// Flat (H, W, C) triples of every sample, or null for a uniform array.
-  const std::vector<int64_t>* sample_shapes() const;
-  /// Sample i's pixels for resample_window (unchecked index; not for a JPEG source).
-  ResizeSource image(int64_t i) const;
-
- private:
-  View view_;
-  std::optional<ImageSet> set_;
-  std::optional<ImageSet> jpeg_;
+  /// Channels C of every image.
+  virtual int64_t channels() const = 0;
+  /// Element type of the pixels the kernels read (uint8 for a JPEG source).
+  virtual DType dtype() const = 0;
+  /// Height and width of image i (unchecked index).
+  virtual int64_t height(int64_t i) const = 0;
+  virtual int64_t width(int64_t i) const = 0;
+  /// Flat (H, W, C) triples of every image, or null when every image has the same size.
+  virtual const std::vector<int64_t>* sample_shapes() const = 0;
+  /// True when reading an image decodes it (for statistics).
+  virtual bool decodes() const { return false; }
+  /// The (N, H, W, C) array of a uniform source (the plain crop kernel reads it), or null.
+  virtual const View* uniform_view() const { return nullptr; }
+  /// A (1, H, W, C) view with image 0's size, channels and dtype: what the output checks
+  /// (SampleTransform) look at.
+  virtual View check_view() const = 0;
+  /// Writes `g`'s window of image i (unchecked index) into `out` through the resampling kernel,
+  /// decoding it first when the source is encoded (`decode`: the JPEG decoding options).
+  /// Throws for an image that cannot be read (a corrupt JPEG: std::invalid_argument).
+  virtual void resample_into(int64_t i, const ResizeGeometry& g, const ResizeOutput& out,
+                             const JpegDecodeOptions& decode) const = 0;
 };
 
-/// What resample_window does with one planned window (top, left, height, width) of an image:
-/// random_resized resizes it to the crop; resize_center resizes it (the whole image) so its
-/// shorter side is `resize` and produces the center crop; the plain modes copy it (an
-/// identity resampling of a crop-sized window).
-ResizeGeometry window_geometry(CropMode mode, int64_t crop_h, int64_t crop_w, int64_t resize,
-                               int64_t top, int64_t left, int64_t height, int64_t width,
-                               bool mirror, Interpolation interpolation);
+/// A shared, immutable image source.
+using ImageSourcePtr = std::shared_ptr<const ImageSource>;
+
+/// A uniform source over `images`, a 4-d CPU view (N, H, W, C) of a supported dtype
+/// (check_sample_source: std::invalid_argument / BufferError otherwise).
+ImageSourcePtr image_source(View images);
+/// The source of an ImageSet, raw or JPEG by its format.
+ImageSourcePtr image_source(ImageSet set);
 
 }  // namespace nocopy

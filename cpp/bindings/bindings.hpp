@@ -15,6 +15,7 @@
 #include "nocopy/core/errors.hpp"
 #include "nocopy/core/option_spec.hpp"
 #include "nocopy/core/view.hpp"
+#include "nocopy/pipeline/ops/transform_program.hpp"
 
 namespace nocopy::bindings {
 
@@ -48,6 +49,10 @@ void bind_sequence(nb::module_& m);
 void bind_image_set(nb::module_& m);
 /// Registers the JPEG decoder (jpeg_info, jpeg_decode, jpeg_available).
 void bind_jpeg(nb::module_& m);
+/// nocopy.transforms' check seam (transform_bindings.cpp).
+void bind_transforms(nb::module_& m);
+/// The steps of a transforms pipeline from its Python form, a sequence of (name, dict) pairs.
+std::vector<TransformStep> transform_steps_from(nb::handle steps);
 
 /// A Python tuple of ints, each multiplied by `scale` (shapes, strides in bytes).
 nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale = 1);

@@ -39,10 +39,22 @@ void bind_loader(nb::module_& m) {
       .def(
           "__init__",
           [](Loader* self, nb::handle images, nb::handle labels, nb::kwargs options) {
+            nb::object steps = nb::none();
+            if (options.contains("transforms")) {
+              steps = options["transforms"];
+              nb::del(options["transforms"]);
+            }
             const LoaderOptions o = options_from(options, loader_option_specs(), "Loader");
             std::optional<View> label_view;
             if (!labels.is_none()) label_view = view_from_object(labels);
-            new (self) Loader(image_source_of(images), std::move(label_view), o);
+            ImageSourcePtr source = image_source_of(images);
+            if (steps.is_none()) {
+              new (self) Loader(std::move(source), std::move(label_view), o);
+              return;
+            }
+            auto program = std::make_shared<const TransformProgram>(
+                transform_steps_from(steps), source->channels(), source->dtype());
+            new (self) Loader(std::move(source), std::move(label_view), o, std::move(program));
           },
           nb::arg("images"), nb::arg("labels").none(), nb::arg("options"),
           "images (an array or an _ImageSet), labels, then nc.Loader's options as keyword "
@@ -50,6 +62,38 @@ void bind_loader(nb::module_& m) {
       .def_prop_ro(
           "sample_shape", [](const Loader& l) { return int_tuple(l.config().sample_shape); },
           "Shape of one output sample: (C, h, w) or (h, w, C).")
+      .def(
+          "plan_parameters",
+          [](const Loader& l, nb::handle b, nb::handle epoch) {
+            const int64_t index = int64_arg(b, "batch");
+            const int64_t e = epoch.is_none() ? -1 : int64_arg(epoch, "epoch");
+            BatchPlan p = without_gil([&] { return e < 0 ? l.plan(index) : l.plan(index, e); });
+            nb::list steps;
+            const TransformProgramPtr& program = l.typed_producer().program();
+            if (!program) return nb::make_tuple(std::move(p.indices), steps);
+            const auto n = static_cast<int64_t>(p.indices.size());
+            for (size_t k = 0; k < program->steps().size(); ++k) {
+              const TransformStep& s = program->steps()[k];
+              const std::vector<std::string> names = step_parameter_names(s);
+              nb::list columns;
+              for (size_t f = 0; f < names.size(); ++f) {
+                std::vector<double> column(static_cast<size_t>(n));
+                for (int64_t i = 0; i < n; ++i) {
+                  column[static_cast<size_t>(i)] =
+                      p.parameters[static_cast<size_t>(i * p.parameter_count +
+                                                       program->parameter_offset(k)) +
+                                   f];
+                }
+                columns.append(nb::make_tuple(nb::str(names[f].c_str()), column));
+              }
+              steps.append(
+                  nb::make_tuple(nb::str(std::string(step_kind_name(s.kind)).c_str()), columns));
+            }
+            return nb::make_tuple(std::move(p.indices), steps);
+          },
+          nb::arg("batch").none(), nb::arg("epoch").none() = nb::none(),
+          "(indices, [(transform name, [(parameter, values per sample)])]) of batch `batch` of "
+          "`epoch` (default: current).")
       .def(
           "plan",
           [](const Loader& l, nb::handle b, nb::handle epoch) {

@@ -19,6 +19,7 @@ from ._storage import SharedArray, create_npy, open_npy
 from ._sequence import SequenceLoader, open_raw, windows
 from ._image_set import ImageSet
 from ._pack import pack_images
+from . import transforms
 
 __version__ = "0.1.0"
 
@@ -39,5 +40,5 @@ __all__ = [
     "SharedArray", "open_npy", "create_npy", "Loader", "ImageSet", "pack_images",
     "windows", "open_raw", "SequenceLoader",
     "audit", "assert_shares", "no_copy", "NotSharedError", "CopyForbiddenError",
-    "LoaderError",
+    "LoaderError", "transforms",
 ]

@@ -18,6 +18,8 @@ from ._batch_loader import BatchLoader, options_doc
 from ._dtypes import dtype_name
 from ._nocopy import _Loader
 from ._views import view
+from .transforms import _plan as _transform_plan
+from .transforms import steps_of as _transform_steps
 
 
 class BatchPlan(NamedTuple):
@@ -81,6 +83,14 @@ class Loader(BatchLoader):
     ``num_skipped`` counts the substituted slots, ``skipped_samples`` lists the failing dataset
     indices; a batch whose every sample fails still raises.
 
+    ``transforms`` takes a ``nocopy.transforms`` pipeline (torchvision v2's classes: a Compose,
+    a list, or a torchvision Compose, converted by ``transforms.from_torchvision``) in place of
+    the shorthand options crop, crop_mode, area, ratio, resize, interpolation, mirror, mean,
+    std, scale and dtype (giving one of them with transforms is a ValueError): samples keep
+    their size unless a transform changes it, the output dtype is ToDtype's (uint8 without
+    one), and a pipeline whose output size differs between images is a ValueError. See
+    docs/AUGMENT.md.
+
     Batch buffers come from 64-byte aligned heap memory, or from ``allocator(nbytes)`` (a
     writable, 64-byte aligned buffer of at least nbytes that nc.view accepts; the loader keeps
     and reuses each one and writes batches straight into it), or with ``pin_memory=True`` from
@@ -96,7 +106,7 @@ class Loader(BatchLoader):
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
                  world_size: int = 1, output: str = "torch",
                  allocator=None, pin_memory: bool = False, on_error: str = "raise",
-                 decode_scale: str = "auto"):
+                 decode_scale: str = "auto", transforms=None):
         # The options are checked once, by the C++ core; here only the framework objects become
         # views and the output adapter is chosen.
         allocator = self._setup(output, allocator, pin_memory)
@@ -119,6 +129,10 @@ class Loader(BatchLoader):
             if isinstance(labels, (list, tuple)):
                 labels = np.asarray(labels)  # a Python list has no buffer: converted once
             self._labels = view(labels)
+        extra = {}
+        self._transforms = transforms
+        if transforms is not None:
+            extra["transforms"] = _transform_steps(transforms)
         self._core = _Loader(self._images, self._labels, batch_size=batch_size, crop=crop,
                              crop_mode=crop_mode, area=area, ratio=ratio, resize=resize,
                              interpolation=interpolation, mirror=mirror, mean=mean, std=std,
@@ -126,12 +140,15 @@ class Loader(BatchLoader):
                              layout=layout, dtype=self._dtype, shuffle=shuffle, seed=seed,
                              drop_last=drop_last, num_threads=num_threads, prefetch=prefetch,
                              rank=rank, world_size=world_size, allocator=allocator,
-                             on_error=on_error, decode_scale=decode_scale)
+                             on_error=on_error, decode_scale=decode_scale, **extra)
 
-    def plan(self, i: int, epoch: int | None = None) -> BatchPlan:
-        """What batch `i` of `epoch` holds, as NumPy arrays (to recompute it). The default epoch
-        is the current one (the epoch rule: ``for i, b in enumerate(loader): loader.plan(i)``
-        describes ``b``)."""
+    def plan(self, i: int, epoch: int | None = None):
+        """What batch `i` of `epoch` holds, as NumPy arrays (to recompute it): a BatchPlan, or
+        with ``transforms=`` a ``nocopy.transforms.TransformPlan`` (indices and every drawn
+        parameter). The default epoch is the current one (the epoch rule: ``for i, b in
+        enumerate(loader): loader.plan(i)`` describes ``b``)."""
+        if self._transforms is not None:
+            return _transform_plan(*self._live().plan_parameters(i, epoch))
         idx, top, left, mirror, height, width = self._live().plan(i, epoch)
         return BatchPlan(np.asarray(idx, np.int64), np.asarray(top, np.int64),
                          np.asarray(left, np.int64), np.asarray(mirror, bool),

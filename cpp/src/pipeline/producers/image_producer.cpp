@@ -3,12 +3,87 @@
 // kernel (decoding the window first for JPEG sets), with the label gathered beside them.
 #include "nocopy/pipeline/producers/image_producer.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
+#include "nocopy/pipeline/kernels/pixel_gather.hpp"
+#include "nocopy/pipeline/ops/pixel_steps.hpp"
 #include "nocopy/pipeline/producers/typed_loader.hpp"
 
 namespace nocopy {
+
+namespace {
+
+/// The options the transforms replace: with a program they must keep their defaults.
+constexpr std::string_view kShorthandOptions[] = {"crop",   "crop_mode",     "area",   "ratio",
+                                                  "resize", "interpolation", "mirror", "mean",
+                                                  "std",    "scale",         "dtype"};
+
+/// The loader configuration of a transforms pipeline over `images`: the shorthand options
+/// refused when given, one output size for every image.
+LoaderConfig transform_config(const LoaderOptions& o, const ImageSource& images,
+                              const std::optional<View>& labels, const TransformProgram& program) {
+  const LoaderOptions defaults;
+  for (const auto& spec : loader_option_specs()) {
+    const bool shorthand = std::find(std::begin(kShorthandOptions), std::end(kShorthandOptions),
+                                     spec.name) != std::end(kShorthandOptions);
+    if (shorthand && !(spec.get(o) == spec.get(defaults))) {
+      throw std::invalid_argument(std::string(spec.name) +
+                                  " is a shorthand for transforms; with transforms= leave it "
+                                  "out and give the transform instead (nocopy.transforms)");
+    }
+  }
+  LoaderConfig c;
+  c.num_samples = images.size();
+  if (c.num_samples < 1) {
+    throw std::invalid_argument("images has " + std::to_string(c.num_samples) +
+                                " samples; need at least 1");
+  }
+  check_loader_labels(labels, c.num_samples);
+  std::array<int64_t, 2> size{-1, -1};
+  const int64_t checked = images.sample_shapes() ? c.num_samples : 1;
+  for (int64_t i = 0; i < checked; ++i) {
+    std::string why;
+    const auto s = program.output_size(images.height(i), images.width(i), &why);
+    const std::string image = "image " + std::to_string(i) + " (" +
+                              std::to_string(images.height(i)) + ", " +
+                              std::to_string(images.width(i)) + ")";
+    if (s[0] < 0) throw std::invalid_argument("transforms cannot run on " + image + ": " + why);
+    if (i > 0 && s != size) {
+      throw std::invalid_argument(
+          "transforms make image 0 (" + std::to_string(size[0]) + ", " + std::to_string(size[1]) +
+          ") but " + image + " (" + std::to_string(s[0]) + ", " + std::to_string(s[1]) +
+          "): a batch needs one size; end the geometry with a fixed-size transform "
+          "(CenterCrop, RandomResizedCrop, Resize((h, w)))");
+    }
+    size = s;
+  }
+  c.crop.crop_h = size[0];
+  c.crop.crop_w = size[1];
+  c.crop.resample = true;
+  c.mirror = 0.0;
+  c.transform.crop_h = size[0];
+  c.transform.crop_w = size[1];
+  c.transform.layout = o.layout;
+  c.transform.dtype = program.output_dtype();
+  const int64_t C = program.output_channels();
+  c.sample_shape = o.layout == Layout::CHW ? std::vector<int64_t>{C, size[0], size[1]}
+                                           : std::vector<int64_t>{size[0], size[1], C};
+  return c;
+}
+
+/// What one worker reuses for every transformed sample.
+struct TransformScratch {
+  SampleGeometry geometry;
+  std::vector<uint8_t> resampled, image;
+  ResizeScratch resize;
+  PixelScratch pixels;
+};
+
+}  // namespace
 
 ImageProducer::ImageProducer(ImageSourcePtr images, std::optional<View> labels,
                              const LoaderOptions& options)
@@ -17,8 +92,25 @@ ImageProducer::ImageProducer(ImageSourcePtr images, std::optional<View> labels,
       images_(std::move(images)),
       labels_(std::move(labels)),
       order_(config_.num_samples, options.shuffle, options.seed),
-      transform_(images_->check_view(), config_.transform) {
+      transform_(std::in_place, images_->check_view(), config_.transform) {
   outputs_.push_back({"images", options_.dtype, config_.sample_shape});
+  if (labels_) {
+    label_shape_.assign(labels_->shape().begin() + 1, labels_->shape().end());
+    outputs_.push_back({"labels", labels_->dtype(), label_shape_});
+  }
+}
+
+ImageProducer::ImageProducer(ImageSourcePtr images, std::optional<View> labels,
+                             const LoaderOptions& options, TransformProgramPtr program)
+    : options_(options),
+      config_(transform_config(options, *images, labels, *program)),
+      images_(std::move(images)),
+      labels_(std::move(labels)),
+      order_(config_.num_samples, options.shuffle, options.seed),
+      program_(std::move(program)) {
+  ones_.assign(static_cast<size_t>(images_->channels()), 1.0f);
+  zeros_.assign(static_cast<size_t>(images_->channels()), 0.0f);
+  outputs_.push_back({"images", program_->output_dtype(), config_.sample_shape});
   if (labels_) {
     label_shape_.assign(labels_->shape().begin() + 1, labels_->shape().end());
     outputs_.push_back({"labels", labels_->dtype(), label_shape_});
@@ -46,12 +138,33 @@ std::unique_ptr<ProducerPlan> ImageProducer::plan(int64_t epoch, const ShardGeom
   p.height.resize(static_cast<size_t>(n));
   p.width.resize(static_cast<size_t>(n));
   p.mirror.resize(static_cast<size_t>(n));
+  if (program_) {
+    p.parameter_count = program_->parameter_count();
+    p.parameters.reserve(static_cast<size_t>(n * p.parameter_count));
+  }
   for (int64_t k = 0; k < n; ++k) {
     const auto slot = static_cast<size_t>(k);
     // Global position in the padded order: rank r takes start + r, start + r + world, ...;
     // positions past the end wrap around to the order's first samples.
     const uint64_t g = geometry.global(b, k);
     const int64_t i = order[g % order.size()];
+    p.indices[slot] = i;
+    if (program_) {
+      const int64_t h = sizes.height_of(i), w = sizes.width_of(i);
+      const SampleParameters v = program_->draw(seed, e, g, h, w);
+      p.parameters.insert(p.parameters.end(), v.begin(), v.end());
+      p.height[slot] = h;
+      p.width[slot] = w;
+      for (size_t s = 0; s < program_->steps().size(); ++s) {
+        if (program_->steps()[s].kind != StepKind::RandomResizedCrop) continue;
+        const double* r = v.data() + program_->parameter_offset(s);
+        p.top[slot] = static_cast<int64_t>(r[0]);
+        p.left[slot] = static_cast<int64_t>(r[1]);
+        p.height[slot] = static_cast<int64_t>(r[2]);
+        p.width[slot] = static_cast<int64_t>(r[3]);
+      }
+      continue;
+    }
     const CropWindow w =
         draw_crop_window(config_.crop, seed, e, g, sizes.height_of(i), sizes.width_of(i));
     p.indices[slot] = i;
@@ -106,18 +219,106 @@ void ImageProducer::gather_label(int64_t sample, char* dst) const {
 void ImageProducer::fill(const ProducerPlan& plan, int64_t slot, std::span<char* const> out) const {
   const BatchPlan& p = static_cast<const TypedPlan<BatchPlan>&>(plan).plan;
   const auto k = static_cast<size_t>(slot);
-  if (config_.crop.resample) {
+  if (program_) {
+    fill_transformed(p, k, out[0]);
+  } else if (config_.crop.resample) {
     // Resizing modes and ImageSets: the window through the resampling kernel (decoded first
     // for a JPEG source), with mirror, normalize, layout and dtype, in one pass.
     const ResizeGeometry g = window_geometry(
         config_.crop, CropWindow{p.top[k], p.left[k], p.height[k], p.width[k]}, p.mirror[k] != 0);
     const ResizeOutput o{out[0], options_.dtype, options_.layout == Layout::CHW,
-                         transform_.multipliers().data(), transform_.offsets().data()};
+                         transform_->multipliers().data(), transform_->offsets().data()};
     images_->resample_into(p.indices[k], g, o, options_);
   } else {
-    transform_.apply(p.indices[k], p.top[k], p.left[k], p.mirror[k] != 0, out[0]);
+    transform_->apply(p.indices[k], p.top[k], p.left[k], p.mirror[k] != 0, out[0]);
   }
   if (labels_) gather_label(p.indices[k], out[1]);
+}
+
+void ImageProducer::fill_transformed(const BatchPlan& p, size_t k, char* out) const {
+  static thread_local TransformScratch scratch;  // per worker: no allocation once warm
+  const TransformProgram& program = *program_;
+  const auto count = static_cast<size_t>(p.parameter_count);
+  const std::span<const double> params(p.parameters.data() + k * count, count);
+  const int64_t i = p.indices[k];
+  SampleGeometry& g = scratch.geometry;
+  sample_geometry(program, params, images_->height(i), images_->width(i), g);
+  const int64_t C = images_->channels(), out_c = program.output_channels();
+  const auto out_h = static_cast<int64_t>(g.rows.size());
+  const auto out_w = static_cast<int64_t>(g.cols.size());
+  // The rows and columns of the resampled image the tables read.
+  int64_t r0 = g.resized_h, r1 = 0, c0 = g.resized_w, c1 = 0;
+  for (int64_t r : g.rows) {
+    if (r >= 0) r0 = std::min(r0, r), r1 = std::max(r1, r + 1);
+  }
+  for (int64_t c : g.cols) {
+    if (c >= 0) c0 = std::min(c0, c), c1 = std::max(c1, c + 1);
+  }
+  bool rows_straight = r1 - r0 == out_h, cols_up = c1 - c0 == out_w, cols_down = cols_up;
+  for (int64_t y = 0; y < out_h && rows_straight; ++y) rows_straight = g.rows[y] == r0 + y;
+  for (int64_t x = 0; x < out_w; ++x) {
+    cols_up = cols_up && g.cols[x] == c0 + x;
+    cols_down = cols_down && g.cols[x] == c1 - 1 - x;
+  }
+  ResizeGeometry rg;
+  rg.top = g.top;
+  rg.left = g.left;
+  rg.height = g.height;
+  rg.width = g.width;
+  rg.resized_h = g.resized_h;
+  rg.resized_w = g.resized_w;
+  rg.interpolation = g.interpolation;
+  const bool channels_first = options_.layout == Layout::CHW;
+  const DType dtype = program.output_dtype();
+  if (!program.has_pixel_steps() && rows_straight && (cols_up || cols_down) && out_c == C) {
+    // One pass: the window resampled straight into the slot, flipped, scaled, normalized.
+    rg.out_top = r0;
+    rg.out_left = c0;
+    rg.out_h = out_h;
+    rg.out_w = out_w;
+    rg.mirror = !cols_up;
+    images_->resample_into(
+        i, rg, {out, dtype, channels_first, program.multipliers().data(), program.offsets().data()},
+        options_);
+  } else {
+    // The rows and columns the tables read, resampled once to uint8; the tables applied; the
+    // pixel steps in place; then the write of the slot.
+    uint8_t* image = nullptr;
+    scratch.image.resize(static_cast<size_t>(out_h * out_w * C));
+    image = scratch.image.data();
+    const uint8_t* src = nullptr;
+    if (r1 > r0 && c1 > c0) {
+      rg.out_top = r0;
+      rg.out_left = c0;
+      rg.out_h = r1 - r0;
+      rg.out_w = c1 - c0;
+      scratch.resampled.resize(static_cast<size_t>(rg.out_h * rg.out_w * C));
+      images_->resample_into(
+          i, rg, {scratch.resampled.data(), DType::UInt8, false, ones_.data(), zeros_.data()},
+          options_);
+      src = scratch.resampled.data();
+    }
+    gather_pixels(src, c1 - c0, C, r0, c0, g.rows, g.cols, g.fill, image);
+    run_pixel_steps(program, params, PixelImage{image, out_h, out_w, C}, scratch.pixels);
+    const ResizeSource source{image, DType::UInt8, out_h, out_w, out_c, out_w * C, C, 1};
+    ResizeGeometry identity;
+    identity.height = identity.resized_h = identity.out_h = out_h;
+    identity.width = identity.resized_w = identity.out_w = out_w;
+    resample_window(
+        source, identity,
+        {out, dtype, channels_first, program.multipliers().data(), program.offsets().data()},
+        scratch.resize);
+  }
+  // RandomErasing on the written sample.
+  for (size_t s = 0; s < program.steps().size(); ++s) {
+    const TransformStep& step = program.steps()[s];
+    if (step.kind != StepKind::RandomErasing) continue;
+    const double* v = params.data() + program.parameter_offset(s);
+    if (v[0] == 0.0) continue;
+    fill_rectangle(out, dtype, channels_first, out_h, out_w, out_c, static_cast<int64_t>(v[1]),
+                   static_cast<int64_t>(v[2]), static_cast<int64_t>(v[3]),
+                   static_cast<int64_t>(v[4]), step.fill);
+  }
 }
 
 }  // namespace nocopy

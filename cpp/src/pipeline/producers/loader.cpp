@@ -18,6 +18,13 @@ Loader::Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOp
           options),
       options_(options) {}
 
+Loader::Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options,
+               TransformProgramPtr transforms)
+    : TypedLoader(std::make_unique<ImageProducer>(std::move(images), std::move(labels),
+                                                  validated(options), std::move(transforms)),
+                  options),
+      options_(options) {}
+
 void inject_loader_fault_for_testing(Loader& loader, int64_t sample) {
   loader.inject_fault_for_testing(sample);
 }

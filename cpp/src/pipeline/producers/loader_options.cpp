@@ -39,15 +39,18 @@ LoaderConfig resolve_loader_options(const LoaderOptions& o, const ImageSource& s
   const int64_t C = source.channels();
   c.sample_shape = o.layout == Layout::CHW ? std::vector<int64_t>{C, c.crop.crop_h, c.crop.crop_w}
                                            : std::vector<int64_t>{c.crop.crop_h, c.crop.crop_w, C};
-  if (labels) {
-    labels->require_host("loader labels");
-    if (labels->ndim() < 1 || labels->shape()[0] != c.num_samples) {
-      throw std::invalid_argument("labels shape " + format_tuple(labels->shape()) +
-                                  " does not match images: first axis must be " +
-                                  std::to_string(c.num_samples));
-    }
-  }
+  check_loader_labels(labels, c.num_samples);
   return c;
+}
+
+void check_loader_labels(const std::optional<View>& labels, int64_t num_samples) {
+  if (!labels) return;
+  labels->require_host("loader labels");
+  if (labels->ndim() < 1 || labels->shape()[0] != num_samples) {
+    throw std::invalid_argument("labels shape " + format_tuple(labels->shape()) +
+                                " does not match images: first axis must be " +
+                                std::to_string(num_samples));
+  }
 }
 
 }  // namespace nocopy

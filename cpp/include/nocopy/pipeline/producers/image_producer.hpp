@@ -15,6 +15,7 @@
 #include "nocopy/pipeline/engine/batch_engine.hpp"
 #include "nocopy/pipeline/engine/batch_producer.hpp"
 #include "nocopy/pipeline/kernels/sample_transform.hpp"
+#include "nocopy/pipeline/ops/transform_program.hpp"
 #include "nocopy/pipeline/producers/loader_options.hpp"
 #include "nocopy/pipeline/sampling/epoch_order.hpp"
 #include "nocopy/pipeline/sources/image_source.hpp"
@@ -32,7 +33,14 @@ struct BatchPlan {
   std::vector<int64_t> height, width;
   /// 1 when the sample is mirrored horizontally, else 0.
   std::vector<uint8_t> mirror;
+  /// With transforms: each sample's drawn parameters (TransformProgram::draw), `parameter_count`
+  /// values per sample, samples one after another.
+  std::vector<double> parameters;
+  int64_t parameter_count = 0;
 };
+
+/// A compiled transforms pipeline shared by a producer and its caller.
+using TransformProgramPtr = std::shared_ptr<const TransformProgram>;
 
 /// One delivered image batch; its views keep the batch buffer alive.
 struct Batch {
@@ -57,6 +65,11 @@ class ImageProducer final : public BatchProducer {
   /// Checks `options` against the images and labels (resolve_loader_options, the Sampler and
   /// SampleTransform checks: std::invalid_argument / BufferError with the value and the limit).
   ImageProducer(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options);
+  /// The same with a transforms pipeline instead of the shorthand options: those must keep
+  /// their defaults (std::invalid_argument naming the first one given), and the program's
+  /// output size must be the same for every image (std::invalid_argument naming an image).
+  ImageProducer(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options,
+                TransformProgramPtr program);
 
   std::string_view kind() const override { return "Loader"; }
   int64_t epoch_size() const override { return images_->size(); }
@@ -73,16 +86,21 @@ class ImageProducer final : public BatchProducer {
   const LoaderConfig& config() const { return config_; }
   /// The images.
   const ImageSource& images() const { return *images_; }
+  /// The transforms pipeline, or null.
+  const TransformProgramPtr& program() const { return program_; }
 
  private:
   void gather_label(int64_t sample, char* dst) const;
+  void fill_transformed(const BatchPlan& plan, size_t k, char* out) const;
 
   LoaderOptions options_;
   LoaderConfig config_;
   ImageSourcePtr images_;
   std::optional<View> labels_;
   EpochOrder order_;
-  SampleTransform transform_;
+  TransformProgramPtr program_;
+  std::optional<SampleTransform> transform_;
+  std::vector<float> ones_, zeros_;   // the identity write of a uint8 scratch, per channel
   std::vector<int64_t> label_shape_;  // one label (labels shape without the first axis)
   std::vector<SlotOutput> outputs_;
 };

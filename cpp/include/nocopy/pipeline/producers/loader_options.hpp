@@ -59,4 +59,8 @@ struct LoaderConfig {
 LoaderConfig resolve_loader_options(const LoaderOptions& options, const ImageSource& images,
                                     const std::optional<View>& labels);
 
+/// Checks labels for `num_samples` images: on the CPU, first axis num_samples
+/// (std::invalid_argument naming the shape otherwise).
+void check_loader_labels(const std::optional<View>& labels, int64_t num_samples);
+
 }  // namespace nocopy

@@ -1,0 +1,29 @@
+// The pixel steps of a transforms pipeline (its colour transforms) run in order, in place, on a
+// sample's uint8 image, each with the parameters drawn for the sample.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "nocopy/pipeline/ops/transform_program.hpp"
+
+namespace nocopy {
+
+/// A dense HWC uint8 image a pixel step rewrites.
+struct PixelImage {
+  uint8_t* data = nullptr;
+  int64_t height = 0, width = 0, channels = 0;
+};
+
+/// Memory one worker reuses for every sample's pixel steps.
+struct PixelScratch {
+  std::vector<uint8_t> bytes;
+  std::vector<float> floats;
+};
+
+/// Runs every pixel step of `program` with the sample's parameters `params` on `image`.
+void run_pixel_steps(const TransformProgram& program, std::span<const double> params,
+                     PixelImage image, PixelScratch& scratch);
+
+}  // namespace nocopy

@@ -1,0 +1,529 @@
+"""nocopy.transforms: torchvision v2's image transforms, run fused in the loader's C++ workers.
+
+>>> import numpy as np, nocopy as nc
+>>> import nocopy.transforms as T
+>>> images = np.random.default_rng(0).integers(0, 256, (64, 72, 96, 3), np.uint8)
+>>> recipe = T.Compose([T.RandomResizedCrop(48), T.RandomHorizontalFlip(),
+...                     T.ToDtype("float32", scale=True),
+...                     T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+>>> loader = nc.Loader(images, np.arange(64), batch_size=16, transforms=recipe, output="numpy")
+>>> x, y = next(iter(loader)); x.shape, x.dtype
+((16, 3, 48, 48), dtype('float32'))
+>>> loader.plan(0).params["RandomResizedCrop"]["height"].shape
+(16,)
+
+The classes take torchvision v2's arguments with its defaults and meaning (``scale`` of
+RandomResizedCrop is the area fraction), accepting torchvision's own values
+(``InterpolationMode``, torch dtypes, sequences) as well as plain strings and NumPy dtypes. Each
+transform is checked when it is built (ValueError / TypeError naming the argument, as
+torchvision does). ``from_torchvision`` converts a torchvision Compose.
+
+How a pipeline runs (docs/AUGMENT.md): the geometric transforms are fused into ONE resample
+per sample (antialiased when it shrinks) followed by index tables for the crops, pads and flips
+after it; the colour transforms then run in order on the sample's uint8 image; ToDtype and
+Normalize are fused into the write of the batch slot; RandomErasing runs on the written sample.
+Every random parameter is a pure function of (seed, epoch, position) and ``loader.plan(i)``
+reports it, so any batch can be rebuilt with torchvision's functional ops.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ._dtypes import dtype_name
+from ._nocopy import _check_transform
+
+__all__ = [
+    "Transform", "Compose", "RandomResizedCrop", "Resize", "CenterCrop", "RandomCrop", "Pad",
+    "RandomHorizontalFlip", "RandomVerticalFlip", "ColorJitter", "Grayscale", "RandomGrayscale",
+    "GaussianBlur", "RandomInvert", "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness",
+    "RandomAutocontrast", "RandomEqualize", "ToDtype", "Normalize", "RandomErasing",
+    "from_torchvision", "TransformPlan",
+]
+
+
+# --- argument normalisation (torchvision's conventions) ---------------------------------------
+def _interpolation(mode) -> str:
+    """'bilinear' or 'nearest' from an InterpolationMode, a PIL constant name or a string."""
+    name = getattr(mode, "value", mode)
+    if isinstance(name, str) and name.lower() in ("bilinear", "nearest"):
+        return name.lower()
+    raise ValueError(f"interpolation {mode!r} is not supported: use InterpolationMode.BILINEAR "
+                     "or NEAREST ('bilinear' / 'nearest')")
+
+
+def _ints(value, what: str) -> list[int]:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, list, tuple)):
+        raise TypeError(f"{what} must be an int or a sequence of ints, got {value!r}")
+    values = [value] if isinstance(value, numbers.Integral) else list(value)
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{what} must hold ints, got {v!r}")
+    return [int(v) for v in values]
+
+
+def _size2(size, what: str = "size") -> list[int]:
+    """(h, w) from an int or a 1- or 2-sequence (torchvision's _setup_size)."""
+    values = _ints(size, what)
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2:
+        raise ValueError(f"{what} must be an int or a sequence of 1 or 2 ints, got {size!r}")
+    return values
+
+
+def _pair(value, what: str, center: float | None = None, bound=None) -> list[float] | None:
+    """A (min, max) range from a number (center -/+ value, torchvision's _check_input) or a
+    2-sequence."""
+    if value is None:
+        return None
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"If {what} is a single number, it must be non negative.")
+        lo, hi = (center - value, center + value) if center is not None else (value, value)
+        if bound is not None:
+            lo = max(lo, bound[0])
+        return [float(lo), float(hi)]
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return [float(value[0]), float(value[1])]
+    raise TypeError(f"{what} should be a single number or a sequence of length 2, got {value!r}")
+
+
+def _fill(fill, what: str = "fill") -> list[float]:
+    if isinstance(fill, dict):
+        raise TypeError(f"{what} as a dict per input type is not supported; give a number or a "
+                        "sequence")
+    if isinstance(fill, numbers.Number) and not isinstance(fill, bool):
+        return [float(fill)]
+    if isinstance(fill, (list, tuple)) and fill:
+        return [float(v) for v in fill]
+    raise TypeError(f"{what} must be a number or a non-empty sequence of numbers, got {fill!r}")
+
+
+def _padding(padding) -> list[int]:
+    """(left, top, right, bottom) from an int, a 2-sequence (left/right, top/bottom) or a
+    4-sequence, as torchvision reads it."""
+    if padding is None:
+        return [0, 0, 0, 0]
+    values = _ints(padding, "padding")
+    if len(values) == 1:
+        return values * 4
+    if len(values) == 2:
+        return [values[0], values[1], values[0], values[1]]
+    if len(values) == 4:
+        return values
+    raise ValueError(f"Padding must be an int or a 1, 2, or 4 element tuple, not a "
+                     f"{len(values)} element tuple")
+
+
+def _probability(p) -> float:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"p must be a number, got {p!r}")
+    return float(p)
+
+
+# --- the transforms ---------------------------------------------------------------------------
+class Transform:
+    """Base of the transforms: each is one step (name, arguments) the C++ core runs."""
+
+    _name = ""
+
+    def __init__(self, **args: Any):
+        self._args = {k: v for k, v in args.items() if v is not None or k in ("brightness",
+                      "contrast", "saturation", "hue")}
+        self._param_names = list(_check_transform(self._name, self._args))
+
+    def _steps(self) -> list[tuple[str, dict]]:
+        return [(self._name, dict(self._args))]
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._args.items())
+        return f"{type(self).__name__}({args})"
+
+
+class Compose(Transform):
+    """Runs `transforms` in order (torchvision's Compose); nested Composes are flattened."""
+
+    def __init__(self, transforms):
+        if not isinstance(transforms, (list, tuple)):
+            raise TypeError("Argument transforms should be a sequence of callables")
+        self.transforms = [t if isinstance(t, Transform) else _convert(t, "error")
+                           for t in transforms]
+
+    def _steps(self):
+        return [s for t in self.transforms for s in t._steps()]
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n    {t!r}," for t in self.transforms)
+        return f"Compose([{inner}\n])"
+
+
+class RandomResizedCrop(Transform):
+    """A window of area fraction ~ U(scale) and aspect ratio log-uniform in `ratio`, resized
+    to `size`."""
+
+    _name = "RandomResizedCrop"
+
+    def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
+                 interpolation="bilinear", antialias: bool | None = True):
+        _antialias(antialias)
+        super().__init__(size=_size2(size), scale=_pair(scale, "scale"),
+                         ratio=_pair(ratio, "ratio"), interpolation=_interpolation(interpolation))
+
+
+class Resize(Transform):
+    """Resize to (h, w), or with one int the shorter side to `size` (the longer one at most
+    `max_size`)."""
+
+    _name = "Resize"
+
+    def __init__(self, size, interpolation="bilinear", max_size: int | None = None,
+                 antialias: bool | None = True):
+        _antialias(antialias)
+        if size is None:
+            raise ValueError("size=None is not supported; give the size")
+        values = _ints(size, "size")
+        if len(values) not in (1, 2):
+            raise ValueError(f"size must be an int or a sequence of 1 or 2 ints, got {size!r}")
+        super().__init__(size=values, interpolation=_interpolation(interpolation),
+                         max_size=max_size)
+
+
+class CenterCrop(Transform):
+    """The centre `size` window (padded with zeros where the image is smaller)."""
+
+    _name = "CenterCrop"
+
+    def __init__(self, size):
+        super().__init__(size=_size2(size))
+
+
+class RandomCrop(Transform):
+    """A `size` window at a uniform position, after `padding` (and, with pad_if_needed, the
+    padding that makes the image as large as the crop)."""
+
+    _name = "RandomCrop"
+
+    def __init__(self, size, padding=None, pad_if_needed: bool = False, fill=0,
+                 padding_mode: str = "constant"):
+        super().__init__(size=_size2(size), padding=_padding(padding),
+                         pad_if_needed=pad_if_needed, fill=_fill(fill),
+                         padding_mode=padding_mode)
+
+
+class Pad(Transform):
+    """Pads the borders: `padding` as an int, (left/right, top/bottom) or (l, t, r, b)."""
+
+    _name = "Pad"
+
+    def __init__(self, padding, fill=0, padding_mode: str = "constant"):
+        super().__init__(padding=_padding(padding), fill=_fill(fill), padding_mode=padding_mode)
+
+
+class RandomHorizontalFlip(Transform):
+    """Mirrors left-right with probability p."""
+
+    _name = "RandomHorizontalFlip"
+
+    def __init__(self, p: float = 0.5):
+        super().__init__(p=_probability(p))
+
+
+class RandomVerticalFlip(Transform):
+    """Flips upside down with probability p."""
+
+    _name = "RandomVerticalFlip"
+
+    def __init__(self, p: float = 0.5):
+        super().__init__(p=_probability(p))
+
+
+class ColorJitter(Transform):
+    """Brightness, contrast, saturation and hue factors drawn uniformly, applied in a random
+    order (torchvision's ColorJitter)."""
+
+    _name = "ColorJitter"
+
+    def __init__(self, brightness=None, contrast=None, saturation=None, hue=None):
+        def factor(value, what):
+            r = _pair(value, what, center=1.0, bound=(0.0, math.inf))
+            return None if r is None or r == [1.0, 1.0] else r
+        h = _pair(hue, "hue", center=0.0)
+        super().__init__(brightness=factor(brightness, "brightness"),
+                         contrast=factor(contrast, "contrast"),
+                         saturation=factor(saturation, "saturation"),
+                         hue=None if h is None or h == [0.0, 0.0] else h)
+
+
+class Grayscale(Transform):
+    """Converts RGB to gray (ITU-R 601-2 luma), with 1 or 3 output channels."""
+
+    _name = "Grayscale"
+
+    def __init__(self, num_output_channels: int = 1):
+        super().__init__(num_output_channels=num_output_channels)
+
+
+class RandomGrayscale(Transform):
+    """Grayscale (keeping 3 channels) with probability p."""
+
+    _name = "RandomGrayscale"
+
+    def __init__(self, p: float = 0.1):
+        super().__init__(p=_probability(p), num_output_channels=3)
+
+
+class GaussianBlur(Transform):
+    """Gaussian blur with a kernel of `kernel_size` and sigma drawn uniformly in `sigma`."""
+
+    _name = "GaussianBlur"
+
+    def __init__(self, kernel_size, sigma=(0.1, 2.0)):
+        ks = _size2(kernel_size, "kernel_size")
+        if isinstance(sigma, numbers.Number) and not isinstance(sigma, bool):
+            if sigma <= 0:
+                raise ValueError("If sigma is a single number, it must be positive.")
+            sigma = (float(sigma), float(sigma))
+        super().__init__(kernel_size=ks, sigma=_pair(sigma, "sigma"))
+
+
+class RandomInvert(Transform):
+    """Inverts the colours (255 - x) with probability p."""
+
+    _name = "RandomInvert"
+
+    def __init__(self, p: float = 0.5):
+        super().__init__(p=_probability(p))
+
+
+class RandomPosterize(Transform):
+    """Keeps the `bits` high bits of each channel with probability p."""
+
+    _name = "RandomPosterize"
+
+    def __init__(self, bits: int, p: float = 0.5):
+        if isinstance(bits, bool) or not isinstance(bits, numbers.Integral):
+            raise TypeError(f"bits must be an int, got {bits!r}")
+        super().__init__(p=_probability(p), value=float(bits))
+
+
+class RandomSolarize(Transform):
+    """Inverts the values >= `threshold` with probability p."""
+
+    _name = "RandomSolarize"
+
+    def __init__(self, threshold: float, p: float = 0.5):
+        super().__init__(p=_probability(p), value=threshold)
+
+
+class RandomAdjustSharpness(Transform):
+    """Sharpens (factor > 1) or blurs (factor < 1) by `sharpness_factor` with probability p."""
+
+    _name = "RandomAdjustSharpness"
+
+    def __init__(self, sharpness_factor: float, p: float = 0.5):
+        super().__init__(p=_probability(p), value=sharpness_factor)
+
+
+class RandomAutocontrast(Transform):
+    """Stretches each channel to [0, 255] with probability p."""
+
+    _name = "RandomAutocontrast"
+
+    def __init__(self, p: float = 0.5):
+        super().__init__(p=_probability(p))
+
+
+class RandomEqualize(Transform):
+    """Equalizes each channel's histogram with probability p."""
+
+    _name = "RandomEqualize"
+
+    def __init__(self, p: float = 0.5):
+        super().__init__(p=_probability(p))
+
+
+class ToDtype(Transform):
+    """Converts to `dtype` (torch, NumPy or a name); scale=True maps uint8 to [0, 1]."""
+
+    _name = "ToDtype"
+
+    def __init__(self, dtype, scale: bool = False):
+        if isinstance(dtype, dict):
+            raise TypeError("dtype as a dict per input type is not supported; give one dtype")
+        super().__init__(dtype=dtype_name(dtype), scale_values=scale)
+
+
+class Normalize(Transform):
+    """(x - mean[c]) / std[c] on float images."""
+
+    _name = "Normalize"
+
+    def __init__(self, mean, std, inplace: bool = False):
+        del inplace  # the loader writes every batch in place already
+        super().__init__(mean=[float(v) for v in np.atleast_1d(mean)],
+                         std=[float(v) for v in np.atleast_1d(std)])
+
+
+class RandomErasing(Transform):
+    """With probability p, a rectangle of area fraction ~ U(scale) and log-uniform aspect
+    `ratio` set to `value` (a number or one per channel)."""
+
+    _name = "RandomErasing"
+
+    def __init__(self, p: float = 0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0,
+                 inplace: bool = False):
+        del inplace
+        if isinstance(value, str):
+            raise ValueError("value='random' is not supported yet; give a number or one per "
+                             "channel")
+        super().__init__(p=_probability(p), scale=_pair(scale, "scale"),
+                         ratio=_pair(ratio, "ratio"), fill=_fill(value, "value"))
+
+
+def _antialias(antialias) -> None:
+    if antialias is False:
+        raise ValueError("antialias=False is not supported: nocopy always antialiases when it "
+                         "shrinks (torchvision v2's default)")
+
+
+# --- plans ------------------------------------------------------------------------------------
+class TransformPlan(NamedTuple):
+    """What a batch of a loader with transforms holds: dataset ``indices`` and ``params``, for
+    each transform that draws (keyed by its class name, ``Name#2`` for a second one), its
+    parameters per sample as NumPy arrays: RandomResizedCrop top/left/height/width (the window
+    in the source image); RandomCrop top/left (in the padded image); the flips' and Random*
+    transforms' ``applied`` (bool); ColorJitter ``order`` (B, 4: the order of brightness 0,
+    contrast 1, saturation 2, hue 3) and the factors (NaN when not jittered); GaussianBlur
+    ``sigma``; RandomErasing ``applied`` and the box top/left/height/width."""
+
+    indices: np.ndarray
+    params: dict
+
+
+def _plan(indices, steps) -> TransformPlan:
+    params: dict[str, dict[str, np.ndarray]] = {}
+    for name, columns in steps:
+        if not columns:
+            continue
+        key, n = name, 2
+        while key in params:
+            key, n = f"{name}#{n}", n + 1
+        fields: dict[str, np.ndarray] = {}
+        order = [np.asarray(v) for f, v in columns if f.startswith("order")]
+        for f, v in columns:
+            if f.startswith("order"):
+                continue
+            a = np.asarray(v, np.float64)
+            if f == "applied":
+                a = a != 0
+            elif f in ("top", "left", "height", "width"):
+                a = a.astype(np.int64)
+            fields[f] = a
+        if order:
+            fields["order"] = np.stack(order, axis=1).astype(np.int64)
+        params[key] = fields
+    return TransformPlan(np.asarray(indices, np.int64), params)
+
+
+# --- torchvision ------------------------------------------------------------------------------
+_SAME_NAME = {
+    "RandomResizedCrop", "Resize", "CenterCrop", "RandomCrop", "Pad", "RandomHorizontalFlip",
+    "RandomVerticalFlip", "ColorJitter", "Grayscale", "RandomGrayscale", "GaussianBlur",
+    "RandomInvert", "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness",
+    "RandomAutocontrast", "RandomEqualize", "Normalize", "RandomErasing",
+}
+
+
+def _convert(t, fallback: str) -> Transform:
+    """One torchvision (v2 or v1) transform as ours; ValueError naming it when it has none."""
+    name = type(t).__name__
+    module = type(t).__module__ or ""
+    if not module.startswith("torchvision"):
+        raise TypeError(f"{name} is neither a nocopy nor a torchvision transform")
+    if name == "Compose":
+        return Compose([_convert(x, fallback) for x in t.transforms])
+    a = vars(t)
+    if name in ("ToImage", "PILToTensor", "ToPureTensor"):
+        return Compose([])
+    if name == "ToTensor":  # v1: uint8 HWC -> float [0, 1]
+        return ToDtype("float32", scale=True)
+    if name in ("ToDtype", "ConvertImageDtype"):
+        dtype = a.get("dtype")
+        if isinstance(dtype, dict):
+            dtype = next((v for k, v in dtype.items() if getattr(k, "__name__", "") in
+                          ("Image", "Tensor")), None)
+        return ToDtype(dtype, scale=a.get("scale", True if name == "ConvertImageDtype" else False))
+    if name not in _SAME_NAME:
+        raise ValueError(f"{name} cannot be fused into the loader yet (supported: "
+                         f"{', '.join(sorted(_SAME_NAME | {'ToDtype'}))})")
+    if name == "RandomResizedCrop":
+        return RandomResizedCrop(list(a["size"]), a["scale"], a["ratio"], a["interpolation"],
+                                 a.get("antialias", True))
+    if name == "Resize":
+        return Resize(list(a["size"]) if a["size"] is not None else None, a["interpolation"],
+                      a.get("max_size"), a.get("antialias", True))
+    if name == "CenterCrop":
+        return CenterCrop(list(a["size"]))
+    if name == "RandomCrop":
+        padding = a.get("padding")
+        return RandomCrop(list(a["size"]), padding, a.get("pad_if_needed", False),
+                          _tv_fill(a.get("fill", 0)), a.get("padding_mode", "constant"))
+    if name == "Pad":
+        return Pad(a["padding"], _tv_fill(a.get("fill", 0)), a.get("padding_mode", "constant"))
+    if name in ("RandomHorizontalFlip", "RandomVerticalFlip", "RandomInvert",
+                "RandomAutocontrast", "RandomEqualize"):
+        return globals()[name](p=a["p"])
+    if name == "RandomGrayscale":
+        return RandomGrayscale(p=a["p"])
+    if name == "Grayscale":
+        return Grayscale(a["num_output_channels"])
+    if name == "ColorJitter":
+        return ColorJitter(*(list(a[k]) if a[k] is not None else None
+                             for k in ("brightness", "contrast", "saturation", "hue")))
+    if name == "GaussianBlur":
+        return GaussianBlur(list(a["kernel_size"]), list(a["sigma"]))
+    if name == "RandomPosterize":
+        return RandomPosterize(a["bits"], p=a["p"])
+    if name == "RandomSolarize":
+        return RandomSolarize(a["threshold"], p=a["p"])
+    if name == "RandomAdjustSharpness":
+        return RandomAdjustSharpness(a["sharpness_factor"], p=a["p"])
+    if name == "Normalize":
+        return Normalize(list(a["mean"]), list(a["std"]))
+    if name == "RandomErasing":
+        value = a.get("value")
+        if value is None or isinstance(value, str):
+            raise ValueError("RandomErasing(value='random') cannot be fused yet; give a number")
+        return RandomErasing(a["p"], list(a["scale"]), list(a["ratio"]), list(np.atleast_1d(value)))
+    raise ValueError(f"{name} cannot be fused into the loader yet")  # pragma: no cover
+
+
+def _tv_fill(fill):
+    if isinstance(fill, dict):  # v2 stores fill per type: take the image's
+        fill = next(iter(fill.values()), 0) if fill else 0
+    return 0 if fill is None else fill
+
+
+def from_torchvision(compose, fallback: str = "error") -> Compose:
+    """The fused equivalent of a torchvision (v2 or v1) transform or Compose. A transform that
+    cannot be fused is a ValueError naming it."""
+    if fallback != "error":
+        raise ValueError("fallback must be 'error' (running Python transforms per sample is not "
+                         "supported yet)")
+    t = _convert(compose, fallback)
+    return t if isinstance(t, Compose) else Compose([t])
+
+
+def steps_of(transforms) -> list[tuple[str, dict]]:
+    """The (name, arguments) steps of a transform, a Compose, a list of transforms or a
+    torchvision Compose (converted with from_torchvision)."""
+    if isinstance(transforms, (list, tuple)):
+        transforms = Compose(list(transforms))
+    elif not isinstance(transforms, Transform):
+        transforms = from_torchvision(transforms)
+    return transforms._steps()

@@ -1,0 +1,338 @@
+"""nocopy.transforms in the loader, against torchvision itself: every batch equals torchvision's
+functional ops applied with the parameters loader.plan(i) reports (exact for crops, pads and
+flips; within one uint8 level where a resample is involved), the parameters follow torchvision's
+distributions, and bad pipelines are clear errors."""
+
+import numpy as np
+import pytest
+
+import nocopy as nc
+import nocopy.transforms as T
+
+torch = pytest.importorskip("torch")
+tv = pytest.importorskip("torchvision.transforms.v2")
+F = pytest.importorskip("torchvision.transforms.v2.functional")
+
+RNG = np.random.default_rng(7)
+IMAGES = RNG.integers(0, 256, (12, 37, 53, 3), np.uint8)
+# Smooth images too: resampling differences show as at most one level there.
+_yy, _xx = np.mgrid[0:37, 0:53]
+SMOOTH = np.stack([((_yy * 5 + _xx * 3 + k * 20) % 256) for k in range(12)])[..., None]
+SMOOTH = np.repeat(SMOOTH, 3, axis=3).astype(np.uint8)
+
+
+def _chw(image):
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+
+
+def _reference(image, transforms, params, k):
+    """torchvision's functional ops applied to one HWC uint8 image with sample k's parameters
+    from the plan, in the pipeline's order."""
+    x = _chw(image)
+    seen: dict[str, int] = {}
+    for t in transforms:
+        name = type(t).__name__
+        seen[name] = seen.get(name, 0) + 1
+        key = name if seen[name] == 1 else f"{name}#{seen[name]}"
+        p = params.get(key, {})
+        a = t._args
+        interp = {"bilinear": F.InterpolationMode.BILINEAR,
+                  "nearest": F.InterpolationMode.NEAREST}.get(a.get("interpolation"))
+        if name == "RandomResizedCrop":
+            x = F.resized_crop(x, int(p["top"][k]), int(p["left"][k]), int(p["height"][k]),
+                               int(p["width"][k]), a["size"], interpolation=interp,
+                               antialias=True)
+        elif name == "Resize":
+            x = F.resize(x, a["size"], interpolation=interp, max_size=a.get("max_size"),
+                         antialias=True)
+        elif name == "CenterCrop":
+            x = F.center_crop(x, a["size"])
+        elif name == "RandomCrop":
+            h, w = x.shape[-2:]
+            left, top, right, bottom = a["padding"]
+            if a["pad_if_needed"]:
+                if h + top + bottom < a["size"][0]:
+                    d = a["size"][0] - (h + top + bottom)
+                    top, bottom = top + d, bottom + d
+                if w + left + right < a["size"][1]:
+                    d = a["size"][1] - (w + left + right)
+                    left, right = left + d, right + d
+            if (left, top, right, bottom) != (0, 0, 0, 0):
+                x = F.pad(x, [left, top, right, bottom], fill=a["fill"],
+                          padding_mode=a["padding_mode"])
+            x = F.crop(x, int(p["top"][k]), int(p["left"][k]), *a["size"])
+        elif name == "Pad":
+            x = F.pad(x, a["padding"], fill=a["fill"], padding_mode=a["padding_mode"])
+        elif name == "RandomHorizontalFlip":
+            if p["applied"][k]:
+                x = F.horizontal_flip(x)
+        elif name == "RandomVerticalFlip":
+            if p["applied"][k]:
+                x = F.vertical_flip(x)
+        elif name == "ToDtype":
+            x = F.to_dtype(x, getattr(torch, a["dtype"]), scale=a["scale_values"])
+        elif name == "Normalize":
+            x = F.normalize(x, a["mean"], a["std"])
+        elif name == "RandomErasing":
+            if p["applied"][k]:
+                v = torch.tensor(a["fill"], dtype=x.dtype)[:, None, None]
+                x = F.erase(x, int(p["top"][k]), int(p["left"][k]), int(p["height"][k]),
+                            int(p["width"][k]), v)
+        else:
+            raise AssertionError(name)
+    return x.numpy()
+
+
+def _check_against_torchvision(images, transforms, atol, batches=2, exact_share=None):
+    loader = nc.Loader(images, batch_size=6, transforms=T.Compose(transforms), output="numpy",
+                       seed=3, num_threads=2)
+    worst = 0.0
+    for i, batch in enumerate(loader):
+        if i >= batches:
+            break
+        plan = loader.plan(i)
+        for k, idx in enumerate(plan.indices):
+            want = _reference(images[idx], transforms, plan.params, k)
+            got = batch[k]
+            assert got.shape == want.shape, (got.shape, want.shape)
+            assert got.dtype == want.dtype
+            diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+            worst = max(worst, float(diff.max()))
+            if exact_share is not None:
+                assert (diff == 0).mean() >= exact_share
+    assert worst <= atol, worst
+    return worst
+
+
+EXACT = [
+    [T.CenterCrop(20)],
+    [T.CenterCrop((41, 60))],  # larger than the image: padded with zeros
+    [T.RandomCrop(24)],
+    [T.RandomCrop(30, padding=4)],
+    [T.RandomCrop((40, 20), pad_if_needed=True, fill=(9, 99, 199))],
+    [T.RandomCrop(32, padding=(3, 5), padding_mode="edge")],
+    [T.RandomCrop(32, padding=(1, 2, 3, 4), padding_mode="reflect")],
+    [T.RandomCrop(32, padding=6, padding_mode="symmetric")],
+    [T.Pad(3, fill=17), T.CenterCrop(30)],
+    [T.Pad((2, 1, 0, 5), padding_mode="reflect"), T.RandomHorizontalFlip(0.5)],
+    [T.RandomHorizontalFlip(0.5), T.RandomVerticalFlip(0.5), T.RandomCrop(25)],
+    [T.RandomVerticalFlip(1.0)],
+    [T.Pad(4), T.RandomCrop(30), T.RandomHorizontalFlip()],
+    # Pads with different fills: each padded pixel shows the fill of the pad that made it.
+    [T.Pad(2, fill=3), T.RandomCrop(44, padding=(1, 3), fill=(4, 40, 140)), T.CenterCrop(52)],
+]
+
+
+@pytest.mark.parametrize("transforms", EXACT, ids=lambda ts: "+".join(type(t).__name__
+                                                                      for t in ts))
+def test_crops_pads_and_flips_equal_torchvision_exactly(transforms):
+    _check_against_torchvision(IMAGES, transforms, atol=0)
+
+
+RESAMPLED = [
+    [T.RandomResizedCrop(24)],
+    [T.RandomResizedCrop((20, 30), scale=(0.3, 0.9), ratio=(0.5, 2.0)), T.RandomHorizontalFlip()],
+    [T.RandomResizedCrop(16, interpolation="nearest")],
+    [T.Resize(24)],
+    [T.Resize((50, 70))],  # enlarging
+    [T.Resize(20, max_size=25)],
+    [T.Resize(30), T.CenterCrop(28)],
+    [T.Resize(32), T.RandomCrop(28, padding=2), T.RandomVerticalFlip()],
+]
+
+
+@pytest.mark.parametrize("transforms", RESAMPLED, ids=lambda ts: "+".join(type(t).__name__
+                                                                          for t in ts))
+@pytest.mark.parametrize("images", [IMAGES, SMOOTH], ids=["noise", "smooth"])
+def test_resampling_pipelines_are_within_one_level_of_torchvision(transforms, images):
+    _check_against_torchvision(images, transforms, atol=1, exact_share=0.6)
+
+
+def test_float_output_with_normalize_and_erasing_matches_torchvision():
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    transforms = [T.RandomResizedCrop(24), T.RandomHorizontalFlip(),
+                  T.ToDtype(torch.float32, scale=True), T.Normalize(mean, std),
+                  T.RandomErasing(p=0.7, value=0)]
+    # One uint8 level in normalized units, plus float32 rounding.
+    _check_against_torchvision(SMOOTH, transforms, atol=1 / 255 / min(std) + 1e-5, batches=2)
+    _check_against_torchvision(IMAGES, [T.CenterCrop(30), T.ToDtype("float32", scale=True),
+                                        T.Normalize([0.5], [0.25]),
+                                        T.RandomErasing(1.0, value=(1, 2, 3))],
+                               atol=1e-5)
+
+
+def test_float16_and_unscaled_outputs():
+    loader = nc.Loader(IMAGES, batch_size=4, output="numpy", shuffle=False,
+                       transforms=[T.CenterCrop(8), T.ToDtype(np.float16)])
+    x = next(iter(loader))
+    assert x.dtype == np.float16
+    want = np.stack([_reference(IMAGES[i], [T.CenterCrop(8)], {}, 0) for i in range(4)])
+    np.testing.assert_array_equal(x, want.astype(np.float16))
+
+
+def test_a_sample_keeps_its_size_and_dtype_without_geometry():
+    loader = nc.Loader(IMAGES, batch_size=4, output="numpy", shuffle=False, layout="HWC",
+                       transforms=[T.RandomHorizontalFlip(0.0)])
+    x = next(iter(loader))
+    np.testing.assert_array_equal(x, IMAGES[:4])
+    assert x.dtype == np.uint8
+
+
+def test_from_torchvision_gives_the_same_batches_as_the_nocopy_pipeline():
+    ours = T.Compose([T.RandomResizedCrop(20, scale=(0.2, 1.0)), T.RandomHorizontalFlip(),
+                      T.ToDtype("float32", scale=True), T.Normalize([0.5] * 3, [0.2] * 3),
+                      T.RandomErasing(0.3)])
+    theirs = tv.Compose([tv.ToImage(), tv.RandomResizedCrop(20, scale=(0.2, 1.0)),
+                         tv.RandomHorizontalFlip(), tv.ToDtype(torch.float32, scale=True),
+                         tv.Normalize([0.5] * 3, [0.2] * 3), tv.RandomErasing(0.3)])
+    a = nc.Loader(IMAGES, batch_size=6, transforms=ours, output="numpy", seed=5)
+    b = nc.Loader(IMAGES, batch_size=6, transforms=theirs, output="numpy", seed=5)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert [s for s in T.from_torchvision(theirs)._steps()] == ours._steps()
+
+
+def test_plans_are_deterministic_and_independent_of_threads():
+    transforms = [T.RandomResizedCrop(16), T.RandomVerticalFlip(), T.RandomErasing(0.5)]
+    runs = []
+    for threads in (1, 2):
+        ld = nc.Loader(IMAGES, batch_size=5, transforms=transforms, output="numpy", seed=11,
+                       num_threads=threads)
+        runs.append([b.copy() for b in ld])
+    for x, y in zip(*runs):
+        np.testing.assert_array_equal(x, y)
+    ld = nc.Loader(IMAGES, batch_size=5, transforms=transforms, output="numpy", seed=11)
+    p0, p1 = ld.plan(1), ld.plan(1)
+    np.testing.assert_array_equal(p0.params["RandomErasing"]["top"],
+                                  p1.params["RandomErasing"]["top"])
+
+
+def test_resume_from_a_state_gives_the_same_batches():
+    transforms = [T.RandomCrop(20, padding=2), T.RandomHorizontalFlip()]
+    ld = nc.Loader(IMAGES, batch_size=4, transforms=transforms, output="numpy", seed=2)
+    it = iter(ld)
+    next(it)
+    state = ld.state_dict()
+    rest = [b.copy() for b in it]
+    ld2 = nc.Loader(IMAGES, batch_size=4, transforms=transforms, output="numpy", seed=2)
+    ld2.load_state_dict(state)
+    for x, y in zip(rest, ld2):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("fmt", ["raw", "jpeg"])
+def test_image_sets_run_the_same_pipeline(tmp_path, fmt):
+    pil = pytest.importorskip("PIL.Image")
+    src = tmp_path / "src" / "a"
+    src.mkdir(parents=True)
+    sizes = [(40, 50), (64, 48), (33, 33), (50, 70)]
+    for k, (h, w) in enumerate(sizes):
+        pil.fromarray(SMOOTH[k][:1].repeat(h, 0)[:, :1].repeat(w, 1) ^ np.uint8(k * 40)
+                      ).save(src / f"{k}.png")
+    nc.pack_images(tmp_path / "src", tmp_path / "set", format=fmt, progress=False)
+    ds = nc.ImageSet.open(tmp_path / "set")
+    transforms = [T.RandomResizedCrop(24), T.RandomHorizontalFlip(), T.ToDtype("float32", True)]
+    ld = nc.Loader(ds, batch_size=4, transforms=transforms, output="numpy", decode_scale="exact")
+    x, _labels = next(iter(ld))
+    plan = ld.plan(0)
+    for k, idx in enumerate(plan.indices):
+        want = _reference(ds[int(idx)], transforms, plan.params, k)
+        assert np.abs(x[k] - want).max() <= 1 / 255 + 1e-6
+
+
+def test_parameter_distributions_follow_torchvision():
+    n = 4000
+    big = np.zeros((n, 40, 60, 3), np.uint8)
+    ld = nc.Loader(big, batch_size=n, output="numpy",
+                   transforms=[T.RandomResizedCrop(8, scale=(0.1, 0.9)), T.RandomHorizontalFlip(0.3),
+                               T.RandomCrop(6, padding=1), T.RandomErasing(0.5)])
+    p = ld.plan(0).params
+    ours_area = p["RandomResizedCrop"]["height"] * p["RandomResizedCrop"]["width"] / 2400
+    # torchvision's own draws of the same transform on the same image size.
+    torch.manual_seed(0)
+    rrc = tv.RandomResizedCrop(8, scale=(0.1, 0.9))
+    theirs = []
+    for _ in range(n):
+        i, j, h, w = rrc.make_params([torch.zeros(3, 40, 60, dtype=torch.uint8)]).values() \
+            if hasattr(rrc, "make_params") else (0, 0, 0, 0)
+        theirs.append(h * w / 2400)
+    theirs = np.array(theirs)
+    # Two-sample Kolmogorov-Smirnov statistic; 1.95 * sqrt(2 / n) is its 0.1% critical value.
+    grid = np.sort(np.concatenate([ours_area, theirs]))
+    cdf = lambda a: np.searchsorted(np.sort(a), grid, side="right") / len(a)  # noqa: E731
+    assert np.abs(cdf(ours_area) - cdf(theirs)).max() < 1.95 * np.sqrt(2 / n)
+    flips = p["RandomHorizontalFlip"]["applied"].mean()
+    assert abs(flips - 0.3) < 5 * np.sqrt(0.3 * 0.7 / n)
+    tops = p["RandomCrop"]["top"]
+    assert set(np.unique(tops)) == {0, 1, 2, 3, 4}  # padded 10 - 6 + 1 positions
+    assert np.abs(np.bincount(tops) / n - 0.2).max() < 5 * np.sqrt(0.2 * 0.8 / n)
+    erased = p["RandomErasing"]["applied"].mean()
+    assert abs(erased - 0.5) < 5 * np.sqrt(0.25 / n)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"crop": 32}, "crop is a shorthand"),
+    ({"mirror": 0.0}, "mirror is a shorthand"),
+    ({"dtype": "float16"}, "dtype is a shorthand"),
+])
+def test_shorthand_options_with_transforms_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        nc.Loader(IMAGES, transforms=[T.CenterCrop(8)], **kwargs)
+
+
+def test_pipelines_that_cannot_run_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="second resampling"):
+        nc.Loader(IMAGES, transforms=[T.Resize(30), T.RandomResizedCrop(20)])
+    with pytest.raises(ValueError, match="before the crops"):
+        nc.Loader(IMAGES, transforms=[T.CenterCrop(30), T.Resize(20)])
+    with pytest.raises(ValueError, match="larger than the padded image"):
+        nc.Loader(IMAGES, transforms=[T.RandomCrop(60)])
+    with pytest.raises(ValueError, match="needs float images"):
+        nc.Loader(IMAGES, transforms=[T.Normalize([0.5], [0.5])])
+    floats = IMAGES.astype(np.float32)
+    with pytest.raises(ValueError, match="need uint8 images"):
+        nc.Loader(floats, transforms=[T.RandomInvert()])
+    pil = pytest.importorskip("PIL.Image")
+    (tmp_path / "s" / "a").mkdir(parents=True)
+    for k, (h, w) in enumerate([(20, 30), (30, 20)]):
+        pil.fromarray(np.zeros((h, w, 3), np.uint8)).save(tmp_path / "s" / "a" / f"{k}.png")
+    nc.pack_images(tmp_path / "s", tmp_path / "set", progress=False)
+    ds = nc.ImageSet.open(tmp_path / "set")
+    with pytest.raises(ValueError, match="a batch needs one size"):
+        nc.Loader(ds, transforms=[T.Resize(10)])
+    nc.Loader(ds, transforms=[T.Resize(10), T.CenterCrop(10)])  # fixed size: fine
+
+
+@pytest.mark.parametrize("make, exc, match", [
+    (lambda: T.RandomHorizontalFlip(2.0), ValueError, "p=2"),
+    (lambda: T.RandomHorizontalFlip("x"), TypeError, "p must be"),
+    (lambda: T.RandomResizedCrop(0), ValueError, "size"),
+    (lambda: T.RandomResizedCrop(8, scale=(0.9, 0.1)), ValueError, "area"),
+    (lambda: T.RandomResizedCrop(8, antialias=False), ValueError, "antialias"),
+    (lambda: T.Resize(8, interpolation="bicubic"), ValueError, "interpolation"),
+    (lambda: T.Resize((8, 8), max_size=10), ValueError, "max_size"),
+    (lambda: T.RandomCrop(8, padding=(1, 2, 3)), ValueError, "Padding"),
+    (lambda: T.RandomCrop(8, padding_mode="wrap"), ValueError, "padding_mode"),
+    (lambda: T.RandomCrop(8, padding=-1), ValueError, "padding"),
+    (lambda: T.ColorJitter(brightness=-1), ValueError, "non negative"),
+    (lambda: T.ColorJitter(hue=0.7), ValueError, "hue"),
+    (lambda: T.GaussianBlur(4), ValueError, "odd"),
+    (lambda: T.RandomPosterize(9), ValueError, "bits"),
+    (lambda: T.ToDtype("int32"), ValueError, "dtype"),
+    (lambda: T.Normalize([0.5, 0.5], [0.5, 0.0]), ValueError, "std"),
+    (lambda: T.RandomErasing(scale=(0.5, 0.1)), ValueError, "scale"),
+    (lambda: T.RandomErasing(value="random"), ValueError, "random"),
+    (lambda: T.Compose(T.CenterCrop(3)), TypeError, "sequence"),
+])
+def test_bad_arguments_fail_when_the_transform_is_built(make, exc, match):
+    with pytest.raises(exc, match=match):
+        make()
+
+
+def test_unsupported_torchvision_transforms_are_named():
+    with pytest.raises(ValueError, match="RandomRotation cannot be fused"):
+        T.from_torchvision(tv.Compose([tv.RandomRotation(10)]))
+    with pytest.raises(ValueError, match="fallback"):
+        T.from_torchvision(tv.Compose([tv.RandomHorizontalFlip()]), fallback="python")
+    with pytest.raises(TypeError, match="neither"):
+        T.Compose([lambda x: x])

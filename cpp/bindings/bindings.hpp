@@ -53,6 +53,8 @@ void bind_jpeg(nb::module_& m);
 void bind_transforms(nb::module_& m);
 /// The steps of a transforms pipeline from its Python form, a sequence of (name, dict) pairs.
 std::vector<TransformStep> transform_steps_from(nb::handle steps);
+/// Registers the colour operators' test seam (_color_op).
+void bind_color(nb::module_& m);
 
 /// A Python tuple of ints, each multiplied by `scale` (shapes, strides in bytes).
 nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale = 1);

@@ -16,4 +16,5 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_image_set(m);
   nocopy::bindings::bind_jpeg(m);
   nocopy::bindings::bind_transforms(m);
+  nocopy::bindings::bind_color(m);
 }

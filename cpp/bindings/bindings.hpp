@@ -48,6 +48,8 @@ void bind_sequence(nb::module_& m);
 void bind_image_set(nb::module_& m);
 /// Registers the JPEG decoder (jpeg_info, jpeg_decode, jpeg_available).
 void bind_jpeg(nb::module_& m);
+/// Registers the test seams of MixUp, CutMix, soft labels and the Beta draws (_mixup, ...).
+void bind_mix(nb::module_& m);
 
 /// A Python tuple of ints, each multiplied by `scale` (shapes, strides in bytes).
 nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale = 1);

@@ -55,6 +55,8 @@ void bind_transforms(nb::module_& m);
 std::vector<TransformStep> transform_steps_from(nb::handle steps);
 /// Registers the colour operators' test seam (_color_op).
 void bind_color(nb::module_& m);
+/// Registers the test seams of MixUp, CutMix, soft labels and the Beta draws (_mixup, ...).
+void bind_mix(nb::module_& m);
 
 /// A Python tuple of ints, each multiplied by `scale` (shapes, strides in bytes).
 nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale = 1);

@@ -17,4 +17,5 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_jpeg(m);
   nocopy::bindings::bind_transforms(m);
   nocopy::bindings::bind_color(m);
+  nocopy::bindings::bind_mix(m);
 }

@@ -282,7 +282,8 @@ void validate_step(const TransformStep& s) {
               "bits must be an int in [0, 8]");
       break;
     case StepKind::RandomSolarize:
-      require(finite(s.value) && s.value >= 0, s, "threshold must be finite and >= 0");
+      require(finite(s.value) && s.value >= 0 && s.value <= 255, s,
+              "threshold must be in [0, 255] for uint8 images");
       break;
     case StepKind::RandomAdjustSharpness:
       require(finite(s.value) && s.value >= 0, s, "sharpness_factor must be finite and >= 0");
@@ -350,6 +351,9 @@ TransformProgram::TransformProgram(std::vector<TransformStep> steps, int64_t cha
               "colour transforms need uint8 images, not " + std::string(dtype_name(source_dtype)));
       const bool needs_rgb = s.kind == StepKind::ColorJitter || s.kind == StepKind::Grayscale ||
                              s.kind == StepKind::RandomGrayscale;
+      require(output_channels_ == 1 || output_channels_ == 3, s,
+              "colour transforms need 1- or 3-channel images, these have " +
+                  std::to_string(output_channels_));
       require(!needs_rgb || output_channels_ == 3, s,
               "needs 3-channel (RGB) images, these have " + std::to_string(output_channels_));
       if ((s.kind == StepKind::Grayscale || s.kind == StepKind::RandomGrayscale) &&

@@ -52,6 +52,16 @@ LoaderConfig transform_config(const LoaderOptions& o, const ImageSource& images,
                               std::to_string(images.height(i)) + ", " +
                               std::to_string(images.width(i)) + ")";
     if (s[0] < 0) throw std::invalid_argument("transforms cannot run on " + image + ": " + why);
+    for (const TransformStep& step : program.steps()) {
+      // The blur reflects its borders: half its kernel must fit the sample.
+      if (step.kind == StepKind::GaussianBlur &&
+          (step.kernel[0] / 2 >= s[1] || step.kernel[1] / 2 >= s[0])) {
+        throw std::invalid_argument("GaussianBlur: kernel_size (" + std::to_string(step.kernel[0]) +
+                                    ", " + std::to_string(step.kernel[1]) +
+                                    ") is too large for samples of " + std::to_string(s[0]) +
+                                    " x " + std::to_string(s[1]));
+      }
+    }
     if (i > 0 && s != size) {
       throw std::invalid_argument(
           "transforms make image 0 (" + std::to_string(size[0]) + ", " + std::to_string(size[1]) +

@@ -6,21 +6,15 @@
 #include <span>
 #include <vector>
 
+#include "nocopy/pipeline/kernels/color_ops.hpp"
 #include "nocopy/pipeline/ops/transform_program.hpp"
 
 namespace nocopy {
 
 /// A dense HWC uint8 image a pixel step rewrites.
-struct PixelImage {
-  uint8_t* data = nullptr;
-  int64_t height = 0, width = 0, channels = 0;
-};
-
+using PixelImage = ImageU8;
 /// Memory one worker reuses for every sample's pixel steps.
-struct PixelScratch {
-  std::vector<uint8_t> bytes;
-  std::vector<float> floats;
-};
+using PixelScratch = ColorScratch;
 
 /// Runs every pixel step of `program` with the sample's parameters `params` on `image`.
 void run_pixel_steps(const TransformProgram& program, std::span<const double> params,

@@ -15,6 +15,7 @@
 #include "nocopy/core/errors.hpp"
 #include "nocopy/core/option_spec.hpp"
 #include "nocopy/core/view.hpp"
+#include "nocopy/pipeline/ops/mix_batch.hpp"
 #include "nocopy/pipeline/ops/transform_program.hpp"
 
 namespace nocopy::bindings {
@@ -53,6 +54,8 @@ void bind_jpeg(nb::module_& m);
 void bind_transforms(nb::module_& m);
 /// The steps of a transforms pipeline from its Python form, a sequence of (name, dict) pairs.
 std::vector<TransformStep> transform_steps_from(nb::handle steps);
+/// Batch transforms from their Python form, (num_classes, [(name, alpha, weight), ...]).
+BatchMixSpec batch_mix_from(nb::handle spec);
 /// Registers the colour operators' test seam (_color_op).
 void bind_color(nb::module_& m);
 /// Registers the test seams of MixUp, CutMix, soft labels and the Beta draws (_mixup, ...).

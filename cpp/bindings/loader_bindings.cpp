@@ -39,22 +39,29 @@ void bind_loader(nb::module_& m) {
       .def(
           "__init__",
           [](Loader* self, nb::handle images, nb::handle labels, nb::kwargs options) {
-            nb::object steps = nb::none();
+            nb::object steps = nb::none(), mix = nb::none();
             if (options.contains("transforms")) {
               steps = options["transforms"];
               nb::del(options["transforms"]);
+            }
+            if (options.contains("batch_transforms")) {
+              mix = options["batch_transforms"];
+              nb::del(options["batch_transforms"]);
             }
             const LoaderOptions o = options_from(options, loader_option_specs(), "Loader");
             std::optional<View> label_view;
             if (!labels.is_none()) label_view = view_from_object(labels);
             ImageSourcePtr source = image_source_of(images);
-            if (steps.is_none()) {
-              new (self) Loader(std::move(source), std::move(label_view), o);
-              return;
+            TransformProgramPtr program;
+            if (!steps.is_none()) {
+              program = std::make_shared<const TransformProgram>(
+                  transform_steps_from(steps), source->channels(), source->dtype());
             }
-            auto program = std::make_shared<const TransformProgram>(
-                transform_steps_from(steps), source->channels(), source->dtype());
-            new (self) Loader(std::move(source), std::move(label_view), o, std::move(program));
+            BatchMixPtr batch_mix;
+            if (!mix.is_none())
+              batch_mix = std::make_shared<const BatchMixSpec>(batch_mix_from(mix));
+            new (self) Loader(std::move(source), std::move(label_view), o, std::move(program),
+                              std::move(batch_mix));
           },
           nb::arg("images"), nb::arg("labels").none(), nb::arg("options"),
           "images (an array or an _ImageSet), labels, then nc.Loader's options as keyword "
@@ -69,8 +76,15 @@ void bind_loader(nb::module_& m) {
             const int64_t e = epoch.is_none() ? -1 : int64_arg(epoch, "epoch");
             BatchPlan p = without_gil([&] { return e < 0 ? l.plan(index) : l.plan(index, e); });
             nb::list steps;
+            nb::list batch;
+            if (!p.batch_parameters.empty()) {
+              for (size_t f = 0; f < p.batch_parameters.size(); ++f) {
+                batch.append(
+                    nb::make_tuple(nb::str(kBatchMixParameterNames[f]), p.batch_parameters[f]));
+              }
+            }
             const TransformProgramPtr& program = l.typed_producer().program();
-            if (!program) return nb::make_tuple(std::move(p.indices), steps);
+            if (!program) return nb::make_tuple(std::move(p.indices), steps, batch);
             const auto n = static_cast<int64_t>(p.indices.size());
             for (size_t k = 0; k < program->steps().size(); ++k) {
               const TransformStep& s = program->steps()[k];
@@ -89,11 +103,11 @@ void bind_loader(nb::module_& m) {
               steps.append(
                   nb::make_tuple(nb::str(std::string(step_kind_name(s.kind)).c_str()), columns));
             }
-            return nb::make_tuple(std::move(p.indices), steps);
+            return nb::make_tuple(std::move(p.indices), steps, batch);
           },
           nb::arg("batch").none(), nb::arg("epoch").none() = nb::none(),
-          "(indices, [(transform name, [(parameter, values per sample)])]) of batch `batch` of "
-          "`epoch` (default: current).")
+          "(indices, [(transform name, [(parameter, values per sample)])], [(batch transform "
+          "parameter, value)]) of batch `batch` of `epoch` (default: current).")
       .def(
           "plan",
           [](const Loader& l, nb::handle b, nb::handle epoch) {

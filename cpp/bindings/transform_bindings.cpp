@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bindings.hpp"
+#include "nocopy/pipeline/ops/mix_batch.hpp"
 #include "nocopy/pipeline/ops/transform_program.hpp"
 
 namespace nocopy::bindings {
@@ -117,6 +118,32 @@ std::vector<TransformStep> transform_steps_from(nb::handle steps) {
   return out;
 }
 
+BatchMixSpec batch_mix_from(nb::handle spec) {
+  // (num_classes, [(kind name, alpha, weight), ...]) as nocopy.transforms builds it.
+  nb::sequence pair = nb::borrow<nb::sequence>(spec);
+  if (nb::len(pair) != 2) throw TypeError("batch_transforms must be (num_classes, choices)");
+  BatchMixSpec out;
+  out.num_classes = int64_arg(pair[0], "num_classes");
+  for (nb::handle item : pair[1]) {
+    nb::sequence c = nb::borrow<nb::sequence>(item);
+    if (nb::len(c) != 3) throw TypeError("each batch transform is (name, alpha, weight)");
+    const std::string name = str_arg(c[0], "batch transform name");
+    MixChoice choice;
+    if (name == "MixUp") {
+      choice.kind = MixKind::MixUp;
+    } else if (name == "CutMix") {
+      choice.kind = MixKind::CutMix;
+    } else {
+      throw std::invalid_argument("unknown batch transform '" + name + "' (MixUp, CutMix)");
+    }
+    choice.alpha = double_arg(c[1], "alpha");
+    choice.weight = double_arg(c[2], "p");
+    out.choices.push_back(choice);
+  }
+  validate_batch_mix(out);
+  return out;
+}
+
 void bind_transforms(nb::module_& m) {
   m.def(
       "_check_transform",
@@ -130,6 +157,9 @@ void bind_transforms(nb::module_& m) {
       nb::arg("name"), nb::arg("args"),
       "Checks one transform's arguments (ValueError / TypeError naming them); returns the "
       "names of the parameters it draws per sample.");
+  m.def(
+      "_check_batch_transforms", [](nb::handle spec) { batch_mix_from(spec); }, nb::arg("spec"),
+      "Checks batch transforms given as (num_classes, [(name, alpha, weight)]).");
 }
 
 }  // namespace nocopy::bindings

@@ -19,6 +19,7 @@ from ._dtypes import dtype_name
 from ._nocopy import _Loader
 from ._views import view
 from .transforms import _plan as _transform_plan
+from .transforms import batch_spec_of as _batch_spec
 from .transforms import steps_of as _transform_steps
 
 
@@ -89,7 +90,9 @@ class Loader(BatchLoader):
     std, scale and dtype (giving one of them with transforms is a ValueError): samples keep
     their size unless a transform changes it, the output dtype is ToDtype's (uint8 without
     one), and a pipeline whose output size differs between images is a ValueError. See
-    docs/AUGMENT.md.
+    docs/AUGMENT.md. ``batch_transforms`` takes ``transforms.MixUp`` or ``CutMix`` (or a
+    RandomChoice of them, or torchvision's), run in C++ on each complete batch: labels must be
+    class indices and become float32 (num_classes) soft labels.
 
     Batch buffers come from 64-byte aligned heap memory, or from ``allocator(nbytes)`` (a
     writable, 64-byte aligned buffer of at least nbytes that nc.view accepts; the loader keeps
@@ -106,7 +109,7 @@ class Loader(BatchLoader):
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
                  world_size: int = 1, output: str = "torch",
                  allocator=None, pin_memory: bool = False, on_error: str = "raise",
-                 decode_scale: str = "auto", transforms=None):
+                 decode_scale: str = "auto", transforms=None, batch_transforms=None):
         # The options are checked once, by the C++ core; here only the framework objects become
         # views and the output adapter is chosen.
         allocator = self._setup(output, allocator, pin_memory)
@@ -133,6 +136,11 @@ class Loader(BatchLoader):
         self._transforms = transforms
         if transforms is not None:
             extra["transforms"] = _transform_steps(transforms)
+        self._batch_names = None
+        if batch_transforms is not None:
+            spec = _batch_spec(batch_transforms)
+            self._batch_names = [name for name, _alpha, _w in spec[1]]
+            extra["batch_transforms"] = spec
         self._core = _Loader(self._images, self._labels, batch_size=batch_size, crop=crop,
                              crop_mode=crop_mode, area=area, ratio=ratio, resize=resize,
                              interpolation=interpolation, mirror=mirror, mean=mean, std=std,
@@ -147,8 +155,12 @@ class Loader(BatchLoader):
         with ``transforms=`` a ``nocopy.transforms.TransformPlan`` (indices and every drawn
         parameter). The default epoch is the current one (the epoch rule: ``for i, b in
         enumerate(loader): loader.plan(i)`` describes ``b``)."""
-        if self._transforms is not None:
-            return _transform_plan(*self._live().plan_parameters(i, epoch))
+        if self._transforms is not None or self._batch_names is not None:
+            indices, steps, batch = self._live().plan_parameters(i, epoch)
+            batch = dict(batch)
+            if batch:
+                batch["transform"] = self._batch_names[int(batch.pop("choice"))]
+            return _transform_plan(indices, steps, batch)
         idx, top, left, mirror, height, width = self._live().plan(i, epoch)
         return BatchPlan(np.asarray(idx, np.int64), np.asarray(top, np.int64),
                          np.asarray(left, np.int64), np.asarray(mirror, bool),

@@ -35,14 +35,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._dtypes import dtype_name
-from ._nocopy import _check_transform
+from ._nocopy import _check_batch_transforms, _check_transform
 
 __all__ = [
     "Transform", "Compose", "RandomResizedCrop", "Resize", "CenterCrop", "RandomCrop", "Pad",
     "RandomHorizontalFlip", "RandomVerticalFlip", "ColorJitter", "Grayscale", "RandomGrayscale",
     "GaussianBlur", "RandomInvert", "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness",
     "RandomAutocontrast", "RandomEqualize", "ToDtype", "Normalize", "RandomErasing",
-    "from_torchvision", "TransformPlan",
+    "MixUp", "CutMix", "from_torchvision", "TransformPlan",
 ]
 
 
@@ -403,9 +403,10 @@ class TransformPlan(NamedTuple):
 
     indices: np.ndarray
     params: dict
+    batch: dict = {}
 
 
-def _plan(indices, steps) -> TransformPlan:
+def _plan(indices, steps, batch=()) -> TransformPlan:
     params: dict[str, dict[str, np.ndarray]] = {}
     for name, columns in steps:
         if not columns:
@@ -427,7 +428,7 @@ def _plan(indices, steps) -> TransformPlan:
         if order:
             fields["order"] = np.stack(order, axis=1).astype(np.int64)
         params[key] = fields
-    return TransformPlan(np.asarray(indices, np.int64), params)
+    return TransformPlan(np.asarray(indices, np.int64), params, dict(batch))
 
 
 # --- torchvision ------------------------------------------------------------------------------
@@ -527,3 +528,72 @@ def steps_of(transforms) -> list[tuple[str, dict]]:
     elif not isinstance(transforms, Transform):
         transforms = from_torchvision(transforms)
     return transforms._steps()
+
+
+# --- batch transforms -------------------------------------------------------------------------
+class _BatchMix:
+    """Base of MixUp and CutMix: run by the loader on each complete batch
+    (``nc.Loader(..., batch_transforms=...)``), in C++, in place."""
+
+    _name = ""
+
+    def __init__(self, *, alpha: float = 1.0, num_classes: int | None = None,
+                 labels_getter="default"):
+        if labels_getter != "default":
+            raise ValueError("labels_getter is not supported: the loader's labels are used")
+        if num_classes is None:
+            raise ValueError(f"{self._name} needs num_classes: the loader's labels are class "
+                             "indices, made one-hot here")
+        if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral):
+            raise TypeError(f"num_classes must be an int, got {num_classes!r}")
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+            raise TypeError(f"alpha must be a number, got {alpha!r}")
+        self.alpha, self.num_classes = float(alpha), int(num_classes)
+        _check_batch_transforms((self.num_classes, [(self._name, self.alpha, 1.0)]))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(alpha={self.alpha}, num_classes={self.num_classes})"
+
+
+class MixUp(_BatchMix):
+    """Each image becomes lam * x[i] + (1 - lam) * x[i - 1] (the batch rolled by one), lam ~
+    Beta(alpha, alpha) per batch; labels become the same mix of one-hot rows (float32,
+    num_classes wide)."""
+
+    _name = "MixUp"
+
+
+class CutMix(_BatchMix):
+    """A box of x[i - 1], of area fraction 1 - lam (lam ~ Beta(alpha, alpha)) at a uniform
+    centre, pasted into each image; labels mixed by the box's exact area."""
+
+    _name = "CutMix"
+
+
+def batch_spec_of(batch_transforms) -> tuple[int, list[tuple[str, float, float]]]:
+    """(num_classes, [(name, alpha, weight)]) of MixUp, CutMix, a one-element list of them, or
+    a RandomChoice between them (ours or torchvision's; torchvision's MixUp / CutMix are
+    converted)."""
+    t = batch_transforms
+    if isinstance(t, (list, tuple)):
+        if len(t) != 1:
+            raise ValueError("batch_transforms takes one batch transform (use RandomChoice to "
+                             "pick one of several per batch)")
+        t = t[0]
+    module = type(t).__module__ or ""
+    if module.startswith("torchvision") and type(t).__name__ in ("MixUp", "CutMix"):
+        t = {"MixUp": MixUp, "CutMix": CutMix}[type(t).__name__](
+            alpha=float(t.alpha), num_classes=t.num_classes)
+    if isinstance(t, _BatchMix):
+        return t.num_classes, [(t._name, t.alpha, 1.0)]
+    inner = getattr(t, "transforms", None)
+    if type(t).__name__ == "RandomChoice" and inner:
+        p = getattr(t, "p", None)
+        weights = [1.0] * len(inner) if p is None else [float(v) for v in p]
+        specs = [batch_spec_of([x]) for x in inner]
+        classes = {s[0] for s in specs}
+        if len(classes) != 1:
+            raise ValueError("the batch transforms of a RandomChoice need one num_classes")
+        return classes.pop(), [(s[1][0][0], s[1][0][1], w) for s, w in zip(specs, weights)]
+    raise TypeError(f"batch_transforms takes MixUp, CutMix or a RandomChoice of them, not "
+                    f"{type(t).__name__}")

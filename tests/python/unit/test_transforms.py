@@ -400,3 +400,84 @@ def test_unsupported_torchvision_transforms_are_named():
         T.from_torchvision(tv.Compose([tv.RandomHorizontalFlip()]), fallback="python")
     with pytest.raises(TypeError, match="neither"):
         T.Compose([lambda x: x])
+
+
+def _torchvision_mix(kind, images, labels, num_classes, batch_params):
+    """torchvision's MixUp / CutMix on a batch with the plan's draws."""
+    t = (tv.MixUp if kind == "MixUp" else tv.CutMix)(alpha=1.0, num_classes=num_classes)
+    if kind == "MixUp":
+        params = {"lam": batch_params["lam"]}
+    else:
+        box = tuple(int(batch_params[k]) for k in ("x1", "y1", "x2", "y2"))
+        params = {"box": box, "lam_adjusted": batch_params["label_lam"]}
+    t.make_params = lambda flat_inputs: dict(params)
+    x, y = t(torch.from_numpy(images), torch.from_numpy(labels))
+    return x.numpy(), y.numpy()
+
+
+@pytest.mark.parametrize("layout", ["CHW", "HWC"])
+@pytest.mark.parametrize("batch_transform, expected", [
+    (lambda: T.MixUp(alpha=0.2, num_classes=5), {"MixUp"}),
+    (lambda: T.CutMix(alpha=1.0, num_classes=5), {"CutMix"}),
+    (lambda: tv.RandomChoice([tv.MixUp(alpha=0.8, num_classes=5),
+                              tv.CutMix(alpha=1.0, num_classes=5)]), {"MixUp", "CutMix"}),
+], ids=["mixup", "cutmix", "choice"])
+def test_mixup_and_cutmix_equal_torchvision_with_the_planned_draws(batch_transform, expected,
+                                                                   layout):
+    labels = np.arange(len(IMAGES)) % 5
+    transforms = [T.RandomCrop(24), T.ToDtype("float32", scale=True)]
+    kinds = set()
+    for seed in range(3):
+        loader = nc.Loader(IMAGES, labels, batch_size=6, transforms=transforms, layout=layout,
+                           batch_transforms=batch_transform(), output="numpy", seed=seed)
+        for i, (x, y) in enumerate(loader):
+            plan = loader.plan(i)
+            kinds.add(plan.batch["transform"])
+            unmixed = np.stack([_reference(IMAGES[j], transforms, plan.params, k)
+                                for k, j in enumerate(plan.indices)])
+            want_x, want_y = _torchvision_mix(plan.batch["transform"], unmixed,
+                                              labels[plan.indices], 5, plan.batch)
+            if layout == "HWC":
+                want_x = want_x.transpose(0, 2, 3, 1)
+            np.testing.assert_array_equal(x, want_x)
+            np.testing.assert_array_equal(y, want_y)
+            assert y.dtype == np.float32 and y.shape == (6, 5)
+    assert kinds == expected
+
+
+def test_batch_transforms_draw_lam_from_beta():
+    labels = np.zeros(4000, np.int64)
+    data = np.zeros((4000, 4, 4, 1), np.uint8)
+    ld = nc.Loader(data, labels, batch_size=2, transforms=[T.ToDtype("float32")],
+                   batch_transforms=T.MixUp(alpha=0.4, num_classes=2), output="numpy")
+    lams = np.array([ld.plan(i).batch["lam"] for i in range(len(ld))])
+    ref = np.random.default_rng(0).beta(0.4, 0.4, len(lams))
+    grid = np.sort(np.concatenate([lams, ref]))
+    cdf = lambda a: np.searchsorted(np.sort(a), grid, side="right") / len(a)  # noqa: E731
+    assert np.abs(cdf(lams) - cdf(ref)).max() < 1.95 * np.sqrt(2 / len(lams))
+
+
+def test_batch_transforms_work_with_the_shorthand_options_and_check_labels():
+    labels = np.arange(len(IMAGES)) % 3
+    ld = nc.Loader(IMAGES, labels, batch_size=4, crop=16, output="numpy",
+                   batch_transforms=[T.MixUp(num_classes=3)])
+    x, y = next(iter(ld))
+    assert y.shape == (4, 3) and np.allclose(y.sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="need labels"):
+        nc.Loader(IMAGES, batch_size=4, crop=16, batch_transforms=T.MixUp(num_classes=3))
+    with pytest.raises(ValueError, match="need labels"):
+        nc.Loader(IMAGES, np.zeros(len(IMAGES), np.float32), crop=16,
+                  batch_transforms=T.MixUp(num_classes=3))
+    bad = nc.Loader(IMAGES, labels + 1, batch_size=4, crop=16, output="numpy", shuffle=False,
+                    batch_transforms=T.CutMix(num_classes=3))
+    with pytest.raises(nc.LoaderError, match="outside"):
+        list(bad)
+    with pytest.raises(ValueError, match="num_classes"):
+        T.MixUp()
+    with pytest.raises(ValueError, match="alpha"):
+        T.CutMix(alpha=0.0, num_classes=3)
+    with pytest.raises(ValueError, match="one batch transform"):
+        nc.Loader(IMAGES, labels, crop=16, batch_transforms=[T.MixUp(num_classes=3),
+                                                            T.CutMix(num_classes=3)])
+    with pytest.raises(TypeError, match="batch_transforms takes"):
+        nc.Loader(IMAGES, labels, crop=16, batch_transforms=T.CenterCrop(3))

@@ -75,6 +75,7 @@ struct BatchEngine::Job : ChunkedJob {
   std::exception_ptr error;
   std::vector<int64_t> failed;  // on_error Skip: slots of every failing sample
   bool substituted = false;     // on_error Skip: failed slots filled (once, even on a retry)
+  bool finished = false;        // the producer's finish_batch ran (once, even on a retry)
   std::atomic<int64_t> finished_ns{0};  // when its last chunk ended (clock ticks), for stats
 };
 
@@ -502,6 +503,14 @@ NextStatus BatchEngine::deliver_locked(EngineBatch& out, std::unique_lock<std::m
                       sample, job->index, job->epoch, job->error);
   }
   if (job->error_pos >= 0 && !job->substituted) substitute_failed_locked(*job);
+  if (!job->finished) {
+    // Batch-level work (MixUp, CutMix) on the complete batch, substitutes included.
+    char* regions[kMaxOutputs];
+    auto* start = static_cast<char*>(job->buffer->data());
+    for (size_t o = 0; o < slot_bytes_.size(); ++o) regions[o] = start + region_offset_[o];
+    producer_->finish_batch(*job->plan, std::span<char* const>(regions, slot_bytes_.size()));
+    job->finished = true;
+  }
   // The batch is built while its job is still first in line: if an allocation fails here, the
   // position and the jobs in flight are unchanged and the next call delivers the same batch.
   EngineBatch batch;

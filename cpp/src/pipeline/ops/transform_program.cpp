@@ -44,7 +44,7 @@ constexpr KindName kKindNames[] = {
 };
 
 /// The first stream of the transform steps; step k's draw d uses kStepStreams + 64 * k + d.
-constexpr uint64_t kStepStreams = 0x5452000000ull;
+constexpr auto kStepStreams = static_cast<uint64_t>(RandomStream::TransformStepBase);
 
 /// Largest size or padding a step accepts (larger would not fit a batch anyway).
 constexpr int64_t kMaxSide = int64_t{1} << 20;

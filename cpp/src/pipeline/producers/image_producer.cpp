@@ -7,8 +7,10 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
+#include "nocopy/core/dtype_visit.hpp"
 #include "nocopy/pipeline/kernels/pixel_gather.hpp"
 #include "nocopy/pipeline/ops/pixel_steps.hpp"
 #include "nocopy/pipeline/producers/typed_loader.hpp"
@@ -96,32 +98,36 @@ struct TransformScratch {
 }  // namespace
 
 ImageProducer::ImageProducer(ImageSourcePtr images, std::optional<View> labels,
-                             const LoaderOptions& options)
+                             const LoaderOptions& options, TransformProgramPtr program,
+                             BatchMixPtr mix)
     : options_(options),
-      config_(resolve_loader_options(options, *images, labels)),
+      config_(program ? transform_config(options, *images, labels, *program)
+                      : resolve_loader_options(options, *images, labels)),
       images_(std::move(images)),
       labels_(std::move(labels)),
       order_(config_.num_samples, options.shuffle, options.seed),
-      transform_(std::in_place, images_->check_view(), config_.transform) {
-  outputs_.push_back({"images", options_.dtype, config_.sample_shape});
-  if (labels_) {
-    label_shape_.assign(labels_->shape().begin() + 1, labels_->shape().end());
-    outputs_.push_back({"labels", labels_->dtype(), label_shape_});
-  }
-}
-
-ImageProducer::ImageProducer(ImageSourcePtr images, std::optional<View> labels,
-                             const LoaderOptions& options, TransformProgramPtr program)
-    : options_(options),
-      config_(transform_config(options, *images, labels, *program)),
-      images_(std::move(images)),
-      labels_(std::move(labels)),
-      order_(config_.num_samples, options.shuffle, options.seed),
-      program_(std::move(program)) {
+      program_(std::move(program)),
+      mix_(std::move(mix)) {
+  if (!program_) transform_.emplace(images_->check_view(), config_.transform);
   ones_.assign(static_cast<size_t>(images_->channels()), 1.0f);
   zeros_.assign(static_cast<size_t>(images_->channels()), 0.0f);
-  outputs_.push_back({"images", program_->output_dtype(), config_.sample_shape});
-  if (labels_) {
+  const DType dtype = program_ ? program_->output_dtype() : options_.dtype;
+  outputs_.push_back({"images", dtype, config_.sample_shape});
+  if (mix_) {
+    validate_batch_mix(*mix_);
+    if (!labels_ || labels_->ndim() != 1 || !IntegerDTypes::contains(labels_->dtype())) {
+      throw std::invalid_argument(
+          "MixUp / CutMix need labels: one integer class per image (an (N,) integer array)");
+    }
+    if (!is_mixup_dtype(dtype)) {
+      throw std::invalid_argument(
+          "MixUp / CutMix need float32, float16, bfloat16 or uint8 "
+          "images, not " +
+          std::string(dtype_name(dtype)));
+    }
+    label_shape_ = {mix_->num_classes};
+    outputs_.push_back({"labels", DType::Float32, label_shape_});
+  } else if (labels_) {
     label_shape_.assign(labels_->shape().begin() + 1, labels_->shape().end());
     outputs_.push_back({"labels", labels_->dtype(), label_shape_});
   }
@@ -184,8 +190,35 @@ std::unique_ptr<ProducerPlan> ImageProducer::plan(int64_t epoch, const ShardGeom
     p.width[slot] = w.width;
     p.mirror[slot] = draw_mirror(config_.mirror, seed, e, g) ? 1 : 0;
   }
+  if (mix_) {
+    const int64_t h = config_.crop.crop_h, w = config_.crop.crop_w;
+    const BatchMixParams m = draw_batch_mix(*mix_, seed, e, geometry.global(b, 0), h, w);
+    p.batch_parameters = {static_cast<double>(m.choice),
+                          m.lam,
+                          static_cast<double>(m.box.y1),
+                          static_cast<double>(m.box.y2),
+                          static_cast<double>(m.box.x1),
+                          static_cast<double>(m.box.x2),
+                          m.box.lam};
+  }
   out->size = n;
   return out;
+}
+
+void ImageProducer::finish_batch(const ProducerPlan& plan, std::span<char* const> outputs) const {
+  if (!mix_) return;
+  const BatchPlan& p = static_cast<const TypedPlan<BatchPlan>&>(plan).plan;
+  const std::vector<double>& v = p.batch_parameters;
+  BatchMixParams m;
+  m.choice = static_cast<int64_t>(v[0]);
+  m.lam = v[1];
+  m.box = {static_cast<int64_t>(v[2]), static_cast<int64_t>(v[3]), static_cast<int64_t>(v[4]),
+           static_cast<int64_t>(v[5]), v[6]};
+  const bool chw = options_.layout == Layout::CHW;
+  const std::vector<int64_t>& shape = config_.sample_shape;
+  const int64_t channels = chw ? shape[0] : shape[2];
+  apply_batch_mix(*mix_, m, outputs[0], outputs_[0].dtype, options_.layout, plan.size, channels,
+                  config_.crop.crop_h, config_.crop.crop_w, reinterpret_cast<float*>(outputs[1]));
 }
 
 int64_t ImageProducer::sample_of(const ProducerPlan& plan, int64_t slot) const {
@@ -242,7 +275,32 @@ void ImageProducer::fill(const ProducerPlan& plan, int64_t slot, std::span<char*
   } else {
     transform_->apply(p.indices[k], p.top[k], p.left[k], p.mirror[k] != 0, out[0]);
   }
-  if (labels_) gather_label(p.indices[k], out[1]);
+  if (mix_) {
+    one_hot_label(p.indices[k], out[1]);
+  } else if (labels_) {
+    gather_label(p.indices[k], out[1]);
+  }
+}
+
+void ImageProducer::one_hot_label(int64_t sample, char* dst) const {
+  const View& l = *labels_;
+  const char* at = static_cast<const char*>(l.data()) +
+                   sample * l.strides()[0] * static_cast<int64_t>(l.itemsize());
+  const int64_t label = visit_dtype<IntegerDTypes>(l.dtype(), "labels", [&]<class T>(dtype_tag<T>) {
+    T value;
+    std::memcpy(&value, at, sizeof value);
+    bool negative = false;
+    if constexpr (std::is_signed_v<T>) negative = value < 0;
+    if (negative || static_cast<uint64_t>(value) >= static_cast<uint64_t>(mix_->num_classes)) {
+      throw std::invalid_argument(
+          "label " + std::to_string(value) + " of sample " + std::to_string(sample) +
+          " is outside [0, num_classes=" + std::to_string(mix_->num_classes) + ")");
+    }
+    return static_cast<int64_t>(value);
+  });
+  auto* row = reinterpret_cast<float*>(dst);
+  std::fill(row, row + mix_->num_classes, 0.0f);
+  row[label] = 1.0f;
 }
 
 void ImageProducer::fill_transformed(const BatchPlan& p, size_t k, char* out) const {

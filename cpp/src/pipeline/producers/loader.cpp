@@ -19,10 +19,11 @@ Loader::Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOp
       options_(options) {}
 
 Loader::Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options,
-               TransformProgramPtr transforms)
-    : TypedLoader(std::make_unique<ImageProducer>(std::move(images), std::move(labels),
-                                                  validated(options), std::move(transforms)),
-                  options),
+               TransformProgramPtr transforms, BatchMixPtr batch_transforms)
+    : TypedLoader(
+          std::make_unique<ImageProducer>(std::move(images), std::move(labels), validated(options),
+                                          std::move(transforms), std::move(batch_transforms)),
+          options),
       options_(options) {}
 
 void inject_loader_fault_for_testing(Loader& loader, int64_t sample) {

@@ -80,6 +80,11 @@ class BatchProducer {
   virtual int64_t sample_of(const ProducerPlan& plan, int64_t slot) const = 0;
   /// The stage fill() spends its time in (for statistics).
   virtual Stage fill_stage() const { return Stage::Kernel; }
+  /// Batch-level work on a complete batch before it is delivered (MixUp / CutMix): `outputs`
+  /// holds each output's region (plan.size slots, one after another). Runs once per batch, in
+  /// the consumer's thread; must not throw for a batch whose slots were all filled.
+  virtual void finish_batch(const ProducerPlan& /*plan*/,
+                            std::span<char* const> /*outputs*/) const {}
   /// Called by the consumer after each delivered batch of `slots` slots (housekeeping such as
   /// releasing pages read from large mappings); never concurrently with itself.
   virtual void after_batch(int64_t /*slots*/) {}

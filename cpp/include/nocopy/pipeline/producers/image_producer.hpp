@@ -15,6 +15,7 @@
 #include "nocopy/pipeline/engine/batch_engine.hpp"
 #include "nocopy/pipeline/engine/batch_producer.hpp"
 #include "nocopy/pipeline/kernels/sample_transform.hpp"
+#include "nocopy/pipeline/ops/mix_batch.hpp"
 #include "nocopy/pipeline/ops/transform_program.hpp"
 #include "nocopy/pipeline/producers/loader_options.hpp"
 #include "nocopy/pipeline/sampling/epoch_order.hpp"
@@ -37,10 +38,14 @@ struct BatchPlan {
   /// values per sample, samples one after another.
   std::vector<double> parameters;
   int64_t parameter_count = 0;
+  /// With batch transforms: the batch's draws (kBatchMixParameterNames order).
+  std::vector<double> batch_parameters;
 };
 
 /// A compiled transforms pipeline shared by a producer and its caller.
 using TransformProgramPtr = std::shared_ptr<const TransformProgram>;
+/// Batch transforms shared by a producer and its caller.
+using BatchMixPtr = std::shared_ptr<const BatchMixSpec>;
 
 /// One delivered image batch; its views keep the batch buffer alive.
 struct Batch {
@@ -64,12 +69,13 @@ class ImageProducer final : public BatchProducer {
 
   /// Checks `options` against the images and labels (resolve_loader_options, the Sampler and
   /// SampleTransform checks: std::invalid_argument / BufferError with the value and the limit).
-  ImageProducer(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options);
-  /// The same with a transforms pipeline instead of the shorthand options: those must keep
-  /// their defaults (std::invalid_argument naming the first one given), and the program's
-  /// output size must be the same for every image (std::invalid_argument naming an image).
+  /// With a transforms `program`, the shorthand options must keep their defaults
+  /// (std::invalid_argument naming the first one given) and the program's output size must be
+  /// the same for every image (std::invalid_argument naming an image). With batch transforms
+  /// `mix`, labels are needed, one integer per image, and the labels output becomes float32
+  /// (num_classes) soft labels (a label outside [0, num_classes) fails its sample).
   ImageProducer(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options,
-                TransformProgramPtr program);
+                TransformProgramPtr program = nullptr, BatchMixPtr mix = nullptr);
 
   std::string_view kind() const override { return "Loader"; }
   int64_t epoch_size() const override { return images_->size(); }
@@ -79,6 +85,7 @@ class ImageProducer final : public BatchProducer {
   void fill(const ProducerPlan& plan, int64_t slot, std::span<char* const> out) const override;
   int64_t sample_of(const ProducerPlan& plan, int64_t slot) const override;
   Stage fill_stage() const override;
+  void finish_batch(const ProducerPlan& plan, std::span<char* const> outputs) const override;
   std::vector<ByteRange> source_extents() const override;
   std::vector<CheckpointEntry> resume_key() const override;
 
@@ -88,9 +95,12 @@ class ImageProducer final : public BatchProducer {
   const ImageSource& images() const { return *images_; }
   /// The transforms pipeline, or null.
   const TransformProgramPtr& program() const { return program_; }
+  /// The batch transforms, or null.
+  const BatchMixPtr& mix() const { return mix_; }
 
  private:
   void gather_label(int64_t sample, char* dst) const;
+  void one_hot_label(int64_t sample, char* dst) const;
   void fill_transformed(const BatchPlan& plan, size_t k, char* out) const;
 
   LoaderOptions options_;
@@ -99,6 +109,7 @@ class ImageProducer final : public BatchProducer {
   std::optional<View> labels_;
   EpochOrder order_;
   TransformProgramPtr program_;
+  BatchMixPtr mix_;
   std::optional<SampleTransform> transform_;
   std::vector<float> ones_, zeros_;   // the identity write of a uint8 scratch, per channel
   std::vector<int64_t> label_shape_;  // one label (labels shape without the first axis)

@@ -33,10 +33,10 @@ class Loader : public TypedLoader<ImageProducer> {
   Loader(ImageSet images, std::optional<View> labels, const LoaderOptions& options);
   /// The same over any image source (sources/image_source.hpp).
   Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options);
-  /// The same with a transforms pipeline in place of the shorthand augmentation options
-  /// (ImageProducer's transforms constructor says what is checked).
+  /// The same with a transforms pipeline in place of the shorthand augmentation options, and
+  /// batch transforms (either may be null; ImageProducer's constructor says what is checked).
   Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options,
-         TransformProgramPtr transforms);
+         TransformProgramPtr transforms, BatchMixPtr batch_transforms);
 
   /// The options as given.
   const LoaderOptions& options() const { return options_; }

@@ -23,6 +23,11 @@ enum class RandomStream : uint64_t {
   /// crop_mode 'random_resized': attempt a's draw d (area, log-ratio, top, left) uses stream
   /// ResizedCropBase + 4 * a + d.
   ResizedCropBase = 0x5252430000ull,
+  /// The batch transforms (MixUp / CutMix): word k of a batch's draws (the choice, Beta's
+  /// open-ended words, CutMix's centre) uses BatchMixBase + k.
+  BatchMixBase = 0x4d49580000ull,
+  /// nocopy.transforms: step s's draw d uses TransformStepBase + 64 * s + d.
+  TransformStepBase = 0x5452000000ull,
 };
 
 /// 64 well-mixed bits from (seed, epoch, position, stream) (splitmix64 finalizer, chained).

@@ -10,6 +10,9 @@ float32 CHW, batch --batch. Methods, interleaved round by round (--rounds), medi
     what the recipe costs over the simple path;
   - torch-N: a torch DataLoader (num_workers N = 0 and 2) whose Dataset runs torchvision v2's
     decode_jpeg and the same Compose per sample.
+Then the cost of the escape hatch: the same pixel operation (invert) as the fused
+RandomInvert(p=1) and as a Lambda (NumPy in the worker threads, taking turns on the GIL), on
+uint8 arrays, RandomCrop 176 + the operation + ToDtype, same run.
 Progress goes to stderr. Usage: python bench/bench_transforms.py [--images 256] [--rounds 3]"""
 
 from __future__ import annotations
@@ -136,6 +139,7 @@ def main() -> None:
                 loader, next_batch = make()
                 rates[name].append(timed(next_batch, args.batches, args.batch))
                 del loader, next_batch
+    lambda_rates = lambda_cost(args)
     print(f"machine: {machine()}")
     print(f"recipe: {recipe(T)!r}".replace("\n", " "))
     base = statistics.median(rates["torch-2"])
@@ -143,6 +147,34 @@ def main() -> None:
     for name, values in rates.items():
         med = statistics.median(values)
         print(f"| {name} | {med:.0f} | {med / base:.2f} |")
+    fused = statistics.median(lambda_rates["fused RandomInvert"])
+    print("\n| per-sample invert | img/s (median) | / fused |\n|---|---:|---:|")
+    for name, values in lambda_rates.items():
+        med = statistics.median(values)
+        print(f"| {name} | {med:.0f} | {med / fused:.2f} |")
+
+
+def _invert(a):
+    np.subtract(255, a, out=a)
+
+
+def lambda_cost(args) -> dict[str, list[float]]:
+    """img/s of a fused pixel transform against the same one as a Lambda, interleaved."""
+    images = np.random.default_rng(0).integers(0, 256, (512, 200, 200, 3), np.uint8)
+    pipelines = {
+        "fused RandomInvert": [T.RandomCrop(176), T.RandomInvert(p=1.0), T.ToDtype("float32")],
+        "Lambda (NumPy)": [T.RandomCrop(176), T.Lambda(_invert), T.ToDtype("float32")],
+    }
+    rates: dict[str, list[float]] = {m: [] for m in pipelines}
+    for r in range(args.rounds):
+        for name, transforms in pipelines.items():
+            print(f"round {r + 1}/{args.rounds}: {name}...", file=sys.stderr)
+            loader = nc.Loader(images, batch_size=args.batch, transforms=transforms,
+                               num_threads=args.threads, output="numpy")
+            _, next_batch = None, iter(loader).__next__
+            rates[name].append(timed(next_batch, min(args.batches, 7), args.batch))
+            loader.close()
+    return rates
 
 
 if __name__ == "__main__":

@@ -239,6 +239,13 @@ void bind_engine(nb::module_& m) {
           nb::arg("epoch").none(), nb::arg("batch").none(), nb::arg("start").none() = 0,
           "Moves to (epoch, batch) of an epoch starting at global position `start`.")
       .def(
+          "stop_workers",
+          [](BatchEngine& e) {
+            nb::gil_scoped_release release;  // workers may be waiting for the GIL (Lambda)
+            e.stop_workers();
+          },
+          "Cancels the batches in flight and joins the workers, without the GIL.")
+      .def(
           "set_epoch",
           [](BatchEngine& e, nb::handle epoch) {
             const int64_t value = int64_arg(epoch, "epoch");

@@ -4,6 +4,7 @@
 #include <nanobind/stl/string.h>
 
 #include <limits>
+#include <stdexcept>
 #include <string>
 
 #include "bindings.hpp"
@@ -13,6 +14,46 @@
 namespace nocopy::bindings {
 
 namespace {
+
+/// The C++ side of nocopy.transforms.Lambda: `run` (the Python wrapper, called as run(memoryview,
+/// height, width, channels)) with the GIL, on a writable memoryview of the sample's image. A
+/// Python exception fails the sample with the matching C++ exception (ValueError ->
+/// std::invalid_argument, TypeError, IndexError -> std::out_of_range, OverflowError ->
+/// std::overflow_error, others std::runtime_error), its message kept.
+std::shared_ptr<const SampleFunction> python_sample_function(nb::handle run) {
+  if (!PyCallable_Check(run.ptr())) throw TypeError("Lambda's function must be callable");
+  OwnerPtr owner = python_owner(run);
+  PyObject* callable = run.ptr();
+  return std::make_shared<const SampleFunction>(
+      [owner, callable](uint8_t* data, int64_t height, int64_t width, int64_t channels) {
+        if (!interpreter_alive()) throw std::runtime_error("Lambda: the interpreter is exiting");
+        nb::gil_scoped_acquire gil;
+        std::string message;
+        PyObject* kind = nullptr;
+        try {
+          nb::object view = nb::steal(PyMemoryView_FromMemory(
+              reinterpret_cast<char*>(data), height * width * channels, PyBUF_WRITE));
+          if (!view.is_valid()) throw nb::python_error();
+          const nb::handle run_fn(callable);
+          run_fn(view, height, width, channels);
+          return;
+        } catch (nb::python_error& e) {
+          message = e.what();
+          for (PyObject* k :
+               {PyExc_ValueError, PyExc_TypeError, PyExc_IndexError, PyExc_OverflowError}) {
+            if (e.matches(k)) {
+              kind = k;
+              break;
+            }
+          }
+        }
+        if (kind == PyExc_ValueError) throw std::invalid_argument(message);
+        if (kind == PyExc_TypeError) throw TypeError(message);
+        if (kind == PyExc_IndexError) throw std::out_of_range(message);
+        if (kind == PyExc_OverflowError) throw std::overflow_error(message);
+        throw std::runtime_error(message);
+      });
+}
 
 /// The arguments of a step, by name; every key of the dict is one of the fields below.
 TransformStep step_from(nb::handle name_obj, nb::handle args_obj) {
@@ -96,6 +137,8 @@ TransformStep step_from(nb::handle name_obj, nb::handle args_obj) {
       reals(s.mean);
     } else if (k == "std") {
       reals(s.std);
+    } else if (k == "fn") {
+      s.function = python_sample_function(value);
     } else {
       throw TypeError(name + " got an unexpected argument '" + k + "'");
     }

@@ -181,7 +181,18 @@ class BatchLoader:
     def close(self) -> None:
         """Stops and joins the worker threads now (batches already delivered stay valid)."""
         self._refuse_reentry()
-        self._core = None
+        core, self._core = self._core, None
+        if core is not None and getattr(self, "_python_steps", False):
+            # Workers running a Python function (transforms.Lambda) wait for the GIL: they are
+            # joined while it is released, never while this thread holds it.
+            core.stop_workers()
+
+    def __del__(self):
+        if getattr(self, "_python_steps", False) and self._core is not None:
+            try:
+                self._core.stop_workers()
+            except Exception:  # noqa: BLE001 - never raise from a finalizer
+                pass
 
     def _refuse_reentry(self) -> None:
         if allocator_running_for(self):

@@ -19,6 +19,7 @@ from ._dtypes import dtype_name
 from ._nocopy import _Loader
 from ._views import view
 from .transforms import _plan as _transform_plan
+from .transforms import _close_at_exit
 from .transforms import batch_spec_of as _batch_spec
 from .transforms import steps_of as _transform_steps
 
@@ -136,6 +137,9 @@ class Loader(BatchLoader):
         self._transforms = transforms
         if transforms is not None:
             extra["transforms"] = _transform_steps(transforms)
+            self._python_steps = any(name == "Lambda" for name, _args in extra["transforms"])
+            if self._python_steps:
+                _close_at_exit(self)
         self._batch_names = None
         if batch_transforms is not None:
             spec = _batch_spec(batch_transforms)

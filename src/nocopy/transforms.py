@@ -28,8 +28,11 @@ reports it, so any batch can be rebuilt with torchvision's functional ops.
 
 from __future__ import annotations
 
+import atexit
 import math
 import numbers
+import sys
+import weakref
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -42,7 +45,7 @@ __all__ = [
     "RandomHorizontalFlip", "RandomVerticalFlip", "ColorJitter", "Grayscale", "RandomGrayscale",
     "GaussianBlur", "RandomInvert", "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness",
     "RandomAutocontrast", "RandomEqualize", "ToDtype", "Normalize", "RandomErasing",
-    "MixUp", "CutMix", "from_torchvision", "TransformPlan",
+    "MixUp", "CutMix", "Lambda", "from_torchvision", "TransformPlan",
 ]
 
 
@@ -385,6 +388,72 @@ class RandomErasing(Transform):
                          ratio=_pair(ratio, "ratio"), fill=_fill(value, "value"))
 
 
+class Lambda(Transform):
+    """Runs ``fn(image)`` on each sample in the loader's worker threads: ``image`` is a writable
+    (H, W, C) uint8 NumPy view of the sample in the worker's scratch memory, valid only during
+    the call (keeping a reference to it fails the sample). ``fn`` changes it in place and
+    returns None, or returns a uint8 array of the same shape. It runs after the geometry, with
+    the colour transforms, in order.
+
+    On CPython with the GIL, the calls of all workers take turns on the GIL: a Lambda costs what
+    its Python costs, one sample at a time (docs/AUGMENT.md measures it). An exception fails the
+    sample (``nc.LoaderError``, or a substitute with ``on_error="skip"``)."""
+
+    _name = "Lambda"
+
+    def __init__(self, lambd, *types):
+        del types  # every sample is an image here
+        if not callable(lambd):
+            raise TypeError(f"Argument lambd should be callable, got {type(lambd).__name__!r}")
+        self.lambd = lambd
+        super().__init__(fn=_SampleCall(lambd))
+
+    def __repr__(self) -> str:
+        return f"Lambda({self.lambd!r})"
+
+
+class _SampleCall:
+    """What the C++ workers call: fn on a NumPy view of the sample's memory, its result (if
+    any) written back, and the view released (a reference kept to it is an error)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, memory, height: int, width: int, channels: int) -> None:
+        flat = np.frombuffer(memory, np.uint8)
+        image = flat.reshape(height, width, channels)  # every view of it has `flat` as base
+        out = self.fn(image)
+        if out is not None and out is not image:
+            out = np.asarray(out)
+            if out.shape != image.shape or out.dtype != np.uint8:
+                raise ValueError(f"Lambda: the function must return None or a uint8 array of "
+                                 f"the sample's shape {image.shape}, got {out.dtype} "
+                                 f"{out.shape}")
+            image[...] = out
+        del image, out
+        if sys.getrefcount(flat) > 2:  # `flat` and getrefcount's argument
+            raise ValueError("Lambda: the function kept a reference to the sample's array (or "
+                             "a view of it), whose memory the worker reuses: keep a copy "
+                             "(np.array(image)) instead")
+
+
+_OPEN_WITH_PYTHON_STEPS: "weakref.WeakSet" = weakref.WeakSet()
+
+
+def _close_at_exit(loader) -> None:
+    """Closes `loader` before the interpreter finalizes (its workers may wait for the GIL)."""
+    _OPEN_WITH_PYTHON_STEPS.add(loader)
+
+
+@atexit.register
+def _close_open_loaders() -> None:
+    for loader in list(_OPEN_WITH_PYTHON_STEPS):
+        try:
+            loader.close()
+        except Exception:  # noqa: BLE001 - exiting anyway
+            pass
+
+
 def _antialias(antialias) -> None:
     if antialias is False:
         raise ValueError("antialias=False is not supported: nocopy always antialiases when it "
@@ -460,8 +529,11 @@ def _convert(t, fallback: str) -> Transform:
                           ("Image", "Tensor")), None)
         return ToDtype(dtype, scale=a.get("scale", True if name == "ConvertImageDtype" else False))
     if name not in _SAME_NAME:
+        if fallback == "python":
+            return Lambda(_TorchvisionCall(t))
         raise ValueError(f"{name} cannot be fused into the loader yet (supported: "
-                         f"{', '.join(sorted(_SAME_NAME | {'ToDtype'}))})")
+                         f"{', '.join(sorted(_SAME_NAME | {'ToDtype'}))}); "
+                         "from_torchvision(..., fallback='python') runs it per sample")
     if name == "RandomResizedCrop":
         return RandomResizedCrop(list(a["size"]), a["scale"], a["ratio"], a["interpolation"],
                                  a.get("antialias", True))
@@ -510,12 +582,33 @@ def _tv_fill(fill):
     return 0 if fill is None else fill
 
 
+class _TorchvisionCall:
+    """A torchvision transform run on one sample as a Lambda: the (H, W, C) uint8 view as a
+    (C, H, W) tensor (no copy), the result written back (it must keep the sample's shape)."""
+
+    def __init__(self, transform):
+        self.transform = transform
+
+    def __call__(self, image):
+        import torch
+
+        x = torch.from_numpy(image).permute(2, 0, 1)
+        y = torch.as_tensor(self.transform(x))
+        if y.shape != x.shape or y.dtype != torch.uint8:
+            raise ValueError(f"{type(self.transform).__name__} run per sample must keep the "
+                             f"sample's shape and uint8, got {tuple(y.shape)} {y.dtype}")
+        return y.permute(1, 2, 0).numpy()
+
+    def __repr__(self) -> str:
+        return repr(self.transform)
+
+
 def from_torchvision(compose, fallback: str = "error") -> Compose:
     """The fused equivalent of a torchvision (v2 or v1) transform or Compose. A transform that
-    cannot be fused is a ValueError naming it."""
-    if fallback != "error":
-        raise ValueError("fallback must be 'error' (running Python transforms per sample is not "
-                         "supported yet)")
+    cannot be fused is a ValueError naming it, or with ``fallback="python"`` it runs per sample
+    as a ``Lambda`` (in the workers, taking turns on the GIL; it must keep the sample's size)."""
+    if fallback not in ("error", "python"):
+        raise ValueError(f"fallback must be 'error' or 'python', got {fallback!r}")
     t = _convert(compose, fallback)
     return t if isinstance(t, Compose) else Compose([t])
 

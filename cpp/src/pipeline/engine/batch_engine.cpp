@@ -156,6 +156,15 @@ BatchEngine::~BatchEngine() {
   workers_->stop();
 }
 
+void BatchEngine::stop_workers() {
+  if (getpid() != creator_pid_) return;
+  {
+    std::lock_guard<std::mutex> lock(sync_->state);
+    cancel_locked();
+  }
+  workers_->stop();
+}
+
 void BatchEngine::inject_fault_for_testing(int64_t sample) {
   fault_sample_.store(sample, std::memory_order_relaxed);
 }

@@ -52,6 +52,9 @@ void run_pixel_steps(const TransformProgram& program, std::span<const double> pa
       case StepKind::RandomEqualize:
         if (v[0] != 0.0) equalize(image);
         break;
+      case StepKind::Lambda:
+        (*s.function)(image.data, image.height, image.width, image.channels);
+        break;
       default:
         break;
     }

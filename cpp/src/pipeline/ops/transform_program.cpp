@@ -41,6 +41,7 @@ constexpr KindName kKindNames[] = {
     {StepKind::ToDtype, "ToDtype"},
     {StepKind::Normalize, "Normalize"},
     {StepKind::RandomErasing, "RandomErasing"},
+    {StepKind::Lambda, "Lambda"},
 };
 
 /// The first stream of the transform steps; step k's draw d uses kStepStreams + 64 * k + d.
@@ -300,6 +301,9 @@ void validate_step(const TransformStep& s) {
         require(finite(s.mean[c]) && finite(s.std[c]) && s.std[c] != 0.0, s,
                 "std evaluated to zero or a value is not finite");
       }
+      break;
+    case StepKind::Lambda:
+      require(s.function != nullptr, s, "needs a function");
       break;
     case StepKind::RandomErasing: {
       require(finite(s.scale[0]) && finite(s.scale[1]) && s.scale[0] >= 0 &&

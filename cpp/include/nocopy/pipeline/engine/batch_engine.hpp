@@ -55,6 +55,11 @@ class BatchEngine {
   /// Stops the workers (queued work is dropped) and joins them; delivered batches stay valid. In
   /// a forked child (where the workers do not exist) it only releases memory, never waits.
   ~BatchEngine();
+  /// Cancels the batches in flight and joins the workers now (what the destructor does first),
+  /// so a caller can do it while it holds nothing the workers may wait for (Python's GIL, for
+  /// per-sample Python functions). The engine must not be used afterwards except to destroy it.
+  /// Does nothing in a forked child.
+  void stop_workers();
   BatchEngine(const BatchEngine&) = delete;
   BatchEngine& operator=(const BatchEngine&) = delete;
 

@@ -16,6 +16,8 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,7 +51,14 @@ enum class StepKind : uint8_t {
   ToDtype,
   Normalize,
   RandomErasing,
+  /// A per-sample function of the caller's (nocopy.transforms.Lambda), a pixel step.
+  Lambda,
 };
+
+/// A per-sample function: rewrites a dense HWC uint8 image of (height, width, channels) in
+/// place; throws to fail the sample.
+using SampleFunction =
+    std::function<void(uint8_t* data, int64_t height, int64_t width, int64_t channels)>;
 
 /// The kind called `name` (torchvision's class name); std::invalid_argument listing the names.
 StepKind step_kind_from_name(std::string_view name);
@@ -94,6 +103,8 @@ struct TransformStep {
   bool scale_values = false;
   /// Normalize's per-channel mean and std.
   std::vector<double> mean, std;
+  /// Lambda's function.
+  std::shared_ptr<const SampleFunction> function;
 };
 
 /// The names of the parameters a step draws per sample (what plan(i) reports for it).

@@ -91,8 +91,11 @@ class BatchLoader:
                 labels if name == "labels" else self._convert
                 for name in self._live().output_names]
         if len(outputs) == 1:
-            return converters[0](outputs[0])
-        return tuple(c(v) for c, v in zip(converters, outputs))
+            batch = converters[0](outputs[0])
+        else:
+            batch = tuple(c(v) for c, v in zip(converters, outputs))
+        after = self.__dict__.get("_batch_function")
+        return batch if after is None else after(batch)
 
     # --- iteration ------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -21,6 +21,7 @@ from ._views import view
 from .transforms import _plan as _transform_plan
 from .transforms import _close_at_exit
 from .transforms import batch_spec_of as _batch_spec
+from .transforms import is_batch_mix as _is_batch_mix
 from .transforms import steps_of as _transform_steps
 
 
@@ -93,7 +94,8 @@ class Loader(BatchLoader):
     one), and a pipeline whose output size differs between images is a ValueError. See
     docs/AUGMENT.md. ``batch_transforms`` takes ``transforms.MixUp`` or ``CutMix`` (or a
     RandomChoice of them, or torchvision's), run in C++ on each complete batch: labels must be
-    class indices and become float32 (num_classes) soft labels.
+    class indices and become float32 (num_classes) soft labels. Any other callable runs on each
+    exported batch in the consumer's thread (``fn(batch)`` returns the batch handed out).
 
     Batch buffers come from 64-byte aligned heap memory, or from ``allocator(nbytes)`` (a
     writable, 64-byte aligned buffer of at least nbytes that nc.view accepts; the loader keeps
@@ -141,7 +143,10 @@ class Loader(BatchLoader):
             if self._python_steps:
                 _close_at_exit(self)
         self._batch_names = None
-        if batch_transforms is not None:
+        if callable(batch_transforms) and not _is_batch_mix(batch_transforms):
+            # Any other callable runs on each exported batch, in Python, in this thread.
+            self._batch_function = batch_transforms
+        elif batch_transforms is not None:
             spec = _batch_spec(batch_transforms)
             self._batch_names = [name for name, _alpha, _w in spec[1]]
             extra["batch_transforms"] = spec

@@ -663,6 +663,21 @@ class CutMix(_BatchMix):
     _name = "CutMix"
 
 
+def is_batch_mix(t) -> bool:
+    """True for what batch_spec_of takes: MixUp, CutMix (ours or torchvision's), a one-element
+    list of them, or a RandomChoice of them."""
+    if isinstance(t, (list, tuple)):
+        return True
+    if isinstance(t, _BatchMix):
+        return True
+    if type(t).__name__ in ("MixUp", "CutMix") and (type(t).__module__ or "").startswith(
+            "torchvision"):
+        return True
+    inner = getattr(t, "transforms", None)
+    return type(t).__name__ == "RandomChoice" and bool(inner) and all(is_batch_mix(x)
+                                                                       for x in inner)
+
+
 def batch_spec_of(batch_transforms) -> tuple[int, list[tuple[str, float, float]]]:
     """(num_classes, [(name, alpha, weight)]) of MixUp, CutMix, a one-element list of them, or
     a RandomChoice between them (ours or torchvision's; torchvision's MixUp / CutMix are

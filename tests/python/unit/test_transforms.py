@@ -500,3 +500,40 @@ def test_a_batch_transforms_callable_runs_on_each_exported_batch():
         np.testing.assert_array_equal(x, px * 2)
         np.testing.assert_array_equal(y, py)
     assert len(seen) == len(ld)
+
+
+def _ks(a, b):
+    """The two-sample Kolmogorov-Smirnov statistic of a and b."""
+    grid = np.sort(np.concatenate([a, b]))
+    return np.abs(np.searchsorted(np.sort(a), grid, side="right") / len(a)
+                  - np.searchsorted(np.sort(b), grid, side="right") / len(b)).max()
+
+
+def test_colour_and_erasing_draws_follow_torchvision():
+    n = 3000
+    data = np.zeros((n, 30, 40, 3), np.uint8)
+    ld = nc.Loader(data, batch_size=n, output="numpy",
+                   transforms=[T.ColorJitter(0.4, (0.2, 0.9), 0.3, 0.1), T.GaussianBlur(3, (0.5, 1.5)),
+                               T.ToDtype("float32"), T.RandomErasing(1.0, scale=(0.05, 0.4))])
+    p = ld.plan(0).params
+    crit = 1.95 * np.sqrt(2 / n)  # 0.1% critical value of the two-sample KS statistic
+    torch.manual_seed(1)
+    cj = tv.ColorJitter(0.4, (0.2, 0.9), 0.3, 0.1)
+    draws = [cj.make_params([torch.zeros(3, 30, 40, dtype=torch.uint8)]) for _ in range(n)]
+    for k, name in enumerate(["brightness", "contrast", "saturation", "hue"]):
+        theirs = np.array([d[f"{name}_factor"] for d in draws])
+        assert _ks(p["ColorJitter"][name], theirs) < crit, name
+    # The order: each of the 24 permutations about equally often (chi-square, 23 dof, 0.1%).
+    codes = p["ColorJitter"]["order"] @ np.array([64, 16, 4, 1])
+    counts = np.unique(codes, return_counts=True)[1]
+    assert len(counts) == 24
+    assert ((counts - n / 24) ** 2 / (n / 24)).sum() < 49.7
+    blur = tv.GaussianBlur(3, (0.5, 1.5))
+    theirs = np.array([blur.make_params([])["sigma"][0] for _ in range(n)])
+    assert _ks(p["GaussianBlur"]["sigma"], theirs) < crit
+    er = tv.RandomErasing(1.0, scale=(0.05, 0.4))
+    boxes = [er.make_params([torch.zeros(3, 30, 40)]) for _ in range(n)]
+    ours = p["RandomErasing"]
+    assert ours["applied"].all()
+    for field, key in [("height", "h"), ("width", "w"), ("top", "i"), ("left", "j")]:
+        assert _ks(ours[field], np.array([b[key] for b in boxes])) < crit, field

@@ -48,6 +48,8 @@ void bind_sequence(nb::module_& m);
 void bind_image_set(nb::module_& m);
 /// Registers the JPEG decoder (jpeg_info, jpeg_decode, jpeg_available).
 void bind_jpeg(nb::module_& m);
+/// Registers the affine warp's test seam (_affine_warp).
+void bind_affine(nb::module_& m);
 
 /// A Python tuple of ints, each multiplied by `scale` (shapes, strides in bytes).
 nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale = 1);

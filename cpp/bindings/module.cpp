@@ -15,4 +15,5 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_sequence(m);
   nocopy::bindings::bind_image_set(m);
   nocopy::bindings::bind_jpeg(m);
+  nocopy::bindings::bind_affine(m);
 }

@@ -98,7 +98,8 @@ View affine_warp_seam(nb::handle array, nb::handle angle, nb::handle translate, 
   for (double v : m.m) {
     if (!std::isfinite(v)) throw std::invalid_argument("the affine matrix is not finite");
   }
-  const WarpSize out_size = grow ? expanded_size(m, h, w) : WarpSize{h, w};
+  // expand=True is rotate's: its angle is the negated affine angle.
+  const WarpSize out_size = grow ? rotated_size(-a, center.is_none(), m, h, w) : WarpSize{h, w};
   if (out_size.height < 1 || out_size.width < 1 || out_size.height > kMaxSide ||
       out_size.width > kMaxSide) {
     throw std::invalid_argument("the warped image would be " + std::to_string(out_size.height) +

@@ -1,8 +1,13 @@
 // Affine warp: the torchvision-convention inverse matrix, the expanded output size and the
-// per-row samplers (nearest, bilinear), specialised for 1, 3 and 4 channels. Source positions
-// are computed in double directly from each pixel's indices (no accumulated steps); bilinear
-// weights and sums are float32, as grid_sample's; rounding is half to even through the
-// 1.5 * 2^23 (float) and 1.5 * 2^52 (double) additions, exact in the default rounding mode.
+// per-row samplers (nearest, bilinear), specialised for 1, 3 and 4 channels.
+//
+// Every float operation follows torch's CPU kernels so that results match bit for bit: the
+// affine grid in float32 from each pixel's indices (no accumulated steps), then grid_sample's
+// unnormalize, floor/round, weights and weighted sum. torch's vectorized kernels for CPUs with
+// AVX2 and FMA fuse the unnormalize and the sum into multiply-adds, its default kernel does not;
+// so do the two variants here, picked once by the CPU. No other expression may be contracted:
+// contraction is off for this file. Rounding half to even goes through the 1.5 * 2^23
+// addition, exact in the default rounding mode.
 #include "nocopy/pipeline/kernels/affine_warp.hpp"
 
 #include <algorithm>
@@ -10,6 +15,19 @@
 #include <numbers>
 
 #include "internal/multiversion.hpp"
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#define NOCOPY_AFFINE_FUSED 1
+#define NOCOPY_AFFINE_FUSED_TARGET __attribute__((target("avx2,fma")))
+#else
+#define NOCOPY_AFFINE_FUSED 0
+#endif
+
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 
 namespace nocopy {
 
@@ -63,21 +81,27 @@ WarpSize expanded_size(const AffineMatrix& inverse, int64_t height, int64_t widt
   return {size[1], size[0]};
 }
 
+WarpSize rotated_size(double angle_deg, bool default_center, const AffineMatrix& inverse,
+                      int64_t height, int64_t width) {
+  if (default_center) {
+    // Python's angle % 360: the remainder takes the divisor's sign.
+    double a = std::fmod(angle_deg, 360.0);
+    if (a < 0.0) a += 360.0;
+    if (a == 90.0 || a == 270.0) return {width, height};
+    if (a == 0.0 || a == 180.0) return {height, width};
+  }
+  return expanded_size(inverse, height, width);
+}
+
 namespace {
 
 #ifdef __FAST_MATH__
-#error "affine_warp.cpp rounds through IEEE additions; build it without -ffast-math"
+#error "affine_warp.cpp rounds through IEEE float operations; build it without -ffast-math"
 #endif
 
-/// x rounded half to even (|x| < 2^22: every pixel value and blend).
+/// x rounded half to even (|x| < 2^22: pixel values, blends and range-checked coordinates).
 inline float round_even(float x) {
   constexpr float kShift = 12582912.0f;  // 1.5 * 2^23
-  return (x + kShift) - kShift;
-}
-
-/// x rounded half to even (|x| < 2^51: callers check the range first).
-inline double round_even(double x) {
-  constexpr double kShift = 6755399441055744.0;  // 1.5 * 2^52
   return (x + kShift) - kShift;
 }
 
@@ -86,13 +110,28 @@ inline uint8_t to_u8(float v) {
   return static_cast<uint8_t>(std::clamp(round_even(v), 0.0f, 255.0f));
 }
 
+/// a * b + c, fused into one rounding when `Fused` (the caller's target has FMA).
+template <bool Fused>
+[[gnu::always_inline]] inline float mul_add(float a, float b, float c) {
+  if constexpr (Fused) {
+    return std::fma(a, b, c);
+  } else {
+    return a * b + c;
+  }
+}
+
 /// Everything a row sampler needs, fixed for the whole warp.
 struct WarpPlan {
   const uint8_t* src;
   int64_t h, w, channels, row_stride;
   int64_t dst_w;
-  /// Source x = ax * j + x0 and y = ay * j + y0 for output column j of the current row.
-  double ax, ay;
+  /// The matrix scaled to the source's normalized coordinates: gx = (X r[0] + Y r[1]) + r[2],
+  /// gy = (X r[3] + Y r[4]) + r[5] for output offsets (X, Y) from the output's center.
+  float r[6];
+  /// X of output column 0: -(dst_w - 1) / 2.
+  float x_first;
+  /// Half the source width and height: pixel x = (gx + 1) * half_w - 0.5.
+  float half_w, half_h;
   /// Per-channel fill (0..255), or has_fill false for zeros without blending.
   bool has_fill;
   const float* fill;
@@ -108,44 +147,65 @@ inline int64_t channel_count(const WarpPlan& p) {
   }
 }
 
-/// One output row, nearest: the source pixel round-half-even(x), round-half-even(y).
+/// Source position of output column j in a row whose Y terms are yx = Y r[1], yy = Y r[4]: the
+/// affine grid (never fused), then grid_sample's unnormalize.
+template <bool Fused>
+[[gnu::always_inline]] inline void source_position(const WarpPlan& p, int64_t j, float yx,
+                                                   float yy, float& x, float& y) {
+  const float xo = p.x_first + static_cast<float>(j);
+  const float gx = (xo * p.r[0] + yx) + p.r[2];
+  const float gy = (xo * p.r[3] + yy) + p.r[5];
+  x = mul_add<Fused>(gx + 1.0f, p.half_w, -0.5f);
+  y = mul_add<Fused>(gy + 1.0f, p.half_h, -0.5f);
+}
+
+/// Writes the fill (or zeros) to one output pixel.
 template <int C>
-NOCOPY_MULTIVERSION void nearest_row(const WarpPlan& p, double x0, double y0, uint8_t* out) {
+inline void write_fill(const WarpPlan& p, uint8_t* out) {
   const int64_t ch = channel_count<C>(p);
-  const double x_hi = static_cast<double>(p.w) - 0.5, y_hi = static_cast<double>(p.h) - 0.5;
+  for (int64_t c = 0; c < ch; ++c) out[c] = p.has_fill ? to_u8(p.fill[c]) : 0;
+}
+
+/// One output row, nearest: the source pixel round-half-even(x), round-half-even(y).
+template <int C, bool Fused>
+[[gnu::always_inline]] inline void nearest_row(const WarpPlan& p, float yo, uint8_t* out) {
+  const int64_t ch = channel_count<C>(p);
+  const float yx = yo * p.r[1], yy = yo * p.r[4];
+  const float x_hi = static_cast<float>(p.w) - 0.5f, y_hi = static_cast<float>(p.h) - 0.5f;
   for (int64_t j = 0; j < p.dst_w; ++j, out += ch) {
-    const double x = p.ax * static_cast<double>(j) + x0;
-    const double y = p.ay * static_cast<double>(j) + y0;
+    float x, y;
+    source_position<Fused>(p, j, yx, yy, x, y);
     // The range test also rejects NaN and keeps the rounding below inside its domain.
-    if (x >= -0.5 && x <= x_hi && y >= -0.5 && y <= y_hi) {
-      const double rx = round_even(x), ry = round_even(y);
-      if (rx < static_cast<double>(p.w) && ry < static_cast<double>(p.h)) {
+    if (x >= -0.5f && x <= x_hi && y >= -0.5f && y <= y_hi) {
+      const float rx = round_even(x), ry = round_even(y);
+      if (rx < static_cast<float>(p.w) && ry < static_cast<float>(p.h)) {
         const uint8_t* s =
             p.src + static_cast<int64_t>(ry) * p.row_stride + static_cast<int64_t>(rx) * ch;
         for (int64_t c = 0; c < ch; ++c) out[c] = s[c];
         continue;
       }
     }
-    for (int64_t c = 0; c < ch; ++c) out[c] = p.has_fill ? to_u8(p.fill[c]) : 0;
+    write_fill<C>(p, out);
   }
 }
 
 /// One output row, bilinear: the four neighbours of (x, y), those outside weighing nothing; with
-/// a fill, (value - fill) * inside_weight + fill.
-template <int C>
-NOCOPY_MULTIVERSION void bilinear_row(const WarpPlan& p, double x0, double y0, uint8_t* out) {
+/// a fill, (value - fill) * inside_weight + fill (the blend itself is never fused).
+template <int C, bool Fused>
+[[gnu::always_inline]] inline void bilinear_row(const WarpPlan& p, float yo, uint8_t* out) {
   const int64_t ch = channel_count<C>(p);
-  const double w = static_cast<double>(p.w), h = static_cast<double>(p.h);
+  const float yx = yo * p.r[1], yy = yo * p.r[4];
+  const float w = static_cast<float>(p.w), h = static_cast<float>(p.h);
   for (int64_t j = 0; j < p.dst_w; ++j, out += ch) {
-    const double x = p.ax * static_cast<double>(j) + x0;
-    const double y = p.ay * static_cast<double>(j) + y0;
-    if (!(x > -1.0 && x < w && y > -1.0 && y < h)) {  // no neighbour inside (or NaN)
-      for (int64_t c = 0; c < ch; ++c) out[c] = p.has_fill ? to_u8(p.fill[c]) : 0;
+    float x, y;
+    source_position<Fused>(p, j, yx, yy, x, y);
+    if (!(x > -1.0f && x < w && y > -1.0f && y < h)) {  // no neighbour inside (or NaN)
+      write_fill<C>(p, out);
       continue;
     }
-    const double fx = std::floor(x), fy = std::floor(y);
+    const float fx = std::floor(x), fy = std::floor(y);
     const auto xw = static_cast<int64_t>(fx), yn = static_cast<int64_t>(fy);
-    const auto east = static_cast<float>(x - fx), south = static_cast<float>(y - fy);
+    const float east = x - fx, south = y - fy;
     const float west = 1.0f - east, north = 1.0f - south;
     float wnw = north * west, wne = north * east, wsw = south * west, wse = south * east;
     const bool in_w = xw >= 0, in_e = xw + 1 < p.w, in_n = yn >= 0, in_s = yn + 1 < p.h;
@@ -160,28 +220,62 @@ NOCOPY_MULTIVERSION void bilinear_row(const WarpPlan& p, double x0, double y0, u
     const uint8_t* rs = p.src + yb * p.row_stride;
     const uint8_t *pnw = rn + xa * ch, *pne = rn + xb * ch, *psw = rs + xa * ch,
                   *pse = rs + xb * ch;
+    const auto sum = [&](int64_t c) {
+      const float nw_ne = mul_add<Fused>(pne[c], wne, pnw[c] * wnw);
+      return mul_add<Fused>(pse[c], wse, mul_add<Fused>(psw[c], wsw, nw_ne));
+    };
     if (p.has_fill) {
-      const float mask = wnw + wne + wsw + wse;
-      for (int64_t c = 0; c < ch; ++c) {
-        const float v = pnw[c] * wnw + pne[c] * wne + psw[c] * wsw + pse[c] * wse;
-        out[c] = to_u8((v - p.fill[c]) * mask + p.fill[c]);
-      }
+      const float mask = mul_add<Fused>(
+          1.0f, wse, mul_add<Fused>(1.0f, wsw, mul_add<Fused>(1.0f, wne, wnw)));
+      for (int64_t c = 0; c < ch; ++c) out[c] = to_u8((sum(c) - p.fill[c]) * mask + p.fill[c]);
     } else {
-      for (int64_t c = 0; c < ch; ++c) {
-        out[c] = to_u8(pnw[c] * wnw + pne[c] * wne + psw[c] * wsw + pse[c] * wse);
-      }
+      for (int64_t c = 0; c < ch; ++c) out[c] = to_u8(sum(c));
     }
   }
 }
 
-/// The row sampler for `mode` and the plan's channel count.
-using RowFn = void (*)(const WarpPlan&, double, double, uint8_t*);
+/// A row sampler: the plan, the row's Y offset from the output's center, the row's output.
+using RowFn = void (*)(const WarpPlan&, float, uint8_t*);
+
+/// The samplers of torch's default CPU kernel (no fused multiply-adds).
+template <int C>
+NOCOPY_MULTIVERSION void nearest_row_plain(const WarpPlan& p, float yo, uint8_t* out) {
+  nearest_row<C, false>(p, yo, out);
+}
+template <int C>
+NOCOPY_MULTIVERSION void bilinear_row_plain(const WarpPlan& p, float yo, uint8_t* out) {
+  bilinear_row<C, false>(p, yo, out);
+}
+
+#if NOCOPY_AFFINE_FUSED
+/// The samplers of torch's AVX2 / AVX-512 CPU kernels (unnormalize and sums fused).
+template <int C>
+NOCOPY_AFFINE_FUSED_TARGET void nearest_row_fused(const WarpPlan& p, float yo, uint8_t* out) {
+  nearest_row<C, true>(p, yo, out);
+}
+template <int C>
+NOCOPY_AFFINE_FUSED_TARGET void bilinear_row_fused(const WarpPlan& p, float yo, uint8_t* out) {
+  bilinear_row<C, true>(p, yo, out);
+}
+
+/// True when torch would run its AVX2 (or AVX-512) kernels here: the CPU has AVX2 and FMA.
+bool cpu_fuses() {
+  static const bool fuses = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return fuses;
+}
+#endif
 
 template <int C>
 RowFn row_for(Interpolation mode) {
-  return mode == Interpolation::Nearest ? &nearest_row<C> : &bilinear_row<C>;
+#if NOCOPY_AFFINE_FUSED
+  if (cpu_fuses()) {
+    return mode == Interpolation::Nearest ? &nearest_row_fused<C> : &bilinear_row_fused<C>;
+  }
+#endif
+  return mode == Interpolation::Nearest ? &nearest_row_plain<C> : &bilinear_row_plain<C>;
 }
 
+/// The row sampler for `mode` and `channels` (specialised for 1, 3 and 4 channels).
 RowFn row_function(Interpolation mode, int64_t channels) {
   switch (channels) {
     case 1:
@@ -200,22 +294,28 @@ RowFn row_function(Interpolation mode, int64_t channels) {
 void affine_warp(const uint8_t* src, int64_t src_h, int64_t src_w, int64_t channels,
                  int64_t src_row_stride, uint8_t* dst, int64_t dst_h, int64_t dst_w,
                  const AffineMatrix& inverse, Interpolation mode, const float* fill) {
-  const double* m = inverse.m;
-  const WarpPlan plan{src,   src_h, src_w, channels,        src_row_stride,
-                      dst_w, m[0],  m[3],  fill != nullptr, fill};
+  // torch builds the grid from the float32 matrix divided by half the source size, at output
+  // offsets j - (dst_w - 1) / 2 and i - (dst_h - 1) / 2 (exact in float32).
+  WarpPlan p{};
+  p.src = src;
+  p.h = src_h;
+  p.w = src_w;
+  p.channels = channels;
+  p.row_stride = src_row_stride;
+  p.dst_w = dst_w;
+  p.half_w = static_cast<float>(0.5 * static_cast<double>(src_w));
+  p.half_h = static_cast<float>(0.5 * static_cast<double>(src_h));
+  for (int k = 0; k < 6; ++k) {
+    p.r[k] = static_cast<float>(inverse.m[k]) / (k < 3 ? p.half_w : p.half_h);
+  }
+  p.x_first = static_cast<float>(-0.5 * static_cast<double>(dst_w - 1));
+  p.has_fill = fill != nullptr;
+  p.fill = fill;
   const RowFn row = row_function(mode, channels);
-  // Output pixel (i, j) sits at (j - (dst_w - 1) / 2, i - (dst_h - 1) / 2) from the output's
-  // center; its source position is relative to the source's center ((w - 1) / 2, (h - 1) / 2).
-  const double out_cx = 0.5 * static_cast<double>(dst_w - 1);
-  const double out_cy = 0.5 * static_cast<double>(dst_h - 1);
-  const double src_cx = 0.5 * static_cast<double>(src_w - 1);
-  const double src_cy = 0.5 * static_cast<double>(src_h - 1);
-  const double x_left = -m[0] * out_cx + m[2] + src_cx;
-  const double y_left = -m[3] * out_cx + m[5] + src_cy;
+  const float y_first = static_cast<float>(-0.5 * static_cast<double>(dst_h - 1));
   const int64_t row_bytes = dst_w * channels;
   for (int64_t i = 0; i < dst_h; ++i) {
-    const double yo = static_cast<double>(i) - out_cy;
-    row(plan, m[1] * yo + x_left, m[4] * yo + y_left, dst + i * row_bytes);
+    row(p, y_first + static_cast<float>(i), dst + i * row_bytes);
   }
 }
 

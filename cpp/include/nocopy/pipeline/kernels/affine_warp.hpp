@@ -6,7 +6,8 @@
 // ((w - 1) / 2, (h - 1) / 2)); the source is sampled there as torch's grid_sample does with
 // align_corners=False (nearest: the source pixel round-half-to-even; bilinear: the four
 // neighbours, those outside the image weighing nothing), then blended with a per-channel fill
-// by the weight that fell inside, and rounded half to even.
+// by the weight that fell inside, and rounded half to even. Positions, weights and sums are
+// float32 computed in torch's order, so results match torchvision's bit for bit on x86-64.
 #pragma once
 
 #include <cstdint>
@@ -40,11 +41,18 @@ struct WarpSize {
 /// the caller checks.
 WarpSize expanded_size(const AffineMatrix& inverse, int64_t height, int64_t width);
 
+/// The size rotate(angle_deg, expand=True) gives (angle counter-clockwise, rotate's convention;
+/// `inverse` its matrix): about the default center, multiples of 90 degrees are exact
+/// transpositions ((width, height) for 90 and 270, the same size for 0 and 180, after Python's
+/// angle % 360); otherwise expanded_size.
+WarpSize rotated_size(double angle_deg, bool default_center, const AffineMatrix& inverse,
+                      int64_t height, int64_t width);
+
 /// Warps `src` (src_h x src_w x channels uint8, rows `src_row_stride` elements apart, pixels
 /// dense) into the dense dst_h x dst_w x channels `dst` through `inverse` (see the file
 /// comment). `fill` holds one value per channel (0..255) for what falls outside the source; null
 /// means torchvision's fill=None (zeros, with no blending of the bilinear border). Requires
-/// sizes >= 1 and 1 <= channels; allocates nothing.
+/// sizes in [1, 2^22) and channels >= 1; allocates nothing.
 void affine_warp(const uint8_t* src, int64_t src_h, int64_t src_w, int64_t channels,
                  int64_t src_row_stride, uint8_t* dst, int64_t dst_h, int64_t dst_w,
                  const AffineMatrix& inverse, Interpolation mode, const float* fill);

@@ -7,7 +7,10 @@ test (pytest -s)."""
 from __future__ import annotations
 
 import math
+import os
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -236,6 +239,18 @@ def test_unbounded_expansion_raises():
     with pytest.raises(ValueError):
         _nocopy._affine_warp(np.zeros((4, 5, 3), np.uint8), 10.0, (0, 0), 1e-9, (0, 0),
                              "nearest", None, None, True)
+
+
+@pytest.mark.skipif(os.environ.get("ATEN_CPU_CAPABILITY") == "default",
+                    reason="already running torch's default kernels")
+def test_matches_torch_default_kernels():
+    """With ATEN_CPU_CAPABILITY=default torch runs its kernels without fused multiply-adds, and
+    the warp follows: the comparisons above, rerun in a child process."""
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": "default"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k",
+         "matches_torchvision"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def test_report_deviations():

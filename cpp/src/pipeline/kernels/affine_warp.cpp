@@ -5,14 +5,17 @@
 // affine grid in float32 from each pixel's indices (no accumulated steps), then grid_sample's
 // unnormalize, floor/round, weights and weighted sum. torch's vectorized kernels for CPUs with
 // AVX2 and FMA fuse the unnormalize and the sum into multiply-adds, its default kernel does not;
-// so do the two variants here, picked once by the CPU. No other expression may be contracted:
+// so do the two variants here, picked once as torch picks (the CPU, and ATEN_CPU_CAPABILITY=
+// default to force the default kernel). No other expression may be contracted:
 // contraction is off for this file. Rounding half to even goes through the 1.5 * 2^23
 // addition, exact in the default rounding mode.
 #include "nocopy/pipeline/kernels/affine_warp.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <numbers>
+#include <string_view>
 
 #include "internal/multiversion.hpp"
 
@@ -105,9 +108,11 @@ inline float round_even(float x) {
   return (x + kShift) - kShift;
 }
 
-/// A float in [0, 255] after rounding half to even, as uint8.
+/// A float rounded half to even and saturated to [0, 255], as uint8 (min / max, no branches).
 inline uint8_t to_u8(float v) {
-  return static_cast<uint8_t>(std::clamp(round_even(v), 0.0f, 255.0f));
+  const float r = round_even(v);
+  const float low = r > 0.0f ? r : 0.0f;
+  return static_cast<uint8_t>(static_cast<int32_t>(low < 255.0f ? low : 255.0f));
 }
 
 /// a * b + c, fused into one rounding when `Fused` (the caller's target has FMA).
@@ -150,8 +155,8 @@ inline int64_t channel_count(const WarpPlan& p) {
 /// Source position of output column j in a row whose Y terms are yx = Y r[1], yy = Y r[4]: the
 /// affine grid (never fused), then grid_sample's unnormalize.
 template <bool Fused>
-[[gnu::always_inline]] inline void source_position(const WarpPlan& p, int64_t j, float yx,
-                                                   float yy, float& x, float& y) {
+[[gnu::always_inline]] inline void source_position(const WarpPlan& p, int64_t j, float yx, float yy,
+                                                   float& x, float& y) {
   const float xo = p.x_first + static_cast<float>(j);
   const float gx = (xo * p.r[0] + yx) + p.r[2];
   const float gy = (xo * p.r[3] + yy) + p.r[5];
@@ -168,7 +173,8 @@ inline void write_fill(const WarpPlan& p, uint8_t* out) {
 
 /// One output row, nearest: the source pixel round-half-even(x), round-half-even(y).
 template <int C, bool Fused>
-[[gnu::always_inline]] inline void nearest_row(const WarpPlan& p, float yo, uint8_t* out) {
+[[gnu::always_inline]] inline void nearest_row(const WarpPlan& plan, float yo, uint8_t* out) {
+  const WarpPlan p = plan;  // a local copy: the byte stores below cannot alias it
   const int64_t ch = channel_count<C>(p);
   const float yx = yo * p.r[1], yy = yo * p.r[4];
   const float x_hi = static_cast<float>(p.w) - 0.5f, y_hi = static_cast<float>(p.h) - 0.5f;
@@ -192,7 +198,8 @@ template <int C, bool Fused>
 /// One output row, bilinear: the four neighbours of (x, y), those outside weighing nothing; with
 /// a fill, (value - fill) * inside_weight + fill (the blend itself is never fused).
 template <int C, bool Fused>
-[[gnu::always_inline]] inline void bilinear_row(const WarpPlan& p, float yo, uint8_t* out) {
+[[gnu::always_inline]] inline void bilinear_row(const WarpPlan& plan, float yo, uint8_t* out) {
+  const WarpPlan p = plan;  // a local copy: the byte stores below cannot alias it
   const int64_t ch = channel_count<C>(p);
   const float yx = yo * p.r[1], yy = yo * p.r[4];
   const float w = static_cast<float>(p.w), h = static_cast<float>(p.h);
@@ -208,25 +215,33 @@ template <int C, bool Fused>
     const float east = x - fx, south = y - fy;
     const float west = 1.0f - east, north = 1.0f - south;
     float wnw = north * west, wne = north * east, wsw = south * west, wse = south * east;
-    const bool in_w = xw >= 0, in_e = xw + 1 < p.w, in_n = yn >= 0, in_s = yn + 1 < p.h;
-    if (!(in_w && in_n)) wnw = 0.0f;
-    if (!(in_e && in_n)) wne = 0.0f;
-    if (!(in_w && in_s)) wsw = 0.0f;
-    if (!(in_e && in_s)) wse = 0.0f;
-    // Neighbours outside are read at a clamped position with weight 0.
-    const int64_t xa = std::max<int64_t>(xw, 0), xb = std::min<int64_t>(xw + 1, p.w - 1);
-    const int64_t ya = std::max<int64_t>(yn, 0), yb = std::min<int64_t>(yn + 1, p.h - 1);
-    const uint8_t* rn = p.src + ya * p.row_stride;
-    const uint8_t* rs = p.src + yb * p.row_stride;
-    const uint8_t *pnw = rn + xa * ch, *pne = rn + xb * ch, *psw = rs + xa * ch,
-                  *pse = rs + xb * ch;
+    const uint8_t *pnw, *pne, *psw, *pse;
+    if (xw >= 0 && xw + 1 < p.w && yn >= 0 && yn + 1 < p.h) {  // all inside: most pixels
+      pnw = p.src + yn * p.row_stride + xw * ch;
+      pne = pnw + ch;
+      psw = pnw + p.row_stride;
+      pse = psw + ch;
+    } else {
+      const bool in_w = xw >= 0, in_e = xw + 1 < p.w, in_n = yn >= 0, in_s = yn + 1 < p.h;
+      if (!(in_w && in_n)) wnw = 0.0f;
+      if (!(in_e && in_n)) wne = 0.0f;
+      if (!(in_w && in_s)) wsw = 0.0f;
+      if (!(in_e && in_s)) wse = 0.0f;
+      // Neighbours outside are read at a clamped position with weight 0.
+      const int64_t xa = std::max<int64_t>(xw, 0), xb = std::min<int64_t>(xw + 1, p.w - 1);
+      const int64_t ya = std::max<int64_t>(yn, 0), yb = std::min<int64_t>(yn + 1, p.h - 1);
+      pnw = p.src + ya * p.row_stride + xa * ch;
+      pne = p.src + ya * p.row_stride + xb * ch;
+      psw = p.src + yb * p.row_stride + xa * ch;
+      pse = p.src + yb * p.row_stride + xb * ch;
+    }
     const auto sum = [&](int64_t c) {
       const float nw_ne = mul_add<Fused>(pne[c], wne, pnw[c] * wnw);
       return mul_add<Fused>(pse[c], wse, mul_add<Fused>(psw[c], wsw, nw_ne));
     };
     if (p.has_fill) {
-      const float mask = mul_add<Fused>(
-          1.0f, wse, mul_add<Fused>(1.0f, wsw, mul_add<Fused>(1.0f, wne, wnw)));
+      const float mask =
+          mul_add<Fused>(1.0f, wse, mul_add<Fused>(1.0f, wsw, mul_add<Fused>(1.0f, wne, wnw)));
       for (int64_t c = 0; c < ch; ++c) out[c] = to_u8((sum(c) - p.fill[c]) * mask + p.fill[c]);
     } else {
       for (int64_t c = 0; c < ch; ++c) out[c] = to_u8(sum(c));
@@ -258,9 +273,14 @@ NOCOPY_AFFINE_FUSED_TARGET void bilinear_row_fused(const WarpPlan& p, float yo, 
   bilinear_row<C, true>(p, yo, out);
 }
 
-/// True when torch would run its AVX2 (or AVX-512) kernels here: the CPU has AVX2 and FMA.
+/// True when torch would run its AVX2 (or AVX-512) kernels here: the CPU has AVX2 and FMA and
+/// torch's ATEN_CPU_CAPABILITY does not ask for its default kernels.
 bool cpu_fuses() {
-  static const bool fuses = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool fuses = [] {
+    const char* capability = std::getenv("ATEN_CPU_CAPABILITY");
+    if (capability != nullptr && std::string_view(capability) == "default") return false;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
   return fuses;
 }
 #endif

@@ -7,7 +7,8 @@
 // align_corners=False (nearest: the source pixel round-half-to-even; bilinear: the four
 // neighbours, those outside the image weighing nothing), then blended with a per-channel fill
 // by the weight that fell inside, and rounded half to even. Positions, weights and sums are
-// float32 computed in torch's order, so results match torchvision's bit for bit on x86-64.
+// float32 computed in torch's order, with fused multiply-adds where torch's kernel for the CPU
+// uses them, so results match torchvision's bit for bit on x86-64.
 #pragma once
 
 #include <cstdint>

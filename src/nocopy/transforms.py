@@ -586,12 +586,18 @@ class _RandomContainer(Transform):
         self._children = []
         for t in self.transforms:
             steps = t._steps()
-            for name, _ in steps:
+            for name, step_args in steps:
                 if name not in _PIXEL_STEPS:
                     raise ValueError(f"{name} cannot be fused yet inside {self._name}: only "
                                      "colour transforms, the warps and the policies can")
-            if len(steps) != 1:  # several steps make one child: a group
-                steps = [("Compose", {"span": len(steps), "children": len(steps)})] + steps
+                if name == "Grayscale" and step_args.get("num_output_channels") == 1:
+                    raise ValueError(f"Grayscale(num_output_channels=1) inside {self._name} "
+                                     "would make batches of mixed channel counts; use 3")
+            units, at = 0, 0  # the child's top-level steps (each with its contents)
+            while at < len(steps):
+                units, at = units + 1, at + 1 + steps[at][1].get("span", 0)
+            if units != 1:  # several steps make one child: a group
+                steps = [("Compose", {"span": len(steps), "children": units})] + steps
             self._children.append(steps)
         span = sum(len(c) for c in self._children)
         self._args = {k: v for k, v in dict(args, span=span, children=len(self._children)).items()
@@ -628,6 +634,10 @@ class RandomChoice(_RandomContainer):
                                  f"{len(p) if isinstance(p, (list, tuple)) else p!r} != "
                                  f"{len(transforms)}")
             p = [float(v) for v in p]
+            if any(not math.isfinite(v) or v < 0 for v in p) or sum(p) <= 0:
+                raise ValueError(f"p must hold non-negative numbers that do not sum to zero, "
+                                 f"got {p!r}")
+            p = [v / sum(p) for v in p]  # torchvision normalises p
         super().__init__(transforms, weights=p)
 
 

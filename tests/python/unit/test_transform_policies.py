@@ -194,6 +194,23 @@ def test_every_sample_equals_torchvision_exactly(images, transforms):
     assert _check_equal(IMAGE_SETS[images], transforms) == 0
 
 
+@pytest.mark.parametrize("policy", [T.TrivialAugmentWide(),
+                                    T.TrivialAugmentWide(interpolation="bilinear", fill=[9, 99, 200]),
+                                    T.AugMix(mixture_width=2, severity=10)])
+def test_every_op_of_a_space_is_exact(policy):
+    """Enough samples that every op of the space shows up, each equal to torchvision's."""
+    images = np.concatenate([RGB, SMOOTH] * 6)
+    loader = nc.Loader(images, batch_size=48, output="numpy", transforms=[policy], seed=1)
+    name, seen = type(policy).__name__, set()
+    for i, batch in enumerate(loader):
+        plan = loader.plan(i)
+        seen |= set(np.ravel(plan.params[name]["op"]).tolist())
+        for k, idx in enumerate(plan.indices):
+            ref = _reference(images[idx], [policy], plan.params, k).numpy()
+            assert np.array_equal(batch[k], ref), (name, plan.params[name]["op"][k])
+    assert len(seen - {-1}) == (14 if name == "TrivialAugmentWide" else 13)
+
+
 @pytest.mark.parametrize("cls,bins", [(tv.TrivialAugmentWide, 31), (tv.RandAugment, 31),
                                       (tv.AutoAugment, 10), (tv.AugMix, 10),
                                       (tv.TrivialAugmentWide, 7), (tv.RandAugment, 100)])

@@ -22,6 +22,9 @@ How a pipeline runs (docs/AUGMENT.md): the geometric transforms are fused into O
 per sample (antialiased when it shrinks) followed by index tables for the crops, pads and flips
 after it; the colour transforms then run in order on the sample's uint8 image; ToDtype and
 Normalize are fused into the write of the batch slot; RandomErasing runs on the written sample.
+The warps (RandomRotation, RandomAffine), the augmentation policies (AutoAugment's ImageNet
+policy, RandAugment, TrivialAugmentWide, AugMix) and RandomApply / RandomChoice / RandomOrder
+over them and the colour transforms run with the colour transforms, on the uint8 image.
 Every random parameter is a pure function of (seed, epoch, position) and ``loader.plan(i)``
 reports it, so any batch can be rebuilt with torchvision's functional ops.
 """
@@ -664,7 +667,12 @@ class TransformPlan(NamedTuple):
     in the source image); RandomCrop top/left (in the padded image); the flips' and Random*
     transforms' ``applied`` (bool); ColorJitter ``order`` (B, 4: the order of brightness 0,
     contrast 1, saturation 2, hue 3) and the factors (NaN when not jittered); GaussianBlur
-    ``sigma``; RandomErasing ``applied`` and the box top/left/height/width."""
+    ``sigma``; RandomErasing ``applied`` and the box top/left/height/width; RandomRotation
+    ``angle``; RandomAffine angle/translate_x/translate_y/scale/shear_x/shear_y; the policies'
+    ``op`` (indices into AUGMENT_OPS) and signed ``magnitude`` (AutoAugment also ``policy`` and
+    ``applied``, AugMix ``weight`` and ``depth``); RandomApply ``applied``, RandomChoice
+    ``choice``, RandomOrder ``order``. Fields named ``name.i`` in the C++ plan stack into one
+    (B, ...) array."""
 
     indices: np.ndarray
     params: dict

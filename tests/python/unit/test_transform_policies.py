@@ -194,9 +194,11 @@ def test_every_sample_equals_torchvision_exactly(images, transforms):
     assert _check_equal(IMAGE_SETS[images], transforms) == 0
 
 
-@pytest.mark.parametrize("policy", [T.TrivialAugmentWide(),
-                                    T.TrivialAugmentWide(interpolation="bilinear", fill=[9, 99, 200]),
-                                    T.AugMix(mixture_width=2, severity=10)])
+@pytest.mark.parametrize("policy", [
+    T.TrivialAugmentWide(),
+    T.TrivialAugmentWide(interpolation="bilinear", fill=[9, 99, 200]),
+    T.AugMix(mixture_width=2, severity=10),
+])
 def test_every_op_of_a_space_is_exact(policy):
     """Enough samples that every op of the space shows up, each equal to torchvision's."""
     images = np.concatenate([RGB, SMOOTH] * 6)

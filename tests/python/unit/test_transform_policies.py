@@ -24,7 +24,10 @@ GRAY = RNG.integers(0, 256, (8, 29, 22, 1), np.uint8)
 _yy, _xx = np.mgrid[0:31, 0:45]
 SMOOTH = np.stack([(_yy * 3 + _xx * 5 + 17 * k) % 256 for k in range(8)])[..., None]
 SMOOTH = np.repeat(SMOOTH, 3, axis=3).astype(np.uint8)
-IMAGE_SETS = {"rgb": RGB, "square": SQUARE, "gray": GRAY, "smooth": SMOOTH}
+TINY = RNG.integers(0, 256, (8, 2, 3, 3), np.uint8)
+DOT = RNG.integers(0, 256, (8, 1, 1, 1), np.uint8)
+IMAGE_SETS = {"rgb": RGB, "square": SQUARE, "gray": GRAY, "smooth": SMOOTH, "tiny": TINY,
+              "dot": DOT}
 
 _TV_POLICY = {"AutoAugment": tv.AutoAugment, "RandAugment": tv.RandAugment,
               "TrivialAugmentWide": tv.TrivialAugmentWide, "AugMix": tv.AugMix}
@@ -185,6 +188,9 @@ CASES = [
                                T.RandomAutocontrast(1.0)])]),
     ("rgb", [T.RandomApply([T.RandomChoice([T.RandAugment(1), T.AugMix(mixture_width=1)])], 0.8),
              T.RandomInvert()]),
+    ("tiny", [T.RandAugment(num_ops=5, interpolation="bilinear"), T.AugMix()]),
+    ("tiny", [T.RandomAffine(40, (0.5, 0.5), (0.5, 2.0), (-20, 20, -20, 20), "bilinear", fill=3)]),
+    ("dot", [T.TrivialAugmentWide(), T.AutoAugment(), T.RandomRotation(90, "bilinear")]),
 ]
 
 

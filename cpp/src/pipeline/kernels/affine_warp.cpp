@@ -79,7 +79,9 @@ WarpSize expanded_size(const AffineMatrix& inverse, int64_t height, int64_t widt
   for (int axis = 0; axis < 2; ++axis) {
     const float top = std::ceil(std::trunc((hi[axis] + halves[axis]) * 1e4f) * 1e-4f);
     const float bottom = std::floor(std::trunc((lo[axis] + halves[axis]) * 1e4f) * 1e-4f);
-    size[axis] = static_cast<int64_t>(top - bottom);
+    const float span = top - bottom;
+    // A degenerate matrix (infinite or NaN corners, or a side beyond 2^30) gives 0.
+    size[axis] = span >= 0.0f && span <= 1073741824.0f ? static_cast<int64_t>(span) : 0;
   }
   return {size[1], size[0]};
 }

@@ -241,6 +241,12 @@ TEST(ExpandedSize, CoversTheRotatedImage) {
   const AffineMatrix d = inverse_affine_matrix(0, 0, -45, 0, 0, 1, 0, 0);
   EXPECT_EQ(rotated_size(45, true, d, 10, 10).height, 16);
   EXPECT_EQ(rotated_size(45, true, d, 10, 10).width, 16);
+  // Degenerate matrices give empty sides instead of overflowing.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(expanded_size(AffineMatrix{{1e300, 0, 0, 0, 1, 0}}, 4, 4).width, 0);
+  EXPECT_EQ(expanded_size(AffineMatrix{{nan, 0, 0, 0, 1, 0}}, 4, 4).width, 0);
+  EXPECT_EQ(expanded_size(AffineMatrix{{1e12, 0, 0, 0, 1, 0}}, 4, 4).width, 0);
+  EXPECT_EQ(expanded_size(AffineMatrix{{1e300, 0, 0, 0, 1, 0}}, 4, 4).height, 4);
 }
 
 }  // namespace

@@ -38,8 +38,8 @@ struct WarpSize {
 
 /// The size rotate(expand=True) gives a `height` x `width` image under `inverse`: the bounding
 /// box of the four corners mapped through the matrix, computed in float32 and truncated to 1e-4
-/// before rounding outwards, as torchvision does. May be 0 or negative for a degenerate matrix;
-/// the caller checks.
+/// before rounding outwards, as torchvision does. A side is 0 for a degenerate matrix (corners
+/// not finite, or a side beyond 2^30); the caller checks.
 WarpSize expanded_size(const AffineMatrix& inverse, int64_t height, int64_t width);
 
 /// The size rotate(angle_deg, expand=True) gives (angle counter-clockwise, rotate's convention;

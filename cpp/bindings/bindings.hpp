@@ -60,6 +60,8 @@ BatchMixSpec batch_mix_from(nb::handle spec);
 void bind_color(nb::module_& m);
 /// Registers the test seams of MixUp, CutMix, soft labels and the Beta draws (_mixup, ...).
 void bind_mix(nb::module_& m);
+/// Registers the affine warp's test seam (_affine_warp).
+void bind_affine(nb::module_& m);
 
 /// A Python tuple of ints, each multiplied by `scale` (shapes, strides in bytes).
 nb::tuple int_tuple(const std::vector<int64_t>& values, int64_t scale = 1);

@@ -18,4 +18,5 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_transforms(m);
   nocopy::bindings::bind_color(m);
   nocopy::bindings::bind_mix(m);
+  nocopy::bindings::bind_affine(m);
 }

@@ -91,8 +91,12 @@ TransformStep step_from(nb::handle name_obj, nb::handle args_obj) {
     } else if (k == "pad_if_needed") {
       s.pad_if_needed = bool_arg(value, what);
     } else if (k == "fill") {
-      reals(s.fill);
-      if (s.fill.empty()) throw std::invalid_argument(what + " needs at least one value");
+      if (value.is_none()) {
+        s.fill.clear();  // torchvision's fill=None (the warps and policies)
+      } else {
+        reals(s.fill);
+        if (s.fill.empty()) throw std::invalid_argument(what + " needs at least one value");
+      }
     } else if (k == "padding_mode") {
       const std::string m = str_arg(value, what);
       if (m == "constant") {
@@ -139,6 +143,40 @@ TransformStep step_from(nb::handle name_obj, nb::handle args_obj) {
       reals(s.std);
     } else if (k == "fn") {
       s.function = python_sample_function(value);
+    } else if (k == "degrees") {
+      pair(s.degrees);
+    } else if (k == "translate") {
+      pair(s.translate);
+    } else if (k == "shear") {
+      std::vector<double> v;
+      reals(v);
+      if (v.size() != 4) throw std::invalid_argument(what + " must have 4 values");
+      s.shear = {v[0], v[1], v[2], v[3]};
+    } else if (k == "center") {
+      s.has_center = !value.is_none();
+      if (s.has_center) pair(s.center);
+    } else if (k == "num_ops") {
+      s.num_ops = int64_arg(value, what);
+    } else if (k == "magnitude") {
+      s.magnitude = int64_arg(value, what);
+    } else if (k == "num_magnitude_bins") {
+      s.num_magnitude_bins = int64_arg(value, what);
+    } else if (k == "severity") {
+      s.severity = int64_arg(value, what);
+    } else if (k == "mixture_width") {
+      s.mixture_width = int64_arg(value, what);
+    } else if (k == "chain_depth") {
+      s.chain_depth = int64_arg(value, what);
+    } else if (k == "alpha") {
+      s.alpha = double_arg(value, what);
+    } else if (k == "all_ops") {
+      s.all_ops = bool_arg(value, what);
+    } else if (k == "span") {
+      s.span = int64_arg(value, what);
+    } else if (k == "children") {
+      s.children = int64_arg(value, what);
+    } else if (k == "weights") {
+      reals(s.weights);
     } else {
       throw TypeError(name + " got an unexpected argument '" + k + "'");
     }

@@ -22,6 +22,9 @@ How a pipeline runs (docs/AUGMENT.md): the geometric transforms are fused into O
 per sample (antialiased when it shrinks) followed by index tables for the crops, pads and flips
 after it; the colour transforms then run in order on the sample's uint8 image; ToDtype and
 Normalize are fused into the write of the batch slot; RandomErasing runs on the written sample.
+The warps (RandomRotation, RandomAffine), the augmentation policies (AutoAugment's ImageNet
+policy, RandAugment, TrivialAugmentWide, AugMix) and RandomApply / RandomChoice / RandomOrder
+over them and the colour transforms run with the colour transforms, on the uint8 image.
 Every random parameter is a pure function of (seed, epoch, position) and ``loader.plan(i)``
 reports it, so any batch can be rebuilt with torchvision's functional ops.
 """
@@ -29,6 +32,7 @@ reports it, so any batch can be rebuilt with torchvision's functional ops.
 from __future__ import annotations
 
 import atexit
+import enum
 import math
 import numbers
 import sys
@@ -45,7 +49,10 @@ __all__ = [
     "RandomHorizontalFlip", "RandomVerticalFlip", "ColorJitter", "Grayscale", "RandomGrayscale",
     "GaussianBlur", "RandomInvert", "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness",
     "RandomAutocontrast", "RandomEqualize", "ToDtype", "Normalize", "RandomErasing",
-    "MixUp", "CutMix", "Lambda", "from_torchvision", "TransformPlan",
+    "RandomRotation", "RandomAffine", "AutoAugment", "RandAugment", "TrivialAugmentWide",
+    "AugMix", "RandomApply", "RandomChoice", "RandomOrder", "InterpolationMode",
+    "AutoAugmentPolicy", "AUGMENT_OPS", "MixUp", "CutMix", "Lambda", "from_torchvision",
+    "TransformPlan",
 ]
 
 
@@ -137,7 +144,7 @@ class Transform:
 
     def __init__(self, **args: Any):
         self._args = {k: v for k, v in args.items() if v is not None or k in ("brightness",
-                      "contrast", "saturation", "hue")}
+                      "contrast", "saturation", "hue", "fill", "center")}
         self._param_names = list(_check_transform(self._name, self._args))
 
     def _steps(self) -> list[tuple[str, dict]]:
@@ -158,6 +165,10 @@ class Compose(Transform):
                            for t in transforms]
 
     def _steps(self):
+        for t in self.transforms:
+            if not isinstance(t, Transform) or (isinstance(t, RandomChoice)
+                                                 and not hasattr(t, "_args")):
+                raise ValueError(f"{t!r} is a batch transform: give it as batch_transforms=")
         return [s for t in self.transforms for s in t._steps()]
 
     def __repr__(self) -> str:
@@ -452,6 +463,272 @@ def _close_open_loaders() -> None:
             loader.close()
         except Exception:  # noqa: BLE001 - exiting anyway
             pass
+# --- warps, augmentation policies and random containers ---------------------------------------
+class InterpolationMode(enum.Enum):
+    """torchvision's interpolation modes (the fused warps and resamples run NEAREST and
+    BILINEAR)."""
+
+    NEAREST = "nearest"
+    NEAREST_EXACT = "nearest-exact"
+    BILINEAR = "bilinear"
+    BICUBIC = "bicubic"
+    BOX = "box"
+    HAMMING = "hamming"
+    LANCZOS = "lanczos"
+
+
+class AutoAugmentPolicy(enum.Enum):
+    """torchvision's AutoAugment policies (IMAGENET is fused; the others are not yet)."""
+
+    IMAGENET = "imagenet"
+    CIFAR10 = "cifar10"
+    SVHN = "svhn"
+
+
+#: The operations of the policies, numbered as plan(i) reports them in ``op``.
+AUGMENT_OPS = ("Identity", "ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate",
+               "Brightness", "Color", "Contrast", "Sharpness", "Posterize", "Solarize",
+               "AutoContrast", "Equalize", "Invert")
+
+
+def _angle_range(value, what: str, sizes=(2,)) -> list[float]:
+    """torchvision's _setup_angle: a number d is (-d, d), else a sequence of `sizes` values."""
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"If {what} is a single number, it must be positive.")
+        return [-float(value), float(value)]
+    if not isinstance(value, (list, tuple)) or len(value) not in sizes:
+        raise ValueError(f"If {what} is a sequence its length should be one of {list(sizes)}.")
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{what} should be a sequence of numbers, got {value!r}")
+    return [float(v) for v in value]
+
+
+def _center(center) -> list[float] | None:
+    if center is None:
+        return None
+    if not isinstance(center, (list, tuple)) or len(center) != 2:
+        raise ValueError(f"center should be a sequence of length 2, got {center!r}")
+    return [float(c) for c in center]
+
+
+def _warp_fill(fill, none_allowed: bool) -> list[float] | None:
+    if isinstance(fill, dict):  # torchvision's per-type fill: the image's
+        fill = next(iter(fill.values()), None) if fill else None
+    if fill is None:
+        return None if none_allowed else [0.0]
+    return _fill(fill)
+
+
+def _int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{what} must be an int, got {value!r}")
+    return int(value)
+
+
+class RandomRotation(Transform):
+    """Rotates by an angle drawn uniformly in `degrees` (a number d: (-d, d)),
+    counter-clockwise, about `center` (default the image center), with `fill` outside."""
+
+    _name = "RandomRotation"
+
+    def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand: bool = False,
+                 center=None, fill=0):
+        if expand:
+            raise ValueError("RandomRotation(expand=True) changes the image size and cannot be "
+                             "fused yet; use expand=False")
+        super().__init__(degrees=_angle_range(degrees, "degrees"),
+                         interpolation=_interpolation(interpolation), center=_center(center),
+                         fill=_warp_fill(fill, none_allowed=True))
+
+
+class RandomAffine(Transform):
+    """Rotation (angle ~ U(degrees)), translation (up to `translate` fractions of the size,
+    rounded), scale ~ U(scale) and shears ~ U(shear) about `center`, as torchvision draws
+    them."""
+
+    _name = "RandomAffine"
+
+    def __init__(self, degrees, translate=None, scale=None, shear=None,
+                 interpolation=InterpolationMode.NEAREST, fill=0, center=None):
+        if translate is not None:
+            if not isinstance(translate, (list, tuple)) or len(translate) != 2:
+                raise ValueError("translate should be a sequence of length 2")
+            if any(not (0.0 <= t <= 1.0) for t in translate):
+                raise ValueError("translation values should be between 0 and 1")
+        if scale is not None:
+            if not isinstance(scale, (list, tuple)) or len(scale) != 2:
+                raise ValueError("scale should be a sequence of length 2")
+            if any(v <= 0 for v in scale):
+                raise ValueError("scale values should be positive")
+        shears = [0.0, 0.0, 0.0, 0.0]
+        if shear is not None:
+            r = _angle_range(shear, "shear", sizes=(2, 4))
+            shears[:len(r)] = r
+        super().__init__(degrees=_angle_range(degrees, "degrees"),
+                         translate=[float(t) for t in translate] if translate else [0.0, 0.0],
+                         scale=[float(v) for v in scale] if scale else [1.0, 1.0],
+                         shear=shears, interpolation=_interpolation(interpolation),
+                         center=_center(center), fill=_warp_fill(fill, none_allowed=True))
+
+
+class AutoAugment(Transform):
+    """AutoAugment with torchvision's ImageNet policy: one of its 25 sub-policies, each op
+    applied with its probability and magnitude (signed at random)."""
+
+    _name = "AutoAugment"
+
+    def __init__(self, policy=AutoAugmentPolicy.IMAGENET,
+                 interpolation=InterpolationMode.NEAREST, fill=None):
+        name = getattr(policy, "value", policy)
+        if name != "imagenet":
+            raise ValueError(f"AutoAugment policy {policy!r} cannot be fused yet (only "
+                             "AutoAugmentPolicy.IMAGENET)")
+        super().__init__(interpolation=_interpolation(interpolation),
+                         fill=_warp_fill(fill, none_allowed=True))
+
+
+class RandAugment(Transform):
+    """`num_ops` ops drawn uniformly from torchvision's RandAugment space, each at bin
+    `magnitude` of `num_magnitude_bins` (signed at random)."""
+
+    _name = "RandAugment"
+
+    def __init__(self, num_ops: int = 2, magnitude: int = 9, num_magnitude_bins: int = 31,
+                 interpolation=InterpolationMode.NEAREST, fill=None):
+        if isinstance(num_ops, bool) or not isinstance(num_ops, int) or num_ops < 0:
+            raise ValueError(f"num_ops should be a non-negative integer, but got {num_ops} "
+                             "instead.")
+        super().__init__(num_ops=num_ops, magnitude=_int(magnitude, "magnitude"),
+                         num_magnitude_bins=_int(num_magnitude_bins, "num_magnitude_bins"),
+                         interpolation=_interpolation(interpolation),
+                         fill=_warp_fill(fill, none_allowed=True))
+
+
+class TrivialAugmentWide(Transform):
+    """One op drawn uniformly from torchvision's TrivialAugmentWide space, at a uniform
+    magnitude bin (signed at random)."""
+
+    _name = "TrivialAugmentWide"
+
+    def __init__(self, num_magnitude_bins: int = 31, interpolation=InterpolationMode.NEAREST,
+                 fill=None):
+        super().__init__(num_magnitude_bins=_int(num_magnitude_bins, "num_magnitude_bins"),
+                         interpolation=_interpolation(interpolation),
+                         fill=_warp_fill(fill, none_allowed=True))
+
+
+class AugMix(Transform):
+    """AugMix: `mixture_width` chains of 1-3 (or `chain_depth`) ops at severity up to
+    `severity`, blended with Dirichlet(alpha) weights and then with the original by a
+    Beta(alpha, alpha) weight, in float32 as torchvision does."""
+
+    _name = "AugMix"
+
+    def __init__(self, severity: int = 3, mixture_width: int = 3, chain_depth: int = -1,
+                 alpha: float = 1.0, all_ops: bool = True,
+                 interpolation=InterpolationMode.BILINEAR, fill=None):
+        if not (1 <= severity <= 10):
+            raise ValueError(f"The severity must be between [1, 10]. Got {severity} instead.")
+        super().__init__(severity=_int(severity, "severity"),
+                         mixture_width=_int(mixture_width, "mixture_width"),
+                         chain_depth=_int(chain_depth, "chain_depth"), alpha=float(alpha),
+                         all_ops=bool(all_ops), interpolation=_interpolation(interpolation),
+                         fill=_warp_fill(fill, none_allowed=True))
+
+
+_PIXEL_STEPS = {
+    "ColorJitter", "Grayscale", "RandomGrayscale", "GaussianBlur", "RandomInvert",
+    "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness", "RandomAutocontrast",
+    "RandomEqualize", "RandomRotation", "RandomAffine", "AutoAugment", "RandAugment",
+    "TrivialAugmentWide", "AugMix", "RandomApply", "RandomChoice", "RandomOrder", "Compose",
+}
+
+
+class _RandomContainer(Transform):
+    """RandomApply / RandomChoice / RandomOrder: a group of pixel transforms, run as drawn."""
+
+    def __init__(self, transforms, **args):
+        if isinstance(transforms, Transform) and not isinstance(transforms, Compose):
+            transforms = [transforms]
+        elif isinstance(transforms, Compose):
+            transforms = transforms.transforms
+        if not isinstance(transforms, (list, tuple)):
+            raise TypeError("Argument transforms should be a sequence of callables")
+        self.transforms = [t if isinstance(t, Transform) else _convert(t, "error")
+                           for t in transforms]
+        self._children = []
+        for t in self.transforms:
+            steps = t._steps()
+            for name, step_args in steps:
+                if name not in _PIXEL_STEPS:
+                    raise ValueError(f"{name} cannot be fused yet inside {self._name}: only "
+                                     "colour transforms, the warps and the policies can")
+                if name == "Grayscale" and step_args.get("num_output_channels") == 1:
+                    raise ValueError(f"Grayscale(num_output_channels=1) inside {self._name} "
+                                     "would make batches of mixed channel counts; use 3")
+            units, at = 0, 0  # the child's top-level steps (each with its contents)
+            while at < len(steps):
+                units, at = units + 1, at + 1 + steps[at][1].get("span", 0)
+            if units != 1:  # several steps make one child: a group
+                steps = [("Compose", {"span": len(steps), "children": units})] + steps
+            self._children.append(steps)
+        span = sum(len(c) for c in self._children)
+        self._args = {k: v for k, v in dict(args, span=span, children=len(self._children)).items()
+                      if v is not None}
+        self._param_names = list(_check_transform(self._name, self._args))
+
+    def _steps(self):
+        return [(self._name, dict(self._args))] + [s for c in self._children for s in c]
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in self._args.items()
+                        if k not in ("span", "children"))
+        return f"{type(self).__name__}({self.transforms!r}{extra})"
+
+
+class RandomApply(_RandomContainer):
+    """Runs `transforms` in order with probability p (torchvision's RandomApply)."""
+
+    _name = "RandomApply"
+
+    def __init__(self, transforms, p: float = 0.5):
+        super().__init__(transforms, p=_probability(p))
+
+
+class RandomChoice(_RandomContainer):
+    """Runs one of `transforms`, drawn with probabilities `p` (normalised; default uniform)."""
+
+    _name = "RandomChoice"
+
+    def __init__(self, transforms, p=None):
+        if isinstance(transforms, (list, tuple)) and transforms and all(
+                isinstance(t, _BatchMix) for t in transforms):
+            # A choice of batch transforms (MixUp / CutMix): for batch_transforms=.
+            self.transforms, self.p = list(transforms), p
+            batch_spec_of(self)  # checks p and num_classes now
+            return
+        if p is not None:
+            if not isinstance(p, (list, tuple)) or len(p) != len(transforms):
+                raise ValueError("Length of p doesn't match the number of transforms: "
+                                 f"{len(p) if isinstance(p, (list, tuple)) else p!r} != "
+                                 f"{len(transforms)}")
+            p = [float(v) for v in p]
+            if any(not math.isfinite(v) or v < 0 for v in p) or sum(p) <= 0:
+                raise ValueError(f"p must hold non-negative numbers that do not sum to zero, "
+                                 f"got {p!r}")
+            p = [v / sum(p) for v in p]  # torchvision normalises p
+        super().__init__(transforms, weights=p)
+
+
+class RandomOrder(_RandomContainer):
+    """Runs all of `transforms` in a uniformly random order."""
+
+    _name = "RandomOrder"
+
+    def __init__(self, transforms):
+        super().__init__(transforms)
 
 
 def _antialias(antialias) -> None:
@@ -468,11 +745,27 @@ class TransformPlan(NamedTuple):
     in the source image); RandomCrop top/left (in the padded image); the flips' and Random*
     transforms' ``applied`` (bool); ColorJitter ``order`` (B, 4: the order of brightness 0,
     contrast 1, saturation 2, hue 3) and the factors (NaN when not jittered); GaussianBlur
-    ``sigma``; RandomErasing ``applied`` and the box top/left/height/width."""
+    ``sigma``; RandomErasing ``applied`` and the box top/left/height/width; RandomRotation
+    ``angle``; RandomAffine angle/translate_x/translate_y/scale/shear_x/shear_y; the policies'
+    ``op`` (indices into AUGMENT_OPS) and signed ``magnitude`` (AutoAugment also ``policy`` and
+    ``applied``, AugMix ``weight`` and ``depth``); RandomApply ``applied``, RandomChoice
+    ``choice``, RandomOrder ``order``. Fields named ``name.i`` in the C++ plan stack into one
+    (B, ...) array."""
 
     indices: np.ndarray
     params: dict
     batch: dict = {}
+
+
+_INT_FIELDS = {"top", "left", "height", "width", "order", "op", "policy", "choice", "depth"}
+
+
+def _field(name: str, a: np.ndarray) -> np.ndarray:
+    if name == "applied":
+        return a != 0
+    if name in _INT_FIELDS:
+        return a.astype(np.int64)
+    return a
 
 
 def _plan(indices, steps, batch=()) -> TransformPlan:
@@ -484,18 +777,21 @@ def _plan(indices, steps, batch=()) -> TransformPlan:
         while key in params:
             key, n = f"{name}#{n}", n + 1
         fields: dict[str, np.ndarray] = {}
-        order = [np.asarray(v) for f, v in columns if f.startswith("order")]
+        # "name.i.j" columns (and ColorJitter's "order0".."order3") stack into (B, ...) arrays.
+        stacked: dict[str, list[tuple[tuple[int, ...], np.ndarray]]] = {}
         for f, v in columns:
-            if f.startswith("order"):
-                continue
             a = np.asarray(v, np.float64)
-            if f == "applied":
-                a = a != 0
-            elif f in ("top", "left", "height", "width"):
-                a = a.astype(np.int64)
-            fields[f] = a
-        if order:
-            fields["order"] = np.stack(order, axis=1).astype(np.int64)
+            if "." in f or (f.startswith("order") and f[5:].isdigit()):
+                base, *rest = f.split(".") if "." in f else ("order", f[5:])
+                stacked.setdefault(base, []).append((tuple(int(r) for r in rest), a))
+            else:
+                fields[f] = _field(f, a)
+        for base, parts in stacked.items():
+            shape = tuple(max(ix[d] for ix, _ in parts) + 1 for d in range(len(parts[0][0])))
+            out = np.zeros((len(parts[0][1]),) + shape, np.float64)
+            for ix, a in parts:
+                out[(slice(None),) + ix] = a
+            fields[base] = _field(base, out)
         params[key] = fields
     return TransformPlan(np.asarray(indices, np.int64), params, dict(batch))
 
@@ -505,7 +801,9 @@ _SAME_NAME = {
     "RandomResizedCrop", "Resize", "CenterCrop", "RandomCrop", "Pad", "RandomHorizontalFlip",
     "RandomVerticalFlip", "ColorJitter", "Grayscale", "RandomGrayscale", "GaussianBlur",
     "RandomInvert", "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness",
-    "RandomAutocontrast", "RandomEqualize", "Normalize", "RandomErasing",
+    "RandomAutocontrast", "RandomEqualize", "Normalize", "RandomErasing", "RandomRotation",
+    "RandomAffine", "AutoAugment", "RandAugment", "TrivialAugmentWide", "AugMix", "RandomApply",
+    "RandomChoice", "RandomOrder",
 }
 
 
@@ -568,6 +866,30 @@ def _convert(t, fallback: str) -> Transform:
         return RandomAdjustSharpness(a["sharpness_factor"], p=a["p"])
     if name == "Normalize":
         return Normalize(list(a["mean"]), list(a["std"]))
+    if name == "RandomRotation":
+        return RandomRotation(list(a["degrees"]), a["interpolation"], a["expand"], a["center"],
+                              a["fill"])
+    if name == "RandomAffine":
+        return RandomAffine(list(a["degrees"]), a["translate"], a["scale"],
+                            list(a["shear"]) if a["shear"] is not None else None,
+                            a["interpolation"], a["fill"], a["center"])
+    if name == "AutoAugment":
+        return AutoAugment(a["policy"], a["interpolation"], a["fill"])
+    if name == "RandAugment":
+        return RandAugment(a["num_ops"], a["magnitude"], a["num_magnitude_bins"],
+                           a["interpolation"], a["fill"])
+    if name == "TrivialAugmentWide":
+        return TrivialAugmentWide(a["num_magnitude_bins"], a["interpolation"], a["fill"])
+    if name == "AugMix":
+        return AugMix(a["severity"], a["mixture_width"], a["chain_depth"], a["alpha"],
+                      a["all_ops"], a["interpolation"], a["fill"])
+    if name in ("RandomApply", "RandomChoice", "RandomOrder"):
+        children = [_convert(x, fallback) for x in t.transforms]
+        if name == "RandomApply":
+            return RandomApply(children, p=a["p"])
+        if name == "RandomChoice":
+            return RandomChoice(children, p=list(a["p"]) if a.get("p") is not None else None)
+        return RandomOrder(children)
     if name == "RandomErasing":
         value = a.get("value")
         if value is None or isinstance(value, str):

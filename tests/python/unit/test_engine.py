@@ -222,8 +222,9 @@ def test_stats_say_what_was_delivered_and_which_side_waits(make):
 
 
 @pytest.mark.parametrize("cls,name,python_only", [
-    # transforms is a pipeline (compiled by the core's TransformProgram), not an option row.
-    (nc.Loader, "Loader", {"images", "labels", "output", "pin_memory", "transforms"}),
+    # transforms and batch_transforms are pipelines (compiled by the core), not option rows.
+    (nc.Loader, "Loader", {"images", "labels", "output", "pin_memory", "transforms",
+                           "batch_transforms"}),
     (nc.SequenceLoader, "SequenceLoader", {"data", "output", "pin_memory"}),
 ])
 def test_python_signatures_and_docstrings_follow_the_cpp_option_declarations(cls, name,

@@ -1,18 +1,53 @@
-// The pixel steps of a transforms pipeline, dispatched to the colour kernels with each sample's
-// drawn parameters (ColorJitter's order and factors, the Random* transforms' coin, the blur's
-// sigma).
+// The pixel steps of a transforms pipeline, dispatched to the colour kernels and the
+// augmentation policies with each sample's drawn parameters (ColorJitter's order and factors,
+// the Random* transforms' coin, the blur's sigma, the policies' ops), RandomApply, RandomChoice
+// and RandomOrder running their transforms as drawn.
 #include "nocopy/pipeline/ops/pixel_steps.hpp"
 
+#include <array>
 #include <cmath>
 
 namespace nocopy {
 
-void run_pixel_steps(const TransformProgram& program, std::span<const double> params,
-                     PixelImage image, PixelScratch& scratch) {
+namespace {
+
+void run_steps(const TransformProgram& program, std::span<const double> params, size_t first,
+               size_t last, PixelImage image, PixelScratch& scratch);
+
+/// Runs step k and its contents (a group's transforms); returns the step after them.
+size_t run_step(const TransformProgram& program, std::span<const double> params, size_t k,
+                PixelImage image, PixelScratch& scratch) {
   const std::vector<TransformStep>& steps = program.steps();
-  for (size_t k = 0; k < steps.size(); ++k) {
-    const TransformStep& s = steps[k];
-    const double* v = params.data() + program.parameter_offset(k);
+  const TransformStep& s = steps[k];
+  const double* v = params.data() + program.parameter_offset(k);
+  const size_t end = k + 1 + static_cast<size_t>(s.span);
+  if (is_augment_policy(s.kind)) {
+    apply_augment_step(s, v, image, scratch);
+    return end;
+  }
+  if (s.kind == StepKind::RandomApply || s.kind == StepKind::Compose) {
+    if (s.kind == StepKind::Compose || v[0] != 0.0) {
+      run_steps(program, params, k + 1, end, image, scratch);
+    }
+    return end;
+  }
+  if (s.kind == StepKind::RandomChoice || s.kind == StepKind::RandomOrder) {
+    std::array<size_t, 64> child{};  // where each direct child starts
+    size_t n = 0;
+    for (size_t c = k + 1; c < end && n < child.size();
+         c += 1 + static_cast<size_t>(steps[c].span)) {
+      child[n++] = c;
+    }
+    if (s.kind == StepKind::RandomChoice) {
+      run_step(program, params, child[static_cast<size_t>(v[0])], image, scratch);
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        run_step(program, params, child[static_cast<size_t>(v[i])], image, scratch);
+      }
+    }
+    return end;
+  }
+  {
     switch (s.kind) {
       case StepKind::ColorJitter:
         for (size_t i = 0; i < 4; ++i) {
@@ -59,6 +94,19 @@ void run_pixel_steps(const TransformProgram& program, std::span<const double> pa
         break;
     }
   }
+  return end;
+}
+
+void run_steps(const TransformProgram& program, std::span<const double> params, size_t first,
+               size_t last, PixelImage image, PixelScratch& scratch) {
+  for (size_t k = first; k < last;) k = run_step(program, params, k, image, scratch);
+}
+
+}  // namespace
+
+void run_pixel_steps(const TransformProgram& program, std::span<const double> params,
+                     PixelImage image, PixelScratch& scratch) {
+  run_steps(program, params, 0, program.steps().size(), image, scratch);
 }
 
 }  // namespace nocopy

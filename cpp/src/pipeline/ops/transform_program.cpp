@@ -9,6 +9,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "nocopy/pipeline/ops/augment_policies.hpp"
 #include "nocopy/pipeline/sampling/random_streams.hpp"
 
 namespace nocopy {
@@ -38,6 +39,16 @@ constexpr KindName kKindNames[] = {
     {StepKind::RandomAdjustSharpness, "RandomAdjustSharpness"},
     {StepKind::RandomAutocontrast, "RandomAutocontrast"},
     {StepKind::RandomEqualize, "RandomEqualize"},
+    {StepKind::RandomRotation, "RandomRotation"},
+    {StepKind::RandomAffine, "RandomAffine"},
+    {StepKind::AutoAugment, "AutoAugment"},
+    {StepKind::RandAugment, "RandAugment"},
+    {StepKind::TrivialAugmentWide, "TrivialAugmentWide"},
+    {StepKind::AugMix, "AugMix"},
+    {StepKind::RandomApply, "RandomApply"},
+    {StepKind::RandomChoice, "RandomChoice"},
+    {StepKind::RandomOrder, "RandomOrder"},
+    {StepKind::Compose, "Compose"},
     {StepKind::ToDtype, "ToDtype"},
     {StepKind::Normalize, "Normalize"},
     {StepKind::RandomErasing, "RandomErasing"},
@@ -46,6 +57,18 @@ constexpr KindName kKindNames[] = {
 
 /// The first stream of the transform steps; step k's draw d uses kStepStreams + 64 * k + d.
 constexpr auto kStepStreams = static_cast<uint64_t>(RandomStream::TransformStepBase);
+
+/// The first stream of the policy and warp steps; step k's words are kPolicyStreams +
+/// k * kPolicyWords + d.
+constexpr uint64_t kPolicyStreams = 0x50410000000000ull;
+
+/// Most direct children of RandomApply, RandomChoice and RandomOrder.
+constexpr int64_t kMaxChildren = 64;
+
+bool is_container(StepKind k) {
+  return k == StepKind::RandomApply || k == StepKind::RandomChoice || k == StepKind::RandomOrder ||
+         k == StepKind::Compose;
+}
 
 /// Largest size or padding a step accepts (larger would not fit a batch anyway).
 constexpr int64_t kMaxSide = int64_t{1} << 20;
@@ -191,7 +214,19 @@ std::string_view step_kind_name(StepKind kind) {
 }
 
 std::vector<std::string> step_parameter_names(const TransformStep& s) {
+  if (is_augment_policy(s.kind)) return augment_parameter_names(s);
   switch (s.kind) {
+    case StepKind::RandomApply:
+      return {"applied"};
+    case StepKind::RandomChoice:
+      return {"choice"};
+    case StepKind::RandomOrder: {
+      std::vector<std::string> names;
+      for (int64_t k = 0; k < s.children; ++k) names.push_back("order." + std::to_string(k));
+      return names;
+    }
+    case StepKind::Compose:
+      return {};
     case StepKind::RandomResizedCrop:
       return {"top", "left", "height", "width"};
     case StepKind::RandomCrop:
@@ -227,7 +262,30 @@ void validate_step(const TransformStep& s) {
         s, "size must be positive (at most " + std::to_string(kMaxSide) + ")");
   };
   for (double f : s.fill) require(finite(f), s, "fill must be finite");
+  if (is_augment_policy(s.kind)) return validate_augment_step(s);
+  require(!s.fill.empty(), s, "fill=None is not supported here; give a number");
   switch (s.kind) {
+    case StepKind::RandomApply:
+    case StepKind::RandomChoice:
+    case StepKind::RandomOrder:
+    case StepKind::Compose: {
+      require(s.span >= 0 && s.children >= 0 && s.children <= s.span && s.children <= kMaxChildren,
+              s, "at most " + std::to_string(kMaxChildren) + " transforms");
+      const bool pick = s.kind == StepKind::RandomChoice || s.kind == StepKind::RandomOrder;
+      require(!pick || s.children >= 1, s, "needs at least one transform");
+      if (s.kind == StepKind::RandomChoice && !s.weights.empty()) {
+        require(static_cast<int64_t>(s.weights.size()) == s.children, s,
+                "Length of p doesn't match the number of transforms: " +
+                    std::to_string(s.weights.size()) + " != " + std::to_string(s.children));
+        double total = 0.0;
+        for (double w : s.weights) {
+          require(finite(w) && w >= 0.0, s, "p must hold finite, non-negative numbers");
+          total += w;
+        }
+        require(total > 0.0, s, "p must not sum to zero");
+      }
+      break;
+    }
     case StepKind::RandomResizedCrop: {
       positive_size(false);
       ResizedCropRange r{s.scale[0], s.scale[1], s.ratio[0], s.ratio[1]};
@@ -327,9 +385,33 @@ TransformProgram::TransformProgram(std::vector<TransformStep> steps, int64_t cha
   output_channels_ = channels;
   output_dtype_ = source_dtype;
   std::vector<double> mean, std;
+  std::vector<size_t> open_groups;  // where each enclosing RandomApply / Choice / Order ends
   for (size_t k = 0; k < steps_.size(); ++k) {
     const TransformStep& s = steps_[k];
     validate_step(s);
+    while (!open_groups.empty() && open_groups.back() <= k) open_groups.pop_back();
+    if (!open_groups.empty()) {
+      size_t group = k;
+      while (group-- > 0 && !(is_container(steps_[group].kind) &&
+                              group + 1 + static_cast<size_t>(steps_[group].span) > k)) {
+      }
+      const std::string where(step_kind_name(steps_[group].kind));
+      require(stage_of(s.kind) == Stage::Pixel, s,
+              "cannot be fused yet inside " + where +
+                  " (only colour transforms and the augmentation policies can)");
+      require(!(s.kind == StepKind::Grayscale && s.num_output_channels == 1), s,
+              "num_output_channels=1 inside " + where + " would make mixed channel counts");
+    }
+    if (is_container(s.kind)) {
+      const size_t end = k + 1 + static_cast<size_t>(s.span);
+      require(end <= steps_.size() && (open_groups.empty() || end <= open_groups.back()), s,
+              "its transforms run past the end of the pipeline");
+      int64_t count = 0;
+      size_t c = k + 1;
+      for (; c < end; c += 1 + static_cast<size_t>(steps_[c].span)) ++count;
+      require(c == end && count == s.children, s, "its transforms are malformed");
+      open_groups.push_back(end);
+    }
     offsets_.push_back(parameter_count_);
     parameter_count_ += static_cast<int64_t>(step_parameter_names(s).size());
     const Stage stage = stage_of(s.kind);
@@ -366,6 +448,9 @@ TransformProgram::TransformProgram(std::vector<TransformStep> steps, int64_t cha
                 "num_output_channels=1 would make batches of mixed channel counts; use 3");
         output_channels_ = 1;
       }
+      require(!is_augment_policy(s.kind) || s.fill.size() <= 1 ||
+                  static_cast<int64_t>(s.fill.size()) == channels_,
+              s, "fill needs 1 or " + std::to_string(channels_) + " values");
       has_pixel_steps_ = true;
     }
     if (stage == Stage::Output) {
@@ -472,7 +557,39 @@ SampleParameters TransformProgram::draw(uint64_t seed, uint64_t epoch, uint64_t 
       return counter_hash(seed, epoch, position, kStepStreams + 64 * k + d);
     };
     auto coin = [&](uint64_t d) { return unit(bits(d)) < s.p; };
+    if (is_augment_policy(s.kind)) {
+      const DrawKey key{seed, epoch, position, kPolicyStreams + kPolicyWords * k};
+      draw_augment_step(s, key, h, w, v);
+      continue;
+    }
     switch (s.kind) {
+      case StepKind::RandomChoice: {
+        double total = 0.0;
+        for (int64_t c = 0; c < s.children; ++c) {
+          total += s.weights.empty() ? 1.0 : s.weights[static_cast<size_t>(c)];
+        }
+        const double u = unit(bits(0)) * total;
+        double cumulative = 0.0;
+        int64_t pick = s.children - 1;
+        for (int64_t c = 0; c < s.children; ++c) {
+          const double weight = s.weights.empty() ? 1.0 : s.weights[static_cast<size_t>(c)];
+          cumulative += weight;
+          if (u < cumulative && weight > 0.0) {
+            pick = c;
+            break;
+          }
+        }
+        v[0] = static_cast<double>(pick);
+        break;
+      }
+      case StepKind::RandomOrder: {
+        for (int64_t c = 0; c < s.children; ++c) v[c] = static_cast<double>(c);
+        for (auto i = static_cast<uint64_t>(s.children - 1); i > 0; --i) {
+          const auto j = static_cast<size_t>(bounded(bits(i), i + 1));
+          std::swap(v[i], v[j]);
+        }
+        break;
+      }
       case StepKind::RandomResizedCrop: {
         const ResizedCropRange r{s.scale[0], s.scale[1], s.ratio[0], s.ratio[1]};
         const CropWindow win = random_resized_window(seed, epoch, position, h, w, r);

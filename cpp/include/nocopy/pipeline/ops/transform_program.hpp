@@ -48,6 +48,16 @@ enum class StepKind : uint8_t {
   RandomAdjustSharpness,
   RandomAutocontrast,
   RandomEqualize,
+  RandomRotation,
+  RandomAffine,
+  AutoAugment,
+  RandAugment,
+  TrivialAugmentWide,
+  AugMix,
+  RandomApply,
+  RandomChoice,
+  RandomOrder,
+  Compose,
   ToDtype,
   Normalize,
   RandomErasing,
@@ -105,6 +115,26 @@ struct TransformStep {
   std::vector<double> mean, std;
   /// Lambda's function.
   std::shared_ptr<const SampleFunction> function;
+  /// RandomRotation's and RandomAffine's angle range (degrees), RandomAffine's largest
+  /// translations as fractions of the width and height, and its shear ranges (x min, x max,
+  /// y min, y max; degrees). RandomAffine's scale range is `scale`.
+  std::array<double, 2> degrees{0.0, 0.0}, translate{0.0, 0.0};
+  std::array<double, 4> shear{0.0, 0.0, 0.0, 0.0};
+  /// The warps' pivot (x, y) in pixel coordinates, when has_center (else the image center).
+  std::array<double, 2> center{0.0, 0.0};
+  bool has_center = false;
+  /// The policies' settings, as torchvision names them (RandAugment: num_ops, magnitude,
+  /// num_magnitude_bins; AugMix: severity, mixture_width, chain_depth, alpha, all_ops). The
+  /// warps' and policies' fill is `fill`, empty for torchvision's fill=None.
+  int64_t num_ops = 2, magnitude = 9, num_magnitude_bins = 31;
+  int64_t severity = 3, mixture_width = 3, chain_depth = -1;
+  double alpha = 1.0;
+  bool all_ops = true;
+  /// RandomApply, RandomChoice, RandomOrder and Compose (a group inside them): the `span`
+  /// steps after this one are its contents, `children` of them its direct children (each with
+  /// its own contents); RandomChoice's `weights` (empty: uniform).
+  int64_t span = 0, children = 0;
+  std::vector<double> weights;
 };
 
 /// The names of the parameters a step draws per sample (what plan(i) reports for it).

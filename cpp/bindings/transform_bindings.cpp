@@ -2,6 +2,7 @@
 // pair built by the Python classes, turned into TransformSteps (the C++ core checks them), and
 // the check seam the classes call when they are constructed.
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 #include <limits>
 #include <stdexcept>
@@ -141,6 +142,8 @@ TransformStep step_from(nb::handle name_obj, nb::handle args_obj) {
       reals(s.mean);
     } else if (k == "std") {
       reals(s.std);
+    } else if (k == "random_value") {
+      s.random_value = bool_arg(value, what);
     } else if (k == "fn") {
       s.function = python_sample_function(value);
     } else if (k == "degrees") {
@@ -238,6 +241,17 @@ void bind_transforms(nb::module_& m) {
       nb::arg("name"), nb::arg("args"),
       "Checks one transform's arguments (ValueError / TypeError naming them); returns the "
       "names of the parameters it draws per sample.");
+  m.def(
+      "_erasing_noise",
+      [](nb::handle seed, nb::handle count) {
+        const uint64_t s = uint64_arg(seed, "noise_seed");
+        const int64_t n = int64_arg(count, "count");
+        if (n < 0 || n > (int64_t{1} << 30)) throw std::invalid_argument("count out of range");
+        std::vector<float> out(static_cast<size_t>(n));
+        erasing_noise(s, out);
+        return out;
+      },
+      nb::arg("seed"), nb::arg("count"), "RandomErasing's noise values for `seed` (a list).");
   m.def(
       "_check_batch_transforms", [](nb::handle spec) { batch_mix_from(spec); }, nb::arg("spec"),
       "Checks batch transforms given as (num_classes, [(name, alpha, weight)]).");

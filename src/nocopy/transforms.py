@@ -42,7 +42,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._dtypes import dtype_name
-from ._nocopy import _check_batch_transforms, _check_transform
+from ._nocopy import _check_batch_transforms, _check_transform, _erasing_noise
 
 __all__ = [
     "Transform", "Compose", "RandomResizedCrop", "Resize", "CenterCrop", "RandomCrop", "Pad",
@@ -51,7 +51,7 @@ __all__ = [
     "RandomAutocontrast", "RandomEqualize", "ToDtype", "Normalize", "RandomErasing",
     "RandomRotation", "RandomAffine", "AutoAugment", "RandAugment", "TrivialAugmentWide",
     "AugMix", "RandomApply", "RandomChoice", "RandomOrder", "InterpolationMode",
-    "AutoAugmentPolicy", "AUGMENT_OPS", "MixUp", "CutMix", "Lambda", "from_torchvision",
+    "AutoAugmentPolicy", "AUGMENT_OPS", "MixUp", "CutMix", "Lambda", "erasing_noise", "from_torchvision",
     "TransformPlan",
 ]
 
@@ -385,18 +385,21 @@ class Normalize(Transform):
 
 class RandomErasing(Transform):
     """With probability p, a rectangle of area fraction ~ U(scale) and log-uniform aspect
-    `ratio` set to `value` (a number or one per channel)."""
+    `ratio` set to `value` (a number or one per channel), or with value="random" to standard
+    normal noise (reproducible: plan(i) reports its ``noise_seed``)."""
 
     _name = "RandomErasing"
 
     def __init__(self, p: float = 0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0,
                  inplace: bool = False):
         del inplace
-        if isinstance(value, str):
-            raise ValueError("value='random' is not supported yet; give a number or one per "
-                             "channel")
+        random_value = isinstance(value, str)
+        if random_value and value != "random":
+            raise ValueError(f"If value is str, it should be 'random', got {value!r}")
         super().__init__(p=_probability(p), scale=_pair(scale, "scale"),
-                         ratio=_pair(ratio, "ratio"), fill=_fill(value, "value"))
+                         ratio=_pair(ratio, "ratio"),
+                         fill=[0.0] if random_value else _fill(value, "value"),
+                         random_value=random_value or None)
 
 
 class Lambda(Transform):
@@ -757,7 +760,16 @@ class TransformPlan(NamedTuple):
     batch: dict = {}
 
 
-_INT_FIELDS = {"top", "left", "height", "width", "order", "op", "policy", "choice", "depth"}
+_INT_FIELDS = {"top", "left", "height", "width", "order", "op", "policy", "choice", "depth",
+               "noise_seed"}
+
+
+def erasing_noise(noise_seed: int, shape) -> np.ndarray:
+    """The standard normal values RandomErasing(value="random") wrote into a box of `shape`
+    (C, h, w) for the ``noise_seed`` that plan(i) reports (float32, C-contiguous)."""
+    shape = tuple(int(v) for v in shape)
+    count = int(np.prod(shape))
+    return np.asarray(_erasing_noise(int(noise_seed), count), np.float32).reshape(shape)
 
 
 def _field(name: str, a: np.ndarray) -> np.ndarray:
@@ -892,9 +904,9 @@ def _convert(t, fallback: str) -> Transform:
         return RandomOrder(children)
     if name == "RandomErasing":
         value = a.get("value")
-        if value is None or isinstance(value, str):
-            raise ValueError("RandomErasing(value='random') cannot be fused yet; give a number")
-        return RandomErasing(a["p"], list(a["scale"]), list(a["ratio"]), list(np.atleast_1d(value)))
+        value = "random" if value is None or isinstance(value, str) else list(
+            np.atleast_1d(value))
+        return RandomErasing(a["p"], list(a["scale"]), list(a["ratio"]), value)
     raise ValueError(f"{name} cannot be fused into the loader yet")  # pragma: no cover
 
 

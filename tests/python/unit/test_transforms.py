@@ -385,7 +385,7 @@ def test_pipelines_that_cannot_run_are_clear_errors(tmp_path):
     (lambda: T.ToDtype("int32"), ValueError, "dtype"),
     (lambda: T.Normalize([0.5, 0.5], [0.5, 0.0]), ValueError, "std"),
     (lambda: T.RandomErasing(scale=(0.5, 0.1)), ValueError, "scale"),
-    (lambda: T.RandomErasing(value="random"), ValueError, "random"),
+    (lambda: T.RandomErasing(value="noise"), ValueError, "random"),
     (lambda: T.Compose(T.CenterCrop(3)), TypeError, "sequence"),
 ])
 def test_bad_arguments_fail_when_the_transform_is_built(make, exc, match):
@@ -537,3 +537,23 @@ def test_colour_and_erasing_draws_follow_torchvision():
     assert ours["applied"].all()
     for field, key in [("height", "h"), ("width", "w"), ("top", "i"), ("left", "j")]:
         assert _ks(ours[field], np.array([b[key] for b in boxes])) < crit, field
+
+
+def test_random_erasing_noise_is_reproducible_from_the_plan():
+    transforms = [T.CenterCrop(30), T.ToDtype("float32", scale=True),
+                  T.RandomErasing(1.0, scale=(0.1, 0.3), value="random")]
+    for layout in ("CHW", "HWC"):
+        ld = nc.Loader(IMAGES, batch_size=6, transforms=transforms, output="numpy",
+                       layout=layout, num_threads=2, seed=4)
+        x = next(iter(ld))
+        plan = ld.plan(0)
+        e = plan.params["RandomErasing"]
+        for k, i in enumerate(plan.indices):
+            want = _reference(IMAGES[i], transforms[:2], plan.params, k)
+            t, l, h, w = (int(e[f][k]) for f in ("top", "left", "height", "width"))
+            want[:, t:t + h, l:l + w] = T.erasing_noise(e["noise_seed"][k], (3, h, w))
+            got = x[k] if layout == "CHW" else x[k].transpose(2, 0, 1)
+            np.testing.assert_array_equal(got, want)
+    noise = T.erasing_noise(123, (3, 100, 100))
+    assert abs(noise.mean()) < 0.03 and abs(noise.std() - 1) < 0.03
+    assert not np.array_equal(noise, T.erasing_noise(124, (3, 100, 100)))

@@ -73,4 +73,21 @@ void fill_rectangle(void* sample, DType dtype, bool channels_first, int64_t heig
   });
 }
 
+void fill_rectangle_values(void* sample, DType dtype, bool channels_first, int64_t height,
+                           int64_t width, int64_t channels, int64_t top, int64_t left, int64_t h,
+                           int64_t w, const float* values) {
+  visit_dtype<SampleOutputs>(dtype, "fill_rectangle_values", [&]<class T>(dtype_tag<T>) {
+    T* base = static_cast<T*>(sample);
+    for (int64_t c = 0; c < channels; ++c) {
+      for (int64_t y = 0; y < h; ++y) {
+        for (int64_t x = 0; x < w; ++x) {
+          const int64_t at = channels_first ? (c * height + top + y) * width + left + x
+                                            : ((top + y) * width + left + x) * channels + c;
+          store_from_float(base + at, values[(c * h + y) * w + x]);
+        }
+      }
+    }
+  });
+}
+
 }  // namespace nocopy

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "nocopy/pipeline/ops/augment_policies.hpp"
+#include "nocopy/pipeline/sampling/beta_draw.hpp"
 #include "nocopy/pipeline/sampling/random_streams.hpp"
 
 namespace nocopy {
@@ -237,6 +238,7 @@ std::vector<std::string> step_parameter_names(const TransformStep& s) {
     case StepKind::GaussianBlur:
       return {"sigma"};
     case StepKind::RandomErasing:
+      if (s.random_value) return {"applied", "top", "left", "height", "width", "noise_seed"};
       return {"applied", "top", "left", "height", "width"};
     case StepKind::RandomHorizontalFlip:
     case StepKind::RandomVerticalFlip:
@@ -657,6 +659,8 @@ SampleParameters TransformProgram::draw(uint64_t seed, uint64_t epoch, uint64_t 
           v[2] = static_cast<double>(bounded(bits(4 + 4 * a), static_cast<uint64_t>(w - ew + 1)));
           v[3] = static_cast<double>(eh);
           v[4] = static_cast<double>(ew);
+          // value="random": the seed of the box's noise (53 bits: exact in a double).
+          if (s.random_value) v[5] = static_cast<double>(bits(63) >> 11);
           break;
         }
         break;
@@ -667,6 +671,13 @@ SampleParameters TransformProgram::draw(uint64_t seed, uint64_t epoch, uint64_t 
     }
   }
   return out;
+}
+
+void erasing_noise(uint64_t noise_seed, std::span<float> out) {
+  for (size_t k = 0; k < out.size(); ++k) {
+    out[k] = static_cast<float>(
+        normal_from_bits(counter_hash(noise_seed, 0, k, 0), counter_hash(noise_seed, 0, k, 1)));
+  }
 }
 
 void sample_geometry(const TransformProgram& program, std::span<const double> params,

@@ -93,6 +93,7 @@ struct TransformScratch {
   std::vector<uint8_t> resampled, image;
   ResizeScratch resize;
   PixelScratch pixels;
+  std::vector<float> noise;  // RandomErasing(value="random")
 };
 
 }  // namespace
@@ -383,9 +384,16 @@ void ImageProducer::fill_transformed(const BatchPlan& p, size_t k, char* out) co
     if (step.kind != StepKind::RandomErasing) continue;
     const double* v = params.data() + program.parameter_offset(s);
     if (v[0] == 0.0) continue;
-    fill_rectangle(out, dtype, channels_first, out_h, out_w, out_c, static_cast<int64_t>(v[1]),
-                   static_cast<int64_t>(v[2]), static_cast<int64_t>(v[3]),
-                   static_cast<int64_t>(v[4]), step.fill);
+    const auto top = static_cast<int64_t>(v[1]), left = static_cast<int64_t>(v[2]);
+    const auto h = static_cast<int64_t>(v[3]), w = static_cast<int64_t>(v[4]);
+    if (step.random_value) {
+      scratch.noise.resize(static_cast<size_t>(h * w * out_c));
+      erasing_noise(static_cast<uint64_t>(v[5]), scratch.noise);
+      fill_rectangle_values(out, dtype, channels_first, out_h, out_w, out_c, top, left, h, w,
+                            scratch.noise.data());
+    } else {
+      fill_rectangle(out, dtype, channels_first, out_h, out_w, out_c, top, left, h, w, step.fill);
+    }
   }
 }
 

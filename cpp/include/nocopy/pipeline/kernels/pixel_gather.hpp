@@ -26,4 +26,10 @@ void fill_rectangle(void* sample, DType dtype, bool channels_first, int64_t heig
                     int64_t channels, int64_t top, int64_t left, int64_t h, int64_t w,
                     std::span<const double> value);
 
+/// The same rectangle set to `values` instead: h x w x channels floats in CHW order (channel,
+/// then row, then column: torchvision's erase of a (C, h, w) value), converted to the dtype.
+void fill_rectangle_values(void* sample, DType dtype, bool channels_first, int64_t height,
+                           int64_t width, int64_t channels, int64_t top, int64_t left, int64_t h,
+                           int64_t w, const float* values);
+
 }  // namespace nocopy

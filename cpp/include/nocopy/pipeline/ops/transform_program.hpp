@@ -113,6 +113,9 @@ struct TransformStep {
   bool scale_values = false;
   /// Normalize's per-channel mean and std.
   std::vector<double> mean, std;
+  /// RandomErasing(value="random"): the box takes standard normal noise (per element, from
+  /// the sample's drawn noise_seed: erasing_noise) instead of `fill`.
+  bool random_value = false;
   /// Lambda's function.
   std::shared_ptr<const SampleFunction> function;
   /// RandomRotation's and RandomAffine's angle range (degrees), RandomAffine's largest
@@ -191,6 +194,10 @@ class TransformProgram {
   bool has_pixel_steps_ = false;
   std::vector<float> multiplier_, offset_;
 };
+
+/// RandomErasing's noise: `count` standard normal values, a pure function of the sample's
+/// drawn noise_seed (value k from counter_hash(noise_seed, 0, k, 0) and (..., 1)).
+void erasing_noise(uint64_t noise_seed, std::span<float> out);
 
 /// The geometry of one sample: the source window resampled to (resized_h, resized_w), then
 /// the row and column tables that make the output image: each entry a row / column of the

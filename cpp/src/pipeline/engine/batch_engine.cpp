@@ -75,7 +75,9 @@ struct BatchEngine::Job : ChunkedJob {
   std::exception_ptr error;
   std::vector<int64_t> failed;  // on_error Skip: slots of every failing sample
   bool substituted = false;     // on_error Skip: failed slots filled (once, even on a retry)
-  bool finished = false;        // the producer's finish_batch ran (once, even on a retry)
+  // The producer's finish_batch ran (once, even on a retry): set by the last chunk before `done`
+  // or by the consumer after it.
+  bool finished = false;
   std::atomic<int64_t> finished_ns{0};  // when its last chunk ended (clock ticks), for stats
 };
 
@@ -406,7 +408,19 @@ void BatchEngine::run_chunk(const std::shared_ptr<Job>& job, int64_t begin, int6
            !job->finished_ns.compare_exchange_weak(seen, ticks, std::memory_order_relaxed)) {
     }
   }
-  finish_chunk(*job, *sync_);
+  finish_chunk(*job, *sync_, [&] {
+    // The last chunk runs the batch-level work (MixUp / CutMix) here, in a worker, when every
+    // slot was filled; after a failure the consumer does it once the substitutes are in.
+    if (job->cancelled.load(std::memory_order_relaxed) || job->error_pos >= 0) return;
+    char* regions[kMaxOutputs];
+    auto* start = static_cast<char*>(job->buffer->data());
+    for (size_t o = 0; o < slot_bytes_.size(); ++o) regions[o] = start + region_offset_[o];
+    try {
+      producer_->finish_batch(*job->plan, std::span<char* const>(regions, slot_bytes_.size()));
+      job->finished = true;
+    } catch (...) {  // left to the consumer, which reports it
+    }
+  });
 }
 
 void BatchEngine::substitute_failed_locked(Job& job) {

@@ -25,6 +25,10 @@ ChunkSplit split_chunks(int64_t len, size_t threads) {
 
 void finish_chunk(ChunkedJob& job, LoaderLocks& locks) {
   if (job.remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  mark_job_done(job, locks);
+}
+
+void mark_job_done(ChunkedJob& job, LoaderLocks& locks) {
   // Sequentially consistent with the consumer's `consumer_sleeps` then `done`: one of the two
   // sees the other's store, so either the consumer sees done or this sees it sleeping.
   job.done.store(true, std::memory_order_seq_cst);

@@ -115,6 +115,18 @@ void queue_and_publish(ThreadPool& pool, std::deque<std::shared_ptr<Job>>& infli
 /// before it is destroyed.
 void finish_chunk(ChunkedJob& job, LoaderLocks& locks);
 
+/// Marks `job` done and wakes a sleeping consumer (what finish_chunk does for the last chunk).
+void mark_job_done(ChunkedJob& job, LoaderLocks& locks);
+
+/// finish_chunk that first runs `last()` in the last chunk's thread, after every chunk's writes
+/// and before the job is marked done (batch-level work on the finished batch).
+template <class Last>
+void finish_chunk(ChunkedJob& job, LoaderLocks& locks, const Last& last) {
+  if (job.remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  last();
+  mark_job_done(job, locks);
+}
+
 /// Waits on locks.job_done until job.done (`lock` holds locks.state; released while waiting),
 /// for at most `timeout` when given. False when the timeout passed first.
 bool wait_until_done(const ChunkedJob& job, std::unique_lock<std::mutex>& lock, LoaderLocks& locks,

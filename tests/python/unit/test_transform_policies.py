@@ -489,3 +489,64 @@ def test_plans_are_deterministic_and_thread_independent():
     for key in pa.params:
         for field in pa.params[key]:
             assert np.array_equal(pa.params[key][field], pb.params[key][field])
+
+
+def _recipe_reference(image, geometry, plan, k):
+    """The reference recipe's per-sample part rebuilt with torchvision from sample k's plan:
+    the geometry (RandomCrop or RandomResizedCrop, then the flip), TrivialAugmentWide,
+    ToDtype, Normalize and RandomErasing."""
+    p = plan.params
+    x = _chw(image)
+    if "RandomCrop" in p:
+        x = F.crop(x, int(p["RandomCrop"]["top"][k]), int(p["RandomCrop"]["left"][k]), 20, 24)
+    else:
+        r = p["RandomResizedCrop"]
+        x = F.resized_crop(x, int(r["top"][k]), int(r["left"][k]), int(r["height"][k]),
+                           int(r["width"][k]), [20, 24], antialias=True)
+    if p["RandomHorizontalFlip"]["applied"][k]:
+        x = F.horizontal_flip(x)
+    x = _reference(x.permute(1, 2, 0).numpy(), [geometry[2]], p, k)
+    x = F.normalize(F.to_dtype(x, torch.float32, scale=True), [0.485, 0.456, 0.406],
+                    [0.229, 0.224, 0.225])
+    e = p["RandomErasing"]
+    if e["applied"][k]:
+        x = F.erase(x, int(e["top"][k]), int(e["left"][k]), int(e["height"][k]),
+                    int(e["width"][k]), torch.zeros(3, 1, 1))
+    return x
+
+
+@pytest.mark.parametrize("crop", ["RandomCrop", "RandomResizedCrop"])
+def test_the_reference_recipe_from_torchvision_rebuilds_from_its_plan(crop):
+    """torchvision's reference train recipe converted by from_torchvision: each batch equals the
+    recipe run by torchvision with the planned parameters, MixUp / CutMix included (exact with a
+    plain crop, up to float32 rounding of the normalization; with RandomResizedCrop the resample is within one level, which the policy's ops
+    can widen: posterize and solarize jump at thresholds)."""
+    first = (tv.RandomCrop((20, 24)) if crop == "RandomCrop"
+             else tv.RandomResizedCrop((20, 24), antialias=True))
+    theirs = tv.Compose([first, tv.RandomHorizontalFlip(), tv.TrivialAugmentWide(),
+                         tv.ToDtype(torch.float32, scale=True),
+                         tv.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+                         tv.RandomErasing(0.5)])
+    mix = tv.RandomChoice([tv.MixUp(alpha=0.2, num_classes=4), tv.CutMix(alpha=1.0, num_classes=4)])
+    ours = T.from_torchvision(theirs)
+    labels = np.arange(len(RGB)) % 4
+    loader = nc.Loader(RGB, labels, batch_size=4, transforms=ours, batch_transforms=mix,
+                       output="numpy", seed=9)
+    close = []
+    for i, (x, y) in enumerate(loader):
+        plan = loader.plan(i)
+        unmixed = torch.stack([_recipe_reference(RGB[j], ours.transforms, plan, k)
+                               for k, j in enumerate(plan.indices)])
+        b = plan.batch
+        t = (tv.MixUp if b["transform"] == "MixUp" else tv.CutMix)(num_classes=4)
+        params = ({"lam": b["lam"]} if b["transform"] == "MixUp" else
+                  {"box": tuple(int(b[f]) for f in ("x1", "y1", "x2", "y2")),
+                   "lam_adjusted": b["label_lam"]})
+        t.make_params = lambda flat, params=params: dict(params)
+        want_x, want_y = t(unmixed, torch.from_numpy(labels[plan.indices]))
+        np.testing.assert_array_equal(y, want_y.numpy())
+        diff = np.abs(x - want_x.numpy())
+        if crop == "RandomCrop":  # exact up to float32 rounding of the normalization
+            np.testing.assert_allclose(x, want_x.numpy(), rtol=0, atol=1e-5)
+        close.append((diff <= 2 / 255 / 0.224 + 1e-5).mean())
+    assert min(close) >= (1.0 if crop == "RandomCrop" else 0.95), close

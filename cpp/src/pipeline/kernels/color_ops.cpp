@@ -3,9 +3,9 @@
 // (float64 where a fused multiply-add is emulated) in the reference's order of operations.
 // Fused multiply-adds are written explicitly (the reference's "a + alpha * b" is one rounding);
 // everything else is a single float32 operation per step, so results do not depend on the
-// compiler's vectorisation (the build targets the x86-64 baseline, without FMA instructions the
-// compiler could contract a separate multiply and add into, and ISO C++ mode keeps contraction
-// off in the AVX2 clones too).
+// compiler's vectorisation (the build targets the x86-64 baseline, and the AVX2 clones do not
+// enable FMA either, so there are no FMA instructions the compiler could contract a separate
+// multiply and add into; a build with -mfma would change the hue's values).
 //
 // Speed: the per-pixel operators of 3-channel images work on blocks of pixels split into one
 // plane per channel, so that the arithmetic runs over contiguous arrays (vectorised by the
@@ -19,6 +19,10 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "internal/multiversion.hpp"
 
@@ -76,10 +80,72 @@ inline float luma(uint8_t r, uint8_t g, uint8_t b) {
                             fused_multiply_add(static_cast<float>(g), 0.587f, acc));
 }
 
-/// Replaces every value v of the image by lut[v], eight values per 64-bit load and store.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define NOCOPY_LUT_VBMI 1
+/// p[i] = lut[p[i]] for i in [0, n) with AVX-512 VBMI byte permutes: 64 values a step, each
+/// looked up in the table's two 128-byte halves (vpermi2b) and the half picked by the high bit.
+[[gnu::target("avx512f,avx512bw,avx512vbmi")]] void apply_lut_vbmi(uint8_t* p, int64_t n,
+                                                                   const uint8_t* lut) {
+  const __m512i t0 = _mm512_loadu_si512(lut), t1 = _mm512_loadu_si512(lut + 64);
+  const __m512i t2 = _mm512_loadu_si512(lut + 128), t3 = _mm512_loadu_si512(lut + 192);
+  for (int64_t i = 0; i < n; i += 64) {
+    const __mmask64 m = n - i >= 64 ? ~__mmask64{0} : (__mmask64{1} << (n - i)) - 1;
+    const __m512i x = _mm512_maskz_loadu_epi8(m, p + i);
+    const __m512i low = _mm512_permutex2var_epi8(t0, x, t1);   // lut[x & 127]
+    const __m512i high = _mm512_permutex2var_epi8(t2, x, t3);  // lut[128 + (x & 127)]
+    _mm512_mask_storeu_epi8(p + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), low, high));
+  }
+}
+
+/// The 64 values at x looked up in the 256-byte table whose quarters are t[0..3].
+[[gnu::target("avx512f,avx512bw,avx512vbmi")]] inline __m512i lookup_vbmi(const __m512i* t,
+                                                                          __m512i x) {
+  const __m512i low = _mm512_permutex2var_epi8(t[0], x, t[1]);
+  const __m512i high = _mm512_permutex2var_epi8(t[2], x, t[3]);
+  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), low, high);
+}
+
+/// p[i] = luts[i % 3][p[i]] for i in [0, n) (a 3-channel image) with AVX-512 VBMI byte permutes:
+/// each step looks its 64 values up in the three tables and keeps, lane by lane, its channel's.
+[[gnu::target("avx512f,avx512bw,avx512vbmi")]] void apply_channel_luts_vbmi(uint8_t* p, int64_t n,
+                                                                            const Lut* luts) {
+  __m512i t[3][4];
+  for (int c = 0; c < 3; ++c) {
+    for (int q = 0; q < 4; ++q) t[c][q] = _mm512_loadu_si512(luts[c].data() + 64 * q);
+  }
+  // is_channel[phase][c]: the lanes k with (phase + k) % 3 == c, for a step starting at a value
+  // whose channel is `phase`.
+  __mmask64 is_channel[3][3] = {};
+  for (int phase = 0; phase < 3; ++phase) {
+    for (int k = 0; k < 64; ++k) is_channel[phase][(phase + k) % 3] |= __mmask64{1} << k;
+  }
+  for (int64_t i = 0; i < n; i += 64) {
+    const __mmask64 m = n - i >= 64 ? ~__mmask64{0} : (__mmask64{1} << (n - i)) - 1;
+    const __m512i x = _mm512_maskz_loadu_epi8(m, p + i);
+    const __mmask64* pick = is_channel[i % 3];
+    __m512i y = lookup_vbmi(t[0], x);
+    y = _mm512_mask_blend_epi8(pick[1], y, lookup_vbmi(t[1], x));
+    y = _mm512_mask_blend_epi8(pick[2], y, lookup_vbmi(t[2], x));
+    _mm512_mask_storeu_epi8(p + i, m, y);
+  }
+}
+
+/// Whether this CPU runs apply_lut_vbmi.
+bool has_lut_vbmi() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vbmi");
+  return has;
+}
+#endif
+
+/// Replaces every value v of the image by lut[v]: with byte permutes where the CPU has them,
+/// else eight values per 64-bit load and store.
 void apply_lut(ImageU8 image, const Lut& lut) {
   const int64_t n = value_count(image);
   uint8_t* p = image.data;
+#ifdef NOCOPY_LUT_VBMI
+  if (has_lut_vbmi()) return apply_lut_vbmi(p, n, lut.data());
+#endif
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t in = 0, out = 0;
@@ -93,6 +159,9 @@ void apply_lut(ImageU8 image, const Lut& lut) {
 /// Replaces every value v of channel c by luts[c][v].
 void apply_channel_luts(ImageU8 image, const Lut* luts) {
   if (image.channels == 1) return apply_lut(image, luts[0]);
+#ifdef NOCOPY_LUT_VBMI
+  if (has_lut_vbmi()) return apply_channel_luts_vbmi(image.data, value_count(image), luts);
+#endif
   const int64_t pixels = image.height * image.width;
   uint8_t* p = image.data;
   for (int64_t i = 0; i < pixels; ++i, p += 3) {
@@ -192,9 +261,16 @@ NOCOPY_MULTIVERSION void saturate_pixels(uint8_t* p, int64_t pixels, float r, fl
     const int64_t n = std::min(kBlock, pixels - start);
     split(p + 3 * start, n, s);
     block_gray(s, n, gray);
-    blend_plane(s.r, gray, n, r, alpha);
-    blend_plane(s.g, gray, n, r, alpha);
-    blend_plane(s.b, gray, n, r, alpha);
+    for (int64_t i = 0; i < n; ++i) {
+      // fused_multiply_add(gray, alpha, x * r) for the three channels, the exact product once
+      const double weighted_gray = static_cast<double>(gray[i]) * static_cast<double>(alpha);
+      s.r[i] = clamp_truncate(
+          static_cast<float>(weighted_gray + static_cast<double>(static_cast<float>(s.r[i]) * r)));
+      s.g[i] = clamp_truncate(
+          static_cast<float>(weighted_gray + static_cast<double>(static_cast<float>(s.g[i]) * r)));
+      s.b[i] = clamp_truncate(
+          static_cast<float>(weighted_gray + static_cast<double>(static_cast<float>(s.b[i]) * r)));
+    }
     merge(s, n, p + 3 * start);
   }
 }
@@ -290,13 +366,16 @@ NOCOPY_MULTIVERSION void filter_row(const uint8_t* src, int64_t width, int64_t c
                                     const std::vector<float>& kernel, std::vector<float>& padded,
                                     float* out) {
   const int64_t pad = static_cast<int64_t>(kernel.size()) / 2;
-  float* row = padded.data();
-  for (int64_t x = -pad; x < width + pad; ++x) {
-    const uint8_t* s = src + reflect(x, width) * channels;
-    float* d = row + (x + pad) * channels;
-    for (int64_t c = 0; c < channels; ++c) d[c] = static_cast<float>(s[c]);
-  }
+  float* __restrict row = padded.data();
   const int64_t n = width * channels;
+  for (int64_t j = 0; j < n; ++j) row[pad * channels + j] = static_cast<float>(src[j]);
+  for (int64_t x = -pad; x < 0; ++x) {  // the reflected borders, copied from the converted row
+    for (int64_t c = 0; c < channels; ++c) {
+      row[(x + pad) * channels + c] = row[(reflect(x, width) + pad) * channels + c];
+      row[(width - 1 - x + pad) * channels + c] =
+          row[(reflect(width - 1 - x, width) + pad) * channels + c];
+    }
+  }
   const float w0 = kernel[0];
   for (int64_t j = 0; j < n; ++j) out[j] = w0 * row[j];
   for (size_t k = 1; k < kernel.size(); ++k) {
@@ -320,9 +399,14 @@ NOCOPY_MULTIVERSION void filter_column(const float* filtered, int64_t h, int64_t
     const float* src = filtered + reflect(y + static_cast<int64_t>(k) - pad, h) * stride;
     for (int64_t j = 0; j < stride; ++j) acc[j] += wk * src[j];
   }
+  // std::clamp to [0, 255] as two selects, then the rounding: two loops, as GCC vectorises
+  // neither the two together nor std::clamp's branches
   for (int64_t j = 0; j < stride; ++j) {
-    const float v = std::clamp(acc[j], 0.0f, 255.0f);
-    out[j] = static_cast<uint8_t>(round_half_even(v));
+    const float low = acc[j] < 0.0f ? 0.0f : acc[j];
+    acc[j] = 255.0f < low ? 255.0f : low;
+  }
+  for (int64_t j = 0; j < stride; ++j) {
+    out[j] = static_cast<uint8_t>(static_cast<int32_t>(round_half_even(acc[j])));
   }
 }
 

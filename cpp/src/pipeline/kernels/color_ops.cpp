@@ -243,16 +243,6 @@ NOCOPY_MULTIVERSION void gray_pixels(uint8_t* p, int64_t pixels) {
   }
 }
 
-/// x = clamp_truncate(gray * alpha + x * r) (one rounding of the sum) for n values of a plane.
-[[gnu::always_inline]] inline void blend_plane(uint8_t* __restrict x,
-                                               const int32_t* __restrict gray, int64_t n, float r,
-                                               float alpha) {
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = clamp_truncate(
-        fused_multiply_add(static_cast<float>(gray[i]), alpha, static_cast<float>(x[i]) * r));
-  }
-}
-
 /// Blends each of `pixels` RGB pixels with its floored luma: x * r + gray * alpha.
 NOCOPY_MULTIVERSION void saturate_pixels(uint8_t* p, int64_t pixels, float r, float alpha) {
   Planes s;
@@ -477,10 +467,12 @@ typedef int32_t Int8 __attribute__((vector_size(32)));
   const Float8 p = clamp_unit(one_minus_s * v);
   // Which of (v, p, q, t) each of R, G, B takes in each sixth of the hue circle:
   // R: v q p p t v, G: t v v q p p, B: p p t v v q.
-  const Float8 red = (sector == 0) | (sector == 5) ? v : (sector == 1 ? q : (sector == 4 ? t : p));
+  const Float8 red =
+      ((sector == 0) | (sector == 5)) ? v : (sector == 1 ? q : (sector == 4 ? t : p));
   const Float8 green =
-      (sector == 1) | (sector == 2) ? v : (sector == 0 ? t : (sector == 3 ? q : p));
-  const Float8 blue = (sector == 3) | (sector == 4) ? v : (sector == 2 ? t : (sector == 5 ? q : p));
+      ((sector == 1) | (sector == 2)) ? v : (sector == 0 ? t : (sector == 3 ? q : p));
+  const Float8 blue =
+      ((sector == 3) | (sector == 4)) ? v : (sector == 2 ? t : (sector == 5 ? q : p));
   const Int8 bytes_r = __builtin_convertvector(red * kToByte, Int8);  // truncation
   const Int8 bytes_g = __builtin_convertvector(green * kToByte, Int8);
   const Int8 bytes_b = __builtin_convertvector(blue * kToByte, Int8);

@@ -82,27 +82,25 @@ inline float luma(uint8_t r, uint8_t g, uint8_t b) {
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define NOCOPY_LUT_VBMI 1
-/// p[i] = lut[p[i]] for i in [0, n) with AVX-512 VBMI byte permutes: 64 values a step, each
-/// looked up in the table's two 128-byte halves (vpermi2b) and the half picked by the high bit.
-[[gnu::target("avx512f,avx512bw,avx512vbmi")]] void apply_lut_vbmi(uint8_t* p, int64_t n,
-                                                                   const uint8_t* lut) {
-  const __m512i t0 = _mm512_loadu_si512(lut), t1 = _mm512_loadu_si512(lut + 64);
-  const __m512i t2 = _mm512_loadu_si512(lut + 128), t3 = _mm512_loadu_si512(lut + 192);
-  for (int64_t i = 0; i < n; i += 64) {
-    const __mmask64 m = n - i >= 64 ? ~__mmask64{0} : (__mmask64{1} << (n - i)) - 1;
-    const __m512i x = _mm512_maskz_loadu_epi8(m, p + i);
-    const __m512i low = _mm512_permutex2var_epi8(t0, x, t1);   // lut[x & 127]
-    const __m512i high = _mm512_permutex2var_epi8(t2, x, t3);  // lut[128 + (x & 127)]
-    _mm512_mask_storeu_epi8(p + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), low, high));
-  }
-}
-
-/// The 64 values at x looked up in the 256-byte table whose quarters are t[0..3].
+/// The 64 values of x looked up in the 256-byte table whose 64-byte quarters are t[0..3]: in the
+/// two 128-byte halves (vpermi2b reads the low 7 bits) and the half picked by the high bit.
 [[gnu::target("avx512f,avx512bw,avx512vbmi")]] inline __m512i lookup_vbmi(const __m512i* t,
                                                                           __m512i x) {
   const __m512i low = _mm512_permutex2var_epi8(t[0], x, t[1]);
   const __m512i high = _mm512_permutex2var_epi8(t[2], x, t[3]);
   return _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), low, high);
+}
+
+/// p[i] = lut[p[i]] for i in [0, n) with AVX-512 VBMI byte permutes, 64 values a step (the last
+/// one under a mask).
+[[gnu::target("avx512f,avx512bw,avx512vbmi")]] void apply_lut_vbmi(uint8_t* p, int64_t n,
+                                                                   const uint8_t* lut) {
+  __m512i t[4];
+  for (int q = 0; q < 4; ++q) t[q] = _mm512_loadu_si512(lut + 64 * q);
+  for (int64_t i = 0; i < n; i += 64) {
+    const __mmask64 m = n - i >= 64 ? ~__mmask64{0} : (__mmask64{1} << (n - i)) - 1;
+    _mm512_mask_storeu_epi8(p + i, m, lookup_vbmi(t, _mm512_maskz_loadu_epi8(m, p + i)));
+  }
 }
 
 /// p[i] = luts[i % 3][p[i]] for i in [0, n) (a 3-channel image) with AVX-512 VBMI byte permutes:

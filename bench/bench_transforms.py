@@ -210,6 +210,11 @@ def lambda_cost(args) -> dict[str, list[float]]:
     return rates
 
 
+LABELS = {"nocopy-recipe": "nocopy, the recipe", "nocopy-simple": "nocopy, crop+flip+normalize only",
+          "torch-0": "torch DataLoader, 0 workers", "torch-2": "torch DataLoader, 2 workers",
+          "dali-cpu": "DALI CPU (no erasing, no mix)", "spdl": "SPDL, 2 threads"}
+
+
 def chart(path: str, rows: list[tuple[str, float]], title: str) -> None:
     import matplotlib
 
@@ -219,7 +224,8 @@ def chart(path: str, rows: list[tuple[str, float]], title: str) -> None:
     fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(rows)))
     names = [r[0] for r in rows][::-1]
     values = [r[1] for r in rows][::-1]
-    ax.barh(names, values, color=["#2a7" if n.startswith("nocopy") else "#999" for n in names])
+    ax.barh([LABELS.get(n, n) for n in names], values,
+            color=["#2a7" if n.startswith("nocopy") else "#999" for n in names])
     for y, v in enumerate(values):
         ax.text(v, y, f" {v:.0f}", va="center")
     ax.set_xlabel("images / s (median, higher is better)")
@@ -286,7 +292,7 @@ def main() -> None:
         med = statistics.median(values)
         print(f"| {name} | {med:.0f} | {med / fused:.2f} |")
     if args.png:
-        chart(args.png, rows, "torchvision's reference train recipe, JPEG, 2 cores")
+        chart(args.png, rows, "torchvision's reference train recipe from JPEG, 2 cores")
 
 
 if __name__ == "__main__":

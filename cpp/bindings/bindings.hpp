@@ -48,6 +48,8 @@ void bind_loader(nb::module_& m);
 void bind_sequence(nb::module_& m);
 /// Registers the image-dataset index (_ImageSet) and the resampling kernel's test seam.
 void bind_image_set(nb::module_& m);
+/// The VideoSet reader (nocopy.VideoSet): the validated folder index and its arrays.
+void bind_video_set(nb::module_& m);
 /// Registers the JPEG decoder (jpeg_info, jpeg_decode, jpeg_available).
 void bind_jpeg(nb::module_& m);
 /// nocopy.transforms' check seam (transform_bindings.cpp).

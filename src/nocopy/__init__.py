@@ -19,6 +19,8 @@ from ._storage import SharedArray, create_npy, open_npy
 from ._sequence import SequenceLoader, open_raw, windows
 from ._image_set import ImageSet
 from ._pack import pack_images
+from ._pack_video import pack_videos
+from ._video_set import VideoSet
 from . import transforms
 
 __version__ = "0.1.0"
@@ -37,7 +39,7 @@ def __getattr__(name: str):
 __all__ = [
     "View", "view", "crop", "center_crop", "ascontiguous", "shares_memory",
     "to_numpy", "to_torch", "to_tf", "to_jax",
-    "SharedArray", "open_npy", "create_npy", "Loader", "ImageSet", "pack_images",
+    "SharedArray", "open_npy", "create_npy", "Loader", "ImageSet", "pack_images", "VideoSet", "pack_videos",
     "windows", "open_raw", "SequenceLoader",
     "audit", "assert_shares", "no_copy", "NotSharedError", "CopyForbiddenError",
     "LoaderError", "transforms",

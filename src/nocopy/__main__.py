@@ -10,7 +10,7 @@ _COMMANDS = {
     "audit": ("nocopy._cli.audit", "measured table of which conversion paths copy"),
     "bench": ("nocopy._cli.bench", "loader throughput against the seed recipes and peers"),
     "shm": ("nocopy._cli.shm", "list / remove / garbage-collect shared-memory arrays"),
-    "pack": ("nocopy._cli.pack", "pack an image folder or CSV into an ImageSet folder"),
+    "pack": ("nocopy._cli.pack", "pack an image or video folder or CSV into a set folder"),
 }
 
 

@@ -56,7 +56,7 @@ class PackSummary:
         return "\n".join(lines)
 
 
-def _count_arg(name: str, value) -> int:
+def count_arg(name: str, value) -> int:
     """A count option (>= 1) as a Python int (a NumPy integer goes into the JSON manifest):
     TypeError unless an integer (bools are not), ValueError below 1."""
     if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
@@ -73,8 +73,8 @@ def _target_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
     return max(1, round(w * s)), max(1, round(h * s))
 
 
-def _progress(total: int, enabled: bool):
-    """A rich progress bar (images/s, ETA), or a no-op when disabled or rich is missing."""
+def progress_bar(enabled: bool, unit: str = "img"):
+    """A rich progress bar (``unit``/s, ETA), or None when disabled or rich is missing."""
     if not enabled:
         return None
     try:
@@ -86,11 +86,54 @@ def _progress(total: int, enabled: bool):
     class Rate(TextColumn):
         def render(self, task):
             speed = task.finished_speed or task.speed
-            return f"{speed:,.0f} img/s" if speed else "- img/s"
+            return f"{speed:,.0f} {unit}/s" if speed else f"- {unit}/s"
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     Rate(""), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                     transient=False)
+
+
+def check_on_error(on_error: str) -> None:
+    """ValueError unless ``on_error`` is "skip" or "fail"."""
+    if on_error not in ("skip", "fail"):
+        raise ValueError(f"on_error {on_error!r} is not one of 'skip', 'fail'")
+
+
+def default_threads(threads) -> int:
+    """The pool size: ``threads`` checked, or up to 8, one per core."""
+    return min(8, os.cpu_count() or 1) if threads is None else count_arg("threads", threads)
+
+
+def skip_handler(on_error: str, what: str):
+    """(skipped list, fail_or_skip(path, exc, what=...)): with on_error="fail" the callback
+    raises ValueError naming the file, with "skip" it records {path, error} (thread-safe)."""
+    skipped: list[dict] = []
+    lock = threading.Lock()
+
+    def fail_or_skip(path, exc, what=what):
+        if on_error == "fail":
+            raise ValueError(f"{path}: {what} ({exc}); pass on_error='skip' "
+                             "(--on-error skip) to leave it out") from (
+                                 exc if isinstance(exc, BaseException) else None)
+        with lock:
+            skipped.append({"path": path, "error": str(exc) or type(exc).__name__})
+
+    return skipped, fail_or_skip
+
+
+def list_inputs(src: str, extensions: tuple, skipped: list, fail_or_skip):
+    """(items as (path, label), classes) of a folder tree ``src/<class>/...`` (files ending in
+    ``extensions``) or of a CSV of path,label; folders that cannot be listed go through
+    ``fail_or_skip``, second ways to a file or folder into ``skipped``."""
+    if os.path.isdir(src):
+        items, classes, notes = image_folder(src, extensions)
+        for path, reason, error in notes:
+            if error:
+                fail_or_skip(path, reason, "cannot list folder")
+            else:  # a second way to a folder or file already packed: nothing is lost
+                skipped.append({"path": path, "error": reason})
+        return items, classes
+    return csv_items(src)
 
 
 def pack_images(src, out, *, max_side: int | None = None, threads: int | None = None,
@@ -120,41 +163,22 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
 
     t0 = time.perf_counter()
     src, out = os.fspath(src), os.fspath(out)
-    if on_error not in ("skip", "fail"):
-        raise ValueError(f"on_error {on_error!r} is not one of 'skip', 'fail'")
+    check_on_error(on_error)
     if max_side is not None:
-        max_side = _count_arg("max_side", max_side)
+        max_side = count_arg("max_side", max_side)
     if format not in PACK_FORMATS:
         raise ValueError(f"format {format!r} is not one of {', '.join(map(repr, PACK_FORMATS))}")
     if (not isinstance(quality, (int, np.integer)) or isinstance(quality, bool)
             or not 1 <= quality <= 100):
         raise ValueError(f"quality {quality!r} must be an integer from 1 to 100")
-    threads = min(8, os.cpu_count() or 1) if threads is None else _count_arg("threads", threads)
+    threads = default_threads(threads)
     if not os.path.exists(src):
         raise FileNotFoundError(2, "no such image folder or CSV", src)
     out = out.rstrip(os.sep) or out
     target = output_target(out, overwrite)  # OUT, or the folder a link OUT names
 
-    skipped: list[dict] = []
-    lock = threading.Lock()
-
-    def fail_or_skip(path, exc, what="cannot read image"):
-        if on_error == "fail":
-            raise ValueError(f"{path}: {what} ({exc}); pass on_error='skip' "
-                             "(--on-error skip) to leave it out") from (
-                                 exc if isinstance(exc, BaseException) else None)
-        with lock:
-            skipped.append({"path": path, "error": str(exc) or type(exc).__name__})
-
-    if os.path.isdir(src):
-        items, classes, notes = image_folder(src)
-        for path, reason, error in notes:
-            if error:
-                fail_or_skip(path, reason, "cannot list folder")
-            else:  # a second way to a folder or file already packed: nothing is lost
-                skipped.append({"path": path, "error": reason})
-    else:
-        items, classes = csv_items(src)
+    skipped, fail_or_skip = skip_handler(on_error, "cannot read image")
+    items, classes = list_inputs(src, IMAGE_EXTENSIONS, skipped, fail_or_skip)
     if not items:
         raise ValueError(f"{src}: no images found")
 
@@ -167,7 +191,7 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
             return None
 
     tmp, tmp_id = None, None
-    bar = _progress(len(items), progress)
+    bar = progress_bar(progress)
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nocopy-pack")
     try:
         if bar:
@@ -234,7 +258,7 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
         skipped.sort(key=lambda s: s["path"])
         num_classes = len(classes) if classes is not None else int(labels.max()) + 1
         manifest = {
-            "format_version": FORMAT_VERSION, "num_images": int(len(shapes)),
+            "format_version": FORMAT_VERSION, "kind": "image", "num_images": int(len(shapes)),
             "num_classes": num_classes, "classes": classes, "dtype": "uint8", "channels": 3,
             "pixel_bytes": int(ends[-1]), "max_side": max_side, "source": os.path.abspath(src),
             "skipped": skipped, **jpeg_info,

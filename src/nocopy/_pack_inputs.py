@@ -10,10 +10,12 @@ import io
 import os
 import stat
 
-__all__ = ["IMAGE_EXTENSIONS", "image_folder", "csv_items", "open_regular", "open_image"]
+__all__ = ["IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "image_folder", "csv_items", "open_regular", "open_image"]
 
 #: File endings packed from an ImageFolder tree (torchvision's IMG_EXTENSIONS).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+#: File endings packed from a folder tree of videos (nc.pack_videos).
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
 
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
@@ -76,15 +78,15 @@ def _scan(folder: str):
     return files, dirs
 
 
-def image_folder(root: str):
-    """The images under ``root`` (``root/<class>/...``, classes by sorted name, dot folders left
+def image_folder(root: str, extensions: tuple = IMAGE_EXTENSIONS):
+    """The files ending in one of ``extensions`` (images by default) under ``root`` (``root/<class>/...``, classes by sorted name, dot folders left
     out) in os.walk's top-down order. Returns (items as (path, label), classes, notes): each
     real folder (device, inode) is walked once and each file packed once; a second way to one
     (a symbolic link loop, two links to one folder or file) is a note (path, reason, False)
     instead, and a folder that cannot be listed a note (path, reason, True), an error."""
     classes = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
     if not classes:
-        raise ValueError(f"{root}: no class folders (an ImageFolder tree is SRC/<class>/<image>)")
+        raise ValueError(f"{root}: no class folders (an ImageFolder tree is SRC/<class>/<file>)")
     items, notes = [], []
     seen_dirs: dict[tuple[int, int], str] = {}
     seen_files: dict[tuple[int, int], str] = {}
@@ -111,7 +113,7 @@ def image_folder(root: str):
                 notes.append((folder, f"cannot list this folder ({exc.strerror or exc})", True))
                 continue
             for e in files:
-                if not e.name.lower().endswith(IMAGE_EXTENSIONS):
+                if not e.name.lower().endswith(extensions):
                     continue
                 try:
                     fst = e.stat()

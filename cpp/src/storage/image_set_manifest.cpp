@@ -1,6 +1,7 @@
 // ImageSet manifest reader: a bounded read of manifest.json (regular file only, size-capped),
-// a strict UTF-8 check, then nlohmann/json with a nesting limit, and the field checks. The one
-// file that sees nlohmann/json: it stays out of every header.
+// a strict UTF-8 check, then nlohmann/json with a nesting limit, and the field checks. The
+// bounded read and the checked JSON parse are shared with the VideoSet manifest
+// (manifest_json.hpp, a private header: nlohmann/json stays out of every public one).
 #include "nocopy/storage/image_set_manifest.hpp"
 
 #include <fcntl.h>
@@ -12,16 +13,17 @@
 #include <vector>
 
 #include "nocopy/core/errors.hpp"
+#include "storage/manifest_json.hpp"
 #include "storage/posix_file.hpp"
 
 namespace nocopy {
-namespace {
-
-using json = nlohmann::json;
+namespace manifest_json {
 
 [[noreturn]] void fail(const std::string& path, const std::string& msg) {
   throw std::invalid_argument(path + ": " + msg);
 }
+
+namespace {
 
 /// Offset of the first byte of `text` that is not well-formed UTF-8 (overlong forms, surrogates
 /// and code points past U+10FFFF included, as Python's decoder refuses them), or npos.
@@ -58,6 +60,8 @@ size_t invalid_utf8_at(std::string_view text) {
   }
   return std::string_view::npos;
 }
+
+}  // namespace
 
 /// A JSON value as a message shows it, cut to a readable length.
 std::string shown(const json& v) {
@@ -108,7 +112,55 @@ bool is_version(const json& v) {
   return v.is_number_float() && v.get<double>() == kImageSetFormatVersion;
 }
 
-}  // namespace
+std::optional<std::vector<std::string>> parse_classes(const json& m, const std::string& path) {
+  const json* classes = member(m, "classes");
+  if (classes == nullptr || classes->is_null()) return std::nullopt;
+  if (!classes->is_array()) fail(path, "classes must be a list of strings");
+  std::vector<std::string> names;
+  names.reserve(classes->size());
+  for (const json& c : *classes) {
+    if (!c.is_string()) fail(path, "classes must be a list of strings");
+    names.push_back(c.get<std::string>());
+  }
+  return names;
+}
+
+std::vector<SkippedInput> parse_skipped(const json& m, const std::string& path) {
+  std::vector<SkippedInput> out;
+  const json* skipped = member(m, "skipped");
+  if (skipped == nullptr) return out;
+  const std::string expect = "skipped must be a list of {'path': ..., 'error': ...} entries";
+  if (!skipped->is_array()) fail(path, expect);
+  out.reserve(skipped->size());
+  for (const json& e : *skipped) {
+    const json* p = e.is_object() ? member(e, "path") : nullptr;
+    if (p == nullptr || !p->is_string()) fail(path, expect);
+    const json* err = member(e, "error");
+    out.push_back({p->get<std::string>(), err == nullptr     ? std::string()
+                                          : err->is_string() ? err->get<std::string>()
+                                                             : shown(*err)});
+  }
+  return out;
+}
+
+std::string read_manifest_text(const std::string& path, const std::string& what) {
+  OpenFile f = open_regular_file(path, O_RDONLY, what);
+  if (f.st.st_size > kMaxManifestBytes) {
+    fail(path, "is " + std::to_string(f.st.st_size) + " bytes; a manifest is at most " +
+                   std::to_string(kMaxManifestBytes) + " bytes");
+  }
+  // One byte more than fstat said: a file that changed size meanwhile is caught, not cut.
+  std::string text(static_cast<size_t>(f.st.st_size) + 1, '\0');
+  const size_t got =
+      pread_full(f.fd.get(), reinterpret_cast<uint8_t*>(text.data()), text.size(), 0, path);
+  if (got != static_cast<size_t>(f.st.st_size)) fail(path, "changed size while it was read");
+  text.resize(got);
+  return text;
+}
+
+}  // namespace manifest_json
+
+using namespace manifest_json;
 
 ImageSetManifest parse_image_set_manifest(std::string_view text, const std::string& path) {
   const json m = parse_json(text, path);
@@ -120,6 +172,11 @@ ImageSetManifest parse_image_set_manifest(std::string_view text, const std::stri
     fail(path, "format_version " + (version ? shown(*version) : std::string("(missing)")) +
                    " is not supported (this nocopy reads version " +
                    std::to_string(kImageSetFormatVersion) + ")");
+  }
+  if (const json* kind = member(m, "kind");
+      kind != nullptr && !(kind->is_string() && kind->get_ref<const std::string&>() == "image")) {
+    fail(path, "kind " + shown(*kind) +
+                   ": this folder is not an ImageSet (a \"video\" folder opens as a VideoSet)");
   }
   const json* count = member(m, "num_images");
   if (count == nullptr || !is_count(*count)) {
@@ -137,48 +194,14 @@ ImageSetManifest parse_image_set_manifest(std::string_view text, const std::stri
     out.format = f->format;
   }
 
-  if (const json* classes = member(m, "classes"); classes && !classes->is_null()) {
-    if (!classes->is_array()) fail(path, "classes must be a list of strings");
-    std::vector<std::string> names;
-    names.reserve(classes->size());
-    for (const json& c : *classes) {
-      if (!c.is_string()) fail(path, "classes must be a list of strings");
-      names.push_back(c.get<std::string>());
-    }
-    out.classes = std::move(names);
-  }
-
-  if (const json* skipped = member(m, "skipped")) {
-    const std::string expect = "skipped must be a list of {'path': ..., 'error': ...} entries";
-    if (!skipped->is_array()) fail(path, expect);
-    out.skipped.reserve(skipped->size());
-    for (const json& e : *skipped) {
-      const json* p = e.is_object() ? member(e, "path") : nullptr;
-      if (p == nullptr || !p->is_string()) fail(path, expect);
-      const json* err = member(e, "error");
-      out.skipped.push_back({p->get<std::string>(), err == nullptr     ? std::string()
-                                                    : err->is_string() ? err->get<std::string>()
-                                                                       : shown(*err)});
-    }
-  }
+  out.classes = parse_classes(m, path);
+  out.skipped = parse_skipped(m, path);
   return out;
 }
 
 ImageSetManifest read_image_set_manifest(const std::string& folder) {
   const std::string path = folder + "/" + std::string(kImageSetManifestFile);
-  const std::string what = "cannot open ImageSet manifest";
-  OpenFile f = open_regular_file(path, O_RDONLY, what);
-  if (f.st.st_size > kMaxManifestBytes) {
-    fail(path, "is " + std::to_string(f.st.st_size) + " bytes; a manifest is at most " +
-                   std::to_string(kMaxManifestBytes) + " bytes");
-  }
-  // One byte more than fstat said: a file that changed size meanwhile is caught, not cut.
-  std::string text(static_cast<size_t>(f.st.st_size) + 1, '\0');
-  const size_t got =
-      pread_full(f.fd.get(), reinterpret_cast<uint8_t*>(text.data()), text.size(), 0, path);
-  if (got != static_cast<size_t>(f.st.st_size)) fail(path, "changed size while it was read");
-  text.resize(got);
-  return parse_image_set_manifest(text, path);
+  return parse_image_set_manifest(read_manifest_text(path, "cannot open ImageSet manifest"), path);
 }
 
 }  // namespace nocopy

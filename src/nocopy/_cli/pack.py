@@ -1,5 +1,6 @@
-"""`python -m nocopy pack SRC OUT`: an ImageFolder tree or a CSV of path,label -> an ImageSet
-folder (see nocopy.pack_images), with a progress bar and a closing summary. File names are
+"""`python -m nocopy pack [--kind image|video] SRC OUT`: an ImageFolder tree or a CSV of
+path,label -> an ImageSet folder (see nocopy.pack_images) or a VideoSet folder
+(nocopy.pack_videos), with a progress bar and a closing summary. File names are
 printed escaped (see nocopy._printable): a name can neither forge a line nor reach the terminal
 as a control sequence."""
 
@@ -9,6 +10,7 @@ import argparse
 import sys
 
 from .._pack import pack_images
+from .._pack_video import pack_videos
 from .._printable import printable
 
 
@@ -16,11 +18,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m nocopy pack",
         description="Pack images into an ImageSet folder that nocopy.ImageSet.open maps without "
-                    "copying. SRC is an ImageFolder tree (SRC/<class>/<image>, labels by sorted "
-                    "class name) or a CSV file of path,label rows.")
+                    "copying, or (--kind video) videos into a VideoSet folder for "
+                    "nocopy.VideoSet.open. SRC is a folder tree (SRC/<class>/<file>, labels by "
+                    "sorted class name) or a CSV file of path,label rows.")
     parser.add_argument("src", help="ImageFolder directory or CSV file")
     parser.add_argument("out", help="output ImageSet folder (written under a temporary name, "
                                     "renamed at the end)")
+    parser.add_argument("--kind", choices=("image", "video"), default="image",
+                        help="what SRC holds: images (default) or videos (mp4, mkv, webm, avi, "
+                             "mov; kept as they are, probed once)")
     parser.add_argument("--max-side", type=int, default=None, metavar="N",
                         help="shrink the longer side of larger images to N pixels (antialiased)")
     parser.add_argument("--threads", type=int, default=None,
@@ -37,11 +43,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="JPEG quality of re-encoded images (1-100, default 90)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    progress = not args.quiet and sys.stderr.isatty()
+    if args.kind == "video":
+        if args.max_side is not None or args.format != "raw" or args.quality != 90:
+            parser.error("--max-side, --format and --quality apply to images only")
+        run = lambda: pack_videos(args.src, args.out, threads=args.threads,  # noqa: E731
+                                  on_error=args.on_error, overwrite=args.overwrite,
+                                  progress=progress)
+    else:
+        run = lambda: pack_images(args.src, args.out, max_side=args.max_side,  # noqa: E731
+                                  threads=args.threads, on_error=args.on_error,
+                                  overwrite=args.overwrite, progress=progress,
+                                  format=args.format, quality=args.quality)
     try:
-        summary = pack_images(args.src, args.out, max_side=args.max_side, threads=args.threads,
-                              on_error=args.on_error, overwrite=args.overwrite,
-                              progress=not args.quiet and sys.stderr.isatty(),
-                              format=args.format, quality=args.quality)
+        summary = run()
     except (OSError, ValueError) as exc:
         print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 1

@@ -1,0 +1,235 @@
+"""nc.pack_videos: a folder tree of videos or a CSV of ``path,label`` -> a VideoSet folder.
+
+Each container file is kept byte for byte (one flat videos.npy, every file 64-byte aligned) and
+probed once, here, by reading its packets (PyAV, needed to pack only): frame size, frame rate,
+codec, and every frame's presentation timestamp and keyframe flag, so that reading a clip later
+seeks exactly without probing. The output is written and moved into place as pack_images does
+(see _pack_output): atomic, never replacing what the pack did not create.
+
+>>> summary = nc.pack_videos("clips/", "clips.nc", on_error="skip")   # doctest: +SKIP
+>>> vs = nc.VideoSet.open("clips.nc")                                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ._image_set import FORMAT_VERSION, MANIFEST
+from ._pack import check_on_error, default_threads, list_inputs, progress_bar, skip_handler
+from ._pack_inputs import VIDEO_EXTENSIONS, open_regular
+from ._pack_output import make_temp_folder, move_into_place, output_target, remove_if_ours
+from ._printable import printable
+from ._storage import create_npy
+
+__all__ = ["pack_videos", "VideoPackSummary", "VIDEO_EXTENSIONS", "probe_video"]
+
+_ALIGN = 64
+
+
+@dataclasses.dataclass
+class VideoPackSummary:
+    """What pack_videos wrote."""
+    out: str
+    videos: int
+    frames: int
+    classes: int
+    bytes: int
+    skipped: list
+    seconds: float
+
+    def __str__(self) -> str:
+        lines = [f"packed {self.videos} videos ({self.frames} frames), {self.classes} classes, "
+                 f"{self.bytes / 2**20:.1f} MiB into {printable(self.out)} in "
+                 f"{self.seconds:.1f} s"]
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)} files (listed in {MANIFEST}):")
+            lines += [f"  {printable(s['path'])}: {printable(s['error'])}"
+                      for s in self.skipped[:20]]
+            if len(self.skipped) > 20:
+                lines.append(f"  ... and {len(self.skipped) - 20} more")
+        return "\n".join(lines)
+
+
+@dataclasses.dataclass
+class VideoProbe:
+    """What one video's probe found."""
+    size: int                 # bytes of the file
+    height: int
+    width: int
+    fps: tuple                # (num, den)
+    time_base: tuple          # (num, den)
+    codec: str
+    pts: np.ndarray           # (T,) int64, display order
+    keyframes: np.ndarray     # (T,) uint8
+
+
+def _fraction(value, what: str) -> tuple:
+    if value is None or value.numerator < 1 or value.denominator < 1:
+        raise ValueError(f"the stream has no {what}")
+    return int(value.numerator), int(value.denominator)
+
+
+def probe_video(path: str) -> VideoProbe:
+    """Reads the packets of the first video stream of ``path`` (a regular file; nothing is
+    decoded unless the container gives packets no timestamps): the frames in display order with
+    their timestamps and keyframe flags."""
+    import av  # PyAV: only needed to pack
+
+    with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        with av.open(f, mode="r") as container:
+            if not container.streams.video:
+                raise ValueError("no video stream")
+            stream = container.streams.video[0]
+            ctx = stream.codec_context
+            height, width = int(ctx.height), int(ctx.width)
+            if height < 1 or width < 1:
+                raise ValueError(f"frame size {width}x{height}")
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            fps, time_base = _fraction(rate, "frame rate"), _fraction(stream.time_base,
+                                                                      "time base")
+            codec = ctx.name
+            pts, keys = [], []
+            packets = [p for p in container.demux(stream) if p.size > 0]
+            if all(p.pts is not None for p in packets):
+                pts = [p.pts for p in packets]
+                keys = [bool(p.is_keyframe) for p in packets]
+            else:  # no packet timestamps (some AVI files): the decoded frames give them
+                f.seek(0)
+                with av.open(f, mode="r") as again:
+                    for frame in again.decode(again.streams.video[0]):
+                        if frame.pts is None:
+                            raise ValueError("a frame has no timestamp")
+                        pts.append(frame.pts)
+                        keys.append(bool(frame.key_frame))
+    if not pts:
+        raise ValueError("the video has no frames")
+    order = np.argsort(np.asarray(pts, np.int64), kind="stable")
+    pts_sorted = np.asarray(pts, np.int64)[order]
+    if np.any(np.diff(pts_sorted) <= 0):
+        raise ValueError("two frames have the same timestamp")
+    return VideoProbe(size, height, width, fps, time_base, codec, pts_sorted,
+                      np.asarray(keys, np.uint8)[order])
+
+
+def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
+                overwrite: bool = False, progress: bool = False) -> VideoPackSummary:
+    """Packs ``src`` (a folder tree ``SRC/<class>/<video>`` of .mp4, .mkv, .webm, .avi or .mov
+    files, labels by sorted class name, or a CSV of ``path,label`` rows, paths relative to the
+    CSV) into the VideoSet folder ``out``. The container files are kept as they are; each is
+    probed once (frame size, frame rate, codec, every frame's timestamp and keyframe flag).
+    ``on_error="skip"`` lists unreadable files in the manifest and the summary instead of
+    failing; ``threads`` probe and copy in parallel. ``out`` is written and replaced as
+    pack_images does: FileExistsError unless ``overwrite`` (then only a set folder is replaced,
+    atomically); a failed pack leaves nothing behind. Returns a VideoPackSummary.
+
+    >>> print(nc.pack_videos("clips/", "clips.nc", on_error="skip"))
+    """
+    t0 = time.perf_counter()
+    src, out = os.fspath(src), os.fspath(out)
+    check_on_error(on_error)
+    threads = default_threads(threads)
+    if not os.path.exists(src):
+        raise FileNotFoundError(2, "no such video folder or CSV", src)
+    out = out.rstrip(os.sep) or out
+    target = output_target(out, overwrite)
+    skipped, fail_or_skip = skip_handler(on_error, "cannot read video")
+    items, classes = list_inputs(src, VIDEO_EXTENSIONS, skipped, fail_or_skip)
+    if not items:
+        raise ValueError(f"{src}: no videos found")
+
+    tmp, tmp_id = None, None
+    bar = progress_bar(progress, "video")
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nocopy-pack")
+    try:
+        if bar:
+            bar.start()
+        task = bar.add_task("probing", total=len(items)) if bar else None
+
+        def probe(item):
+            try:
+                return probe_video(item[0])
+            except Exception as exc:  # noqa: BLE001 - any probe failure is the file's
+                fail_or_skip(item[0], exc)
+                return None
+            finally:
+                if bar:
+                    bar.advance(task)
+
+        probes = list(pool.map(probe, items))
+        keep = [k for k, p in enumerate(probes) if p is not None]
+        if not keep:
+            raise ValueError(f"{src}: no readable videos ({len(skipped)} skipped)")
+        sizes = np.array([probes[k].size for k in keep], np.int64)
+        ends = np.cumsum(-(-sizes // _ALIGN) * _ALIGN)
+        offsets = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+        tmp, tmp_id = make_temp_folder(target)
+        data_view = create_npy(os.path.join(tmp, "videos.npy"), (int(ends[-1]),), "uint8")
+        data = np.asarray(data_view)
+        ok = np.ones(len(keep), bool)
+        task = bar.add_task("packing", total=len(keep)) if bar else None
+
+        def copy(j):
+            path = items[keep[j]][0]
+            try:
+                with open_regular(path) as f:
+                    got = f.readinto(memoryview(data[offsets[j]:offsets[j] + sizes[j]]))
+                    if got != sizes[j] or f.read(1):
+                        raise ValueError("the file changed size since it was probed")
+            except Exception as exc:  # noqa: BLE001
+                fail_or_skip(path, exc)
+                ok[j] = False
+            if bar:
+                bar.advance(task)
+
+        for _ in pool.map(copy, range(len(keep))):
+            pass
+        del data
+        del data_view
+        kept = [probes[keep[j]] for j in range(len(keep)) if ok[j]]
+        if not kept:
+            raise ValueError(f"{src}: no readable videos ({len(skipped)} skipped)")
+        labels = np.array([items[keep[j]][1] for j in range(len(keep)) if ok[j]], np.int64)
+        codec_names = sorted({p.codec for p in kept})
+        counts = np.array([len(p.pts) for p in kept], np.int64)
+        arrays = {
+            "offsets": offsets[ok], "lengths": sizes[ok],
+            "shapes": np.array([(p.height, p.width, 3) for p in kept], np.int64),
+            "fps": np.array([p.fps for p in kept], np.int64),
+            "time_bases": np.array([p.time_base for p in kept], np.int64),
+            "codecs": np.array([codec_names.index(p.codec) for p in kept], np.int64),
+            "frame_starts": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            "pts": np.concatenate([p.pts for p in kept]).astype(np.int64),
+            "keyframes": np.concatenate([p.keyframes for p in kept]).astype(np.uint8),
+            "labels": labels,
+        }
+        for name, a in arrays.items():
+            np.save(os.path.join(tmp, f"{name}.npy"), a)
+        skipped.sort(key=lambda s: s["path"])
+        num_classes = len(classes) if classes is not None else int(labels.max()) + 1
+        manifest = {
+            "format_version": FORMAT_VERSION, "kind": "video", "num_videos": len(kept),
+            "num_frames": int(counts.sum()), "num_classes": num_classes, "classes": classes,
+            "codecs": codec_names, "data_bytes": int(ends[-1]), "source": os.path.abspath(src),
+            "skipped": skipped,
+        }
+        with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=1)
+        move_into_place(tmp, tmp_id, target, overwrite, out)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if tmp is not None:
+            remove_if_ours(tmp, tmp_id)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        if bar:
+            bar.stop()
+    return VideoPackSummary(out, len(kept), int(counts.sum()), num_classes, int(ends[-1]),
+                            skipped, time.perf_counter() - t0)

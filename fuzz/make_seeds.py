@@ -96,6 +96,25 @@ def manifest_seeds():
             json.dump(m, f, ensure_ascii=name != "unicode")
 
 
+def video_manifest_seeds():
+    """VideoSet manifests as pack_videos writes them, and an ImageSet one it must refuse."""
+    import json
+
+    out = os.path.join(HERE, "corpus", "video_set_manifest")
+    os.makedirs(out, exist_ok=True)
+    seeds = {
+        "folder": {"format_version": 1, "kind": "video", "num_videos": 3, "num_frames": 70,
+                   "num_classes": 2, "classes": ["cats", "dogs"], "codecs": ["h264", "vp9"],
+                   "data_bytes": 40000, "skipped": [{"path": "x.mp4", "error": "bad"}]},
+        "csv": {"format_version": 1, "kind": "video", "num_videos": 1, "num_frames": 5,
+                "classes": None, "codecs": ["mpeg4"]},
+        "image": {"format_version": 1, "num_images": 3, "classes": ["cat", "dog"]},
+    }
+    for name, m in seeds.items():
+        with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+            json.dump(m, f)
+
+
 def jpeg_index_seed():
     """A valid JPEG ImageSet index for image_set_fuzzer (mode byte bit 7: JPEG records of
     H, W, C, offset, length)."""
@@ -110,4 +129,5 @@ if __name__ == "__main__":
     shm_seeds()
     jpeg_seeds()
     manifest_seeds()
+    video_manifest_seeds()
     jpeg_index_seed()

@@ -167,6 +167,9 @@ VideoSet VideoSet::open(const std::string& folder) {
                 video(i) + " has frames [" + std::to_string(a) + ", " + std::to_string(b) +
                     "); every video has at least one frame, in order");
     }
+  }
+  for (int64_t i = 0; i < n; ++i) {  // the frame ranges are valid: their timestamps now
+    const int64_t a = starts.at(i), b = starts.at(i + 1);
     for (int64_t k = a + 1; k < b; ++k) {
       if (pts.at(k) <= pts.at(k - 1)) {
         idx::fail(f.name(kVideoSetPtsFile), video(i) + " frame " + std::to_string(k - a) +

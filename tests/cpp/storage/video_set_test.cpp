@@ -146,40 +146,68 @@ TEST(VideoSet, RefusesEachCorruptIndexFile) {
     std::string message;
   };
   const std::vector<Case> cases = {
-      {[](const TempDir& d) { write_int64(d / "offsets.npy", {2}, {0, 64}); },
+      {[](const TempDir& d) {
+         write_int64(d / "offsets.npy", {2}, {0, 64});
+       },
        "offsets.npy: video 1 has offset 64"},
-      {[](const TempDir& d) { write_int64(d / "offsets.npy", {2}, {0, 130}); },
+      {[](const TempDir& d) {
+         write_int64(d / "offsets.npy", {2}, {0, 130});
+       },
        "offsets.npy: video 1 has offset 130"},
-      {[](const TempDir& d) { write_int64(d / "lengths.npy", {2}, {100, 38}); },
+      {[](const TempDir& d) {
+         write_int64(d / "lengths.npy", {2}, {100, 38});
+       },
        "lengths.npy: video 1 has 38 bytes"},
-      {[](const TempDir& d) { write_int64(d / "lengths.npy", {2}, {100, INT64_MAX}); },
+      {[](const TempDir& d) {
+         write_int64(d / "lengths.npy", {2}, {100, INT64_MAX});
+       },
        "lengths.npy: video 1"},
-      {[](const TempDir& d) { write_int64(d / "shapes.npy", {2, 3}, {48, 64, 3, 0, 30, 3}); },
+      {[](const TempDir& d) {
+         write_int64(d / "shapes.npy", {2, 3}, {48, 64, 3, 0, 30, 3});
+       },
        "shapes.npy: video 1 has shape (0, 30, 3)"},
-      {[](const TempDir& d) { write_int64(d / "shapes.npy", {2, 2}, {1, 1, 1, 1}); },
+      {[](const TempDir& d) {
+         write_int64(d / "shapes.npy", {2, 2}, {1, 1, 1, 1});
+       },
        "shapes.npy: shape is (2, 2)"},
-      {[](const TempDir& d) { write_int64(d / "fps.npy", {2, 2}, {25, 1, 30, 0}); },
+      {[](const TempDir& d) {
+         write_int64(d / "fps.npy", {2, 2}, {25, 1, 30, 0});
+       },
        "fps.npy: video 1 has frame rate 30/0"},
-      {[](const TempDir& d) { write_int64(d / "time_bases.npy", {2, 2}, {-1, 1, 1, 1}); },
+      {[](const TempDir& d) {
+         write_int64(d / "time_bases.npy", {2, 2}, {-1, 1, 1, 1});
+       },
        "time_bases.npy: video 0 has time base -1/1"},
-      {[](const TempDir& d) { write_int64(d / "codecs.npy", {2}, {0, 2}); },
+      {[](const TempDir& d) {
+         write_int64(d / "codecs.npy", {2}, {0, 2});
+       },
        "codecs.npy: video 1 has codec 2"},
-      {[](const TempDir& d) { write_int64(d / "frame_starts.npy", {3}, {0, 5, 5}); },
+      {[](const TempDir& d) {
+         write_int64(d / "frame_starts.npy", {3}, {0, 5, 5});
+       },
        "frame_starts.npy: video 1 has frames [5, 5)"},
-      {[](const TempDir& d) { write_int64(d / "frame_starts.npy", {3}, {1, 3, 5}); },
+      {[](const TempDir& d) {
+         write_int64(d / "frame_starts.npy", {3}, {1, 3, 5});
+       },
        "frame_starts.npy: must start at 0"},
-      {[](const TempDir& d) { write_int64(d / "pts.npy", {5}, {0, 512, 512, 0, 33}); },
+      {[](const TempDir& d) {
+         write_int64(d / "pts.npy", {5}, {0, 512, 512, 0, 33});
+       },
        "pts.npy: video 0 frame 2 has timestamp 512"},
-      {[](const TempDir& d) { write_int64(d / "pts.npy", {4}, {0, 1, 2, 3}); },
+      {[](const TempDir& d) {
+         write_int64(d / "pts.npy", {4}, {0, 1, 2, 3});
+       },
        "pts.npy: shape is (4,)"},
-      {[](const TempDir& d) { write_int64(d / "keyframes.npy", {5}, {1, 0, 0, 1, 0}); },
+      {[](const TempDir& d) {
+         write_int64(d / "keyframes.npy", {5}, {1, 0, 0, 1, 0});
+       },
        "keyframes.npy: must be a contiguous (5,) uint8 array"},
-      {[](const TempDir& d) { write_int64(d / "labels.npy", {2}, {1, 2}); },
+      {[](const TempDir& d) {
+         write_int64(d / "labels.npy", {2}, {1, 2});
+       },
        "labels.npy: sample 1 has label 2"},
       {[](const TempDir& d) { write_set(d, R"(, "num_videos": 3)"); }, "num_videos is 3"},
-      {[](const TempDir& d) {
-         nocopy::create_npy(d / "videos.npy", Ints{64}, DType::UInt8);
-       },
+      {[](const TempDir& d) { nocopy::create_npy(d / "videos.npy", Ints{64}, DType::UInt8); },
        "2 videos need at least 64 * (N - 1) + 1 bytes"},
       {[](const TempDir& d) { fs::remove(d / "fps.npy"); }, "fps.npy"},
   };

@@ -20,7 +20,7 @@ demo: build
 	$(PY) -m nocopy bench --workload imagenet --quick
 
 # Debian packages the build and the C++ tests need (GoogleTest, nlohmann-json for the ImageSet
-# manifest, libjpeg-turbo), installed only when missing.
+# manifest, libjpeg-turbo, FFmpeg's libraries for video), installed only when missing.
 system-deps:
 	@if ! [ -f /usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfig.cmake ] && ! ls /usr/lib/*/cmake/GTest/GTestConfig.cmake >/dev/null 2>&1; then \
 	  echo "installing libgtest-dev"; \
@@ -36,6 +36,11 @@ system-deps:
 	  echo "installing libjpeg62-turbo-dev"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjpeg62-turbo-dev) || \
 	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjpeg62-turbo-dev); \
+	fi
+	@if ! pkg-config --exists libavformat libavcodec libswscale libavutil 2>/dev/null; then \
+	  echo "installing FFmpeg's development packages and pkg-config"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev) || \
+	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev); \
 	fi
 
 # The virtualenv with every build/test dependency, rebuilt when requirements-dev.txt changes.
@@ -141,6 +146,9 @@ FUZZ_TARGETS := $(patsubst fuzz/%_fuzzer.cpp,%,$(wildcard fuzz/*_fuzzer.cpp))
 # The core links libjpeg when its header is there (checked when the rule runs, after system-deps).
 # nlohmann/json (the manifest parser's header, from system-deps) is in the default include path.
 FUZZ_JPEG := [ -f /usr/include/jpeglib.h ]
+# FFmpeg (the video decoder) the same way, when pkg-config finds its libraries.
+FUZZ_FFMPEG_PKGS := libavformat libavcodec libswscale libavutil
+FUZZ_FFMPEG := pkg-config --exists $(FUZZ_FFMPEG_PKGS) 2>/dev/null
 FUZZ_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 fuzz-deps:
@@ -159,11 +167,15 @@ FUZZ_CORE_OBJECTS := $(patsubst cpp/src/%.cpp,build/fuzz/core/%.o,$(CORE_SOURCES
 build/fuzz/core/%.o: cpp/src/%.cpp $(CORE_HEADERS) | fuzz-deps system-deps
 	@mkdir -p $(dir $@)
 	clang++ $(subst -fsanitize=fuzzer,-fsanitize=fuzzer-no-link,$(FUZZ_FLAGS)) -Icpp/include \
-	  -Icpp/src $$($(FUZZ_JPEG) && echo -DNOCOPY_HAVE_JPEG=1) -c $< -o $@
+	  -Icpp/src $$($(FUZZ_JPEG) && echo -DNOCOPY_HAVE_JPEG=1) \
+	  $$($(FUZZ_FFMPEG) && echo -DNOCOPY_HAVE_FFMPEG=1 $$(pkg-config --cflags $(FUZZ_FFMPEG_PKGS))) \
+	  -c $< -o $@
 build/fuzz/%: fuzz/%_fuzzer.cpp $(FUZZ_CORE_OBJECTS) $(CORE_HEADERS) | fuzz-deps system-deps
 	@mkdir -p build/fuzz
 	clang++ $(FUZZ_FLAGS) -Icpp/include -Icpp/src $$($(FUZZ_JPEG) && echo -DNOCOPY_HAVE_JPEG=1) \
-	  $< $(FUZZ_CORE_OBJECTS) -pthread $$($(FUZZ_JPEG) && echo -ljpeg) -o $@
+	  $$($(FUZZ_FFMPEG) && echo -DNOCOPY_HAVE_FFMPEG=1 $$(pkg-config --cflags $(FUZZ_FFMPEG_PKGS))) \
+	  $< $(FUZZ_CORE_OBJECTS) -pthread $$($(FUZZ_JPEG) && echo -ljpeg) \
+	  $$($(FUZZ_FFMPEG) && pkg-config --libs $(FUZZ_FFMPEG_PKGS)) -o $@
 
 fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \

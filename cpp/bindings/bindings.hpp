@@ -52,6 +52,8 @@ void bind_image_set(nb::module_& m);
 void bind_video_set(nb::module_& m);
 /// Registers the JPEG decoder (jpeg_info, jpeg_decode, jpeg_available).
 void bind_jpeg(nb::module_& m);
+/// Registers the video decoder's test seams (_video_probe, _video_decode).
+void bind_video(nb::module_& m);
 /// nocopy.transforms' check seam (transform_bindings.cpp).
 void bind_transforms(nb::module_& m);
 /// The steps of a transforms pipeline from its Python form, a sequence of (name, dict) pairs.

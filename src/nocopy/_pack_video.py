@@ -1,7 +1,7 @@
 """nc.pack_videos: a folder tree of videos or a CSV of ``path,label`` -> a VideoSet folder.
 
 Each container file is kept byte for byte (one flat videos.npy, every file 64-byte aligned) and
-probed once, here, by reading its packets (PyAV, needed to pack only): frame size, frame rate,
+probed once, here (by nocopy's FFmpeg probe, or PyAV in a build without it): frame size, frame rate,
 codec, and every frame's presentation timestamp and keyframe flag, so that reading a clip later
 seeks exactly without probing. The output is written and moved into place as pack_images does
 (see _pack_output): atomic, never replacing what the pack did not create.
@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import _nocopy
 from ._image_set import FORMAT_VERSION, MANIFEST
 from ._pack import check_on_error, default_threads, list_inputs, progress_bar, skip_handler
 from ._pack_inputs import VIDEO_EXTENSIONS, open_regular
@@ -76,10 +77,45 @@ def _fraction(value, what: str) -> tuple:
 
 
 def probe_video(path: str) -> VideoProbe:
-    """Reads the packets of the first video stream of ``path`` (a regular file; nothing is
-    decoded unless the container gives packets no timestamps): the frames in display order with
-    their timestamps and keyframe flags."""
-    import av  # PyAV: only needed to pack
+    """The frames of the video stream of ``path`` (a regular file) in display order with their
+    timestamps and keyframe flags, its size, frame rate and codec: by nocopy's own FFmpeg probe
+    when this build has the video decoder, else by PyAV."""
+    if getattr(_nocopy, "_video_available", lambda: False)():
+        return _probe_with_nocopy(path)
+    return _probe_with_pyav(path)
+
+
+def _probe_with_nocopy(path: str) -> VideoProbe:
+    with open_regular(path) as f:
+        data = f.read()
+    p = _nocopy._video_probe(data)
+    if not p["pts"]:
+        raise ValueError("the video has no frames")
+    if p["height"] < 1 or p["width"] < 1:
+        raise ValueError(f"frame size {p['width']}x{p['height']}")
+    fps, time_base = tuple(p["fps"]), tuple(p["time_base"])
+    if min(fps) < 1 or min(time_base) < 1:
+        raise ValueError(f"frame rate {fps} or time base {time_base} is unknown")
+    return _sorted_probe(len(data), p["height"], p["width"], fps, time_base, p["codec"],
+                         p["pts"], p["keyframe"])
+
+
+def _sorted_probe(size, height, width, fps, time_base, codec, pts, keys) -> VideoProbe:
+    """A VideoProbe with the frames put in display order (increasing timestamps)."""
+    if not len(pts):
+        raise ValueError("the video has no frames")
+    pts = np.asarray(pts, np.int64)
+    order = np.argsort(pts, kind="stable")
+    if np.any(np.diff(pts[order]) <= 0):
+        raise ValueError("two frames have the same timestamp")
+    return VideoProbe(int(size), int(height), int(width), fps, time_base, str(codec),
+                      pts[order], np.asarray(keys, np.uint8)[order])
+
+
+def _probe_with_pyav(path: str) -> VideoProbe:
+    """Reads the packets of the first video stream (nothing is decoded unless the container
+    gives packets no timestamps)."""
+    import av  # PyAV: only needed to pack, when nocopy has no video decoder
 
     with open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size
@@ -108,14 +144,7 @@ def probe_video(path: str) -> VideoProbe:
                             raise ValueError("a frame has no timestamp")
                         pts.append(frame.pts)
                         keys.append(bool(frame.key_frame))
-    if not pts:
-        raise ValueError("the video has no frames")
-    order = np.argsort(np.asarray(pts, np.int64), kind="stable")
-    pts_sorted = np.asarray(pts, np.int64)[order]
-    if np.any(np.diff(pts_sorted) <= 0):
-        raise ValueError("two frames have the same timestamp")
-    return VideoProbe(size, height, width, fps, time_base, codec, pts_sorted,
-                      np.asarray(keys, np.uint8)[order])
+    return _sorted_probe(size, height, width, fps, time_base, codec, pts, keys)
 
 
 def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",

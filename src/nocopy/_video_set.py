@@ -130,11 +130,14 @@ class VideoSet:
         if idx.size and (idx.min() < -n or idx.max() >= n):
             raise IndexError(f"frame index out of range for video {i} of {n} frames")
         idx = np.where(idx < 0, idx + n, idx)
-        decode = getattr(_nocopy, "_video_decode", None)
-        if decode is None:
-            raise NotImplementedError("this build of nocopy has no video decoder; the set's "
-                                      "index, bytes and metadata are readable")
-        return decode(np.asarray(self.encoded(i)), idx)
+        if not getattr(_nocopy, "_video_available", lambda: False)():
+            raise NotImplementedError("this build of nocopy has no video decoder (FFmpeg); the "
+                                      "set's index, bytes and metadata are readable")
+        # The decoder takes frames in increasing order: each distinct frame decoded once, then
+        # placed where it was asked for.
+        wanted, where = np.unique(idx, return_inverse=True)
+        frames = np.asarray(_nocopy._video_decode(self.encoded(i), wanted))
+        return frames if np.array_equal(wanted, idx) else frames[where]
 
     def _index(self, i) -> int:
         i = checked_index(i, len(self))

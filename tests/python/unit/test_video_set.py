@@ -140,6 +140,38 @@ def test_frames_without_a_decoder_or_through_it(packed, tree):
     assert np.abs(got.astype(int) - ref).max() <= 2
 
 
+needs_decoder = pytest.mark.skipif(not getattr(nc._nocopy, "_video_available", lambda: False)(),
+                                   reason="built without the video decoder")
+
+
+@needs_decoder
+@pytest.mark.parametrize("i", range(len(VIDEOS)))
+def test_frames_in_any_order_match_pyav(packed, tree, i):
+    vs = nc.VideoSet.open(packed[1])
+    cls, name, *_ = VIDEOS[i]
+    with av.open(str(tree / cls / name)) as c:
+        ref = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    n = len(ref)
+    want = [n - 1, 0, n // 2, n // 2, 1]
+    got = vs.frames(i, want)
+    assert got.shape == (5, *vs.shapes[i]) and got.dtype == np.uint8
+    assert np.abs(got.astype(int) - np.stack([ref[k] for k in want])).max() <= 2
+
+
+@pytest.mark.parametrize("i", range(len(VIDEOS)))
+def test_pyav_and_nocopy_probes_agree(tree, i):
+    from nocopy import _pack_video
+    if not getattr(nc._nocopy, "_video_available", lambda: False)():
+        pytest.skip("built without the video decoder")
+    cls, name, *_ = VIDEOS[i]
+    a = _pack_video._probe_with_pyav(str(tree / cls / name))
+    b = _pack_video._probe_with_nocopy(str(tree / cls / name))
+    assert (a.size, a.height, a.width, a.fps, a.time_base, a.codec) == (
+        b.size, b.height, b.width, b.fps, b.time_base, b.codec)
+    np.testing.assert_array_equal(a.pts, b.pts)
+    np.testing.assert_array_equal(a.keyframes, b.keyframes)
+
+
 def test_frames_checks_indices(packed):
     vs = nc.VideoSet.open(packed[1])
     with pytest.raises(IndexError):

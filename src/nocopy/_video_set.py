@@ -14,7 +14,6 @@ import os
 import numpy as np
 
 from . import _nocopy
-from ._image_set import checked_index
 
 __all__ = ["VideoSet"]
 
@@ -140,7 +139,9 @@ class VideoSet:
         return frames if np.array_equal(wanted, idx) else frames[where]
 
     def _index(self, i) -> int:
-        i = checked_index(i, len(self))
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"VideoSet indices must be integers, not {type(i).__name__}")
+        i = int(i)
         n = len(self)
         if not -n <= i < n:
             raise IndexError(f"video index {i} is out of range for {n} videos")

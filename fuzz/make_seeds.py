@@ -1,4 +1,5 @@
 """Writes the small seed corpus for the fuzz targets (run once; the files are committed)."""
+import io
 import os
 import struct
 
@@ -124,6 +125,38 @@ def jpeg_index_seed():
         f.write(data)
 
 
+def video_seeds():
+    """Tiny videos (under the fuzz runs' 4096-byte inputs; first byte: the frame to decode) of
+    each codec and container the video decoder is tested with, encoded with PyAV."""
+    from fractions import Fraction
+
+    import av
+
+    out = os.path.join(HERE, "corpus", "video_decode")
+    os.makedirs(out, exist_ok=True)
+    kinds = {
+        "h264_bframes.mp4": ("libx264", "mp4", {"preset": "veryfast", "bframes": "2"}),
+        "h264.mkv": ("libx264", "matroska", {"preset": "ultrafast"}),
+        "vp9.webm": ("libvpx-vp9", "webm", {"deadline": "realtime", "cpu-used": "8"}),
+        "mpeg4.mkv": ("mpeg4", "matroska", {}),
+    }
+    for i, (name, (codec, container, options)) in enumerate(kinds.items()):
+        buf = io.BytesIO()
+        with av.open(buf, "w", format=container) as c:
+            s = c.add_stream(codec, rate=10, options=options)
+            s.width, s.height, s.pix_fmt = 16, 16, "yuv420p"
+            s.codec_context.gop_size = 3
+            for k in range(6):
+                a = np.full((16, 16, 3), 40 * k, np.uint8)
+                a[k:k + 4, 2:9] = 200
+                for p in s.encode(av.VideoFrame.from_ndarray(a, format="rgb24")):
+                    c.mux(p)
+            for p in s.encode():
+                c.mux(p)
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(bytes([i + 1]) + buf.getvalue())
+
+
 if __name__ == "__main__":
     npy_seeds()
     shm_seeds()
@@ -131,3 +164,4 @@ if __name__ == "__main__":
     manifest_seeds()
     video_manifest_seeds()
     jpeg_index_seed()
+    video_seeds()

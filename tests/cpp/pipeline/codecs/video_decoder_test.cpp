@@ -34,12 +34,12 @@ constexpr int kHeight = 32;
 constexpr int kFrames = 30;
 constexpr int kGop = 10;
 
+#ifdef NOCOPY_HAVE_FFMPEG
+
 /// Luma of pixel (y, x) in frame i: a pattern that moves from frame to frame.
 uint8_t luma(int i, int y, int x) {
   return static_cast<uint8_t>(40 + ((x * 4 + y * 2 + i * 6) % 160));
 }
-
-#ifdef NOCOPY_HAVE_FFMPEG
 
 void check(int ret, const char* what) {
   if (ret < 0) throw std::runtime_error(std::string("test encoder: ") + what);

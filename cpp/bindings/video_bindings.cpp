@@ -92,6 +92,46 @@ void bind_video(nb::module_& m) {
       "Decodes frames (non-decreasing presentation-order numbers) of a video container to a "
       "new (T, H, W, 3) uint8 RGB array, indexing the video by probing it first.");
   m.def(
+      "_video_decode_indexed",
+      [](nb::handle data, nb::handle pts, nb::handle keyframes, nb::handle frames,
+         nb::handle height, nb::handle width) {
+        View v = video_bytes(data);
+        VideoIndex index;
+        index.pts = int64_args(pts, "pts");
+        for (int64_t k : int64_args(keyframes, "keyframes")) {
+          index.keyframe.push_back(static_cast<uint8_t>(k != 0));
+        }
+        if (index.pts.size() != index.keyframe.size() || index.pts.empty()) {
+          throw std::invalid_argument("pts and keyframes must be non-empty and of one length");
+        }
+        const std::vector<int64_t> wanted = int64_args(frames, "frames");
+        const int64_t h = int64_arg(height, "height"), w = int64_arg(width, "width");
+        if (h < 1 || w < 1 || h > 16384 || w > 16384) {
+          throw std::invalid_argument("height and width must be in [1, 16384]");
+        }
+        View out = View::empty(DType::UInt8, {static_cast<int64_t>(wanted.size()), h, w, 3});
+        {
+          nb::gil_scoped_release release;
+          VideoDecoder decoder;
+          decoder.open(byte_span(v));
+          auto* dst = static_cast<uint8_t*>(out.data());
+          const auto frame_bytes = static_cast<size_t>(h * w * 3);
+          size_t slot = 0;
+          decoder.decode_frames(wanted, index, [&](const DecodedFrame& f) {
+            if (f.height != h || f.width != w) {
+              throw std::invalid_argument("the video's pictures are not the indexed size");
+            }
+            std::memcpy(dst + slot * frame_bytes, f.rgb, frame_bytes);
+            ++slot;
+          });
+        }
+        return out;
+      },
+      nb::arg("data"), nb::arg("pts"), nb::arg("keyframes"), nb::arg("frames"), nb::arg("height"),
+      nb::arg("width"),
+      "Decodes frames of a video container with its stored index (pts and keyframe flags, "
+      "display order; no probing) to a new (T, height, width, 3) uint8 RGB array.");
+  m.def(
       "_video_decode_requests",
       [](nb::handle data, nb::handle requests) {
         View v = video_bytes(data);

@@ -135,7 +135,12 @@ class VideoSet:
         # The decoder takes frames in increasing order: each distinct frame decoded once, then
         # placed where it was asked for.
         wanted, where = np.unique(idx, return_inverse=True)
-        frames = np.asarray(_nocopy._video_decode(self.encoded(i), wanted))
+        # The stored index (display-order timestamps and keyframe flags) says where to seek:
+        # nothing is probed here.
+        h, w = (int(v) for v in self.shapes[i, :2])
+        frames = np.asarray(_nocopy._video_decode_indexed(
+            self.encoded(i), self.timestamps(i), np.asarray(self.keyframes(i), np.int64), wanted,
+            h, w))
         return frames if np.array_equal(wanted, idx) else frames[where]
 
     def _index(self, i) -> int:

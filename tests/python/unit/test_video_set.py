@@ -303,3 +303,16 @@ def test_hostile_manifest(packed, tmp_path):
         nc.VideoSet.open(dst)
     with pytest.raises(OSError):
         nc.VideoSet.open(tmp_path / "nowhere")
+
+
+@needs_decoder
+def test_frames_use_the_stored_index_and_never_probe(packed, monkeypatch):
+    vs = nc.VideoSet.open(packed[1])
+    before = vs.frames(0, [0, 5, 13])
+
+    def refuse(*args):
+        raise AssertionError("frames() probed the video")
+
+    monkeypatch.setattr(nc._nocopy, "_video_probe", refuse)
+    monkeypatch.setattr(nc._nocopy, "_video_decode", refuse)
+    np.testing.assert_array_equal(vs.frames(0, [0, 5, 13]), before)

@@ -15,10 +15,13 @@
 #include "nocopy/pipeline/kernels/affine_warp.hpp"
 #include "nocopy/pipeline/sampling/beta_draw.hpp"
 #include "nocopy/pipeline/sampling/random_streams.hpp"
+#include "pipeline/ops/step_checks.hpp"
 
 namespace nocopy {
 
 namespace {
+
+using namespace step_checks;  // NOLINT: num, fail, require, unit
 
 constexpr std::string_view kOpNames[kAugmentOpCount] = {
     "Identity",  "ShearX",     "ShearY",       "TranslateX", "TranslateY",
@@ -157,24 +160,6 @@ constexpr int64_t kMixBins = 10;
 constexpr int64_t kMixRandomDepth = 3;
 
 constexpr double kRadToDeg = 180.0 / std::numbers::pi;
-
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
-[[noreturn]] void fail(const TransformStep& s, const std::string& what) {
-  throw std::invalid_argument(std::string(step_kind_name(s.kind)) + ": " + what);
-}
-
-void require(bool ok, const TransformStep& s, const std::string& what) {
-  if (!ok) fail(s, what);
-}
-
-double unit(uint64_t bits) {
-  return static_cast<double>(bits >> 11) * 0x1.0p-53;
-}
 
 /// torch.empty(1).uniform_(lo, hi).item(): a float32 value.
 double uniform_f32(uint64_t bits, double lo, double hi) {

@@ -12,10 +12,13 @@
 #include "nocopy/pipeline/ops/augment_policies.hpp"
 #include "nocopy/pipeline/sampling/beta_draw.hpp"
 #include "nocopy/pipeline/sampling/random_streams.hpp"
+#include "pipeline/ops/step_checks.hpp"
 
 namespace nocopy {
 
 namespace {
+
+using namespace step_checks;  // NOLINT: num, fail, require, unit
 
 struct KindName {
   StepKind kind;
@@ -97,26 +100,8 @@ Stage stage_of(StepKind k) {
   }
 }
 
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
-[[noreturn]] void fail(const TransformStep& s, const std::string& what) {
-  throw std::invalid_argument(std::string(step_kind_name(s.kind)) + ": " + what);
-}
-
-void require(bool ok, const TransformStep& s, const std::string& what) {
-  if (!ok) fail(s, what);
-}
-
 bool finite(double v) {
   return std::isfinite(v);
-}
-
-double unit(uint64_t bits) {
-  return static_cast<double>(bits >> 11) * 0x1.0p-53;
 }
 
 /// Python's round() of a double (half to even), as an integer.

@@ -31,6 +31,18 @@ from ._storage import create_npy
 
 __all__ = ["pack_images", "PackSummary", "IMAGE_EXTENSIONS"]
 
+
+def skipped_lines(skipped: list) -> list[str]:
+    """The summary's lines about skipped files (at most 20 named, escaped)."""
+    if not skipped:
+        return []
+    lines = [f"skipped {len(skipped)} files (listed in {MANIFEST}):"]
+    lines += [f"  {printable(s['path'])}: {printable(s['error'])}" for s in skipped[:20]]
+    if len(skipped) > 20:
+        lines.append(f"  ... and {len(skipped) - 20} more")
+    return lines
+
+
 @dataclasses.dataclass
 class PackSummary:
     """What pack_images wrote."""
@@ -47,13 +59,7 @@ class PackSummary:
         lines = [f"packed {self.images} images, {self.classes} classes, "
                  f"{self.bytes / 2**20:.1f} MiB of pixels into {printable(self.out)} in "
                  f"{self.seconds:.1f} s"]
-        if self.skipped:
-            lines.append(f"skipped {len(self.skipped)} files (listed in {MANIFEST}):")
-            lines += [f"  {printable(s['path'])}: {printable(s['error'])}"
-                      for s in self.skipped[:20]]
-            if len(self.skipped) > 20:
-                lines.append(f"  ... and {len(self.skipped) - 20} more")
-        return "\n".join(lines)
+        return "\n".join(lines + skipped_lines(self.skipped))
 
 
 def count_arg(name: str, value) -> int:

@@ -22,7 +22,8 @@ import numpy as np
 
 from . import _nocopy
 from ._image_set import FORMAT_VERSION, MANIFEST
-from ._pack import check_on_error, default_threads, list_inputs, progress_bar, skip_handler
+from ._pack import (check_on_error, default_threads, list_inputs, progress_bar, skip_handler,
+                    skipped_lines)
 from ._pack_inputs import VIDEO_EXTENSIONS, open_regular
 from ._pack_output import make_temp_folder, move_into_place, output_target, remove_if_ours
 from ._printable import printable
@@ -48,13 +49,7 @@ class VideoPackSummary:
         lines = [f"packed {self.videos} videos ({self.frames} frames), {self.classes} classes, "
                  f"{self.bytes / 2**20:.1f} MiB into {printable(self.out)} in "
                  f"{self.seconds:.1f} s"]
-        if self.skipped:
-            lines.append(f"skipped {len(self.skipped)} files (listed in {MANIFEST}):")
-            lines += [f"  {printable(s['path'])}: {printable(s['error'])}"
-                      for s in self.skipped[:20]]
-            if len(self.skipped) > 20:
-                lines.append(f"  ... and {len(self.skipped) - 20} more")
-        return "\n".join(lines)
+        return "\n".join(lines + skipped_lines(self.skipped))
 
 
 @dataclasses.dataclass

@@ -168,6 +168,68 @@ void bind_video(nb::module_& m) {
       nb::arg("data"), nb::arg("requests"),
       "Decodes several requests (lists of frame numbers) in turn with one decoder: "
       "([(T, H, W, 3) arrays], seeks made).");
+  m.def(
+      "_video_decode_window",
+      [](nb::handle data, nb::handle frames, nb::handle window) {
+        View v = video_bytes(data);
+        const std::vector<int64_t> wanted = int64_args(frames, "frames");
+        const std::vector<int64_t> box = int64_args(window, "window");
+        if (box.size() != 4) throw std::invalid_argument("window must be (top, left, height, width)");
+        const FrameWindow w{box[0], box[1], box[2], box[3]};
+        if (w.height < 1 || w.width < 1 || w.height > 16384 || w.width > 16384) {
+          throw std::invalid_argument("window height and width must be in [1, 16384]");
+        }
+        View out =
+            View::empty(DType::UInt8, {static_cast<int64_t>(wanted.size()), w.height, w.width, 3});
+        {
+          nb::gil_scoped_release release;
+          const VideoProbe p = probe_video(byte_span(v));
+          VideoDecoder decoder;
+          decoder.open(byte_span(v));
+          auto* dst = static_cast<uint8_t*>(out.data());
+          size_t slot = 0;
+          const auto row_bytes = static_cast<size_t>(w.width * 3);
+          decoder.decode_frames(
+              wanted, p.index,
+              [&](const DecodedFrame& f) {
+                for (int64_t r = 0; r < w.height; ++r) {
+                  const uint8_t* src =
+                      f.rgb + (w.top - f.top + r) * f.row_stride + (w.left - f.left) * 3;
+                  std::memcpy(dst + (slot * static_cast<size_t>(w.height) + r) * row_bytes, src,
+                              row_bytes);
+                }
+                ++slot;
+              },
+              &w);
+        }
+        return out;
+      },
+      nb::arg("data"), nb::arg("frames"), nb::arg("window"),
+      "Decodes frames converting only `window` (top, left, height, width) from the YUV planes: "
+      "a new (T, height, width, 3) uint8 array (the window of each frame).");
+  m.def(
+      "_video_decode_only",
+      [](nb::handle data, nb::handle pts, nb::handle keyframes, nb::handle requests) {
+        View v = video_bytes(data);
+        VideoIndex index;
+        index.pts = int64_args(pts, "pts");
+        for (int64_t k : int64_args(keyframes, "keyframes")) {
+          index.keyframe.push_back(static_cast<uint8_t>(k != 0));
+        }
+        if (index.pts.size() != index.keyframe.size() || index.pts.empty()) {
+          throw std::invalid_argument("pts and keyframes must be non-empty and of one length");
+        }
+        std::vector<std::vector<int64_t>> wanted;
+        for (nb::handle r : requests) wanted.push_back(int64_args(r, "requests"));
+        nb::gil_scoped_release release;
+        VideoDecoder decoder;
+        decoder.open(byte_span(v));
+        for (const auto& request : wanted) decoder.decode_frames(request, index, FrameSink());
+        return decoder.seek_count();
+      },
+      nb::arg("data"), nb::arg("pts"), nb::arg("keyframes"), nb::arg("requests"),
+      "Decodes each request (frame numbers) of a container with one decoder, converting nothing "
+      "(the bare decode rate); returns the seeks made.");
 }
 
 }  // namespace nocopy::bindings

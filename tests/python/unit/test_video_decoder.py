@@ -220,6 +220,47 @@ def test_repeated_and_duplicate_frames():
         assert_close(got[k], frames[f], f"frame {f}")
 
 
+WINDOW_VIDEOS = ["h264_gop12_bframes", "h264_odd_444", "vp9_odd_webm", "mpeg4_odd_bframes",
+                 "h264_gop1"]
+
+
+@pytest.mark.parametrize("name", WINDOW_VIDEOS)
+def test_window_conversion_equals_the_whole_frames_window(name):
+    # Converting only a window from the YUV planes (widened to the chroma grid) gives exactly
+    # the pixels of the whole frame's conversion: odd and even origins and sizes, the corners.
+    data, pts, _ = video(name)
+    n = len(pts)
+    wanted = [0, 1, n // 2, n - 1]
+    whole = np.asarray(_nocopy._video_decode(data, wanted))
+    h, w = whole.shape[1:3]
+    rng = np.random.default_rng(7)
+    windows = [(0, 0, h, w), (1, 1, h - 1, w - 1), (h - 1, w - 1, 1, 1), (0, w - 3, 5, 3)]
+    for _ in range(6):
+        top, left = int(rng.integers(0, h - 1)), int(rng.integers(0, w - 1))
+        windows.append((top, left, int(rng.integers(1, h - top + 1)),
+                        int(rng.integers(1, w - left + 1))))
+    for top, left, wh, ww in windows:
+        got = np.asarray(_nocopy._video_decode_window(data, wanted, (top, left, wh, ww)))
+        assert np.array_equal(got, whole[:, top:top + wh, left:left + ww]), (top, left, wh, ww)
+
+
+@pytest.mark.parametrize("window", [(-1, 0, 4, 4), (0, 0, 0, 4), (0, 0, 49, 4), (40, 60, 9, 5),
+                                    (0, 0, 4)])
+def test_window_outside_the_frame_is_a_value_error(window):
+    data = video("h264_gop12")[0]
+    with pytest.raises(ValueError):
+        _nocopy._video_decode_window(data, [0], window)
+
+
+def test_decode_only_decodes_without_converting():
+    data, pts, _ = video("h264_gop12_bframes")
+    probe = _nocopy._video_probe(data)
+    assert _nocopy._video_decode_only(data, probe["pts"], probe["keyframe"],
+                                      [[2, 3], [4, 6], [50]]) == 2
+    with pytest.raises(ValueError):
+        _nocopy._video_decode_only(data, probe["pts"], probe["keyframe"], [[len(pts)]])
+
+
 @pytest.mark.parametrize("bad, error", [
     ([-1], ValueError), ([130], ValueError), ([5, 4], ValueError), (["a"], TypeError),
     (None, TypeError)])

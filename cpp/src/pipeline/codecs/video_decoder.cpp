@@ -354,20 +354,41 @@ struct VideoDecoder::Impl {
     }
   }
 
-  /// The decoded `frame` as dense RGB24 in `rgb`.
-  void convert(int64_t height, int64_t width) {
+  /// The rectangle of the decoded `frame` that covers `window` (the whole frame when null),
+  /// converted to RGB24 in `rgb`: dense rows for the whole frame, padded rows for a window.
+  DecodedFrame convert(int64_t height, int64_t width, const FrameWindow* window) {
     if (frame->width != width || frame->height != height) {
       throw std::runtime_error("decoded video frame is " + std::to_string(frame->width) + "x" +
                                std::to_string(frame->height) + ", the stream " +
                                std::to_string(width) + "x" + std::to_string(height));
     }
     const auto format = static_cast<AVPixelFormat>(frame->format);
-    if (av_pix_fmt_desc_get(format) == nullptr) {
-      throw std::runtime_error("decoded video frame has no pixel format");
+    const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(format);
+    if (desc == nullptr) throw std::runtime_error("decoded video frame has no pixel format");
+    // The rectangle converted: the window widened to the chroma grid (all four edges) of a
+    // planar 8-bit format whose frame size is a whole number of chroma samples, else the whole
+    // frame. swscale converts such a rectangle as it converts the same pixels of the whole frame
+    // (each chroma sample serves its own grid cell); a ragged edge takes another path.
+    int64_t top = 0, left = 0, rows = height, cols = width;
+    uint8_t* planes[4] = {frame->data[0], frame->data[1], frame->data[2], frame->data[3]};
+    const int64_t gy = int64_t{1} << desc->log2_chroma_h, gx = int64_t{1} << desc->log2_chroma_w;
+    if (window != nullptr && windowable(desc) && height % gy == 0 && width % gx == 0) {
+      top = window->top / gy * gy;
+      left = window->left / gx * gx;
+      rows = (window->top + window->height + gy - 1) / gy * gy - top;
+      cols = (window->left + window->width + gx - 1) / gx * gx - left;
+      for (int p = 0; p < desc->nb_components; ++p) {
+        const AVComponentDescriptor& c = desc->comp[p];
+        const bool chroma = (p == 1 || p == 2) && desc->nb_components >= 3;
+        const int64_t y = chroma ? top >> desc->log2_chroma_h : top;
+        const int64_t x = chroma ? left >> desc->log2_chroma_w : left;
+        planes[c.plane] = frame->data[c.plane] + y * frame->linesize[c.plane] + x;
+      }
     }
-    SwsContext* s = sws_getCachedContext(sws.release(), frame->width, frame->height, format,
-                                         frame->width, frame->height, AV_PIX_FMT_RGB24,
-                                         SWS_BILINEAR, nullptr, nullptr, nullptr);
+    SwsContext* s = sws_getCachedContext(sws.release(), static_cast<int>(cols),
+                                         static_cast<int>(rows), format, static_cast<int>(cols),
+                                         static_cast<int>(rows), AV_PIX_FMT_RGB24, SWS_BILINEAR,
+                                         nullptr, nullptr, nullptr);
     if (s == nullptr) throw std::runtime_error("video frame cannot be converted to RGB");
     sws.reset(s);
     // The frame's own matrix (BT.601 when unspecified) and range.
@@ -387,25 +408,44 @@ struct VideoDecoder::Impl {
     }
     // swscale's SIMD YUV -> RGB writes whole blocks of 8 or 16 pixels and leaves a row's last
     // pixels unwritten when the row stride has no room for a whole last block: it converts into
-    // rows padded to 16 pixels (and 64 bytes), copied to the dense buffer after.
-    const int64_t dense = width * 3;
-    const int64_t padded = ((width + 15) / 16 * 16 * 3 + 63) / 64 * 64;
-    rgb.resize(static_cast<size_t>(height * dense));
-    const bool direct = padded == dense;
-    if (!direct) padded_rgb.resize(static_cast<size_t>(height * padded));
-    uint8_t* dst[4] = {direct ? rgb.data() : padded_rgb.data(), nullptr, nullptr, nullptr};
+    // rows padded to 16 pixels (and 64 bytes); the whole frame is then copied to dense rows.
+    const int64_t dense = cols * 3;
+    const int64_t padded = ((cols + 15) / 16 * 16 * 3 + 63) / 64 * 64;
+    const bool direct = padded == dense || window != nullptr;
+    std::vector<uint8_t>& target = direct ? rgb : padded_rgb;
+    target.resize(static_cast<size_t>(rows * padded));
+    uint8_t* dst[4] = {target.data(), nullptr, nullptr, nullptr};
     int dst_stride[4] = {static_cast<int>(padded), 0, 0, 0};
-    const int rows = sws_scale(s, frame->data, frame->linesize, 0, frame->height, dst, dst_stride);
-    if (rows != frame->height) throw std::runtime_error("video frame conversion to RGB failed");
+    const int done = sws_scale(s, planes, frame->linesize, 0, static_cast<int>(rows), dst,
+                               dst_stride);
+    if (done != rows) throw std::runtime_error("video frame conversion to RGB failed");
     if (!direct) {
-      for (int64_t r = 0; r < height; ++r) {
+      rgb.resize(static_cast<size_t>(rows * dense));
+      for (int64_t r = 0; r < rows; ++r) {
         std::memcpy(rgb.data() + r * dense, padded_rgb.data() + r * padded,
                     static_cast<size_t>(dense));
       }
     }
+    return DecodedFrame{0, 0, rgb.data(), rows, cols, direct ? padded : dense, top, left};
   }
 
-  void decode(std::span<const int64_t> wanted, const VideoIndex& index, const FrameSink& sink) {
+  /// True when a window of `desc`'s frames can be converted alone: planar, one byte per
+  /// sample, no bitstream packing.
+  static bool windowable(const AVPixFmtDescriptor* desc) {
+    if ((desc->flags & (AV_PIX_FMT_FLAG_PLANAR)) == 0) return false;
+    if ((desc->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL |
+                        AV_PIX_FMT_FLAG_PAL)) != 0) {
+      return false;
+    }
+    for (int p = 0; p < desc->nb_components; ++p) {
+      const AVComponentDescriptor& c = desc->comp[p];
+      if (c.step != 1 || c.depth > 8 || c.offset != 0 || c.shift != 0) return false;
+    }
+    return true;
+  }
+
+  void decode(std::span<const int64_t> wanted, const VideoIndex& index, const FrameSink& sink,
+              const FrameWindow* window) {
     require_open();
     check_index(index);
     const auto n = static_cast<int64_t>(index.pts.size());
@@ -421,6 +461,15 @@ struct VideoDecoder::Impl {
     if (wanted.empty()) return;
     const int64_t height = demuxer->video()->codecpar->height;
     const int64_t width = demuxer->video()->codecpar->width;
+    if (window != nullptr &&
+        (window->top < 0 || window->left < 0 || window->height < 1 || window->width < 1 ||
+         window->top + window->height > height || window->left + window->width > width)) {
+      throw std::invalid_argument(
+          "window (" + std::to_string(window->top) + ", " + std::to_string(window->left) + ", " +
+          std::to_string(window->height) + ", " + std::to_string(window->width) +
+          ") is not inside the " + std::to_string(height) + "x" + std::to_string(width) +
+          " frame");
+    }
     auto keyframe_before = [&](int64_t f) {
       while (f > 0 && index.keyframe[static_cast<size_t>(f)] == 0) --f;
       return f;
@@ -469,11 +518,14 @@ struct VideoDecoder::Impl {
           av_frame_unref(frame.get());
           continue;
         }
-        convert(height, width);
+        DecodedFrame out;
+        if (sink) out = convert(height, width, window);
         av_frame_unref(frame.get());
         cursor = target;
+        out.frame_number = target;
+        out.pts = t;
         while (next < wanted.size() && wanted[next] == target) {
-          sink(DecodedFrame{target, t, rgb.data(), height, width});
+          if (sink) sink(out);
           ++next;
         }
         break;
@@ -506,9 +558,9 @@ int64_t VideoDecoder::width() const {
 }
 
 void VideoDecoder::decode_frames(std::span<const int64_t> frame_numbers, const VideoIndex& index,
-                                 const FrameSink& sink) {
+                                 const FrameSink& sink, const FrameWindow* window) {
   try {
-    impl_->decode(frame_numbers, index, sink);
+    impl_->decode(frame_numbers, index, sink, window);
   } catch (...) {
     // The decoder's position is unknown after a failure: the next request seeks.
     impl_->cursor = -1;
@@ -558,7 +610,8 @@ int64_t VideoDecoder::width() const {
   no_ffmpeg();
 }
 
-void VideoDecoder::decode_frames(std::span<const int64_t>, const VideoIndex&, const FrameSink&) {
+void VideoDecoder::decode_frames(std::span<const int64_t>, const VideoIndex&, const FrameSink&,
+                                 const FrameWindow*) {
   no_ffmpeg();
 }
 

@@ -52,9 +52,17 @@ VideoProbe probe_video(std::span<const uint8_t> container);
 struct DecodedFrame {
   int64_t frame_number = 0;      ///< presentation-order number of the frame
   int64_t pts = 0;               ///< its presentation timestamp
-  const uint8_t* rgb = nullptr;  ///< height x width x 3 bytes, dense (row stride 3 * width)
-  int64_t height = 0;            ///< rows
-  int64_t width = 0;             ///< columns
+  const uint8_t* rgb = nullptr;  ///< height rows of width x 3 bytes, `row_stride` bytes apart
+  int64_t height = 0;            ///< rows converted
+  int64_t width = 0;             ///< columns converted
+  int64_t row_stride = 0;        ///< bytes from one row to the next (3 * width when dense)
+  int64_t top = 0;               ///< the frame row of rgb's first row (0 unless a window)
+  int64_t left = 0;              ///< the frame column of rgb's first column (0 unless a window)
+};
+
+/// A rectangle of a frame: rows [top, top + height), columns [left, left + width).
+struct FrameWindow {
+  int64_t top = 0, left = 0, height = 0, width = 0;
 };
 
 /// Receives each wanted frame, in the order asked for.
@@ -85,10 +93,16 @@ class VideoDecoder {
 
   /// Decodes `frame_numbers` (non-decreasing, presentation order, each < the index's size) of
   /// the open video, whose frames `index` lists (as probe_video gives it), and hands each to
-  /// `sink` as RGB24. std::invalid_argument for a bad request or index, std::runtime_error when
-  /// a wanted frame is not decoded (corrupt data, or an index of another video).
+  /// `sink` as RGB24 (a repeated number is handed over again, not decoded again). With a
+  /// `window` (inside the frame), only that rectangle is converted from the YUV planes,
+  /// widened to the chroma grid (an even top and left for 4:2:0): the sink sees a rectangle
+  /// containing the window, with its origin and row stride (rows may be padded), whose pixels
+  /// equal those of the whole frame's conversion. An empty `sink` decodes without converting
+  /// (the bare decode rate). std::invalid_argument for a bad request, window or index,
+  /// std::runtime_error when a wanted frame is not decoded (corrupt data, or an index of
+  /// another video).
   void decode_frames(std::span<const int64_t> frame_numbers, const VideoIndex& index,
-                     const FrameSink& sink);
+                     const FrameSink& sink, const FrameWindow* window = nullptr);
 
   /// Seeks this decoder made (a forward continuation inside a GOP makes none): for tests.
   int64_t seek_count() const;

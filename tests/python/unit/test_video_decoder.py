@@ -255,10 +255,11 @@ def test_window_outside_the_frame_is_a_value_error(window):
 def test_decode_only_decodes_without_converting():
     data, pts, _ = video("h264_gop12_bframes")
     probe = _nocopy._video_probe(data)
-    assert _nocopy._video_decode_only(data, probe["pts"], probe["keyframe"],
+    keyframes = [int(k) for k in probe["keyframe"]]
+    assert _nocopy._video_decode_only(data, probe["pts"], keyframes,
                                       [[2, 3], [4, 6], [50]]) == 2
     with pytest.raises(ValueError):
-        _nocopy._video_decode_only(data, probe["pts"], probe["keyframe"], [[len(pts)]])
+        _nocopy._video_decode_only(data, probe["pts"], keyframes, [[len(pts)]])
 
 
 @pytest.mark.parametrize("bad, error", [

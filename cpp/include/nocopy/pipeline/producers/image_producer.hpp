@@ -111,7 +111,6 @@ class ImageProducer final : public BatchProducer {
   TransformProgramPtr program_;
   BatchMixPtr mix_;
   std::optional<SampleTransform> transform_;
-  std::vector<float> ones_, zeros_;   // the identity write of a uint8 scratch, per channel
   std::vector<int64_t> label_shape_;  // one label (labels shape without the first axis)
   std::vector<SlotOutput> outputs_;
 };

@@ -54,10 +54,17 @@ void bind_video_set(nb::module_& m);
 void bind_jpeg(nb::module_& m);
 /// Registers the video decoder's test seams (_video_probe, _video_decode).
 void bind_video(nb::module_& m);
+/// Registers the video loader's core (_VideoLoader).
+void bind_video_loader(nb::module_& m);
 /// nocopy.transforms' check seam (transform_bindings.cpp).
 void bind_transforms(nb::module_& m);
 /// The steps of a transforms pipeline from its Python form, a sequence of (name, dict) pairs.
 std::vector<TransformStep> transform_steps_from(nb::handle steps);
+
+/// The drawn parameters of `n` samples (`params`: `count` per sample, one after another) as
+/// [(transform name, [(parameter, values per sample)])], in `program`'s step order.
+nb::list transform_parameter_columns(const TransformProgram& program,
+                                     const std::vector<double>& params, int64_t count, int64_t n);
 /// Batch transforms from their Python form, (num_classes, [(name, alpha, weight), ...]).
 BatchMixSpec batch_mix_from(nb::handle spec);
 /// Registers the colour operators' test seam (_color_op).

@@ -18,6 +18,7 @@
 #include "nocopy/pipeline/engine/batch_engine.hpp"
 #include "nocopy/pipeline/producers/loader_options.hpp"
 #include "nocopy/pipeline/producers/sequence_options.hpp"
+#include "nocopy/pipeline/producers/video_options.hpp"
 
 namespace nocopy::bindings {
 namespace {
@@ -176,6 +177,7 @@ void bind_engine(nb::module_& m) {
       [](const std::string& loader) {
         if (loader == "Loader") return spec_rows(loader_option_specs());
         if (loader == "SequenceLoader") return spec_rows(sequence_option_specs());
+        if (loader == "VideoLoader") return spec_rows(video_option_specs());
         throw std::invalid_argument("no loader '" + loader + "'");
       },
       nb::arg("loader"),

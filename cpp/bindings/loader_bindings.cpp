@@ -85,24 +85,8 @@ void bind_loader(nb::module_& m) {
             }
             const TransformProgramPtr& program = l.typed_producer().program();
             if (!program) return nb::make_tuple(std::move(p.indices), steps, batch);
-            const auto n = static_cast<int64_t>(p.indices.size());
-            for (size_t k = 0; k < program->steps().size(); ++k) {
-              const TransformStep& s = program->steps()[k];
-              const std::vector<std::string> names = step_parameter_names(s);
-              nb::list columns;
-              for (size_t f = 0; f < names.size(); ++f) {
-                std::vector<double> column(static_cast<size_t>(n));
-                for (int64_t i = 0; i < n; ++i) {
-                  column[static_cast<size_t>(i)] =
-                      p.parameters[static_cast<size_t>(i * p.parameter_count +
-                                                       program->parameter_offset(k)) +
-                                   f];
-                }
-                columns.append(nb::make_tuple(nb::str(names[f].c_str()), column));
-              }
-              steps.append(
-                  nb::make_tuple(nb::str(std::string(step_kind_name(s.kind)).c_str()), columns));
-            }
+            steps = transform_parameter_columns(*program, p.parameters, p.parameter_count,
+                                                static_cast<int64_t>(p.indices.size()));
             return nb::make_tuple(std::move(p.indices), steps, batch);
           },
           nb::arg("batch").none(), nb::arg("epoch").none() = nb::none(),

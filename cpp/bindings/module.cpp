@@ -17,6 +17,7 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_video_set(m);
   nocopy::bindings::bind_jpeg(m);
   nocopy::bindings::bind_video(m);
+  nocopy::bindings::bind_video_loader(m);
   nocopy::bindings::bind_transforms(m);
   nocopy::bindings::bind_color(m);
   nocopy::bindings::bind_mix(m);

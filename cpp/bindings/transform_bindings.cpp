@@ -257,4 +257,24 @@ void bind_transforms(nb::module_& m) {
       "Checks batch transforms given as (num_classes, [(name, alpha, weight)]).");
 }
 
+nb::list transform_parameter_columns(const TransformProgram& program,
+                                     const std::vector<double>& params, int64_t count, int64_t n) {
+  nb::list steps;
+  for (size_t k = 0; k < program.steps().size(); ++k) {
+    const TransformStep& s = program.steps()[k];
+    const std::vector<std::string> names = step_parameter_names(s);
+    nb::list columns;
+    for (size_t f = 0; f < names.size(); ++f) {
+      std::vector<double> column(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) {
+        column[static_cast<size_t>(i)] =
+            params[static_cast<size_t>(i * count + program.parameter_offset(k)) + f];
+      }
+      columns.append(nb::make_tuple(nb::str(names[f].c_str()), column));
+    }
+    steps.append(nb::make_tuple(nb::str(std::string(step_kind_name(s.kind)).c_str()), columns));
+  }
+  return steps;
+}
+
 }  // namespace nocopy::bindings

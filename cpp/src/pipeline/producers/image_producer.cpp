@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "nocopy/core/dtype_visit.hpp"
+#include "nocopy/pipeline/kernels/label_gather.hpp"
 #include "nocopy/pipeline/ops/transform_apply.hpp"
 #include "nocopy/pipeline/producers/typed_loader.hpp"
 
@@ -229,25 +230,6 @@ std::vector<CheckpointEntry> ImageProducer::resume_key() const {
       {"seed", options_.seed}, {"num_samples", config_.num_samples}, {"shuffle", options_.shuffle}};
 }
 
-void ImageProducer::gather_label(int64_t sample, char* dst) const {
-  const View& l = *labels_;
-  const auto item = static_cast<int64_t>(l.itemsize());
-  const char* base = static_cast<const char*>(l.data()) + sample * l.strides()[0] * item;
-  const size_t nd = label_shape_.size();
-  int64_t total = 1;
-  for (int64_t d : label_shape_) total *= d;
-  std::vector<int64_t> idx(nd, 0);
-  for (int64_t e = 0; e < total; ++e) {
-    int64_t off = 0;
-    for (size_t i = 0; i < nd; ++i) off += idx[i] * l.strides()[i + 1];
-    std::memcpy(dst + e * item, base + off * item, static_cast<size_t>(item));
-    for (size_t i = nd; i-- > 0;) {  // odometer over the label's own axes
-      if (++idx[i] < label_shape_[i]) break;
-      idx[i] = 0;
-    }
-  }
-}
-
 void ImageProducer::fill(const ProducerPlan& plan, int64_t slot, std::span<char* const> out) const {
   const BatchPlan& p = static_cast<const TypedPlan<BatchPlan>&>(plan).plan;
   const auto k = static_cast<size_t>(slot);
@@ -267,7 +249,7 @@ void ImageProducer::fill(const ProducerPlan& plan, int64_t slot, std::span<char*
   if (mix_) {
     one_hot_label(p.indices[k], out[1]);
   } else if (labels_) {
-    gather_label(p.indices[k], out[1]);
+    gather_label(*labels_, label_shape_, p.indices[k], out[1]);
   }
 }
 

@@ -99,7 +99,6 @@ class ImageProducer final : public BatchProducer {
   const BatchMixPtr& mix() const { return mix_; }
 
  private:
-  void gather_label(int64_t sample, char* dst) const;
   void one_hot_label(int64_t sample, char* dst) const;
   void fill_transformed(const BatchPlan& plan, size_t k, char* out) const;
 

@@ -20,6 +20,7 @@ enum class RandomStream : uint64_t {
   CropLeft = 3,     ///< crop_mode 'random': the window's left column
   Mirror = 4,       ///< the horizontal flip
   WindowStart = 5,  ///< SequenceLoader random starts: the window number
+  ClipStart = 6,    ///< video clip_sampling 'random': the clip's first frame
   /// crop_mode 'random_resized': attempt a's draw d (area, log-ratio, top, left) uses stream
   /// ResizedCropBase + 4 * a + d.
   ResizedCropBase = 0x5252430000ull,

@@ -1,0 +1,67 @@
+// The video loader's binding: nc.VideoLoader's keyword arguments parsed by the option table
+// (video_option_specs), the transforms compiled for RGB frames, and the typed plan. Everything
+// else is _BatchEngine's (engine_bindings.cpp). No logic beyond conversion.
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bindings.hpp"
+#include "nocopy/pipeline/producers/video_loader.hpp"
+
+namespace nocopy::bindings {
+
+void bind_video_loader(nb::module_& m) {
+  nb::class_<VideoLoader, BatchEngine>(m, "_VideoLoader",
+                                       "C++ core of nocopy.VideoLoader (use nocopy.VideoLoader)")
+      .def(
+          "__init__",
+          [](VideoLoader* self, const VideoSet& videos, nb::handle labels, nb::kwargs options) {
+            nb::object steps = nb::none();
+            if (options.contains("transforms")) {
+              steps = options["transforms"];
+              nb::del(options["transforms"]);
+            }
+            const VideoLoaderOptions o =
+                options_from(options, video_option_specs(), "VideoLoader");
+            std::optional<View> label_view;
+            if (!labels.is_none()) label_view = view_from_object(labels);
+            auto source = std::make_shared<const VideoSource>(videos);
+            VideoTransformPtr program;
+            if (!steps.is_none()) {
+              program = std::make_shared<const TransformProgram>(transform_steps_from(steps), 3,
+                                                                 DType::UInt8);
+            }
+            new (self) VideoLoader(std::move(source), std::move(label_view), o, std::move(program));
+          },
+          nb::arg("videos"), nb::arg("labels").none(), nb::arg("options"),
+          "videos (a _VideoSet), labels, then nc.VideoLoader's options as keyword arguments.")
+      .def_prop_ro(
+          "clip_shape",
+          [](const VideoLoader& l) { return int_tuple(l.typed_producer().clip_shape()); },
+          "Shape of one output clip, in the layout's order.")
+      .def_prop_ro("clips_per_epoch", &VideoLoader::clips_per_epoch,
+                   "Clips per epoch over all ranks.")
+      .def(
+          "plan",
+          [](const VideoLoader& l, nb::handle b, nb::handle epoch) {
+            const int64_t index = int64_arg(b, "batch");
+            const int64_t e = epoch.is_none() ? -1 : int64_arg(epoch, "epoch");
+            VideoPlan p = without_gil([&] { return e < 0 ? l.plan(index) : l.plan(index, e); });
+            nb::list steps;
+            const VideoTransformPtr& program = l.typed_producer().program();
+            if (program) {
+              steps = transform_parameter_columns(*program, p.parameters, p.parameter_count,
+                                                  static_cast<int64_t>(p.indices.size()));
+            }
+            return nb::make_tuple(std::move(p.indices), std::move(p.clips), std::move(p.frames),
+                                  steps);
+          },
+          nb::arg("batch").none(), nb::arg("epoch").none() = nb::none(),
+          "(indices, clips, frames (flat, clip_len per slot), [(transform name, [(parameter, "
+          "values per clip)])]) of batch `batch` of `epoch` (default: current).");
+}
+
+}  // namespace nocopy::bindings

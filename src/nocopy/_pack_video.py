@@ -4,7 +4,9 @@ Each container file is kept byte for byte (one flat videos.npy, every file 64-by
 probed once, here (by nocopy's FFmpeg probe, or PyAV in a build without it): frame size, frame rate,
 codec, and every frame's presentation timestamp and keyframe flag, so that reading a clip later
 seeks exactly without probing. The output is written and moved into place as pack_images does
-(see _pack_output): atomic, never replacing what the pack did not create.
+(see _pack_output): atomic, never replacing what the pack did not create. With reencode=True
+each file is first re-encoded by PyAV (see _reencode) and the re-encoded bytes are probed and
+stored instead.
 
 >>> summary = nc.pack_videos("clips/", "clips.nc", on_error="skip")   # doctest: +SKIP
 >>> vs = nc.VideoSet.open("clips.nc")                                  # doctest: +SKIP

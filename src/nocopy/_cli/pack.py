@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "renamed at the end)")
     parser.add_argument("--kind", choices=("image", "video"), default="image",
                         help="what SRC holds: images (default) or videos (mp4, mkv, webm, avi, "
-                             "mov; kept as they are, probed once)")
+                             "mov; kept as they are unless --reencode, probed once)")
     parser.add_argument("--max-side", type=int, default=None, metavar="N",
                         help="shrink the longer side of larger images (or of re-encoded videos) "
                              "to N pixels (antialiased)")

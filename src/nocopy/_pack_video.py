@@ -4,7 +4,9 @@ Each container file is kept byte for byte (one flat videos.npy, every file 64-by
 probed once, here (by nocopy's FFmpeg probe, or PyAV in a build without it): frame size, frame rate,
 codec, and every frame's presentation timestamp and keyframe flag, so that reading a clip later
 seeks exactly without probing. The output is written and moved into place as pack_images does
-(see _pack_output): atomic, never replacing what the pack did not create.
+(see _pack_output): atomic, never replacing what the pack did not create. With reencode=True
+each file is first re-encoded by PyAV (see _reencode) and the re-encoded bytes are probed and
+stored instead.
 
 >>> summary = nc.pack_videos("clips/", "clips.nc", on_error="skip")   # doctest: +SKIP
 >>> vs = nc.VideoSet.open("clips.nc")                                  # doctest: +SKIP
@@ -27,6 +29,7 @@ from ._pack import (check_on_error, default_threads, list_inputs, progress_bar, 
 from ._pack_inputs import VIDEO_EXTENSIONS, open_regular
 from ._pack_output import make_temp_folder, move_into_place, output_target, remove_if_ours
 from ._printable import printable
+from ._reencode import reencode_options, reencode_video, summary_line
 from ._storage import create_npy
 
 __all__ = ["pack_videos", "VideoPackSummary", "VIDEO_EXTENSIONS", "probe_video"]
@@ -44,11 +47,16 @@ class VideoPackSummary:
     bytes: int
     skipped: list
     seconds: float
+    reencoded: int = 0        # videos re-encoded (reencode=True)
+    bytes_before: int = 0     # their input files' bytes
+    bytes_after: int = 0      # their re-encoded bytes
 
     def __str__(self) -> str:
         lines = [f"packed {self.videos} videos ({self.frames} frames), {self.classes} classes, "
                  f"{self.bytes / 2**20:.1f} MiB into {printable(self.out)} in "
                  f"{self.seconds:.1f} s"]
+        if self.reencoded:
+            lines.append(summary_line(self.reencoded, self.bytes_before, self.bytes_after))
         return "\n".join(lines + skipped_lines(self.skipped))
 
 
@@ -143,7 +151,9 @@ def _probe_with_pyav(path: str) -> VideoProbe:
 
 
 def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
-                overwrite: bool = False, progress: bool = False) -> VideoPackSummary:
+                overwrite: bool = False, progress: bool = False, reencode: bool = False,
+                gop: int | None = None, max_side: int | None = None,
+                crf: int | None = None) -> VideoPackSummary:
     """Packs ``src`` (a folder tree ``SRC/<class>/<video>`` of .mp4, .mkv, .webm, .avi or .mov
     files, labels by sorted class name, or a CSV of ``path,label`` rows, paths relative to the
     CSV) into the VideoSet folder ``out``. The container files are kept as they are; each is
@@ -153,12 +163,19 @@ def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
     pack_images does: FileExistsError unless ``overwrite`` (then only a set folder is replaced,
     atomically); a failed pack leaves nothing behind. Returns a VideoPackSummary.
 
+    ``reencode=True`` stores each video re-encoded by PyAV instead (see _reencode): H.264 in MP4,
+    yuv420p, even frame size, a keyframe exactly every ``gop`` frames (default 12), the longer
+    side shrunk to ``max_side`` when given, x264 quality ``crf`` (0-51, default 18), frame count
+    and rate kept; the probe then reads the re-encoded bytes. ``gop``, ``max_side`` and ``crf``
+    without ``reencode`` are a ValueError.
+
     >>> print(nc.pack_videos("clips/", "clips.nc", on_error="skip"))
     """
     t0 = time.perf_counter()
     src, out = os.fspath(src), os.fspath(out)
     check_on_error(on_error)
     threads = default_threads(threads)
+    options = reencode_options(reencode, gop, max_side, crf)
     if not os.path.exists(src):
         raise FileNotFoundError(2, "no such video folder or CSV", src)
     out = out.rstrip(os.sep) or out
@@ -169,16 +186,26 @@ def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
         raise ValueError(f"{src}: no videos found")
 
     tmp, tmp_id = None, None
+    stage, stage_id = None, None  # the re-encoded files until they are copied
+    sources = [path for path, _ in items]  # the files stored: the inputs or their re-encodes
+    input_bytes = np.zeros(len(items), np.int64)
     bar = progress_bar(progress, "video")
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nocopy-pack")
     try:
+        if options:
+            stage, stage_id = make_temp_folder(target)
         if bar:
             bar.start()
-        task = bar.add_task("probing", total=len(items)) if bar else None
+        task = bar.add_task("re-encoding" if options else "probing",
+                            total=len(items)) if bar else None
 
-        def probe(item):
+        def probe(k):
+            item = items[k]
             try:
-                return probe_video(item[0])
+                if options:
+                    sources[k] = os.path.join(stage, f"{k}.mp4")
+                    input_bytes[k] = reencode_video(item[0], sources[k], options)
+                return probe_video(sources[k])
             except Exception as exc:  # noqa: BLE001 - any probe failure is the file's
                 fail_or_skip(item[0], exc)
                 return None
@@ -186,7 +213,7 @@ def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
                 if bar:
                     bar.advance(task)
 
-        probes = list(pool.map(probe, items))
+        probes = list(pool.map(probe, range(len(items))))
         keep = [k for k, p in enumerate(probes) if p is not None]
         if not keep:
             raise ValueError(f"{src}: no readable videos ({len(skipped)} skipped)")
@@ -202,10 +229,12 @@ def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
         def copy(j):
             path = items[keep[j]][0]
             try:
-                with open_regular(path) as f:
+                with open_regular(sources[keep[j]]) as f:
                     got = f.readinto(memoryview(data[offsets[j]:offsets[j] + sizes[j]]))
                     if got != sizes[j] or f.read(1):
                         raise ValueError("the file changed size since it was probed")
+                if options:
+                    os.unlink(sources[keep[j]])
             except Exception as exc:  # noqa: BLE001
                 fail_or_skip(path, exc)
                 ok[j] = False
@@ -241,7 +270,7 @@ def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
             "format_version": FORMAT_VERSION, "kind": "video", "num_videos": len(kept),
             "num_frames": int(counts.sum()), "num_classes": num_classes, "classes": classes,
             "codecs": codec_names, "data_bytes": int(ends[-1]), "source": os.path.abspath(src),
-            "skipped": skipped,
+            "reencode": options.manifest() if options else None, "skipped": skipped,
         }
         with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=1)
@@ -253,7 +282,11 @@ def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
         raise
     finally:
         pool.shutdown(wait=True)
+        if stage is not None:
+            remove_if_ours(stage, stage_id)
         if bar:
             bar.stop()
     return VideoPackSummary(out, len(kept), int(counts.sum()), num_classes, int(ends[-1]),
-                            skipped, time.perf_counter() - t0)
+                            skipped, time.perf_counter() - t0, len(kept) if options else 0,
+                            int(input_bytes[[keep[j] for j in range(len(keep)) if ok[j]]].sum()),
+                            int(sizes[ok].sum()) if options else 0)

@@ -26,9 +26,10 @@ def main(argv: list[str] | None = None) -> int:
                                     "renamed at the end)")
     parser.add_argument("--kind", choices=("image", "video"), default="image",
                         help="what SRC holds: images (default) or videos (mp4, mkv, webm, avi, "
-                             "mov; kept as they are, probed once)")
+                             "mov; kept as they are unless --reencode, probed once)")
     parser.add_argument("--max-side", type=int, default=None, metavar="N",
-                        help="shrink the longer side of larger images to N pixels (antialiased)")
+                        help="shrink the longer side of larger images (or of re-encoded videos) "
+                             "to N pixels (antialiased)")
     parser.add_argument("--threads", type=int, default=None,
                         help="decoding threads (default: up to 8, one per core)")
     parser.add_argument("--on-error", choices=("skip", "fail"), default="fail",
@@ -41,23 +42,34 @@ def main(argv: list[str] | None = None) -> int:
                              "(JPEG inputs' own bytes when not resized, others re-encoded)")
     parser.add_argument("--quality", type=int, default=90,
                         help="JPEG quality of re-encoded images (1-100, default 90)")
+    parser.add_argument("--reencode", action="store_true",
+                        help="videos: store each re-encoded to H.264 (MP4, yuv420p) with a "
+                             "keyframe every --gop frames, for sources whose GOPs are too long "
+                             "to seek cheaply (needs PyAV: pip install av)")
+    parser.add_argument("--gop", type=int, default=None, metavar="N",
+                        help="with --reencode: frames from one keyframe to the next (default 12)")
+    parser.add_argument("--crf", type=int, default=None, metavar="Q",
+                        help="with --reencode: x264 quality, 0 (lossless) to 51 (default 18)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     progress = not args.quiet and sys.stderr.isatty()
     if args.kind == "video":
-        if args.max_side is not None or args.format != "raw" or args.quality != 90:
-            parser.error("--max-side, --format and --quality apply to images only")
+        if args.format != "raw" or args.quality != 90:
+            parser.error("--format and --quality apply to images only")
         run = lambda: pack_videos(args.src, args.out, threads=args.threads,  # noqa: E731
                                   on_error=args.on_error, overwrite=args.overwrite,
-                                  progress=progress)
+                                  progress=progress, reencode=args.reencode, gop=args.gop,
+                                  max_side=args.max_side, crf=args.crf)
     else:
+        if args.reencode or args.gop is not None or args.crf is not None:
+            parser.error("--reencode, --gop and --crf apply to videos only (--kind video)")
         run = lambda: pack_images(args.src, args.out, max_side=args.max_side,  # noqa: E731
                                   threads=args.threads, on_error=args.on_error,
                                   overwrite=args.overwrite, progress=progress,
                                   format=args.format, quality=args.quality)
     try:
         summary = run()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ImportError) as exc:
         print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -231,7 +231,7 @@ def test_cli_with_progress(tree, tmp_path):
     assert summary.videos == 5
     r = subprocess.run([sys.executable, "-m", "nocopy", "pack", "--kind", "video", "--max-side",
                         "8", str(tree), str(tmp_path / "x")], capture_output=True, text=True)
-    assert r.returncode == 2 and "images only" in r.stderr
+    assert r.returncode == 1 and "only apply when re-encoding" in r.stderr
 
 
 def test_image_and_video_openers_refuse_each_other(packed, tmp_path):

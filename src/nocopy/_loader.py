@@ -17,6 +17,8 @@ import numpy as np
 from ._batch_loader import BatchLoader, options_doc
 from ._dtypes import dtype_name
 from ._nocopy import _Loader
+from ._video_loader import VideoLoader
+from ._video_set import VideoSet
 from ._views import view
 from .transforms import _plan as _transform_plan
 from .transforms import _close_at_exit
@@ -102,6 +104,12 @@ class Loader(BatchLoader):
     and reuses each one and writes batches straight into it), or with ``pin_memory=True`` from
     torch's pinned host memory (needs CUDA; RuntimeError otherwise). See nocopy._batch_allocator.
     """
+
+    def __new__(cls, images=None, *args, **kwargs):
+        # A VideoSet makes the video loader (nc.VideoLoader, its own options).
+        if cls is Loader and isinstance(images, VideoSet):
+            return VideoLoader(images, *args, **kwargs)
+        return super().__new__(cls)
 
     def __init__(self, images, labels=None, batch_size: int = 32, crop=(256, 256),
                  crop_mode: str = "random", mirror: float = 0.5, mean=None, std=None,

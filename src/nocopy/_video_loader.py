@@ -19,6 +19,7 @@ from ._nocopy import _VideoLoader
 from ._video_set import VideoSet
 from ._views import view
 from .transforms import _close_at_exit
+from .transforms import _plan as _transform_plan
 from .transforms import steps_of as _transform_steps
 
 __all__ = ["VideoLoader", "VideoPlan"]
@@ -113,11 +114,7 @@ class VideoLoader(BatchLoader):
         indices, clips, frames, steps = self._live().plan(i, epoch)
         indices = np.asarray(indices, np.int64)
         frames = np.asarray(frames, np.int64).reshape(len(indices), -1)
-        params, seen = {}, {}
-        for name, columns in steps:
-            seen[name] = seen.get(name, 0) + 1
-            key = name if seen[name] == 1 else f"{name}#{seen[name]}"
-            params[key] = {p: np.asarray(v) for p, v in columns}
+        params = _transform_plan(indices, steps).params
         return VideoPlan(indices, np.asarray(clips, np.int64), frames, params)
 
     def __repr__(self) -> str:

@@ -226,6 +226,7 @@ def test_stats_say_what_was_delivered_and_which_side_waits(make):
     (nc.Loader, "Loader", {"images", "labels", "output", "pin_memory", "transforms",
                            "batch_transforms"}),
     (nc.SequenceLoader, "SequenceLoader", {"data", "output", "pin_memory"}),
+    (nc.VideoLoader, "VideoLoader", {"videos", "labels", "output", "pin_memory", "transforms"}),
 ])
 def test_python_signatures_and_docstrings_follow_the_cpp_option_declarations(cls, name,
                                                                              python_only):

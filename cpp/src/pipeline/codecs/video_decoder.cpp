@@ -226,8 +226,10 @@ VideoProbe probe_video(std::span<const uint8_t> container) {
   }
   std::vector<std::pair<int64_t, uint8_t>> frames;
   PacketPtr packet = new_packet();
+  bool decode_order_times = false;  // a packet without pts: its dts stands in
   while (demuxer.read(packet.get())) {
     if ((packet->flags & AV_PKT_FLAG_DISCARD) != 0 || packet->size == 0) continue;
+    decode_order_times = decode_order_times || packet->pts == AV_NOPTS_VALUE;
     const int64_t t = packet_time(packet.get());
     if (t == AV_NOPTS_VALUE) {
       throw std::invalid_argument("video packet " + std::to_string(frames.size()) +
@@ -236,6 +238,14 @@ VideoProbe probe_video(std::span<const uint8_t> container) {
     frames.emplace_back(t, (packet->flags & AV_PKT_FLAG_KEY) != 0 ? 1 : 0);
   }
   if (frames.empty()) throw std::invalid_argument("video stream has no frame");
+  if (decode_order_times && st->codecpar->video_delay > 0) {
+    // Decode-order times of a stream that reorders its pictures (B-frames in AVI) say nothing
+    // of presentation order: no exact seek is possible.
+    throw std::invalid_argument(
+        "the container stores no presentation timestamps and the stream reorders frames "
+        "(B-frames, as in AVI): frames cannot be found exactly; re-encode it (pack with "
+        "reencode=True)");
+  }
   std::sort(frames.begin(), frames.end());
   for (size_t i = 1; i < frames.size(); ++i) {
     if (frames[i].first == frames[i - 1].first) {

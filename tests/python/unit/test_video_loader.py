@@ -274,6 +274,24 @@ def test_corrupt_video_raises_naming_it_or_is_skipped(videos, tmp_path):
     assert np.array_equal(np.delete(clips, 1, 0), np.delete(want, 1, 0))
 
 
+def test_an_index_of_another_video_is_a_loader_error_not_a_hang(videos, tmp_path):
+    # The stored timestamps of video 0 shifted by half a frame: still a valid index, but no
+    # decoded frame has those times.
+    vs, _, root = videos
+    dst = tmp_path / "shifted"
+    shutil.copytree(root / "set", dst)
+    starts, pts = np.load(dst / "frame_starts.npy"), np.load(dst / "pts.npy")
+    step = int(pts[starts[0] + 1] - pts[starts[0]])
+    assert step >= 2
+    pts[starts[0]:starts[1]] += step // 2
+    np.save(dst / "pts.npy", pts)
+    bad = nc.VideoSet.open(dst)
+    loader = nc.VideoLoader(bad, batch_size=1, clip_len=3, shuffle=False, output="numpy")
+    with pytest.raises(nc.LoaderError, match="not decoded") as e:
+        next(iter(loader))
+    assert e.value.sample == 0
+
+
 @pytest.mark.parametrize("kwargs, error", [
     (dict(clip_len=0), ValueError), (dict(frame_step=0), ValueError),
     (dict(clips_per_video=0), ValueError), (dict(clip_sampling="middle"), ValueError),

@@ -115,6 +115,14 @@ def _sorted_probe(size, height, width, fps, time_base, codec, pts, keys) -> Vide
                       pts[order], np.asarray(keys, np.uint8)[order])
 
 
+#: Why a video whose container has decode-order times only and whose frames are reordered is
+#: refused (the C++ probe says the same).
+NO_PRESENTATION_TIMES = (
+    "the container stores no presentation timestamps and the stream reorders frames "
+    "(B-frames, as in AVI): frames cannot be found exactly; re-encode it (pack with "
+    "reencode=True)")
+
+
 def _probe_with_pyav(path: str) -> VideoProbe:
     """Reads the packets of the first video stream (nothing is decoded unless the container
     gives packets no timestamps)."""
@@ -134,6 +142,8 @@ def _probe_with_pyav(path: str) -> VideoProbe:
             fps, time_base = _fraction(rate, "frame rate"), _fraction(stream.time_base,
                                                                       "time base")
             codec = ctx.name
+            if ctx.has_b_frames and container.format.name == "avi":
+                raise ValueError(NO_PRESENTATION_TIMES)
             pts, keys = [], []
             packets = [p for p in container.demux(stream) if p.size > 0]
             if all(p.pts is not None for p in packets):

@@ -327,6 +327,9 @@ def test_avi_with_b_frames_is_refused_at_pack_and_reencoded(tmp_path):
     encode(tmp_path / "src" / "a" / "b.avi", "mpeg4", "avi", 30, 12, 2, {})
     with pytest.raises(ValueError, match="reencode=True"):
         nc.pack_videos(tmp_path / "src", tmp_path / "set")
+    from nocopy import _pack_video  # the PyAV probe (builds without FFmpeg) refuses it too
+    with pytest.raises(ValueError, match="reencode=True"):
+        _pack_video._probe_with_pyav(str(tmp_path / "src" / "a" / "b.avi"))
     nc.pack_videos(tmp_path / "src", tmp_path / "set", reencode=True)
     vs = nc.VideoSet.open(tmp_path / "set")
     clips, _ = next(iter(nc.VideoLoader(vs, batch_size=1, clip_len=4, output="numpy")))

@@ -12,6 +12,8 @@
 
 #include "bindings.hpp"
 #include "nocopy/pipeline/producers/loader.hpp"
+#include "nocopy/pipeline/sampling/mixture_order.hpp"
+#include "nocopy/pipeline/sources/concat_image_source.hpp"
 #include "nocopy/storage/image_set.hpp"
 
 namespace nocopy::bindings {
@@ -32,9 +34,35 @@ ImageSourcePtr image_source_of(nb::handle images) {
   return image_source(view_from_object(images));
 }
 
+/// The parts of a list (shards, a Mixture's datasets) as one source.
+ImageSourcePtr image_sources_of(nb::handle images) {
+  if (!nb::isinstance<nb::list>(images)) return image_source_of(images);
+  std::vector<ImageSourcePtr> parts;
+  for (nb::handle h : images) parts.push_back(image_source_of(h));
+  return concat_image_sources(std::move(parts));
+}
+
 }  // namespace
 
 void bind_loader(nb::module_& m) {
+  m.def(
+      "_mixture_counts",
+      [](nb::handle weights, nb::handle num_samples) {
+        std::vector<double> w;
+        for (nb::handle v : weights) w.push_back(double_arg(v, "weights"));
+        return mixture_counts(w, int64_arg(num_samples, "num_samples"));
+      },
+      nb::arg("weights"), nb::arg("num_samples"),
+      "Slots of an epoch each dataset of a mixture gets (largest remainder).");
+  m.def(
+      "_mixture_default_size",
+      [](nb::handle sizes, nb::handle weights) {
+        std::vector<double> w;
+        for (nb::handle v : weights) w.push_back(double_arg(v, "weights"));
+        return mixture_default_size(int64_args(sizes, "sizes"), w);
+      },
+      nb::arg("sizes"), nb::arg("weights"),
+      "The epoch size of a mixture without num_samples: the first dataset drawn about once.");
   nb::class_<Loader, BatchEngine>(m, "_Loader", "C++ core of nocopy.Loader (use nocopy.Loader)")
       .def(
           "__init__",
@@ -48,10 +76,35 @@ void bind_loader(nb::module_& m) {
               mix = options["batch_transforms"];
               nb::del(options["batch_transforms"]);
             }
+            nb::object mixture = nb::none();
+            if (options.contains("mixture")) {
+              mixture = options["mixture"];
+              nb::del(options["mixture"]);
+            }
             const LoaderOptions o = options_from(options, loader_option_specs(), "Loader");
             std::optional<View> label_view;
             if (!labels.is_none()) label_view = view_from_object(labels);
-            ImageSourcePtr source = image_source_of(images);
+            ImageSourcePtr source = image_sources_of(images);
+            SampleOrderPtr order;
+            if (!mixture.is_none()) {
+              // (sizes, weights, num_samples or None): the list's parts mixed, dataset d the
+              // next sizes[d] samples of them.
+              const nb::tuple m = nb::cast<nb::tuple>(mixture);
+              std::vector<int64_t> datasets = int64_args(m[0], "sizes");
+              std::vector<double> weights;
+              for (nb::handle w : m[1]) weights.push_back(double_arg(w, "weights"));
+              int64_t total = 0;
+              for (int64_t n : datasets) total += n;
+              if (total != source->size()) {
+                throw std::invalid_argument("the mixture's datasets hold " +
+                                            std::to_string(total) + " samples, its sources " +
+                                            std::to_string(source->size()));
+              }
+              const int64_t n = m[2].is_none() ? mixture_default_size(datasets, weights)
+                                               : int64_arg(m[2], "num_samples");
+              order = std::make_shared<const MixtureOrder>(std::move(datasets), std::move(weights),
+                                                           n, o.shuffle, o.seed);
+            }
             TransformProgramPtr program;
             if (!steps.is_none()) {
               program = std::make_shared<const TransformProgram>(
@@ -61,11 +114,12 @@ void bind_loader(nb::module_& m) {
             if (!mix.is_none())
               batch_mix = std::make_shared<const BatchMixSpec>(batch_mix_from(mix));
             new (self) Loader(std::move(source), std::move(label_view), o, std::move(program),
-                              std::move(batch_mix));
+                              std::move(batch_mix), std::move(order));
           },
           nb::arg("images"), nb::arg("labels").none(), nb::arg("options"),
-          "images (an array or an _ImageSet), labels, then nc.Loader's options as keyword "
-          "arguments.")
+          "images (an array, an _ImageSet, or a list of them read as one), labels, then "
+          "nc.Loader's options as keyword arguments (mixture=(sizes, weights, num_samples or "
+          "None): the list's parts mixed as datasets of those sizes).")
       .def_prop_ro(
           "sample_shape", [](const Loader& l) { return int_tuple(l.config().sample_shape); },
           "Shape of one output sample: (C, h, w) or (h, w, C).")

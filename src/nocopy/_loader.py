@@ -16,6 +16,7 @@ import numpy as np
 
 from ._batch_loader import BatchLoader, options_doc
 from ._dtypes import dtype_name
+from ._nocopy import _ImageSet as _ImageSetIndex
 from ._nocopy import _Loader
 from ._video_loader import VideoLoader
 from ._video_set import VideoSet
@@ -30,7 +31,8 @@ from .transforms import steps_of as _transform_steps
 class BatchPlan(NamedTuple):
     """What batch i holds: dataset ``indices`` and, per sample, the window origin ``top``/
     ``left`` in the source image, whether it is mirrored (``mirror``, bool), and the window size
-    ``height``/``width`` (the crop; random_resized's drawn window; resize_center's whole image)."""
+    ``height``/``width`` (the crop; random_resized's drawn window; resize_center's whole image);
+    with an nc.Mixture, ``dataset`` says which dataset each sample came from."""
 
     indices: np.ndarray
     top: np.ndarray
@@ -38,6 +40,8 @@ class BatchPlan(NamedTuple):
     mirror: np.ndarray
     height: np.ndarray
     width: np.ndarray
+    #: With an nc.Mixture: the dataset of each sample (``indices`` are then its index there).
+    dataset: np.ndarray | None = None
 
 
 class Loader(BatchLoader):
@@ -132,7 +136,14 @@ class Loader(BatchLoader):
                 raise ValueError("NumPy has no bfloat16 without the ml_dtypes package; use "
                                  "output='torch', 'jax', 'tf' or 'view'") from exc
         image_set = getattr(images, "__nocopy_image_set__", None)
-        if image_set is not None:
+        sources = getattr(images, "__nocopy_image_sources__", None)
+        mixture = getattr(images, "__nocopy_mixture__", None)
+        self._mixture = images if mixture is not None else None
+        if sources is not None:  # shards or a Mixture's datasets, read as one in C++
+            self._images = [s if isinstance(s, _ImageSetIndex) else view(s) for s in sources()]
+            if labels is None and images.labels is not None:
+                labels = images.labels
+        elif image_set is not None:
             self._images = image_set()  # the C++ index; the set's pixels stay where they are
             if labels is None and images.labels is not None:
                 labels = images.labels
@@ -150,6 +161,8 @@ class Loader(BatchLoader):
             self._python_steps = any(name == "Lambda" for name, _args in extra["transforms"])
             if self._python_steps:
                 _close_at_exit(self)
+        if mixture is not None:
+            extra["mixture"] = mixture()
         self._batch_names = None
         if callable(batch_transforms) and not _is_batch_mix(batch_transforms):
             # Any other callable runs on each exported batch, in Python, in this thread.
@@ -177,15 +190,25 @@ class Loader(BatchLoader):
             batch = dict(batch)
             if batch:
                 batch["transform"] = self._batch_names[int(batch.pop("choice"))]
-            return _transform_plan(indices, steps, batch)
-        idx, top, left, mirror, height, width = self._live().plan(i, epoch)
-        return BatchPlan(np.asarray(idx, np.int64), np.asarray(top, np.int64),
-                         np.asarray(left, np.int64), np.asarray(mirror, bool),
-                         np.asarray(height, np.int64), np.asarray(width, np.int64))
+            plan = _transform_plan(indices, steps, batch)
+        else:
+            idx, top, left, mirror, height, width = self._live().plan(i, epoch)
+            plan = BatchPlan(np.asarray(idx, np.int64), np.asarray(top, np.int64),
+                             np.asarray(left, np.int64), np.asarray(mirror, bool),
+                             np.asarray(height, np.int64), np.asarray(width, np.int64))
+        if self._mixture is None:
+            return plan
+        dataset, local = self._mixture.locate(plan.indices)
+        return plan._replace(indices=local, dataset=dataset)
 
     def __repr__(self) -> str:
         state = "closed" if self._core is None else f"epoch={self.epoch}, batches={len(self)}"
-        images = getattr(self._images, "shape", None) or f"ImageSet of {len(self._images)}"
+        if self._mixture is not None:
+            images = f"Mixture of {len(self._mixture.datasets)} datasets"
+        elif isinstance(self._images, list):
+            images = f"{len(self._images)} parts"
+        else:
+            images = getattr(self._images, "shape", None) or f"ImageSet of {len(self._images)}"
         return f"nocopy.Loader(images={images}, output={self._output!r}, {state})"
 
 

@@ -758,6 +758,8 @@ class TransformPlan(NamedTuple):
     indices: np.ndarray
     params: dict
     batch: dict = {}
+    #: With an nc.Mixture: the dataset of each sample (``indices`` are then its index there).
+    dataset: np.ndarray | None = None
 
 
 _INT_FIELDS = {"top", "left", "height", "width", "order", "op", "policy", "choice", "depth",

@@ -91,13 +91,15 @@ LoaderConfig transform_config(const LoaderOptions& o, const ImageSource& images,
 
 ImageProducer::ImageProducer(ImageSourcePtr images, std::optional<View> labels,
                              const LoaderOptions& options, TransformProgramPtr program,
-                             BatchMixPtr mix)
+                             BatchMixPtr mix, SampleOrderPtr order)
     : options_(options),
       config_(program ? transform_config(options, *images, labels, *program)
                       : resolve_loader_options(options, *images, labels)),
       images_(std::move(images)),
       labels_(std::move(labels)),
-      order_(config_.num_samples, options.shuffle, options.seed),
+      order_(order ? std::move(order)
+                   : std::make_shared<const EpochOrder>(config_.num_samples, options.shuffle,
+                                                        options.seed)),
       program_(std::move(program)),
       mix_(std::move(mix)) {
   if (!program_) transform_.emplace(images_->check_view(), config_.transform);
@@ -130,7 +132,7 @@ Batch ImageProducer::batch_of(EngineBatch&& batch) {
 std::unique_ptr<ProducerPlan> ImageProducer::plan(int64_t epoch, const ShardGeometry& geometry,
                                                   int64_t b) const {
   const int64_t n = geometry.batch_len(b);
-  const std::shared_ptr<const std::vector<int64_t>> held = order_.order(epoch);
+  const std::shared_ptr<const std::vector<int64_t>> held = order_->order(epoch);
   const std::vector<int64_t>& order = *held;
   const auto e = static_cast<uint64_t>(epoch);
   const uint64_t seed = options_.seed;
@@ -227,7 +229,7 @@ std::vector<ByteRange> ImageProducer::source_extents() const {
 
 std::vector<CheckpointEntry> ImageProducer::resume_key() const {
   return {
-      {"seed", options_.seed}, {"num_samples", config_.num_samples}, {"shuffle", options_.shuffle}};
+      {"seed", options_.seed}, {"num_samples", order_->size()}, {"shuffle", options_.shuffle}};
 }
 
 void ImageProducer::fill(const ProducerPlan& plan, int64_t slot, std::span<char* const> out) const {

@@ -20,9 +20,15 @@ Loader::Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOp
 
 Loader::Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options,
                TransformProgramPtr transforms, BatchMixPtr batch_transforms)
+    : Loader(std::move(images), std::move(labels), options, std::move(transforms),
+             std::move(batch_transforms), nullptr) {}
+
+Loader::Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options,
+               TransformProgramPtr transforms, BatchMixPtr batch_transforms, SampleOrderPtr order)
     : TypedLoader(
           std::make_unique<ImageProducer>(std::move(images), std::move(labels), validated(options),
-                                          std::move(transforms), std::move(batch_transforms)),
+                                          std::move(transforms), std::move(batch_transforms),
+                                          std::move(order)),
           options),
       options_(options) {}
 

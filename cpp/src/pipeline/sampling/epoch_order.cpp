@@ -32,7 +32,7 @@ std::vector<int64_t> EpochOrder::compute(int64_t epoch) const {
   return order;
 }
 
-std::shared_ptr<const std::vector<int64_t>> EpochOrder::order(int64_t epoch) const {
+std::shared_ptr<const std::vector<int64_t>> CachedSampleOrder::order(int64_t epoch) const {
   if (epoch < 0 || epoch > kMaxEpoch) {
     throw std::invalid_argument("epoch " + std::to_string(epoch) + " is not in [0, " +
                                 std::to_string(kMaxEpoch) + "]");

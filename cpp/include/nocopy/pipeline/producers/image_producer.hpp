@@ -74,11 +74,14 @@ class ImageProducer final : public BatchProducer {
   /// the same for every image (std::invalid_argument naming an image). With batch transforms
   /// `mix`, labels are needed, one integer per image, and the labels output becomes float32
   /// (num_classes) soft labels (a label outside [0, num_classes) fails its sample).
+  /// With an `order` (a Mixture's), the epochs follow it instead of the uniform EpochOrder
+  /// over the images (its samples index the images).
   ImageProducer(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options,
-                TransformProgramPtr program = nullptr, BatchMixPtr mix = nullptr);
+                TransformProgramPtr program = nullptr, BatchMixPtr mix = nullptr,
+                SampleOrderPtr order = nullptr);
 
   std::string_view kind() const override { return "Loader"; }
-  int64_t epoch_size() const override { return images_->size(); }
+  int64_t epoch_size() const override { return order_->size(); }
   const std::vector<SlotOutput>& outputs() const override { return outputs_; }
   std::unique_ptr<ProducerPlan> plan(int64_t epoch, const ShardGeometry& geometry,
                                      int64_t b) const override;
@@ -106,7 +109,7 @@ class ImageProducer final : public BatchProducer {
   LoaderConfig config_;
   ImageSourcePtr images_;
   std::optional<View> labels_;
-  EpochOrder order_;
+  SampleOrderPtr order_;
   TransformProgramPtr program_;
   BatchMixPtr mix_;
   std::optional<SampleTransform> transform_;

@@ -37,6 +37,10 @@ class Loader : public TypedLoader<ImageProducer> {
   /// batch transforms (either may be null; ImageProducer's constructor says what is checked).
   Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options,
          TransformProgramPtr transforms, BatchMixPtr batch_transforms);
+  /// The same with the epochs following `order` (a Mixture's MixtureOrder over the images);
+  /// any of the three may be null.
+  Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options,
+         TransformProgramPtr transforms, BatchMixPtr batch_transforms, SampleOrderPtr order);
 
   /// The options as given.
   const LoaderOptions& options() const { return options_; }

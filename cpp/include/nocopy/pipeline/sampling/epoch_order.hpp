@@ -1,5 +1,7 @@
-// EpochOrder: which sample each global position of an epoch reads: a Fisher-Yates shuffle of
-// 0..N-1 whose swaps are drawn from (seed, epoch, slot) (RandomStream::Shuffle), or the identity.
+// SampleOrder: which sample each global position of an epoch reads, the interface a producer's
+// plan asks; CachedSampleOrder keeps the two epochs used last. EpochOrder is the uniform one: a
+// Fisher-Yates shuffle of 0..N-1 whose swaps are drawn from (seed, epoch, slot)
+// (RandomStream::Shuffle), or the identity (sampling/mixture_order.hpp is the weighted one).
 // Shared by every loader; one int64 per sample per cached epoch. OrderOptions (shuffle, seed)
 // are declared here, once, for every loader.
 #pragma once
@@ -25,33 +27,57 @@ struct OrderOptions {
 /// The declarations of OrderOptions.
 std::span<const OptionSpec<OrderOptions>> order_option_specs();
 
-/// The order of the N samples in each epoch.
-class EpochOrder {
+/// Which sample each global position of an epoch reads: what a producer's plan asks (the
+/// uniform shuffle of EpochOrder, a weighted mixture of datasets, ...).
+class SampleOrder {
  public:
-  /// N = `size` (>= 1) samples, shuffled per epoch with `seed` or kept in order.
-  EpochOrder(int64_t size, bool shuffle, uint64_t seed);
-
-  /// Samples per epoch.
-  int64_t size() const { return size_; }
-  /// Whether the order is shuffled.
-  bool shuffle() const { return shuffle_; }
+  virtual ~SampleOrder() = default;
+  /// Positions per epoch (>= 1).
+  virtual int64_t size() const = 0;
   /// The order of `epoch` in [0, kMaxEpoch] (std::invalid_argument otherwise): element g is the
-  /// sample global position g reads (positions past N wrap around: g % N). The two epochs used
-  /// last are kept, so planning across an epoch's end computes each order once. Thread-safe.
-  std::shared_ptr<const std::vector<int64_t>> order(int64_t epoch) const;
+  /// sample global position g reads (positions past size() wrap around: g % size()). Thread-safe.
+  virtual std::shared_ptr<const std::vector<int64_t>> order(int64_t epoch) const = 0;
+};
+
+/// A shared, immutable order.
+using SampleOrderPtr = std::shared_ptr<const SampleOrder>;
+
+/// A SampleOrder that computes each epoch's order once and keeps the two epochs used last, so
+/// planning across an epoch's end computes each order once.
+class CachedSampleOrder : public SampleOrder {
+ public:
+  std::shared_ptr<const std::vector<int64_t>> order(int64_t epoch) const final;
+
+ protected:
+  /// The order of `epoch` (a valid epoch), computed afresh.
+  virtual std::vector<int64_t> compute(int64_t epoch) const = 0;
 
  private:
-  std::vector<int64_t> compute(int64_t epoch) const;
-
-  int64_t size_;
-  bool shuffle_;
-  uint64_t seed_;
   mutable std::mutex mutex_;
   struct Cached {
     int64_t epoch = -1;
     std::shared_ptr<const std::vector<int64_t>> order;
   };
   mutable Cached cache_[2];  // most recent first
+};
+
+/// The order of the N samples in each epoch.
+class EpochOrder final : public CachedSampleOrder {
+ public:
+  /// N = `size` (>= 1) samples, shuffled per epoch with `seed` or kept in order.
+  EpochOrder(int64_t size, bool shuffle, uint64_t seed);
+
+  /// Samples per epoch.
+  int64_t size() const override { return size_; }
+  /// Whether the order is shuffled.
+  bool shuffle() const { return shuffle_; }
+
+ private:
+  std::vector<int64_t> compute(int64_t epoch) const override;
+
+  int64_t size_;
+  bool shuffle_;
+  uint64_t seed_;
 };
 
 }  // namespace nocopy

@@ -21,6 +21,10 @@ enum class RandomStream : uint64_t {
   Mirror = 4,       ///< the horizontal flip
   WindowStart = 5,  ///< SequenceLoader random starts: the window number
   ClipStart = 6,    ///< video clip_sampling 'random': the clip's first frame
+  MixtureSlots = 7,  ///< a Mixture's epoch: the Fisher-Yates swaps of its datasets' slots
+  /// a Mixture's dataset d: the Fisher-Yates swaps of its c-th pass use MixturePassBase + d,
+  /// with c as the epoch word.
+  MixturePassBase = 0x4d58500000ull,
   /// crop_mode 'random_resized': attempt a's draw d (area, log-ratio, top, left) uses stream
   /// ResizedCropBase + 4 * a + d.
   ResizedCropBase = 0x5252430000ull,

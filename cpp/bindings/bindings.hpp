@@ -17,6 +17,7 @@
 #include "nocopy/core/view.hpp"
 #include "nocopy/pipeline/ops/mix_batch.hpp"
 #include "nocopy/pipeline/ops/transform_program.hpp"
+#include "nocopy/pipeline/sources/image_source.hpp"
 
 namespace nocopy::bindings {
 
@@ -54,6 +55,12 @@ void bind_video_set(nb::module_& m);
 void bind_jpeg(nb::module_& m);
 /// Registers the video decoder's test seams (_video_probe, _video_decode).
 void bind_video(nb::module_& m);
+/// Registers sharded image datasets opened shard by shard (_ShardedImages).
+void bind_shards(nb::module_& m);
+/// The Python handle of a sharded image source (_ShardedImages): what the loader reads.
+struct ShardedImages {
+  ImageSourcePtr source;
+};
 /// Registers the video loader's core (_VideoLoader).
 void bind_video_loader(nb::module_& m);
 /// nocopy.transforms' check seam (transform_bindings.cpp).
@@ -125,6 +132,11 @@ OwnerPtr python_buffer_owner(Py_buffer* buffer);
 
 /// True while it is safe to touch Python objects (initialized and not finalizing).
 bool interpreter_alive() noexcept;
+
+/// Rethrows a Python exception caught in C++ (with the GIL held) as the matching C++ one, its
+/// message kept: ValueError -> std::invalid_argument, TypeError, IndexError ->
+/// std::out_of_range, OverflowError -> std::overflow_error, others std::runtime_error.
+[[noreturn]] void rethrow_as_cpp(nb::python_error& e);
 
 /// The loaders' batch-buffer allocator over a Python callable fn(nbytes) (allocator=,
 /// pin_memory=), or null (the default heap) for None; TypeError when fn is not callable. A

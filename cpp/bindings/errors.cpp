@@ -196,6 +196,15 @@ void set_python_error(const std::exception_ptr& error) noexcept {
   }
 }
 
+void rethrow_as_cpp(nb::python_error& e) {
+  const std::string message = e.what();
+  if (e.matches(PyExc_ValueError)) throw std::invalid_argument(message);
+  if (e.matches(PyExc_TypeError)) throw TypeError(message);
+  if (e.matches(PyExc_IndexError)) throw std::out_of_range(message);
+  if (e.matches(PyExc_OverflowError)) throw std::overflow_error(message);
+  throw std::runtime_error(message);
+}
+
 void bind_errors(nb::module_& m) {
   g_copy_forbidden_error = new_exception_type(
       m, "CopyForbiddenError", PyExc_BufferError,

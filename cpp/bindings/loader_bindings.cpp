@@ -28,9 +28,11 @@ plan_lists(BatchPlan p) {
           std::move(mirror),    std::move(p.height), std::move(p.width)};
 }
 
-/// The image source of a Python object: an _ImageSet index (raw or JPEG), or an array.
+/// The image source of a Python object: an _ImageSet index (raw or JPEG), a _ShardedImages, or
+/// an array.
 ImageSourcePtr image_source_of(nb::handle images) {
   if (nb::isinstance<ImageSet>(images)) return image_source(nb::cast<ImageSet>(images));
+  if (nb::isinstance<ShardedImages>(images)) return nb::cast<const ShardedImages&>(images).source;
   return image_source(view_from_object(images));
 }
 

@@ -18,6 +18,7 @@ NB_MODULE(_nocopy, m) {
   nocopy::bindings::bind_jpeg(m);
   nocopy::bindings::bind_video(m);
   nocopy::bindings::bind_video_loader(m);
+  nocopy::bindings::bind_shards(m);
   nocopy::bindings::bind_transforms(m);
   nocopy::bindings::bind_color(m);
   nocopy::bindings::bind_mix(m);

@@ -18,9 +18,7 @@ namespace {
 
 /// The C++ side of nocopy.transforms.Lambda: `run` (the Python wrapper, called as run(memoryview,
 /// height, width, channels)) with the GIL, on a writable memoryview of the sample's image. A
-/// Python exception fails the sample with the matching C++ exception (ValueError ->
-/// std::invalid_argument, TypeError, IndexError -> std::out_of_range, OverflowError ->
-/// std::overflow_error, others std::runtime_error), its message kept.
+/// Python exception fails the sample with the matching C++ exception (rethrow_as_cpp).
 std::shared_ptr<const SampleFunction> python_sample_function(nb::handle run) {
   if (!PyCallable_Check(run.ptr())) throw TypeError("Lambda's function must be callable");
   OwnerPtr owner = python_owner(run);
@@ -29,30 +27,15 @@ std::shared_ptr<const SampleFunction> python_sample_function(nb::handle run) {
       [owner, callable](uint8_t* data, int64_t height, int64_t width, int64_t channels) {
         if (!interpreter_alive()) throw std::runtime_error("Lambda: the interpreter is exiting");
         nb::gil_scoped_acquire gil;
-        std::string message;
-        PyObject* kind = nullptr;
         try {
           nb::object view = nb::steal(PyMemoryView_FromMemory(
               reinterpret_cast<char*>(data), height * width * channels, PyBUF_WRITE));
           if (!view.is_valid()) throw nb::python_error();
           const nb::handle run_fn(callable);
           run_fn(view, height, width, channels);
-          return;
         } catch (nb::python_error& e) {
-          message = e.what();
-          for (PyObject* k :
-               {PyExc_ValueError, PyExc_TypeError, PyExc_IndexError, PyExc_OverflowError}) {
-            if (e.matches(k)) {
-              kind = k;
-              break;
-            }
-          }
+          rethrow_as_cpp(e);
         }
-        if (kind == PyExc_ValueError) throw std::invalid_argument(message);
-        if (kind == PyExc_TypeError) throw TypeError(message);
-        if (kind == PyExc_IndexError) throw std::out_of_range(message);
-        if (kind == PyExc_OverflowError) throw std::overflow_error(message);
-        throw std::runtime_error(message);
       });
 }
 

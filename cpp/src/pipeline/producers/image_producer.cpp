@@ -102,6 +102,7 @@ ImageProducer::ImageProducer(ImageSourcePtr images, std::optional<View> labels,
                                                         options.seed)),
       program_(std::move(program)),
       mix_(std::move(mix)) {
+  check_read_ahead(options_);
   if (!program_) transform_.emplace(images_->check_view(), config_.transform);
   const DType dtype = program_ ? program_->output_dtype() : options_.dtype;
   outputs_.push_back({"images", dtype, config_.sample_shape});
@@ -193,8 +194,24 @@ std::unique_ptr<ProducerPlan> ImageProducer::plan(int64_t epoch, const ShardGeom
                           static_cast<double>(m.box.x2),
                           m.box.lam};
   }
+  if (images_->reads_ahead()) hint_reads(order, geometry, b, p.indices);
   out->size = n;
   return out;
+}
+
+void ImageProducer::hint_reads(const std::vector<int64_t>& order, const ShardGeometry& geometry,
+                               int64_t b, const std::vector<int64_t>& planned) const {
+  // This batch's samples, then those of the fetch_ahead batches after it in the epoch.
+  images_->will_read(planned);
+  std::vector<int64_t> ahead;
+  const int64_t last = std::min(geometry.num_batches() - 1, b + options_.fetch_ahead);
+  for (int64_t a = b + 1; a <= last; ++a) {
+    ahead.clear();
+    for (int64_t k = 0; k < geometry.batch_len(a); ++k) {
+      ahead.push_back(order[geometry.global(a, k) % order.size()]);
+    }
+    images_->will_read(ahead);
+  }
 }
 
 void ImageProducer::finish_batch(const ProducerPlan& plan, std::span<char* const> outputs) const {

@@ -16,6 +16,7 @@ std::span<const OptionSpec<LoaderOptions>> loader_option_specs() {
     append_specs(out, mirror_option_specs());
     append_specs(out, normalize_option_specs());
     append_specs(out, jpeg_decode_option_specs());
+    append_specs(out, read_ahead_option_specs());
     append_specs(out, order_option_specs());
     append_specs(out, engine_option_specs());
     return out;

@@ -26,6 +26,7 @@ class ConcatImages final : public ImageSource {
       offsets_.push_back(size_);
       size_ += p.size();
       decodes_ = decodes_ || p.decodes();
+      reads_ahead_ = reads_ahead_ || p.reads_ahead();
       for (int64_t i = 0; i < p.size(); ++i) {
         shapes_.insert(shapes_.end(), {p.height(i), p.width(i), p.channels()});
       }
@@ -46,6 +47,20 @@ class ConcatImages final : public ImageSource {
   int64_t width(int64_t i) const override { return shapes_[static_cast<size_t>(3 * i + 1)]; }
   const std::vector<int64_t>* sample_shapes() const override { return &shapes_; }
   bool decodes() const override { return decodes_; }
+  bool reads_ahead() const override { return reads_ahead_; }
+  void will_read(std::span<const int64_t> samples) const noexcept override {
+    // Each part hears of its own samples, in its own indices.
+    thread_local std::vector<int64_t> local;
+    for (size_t d = 0; d < parts_.size(); ++d) {
+      if (!parts_[d]->reads_ahead()) continue;
+      local.clear();
+      const int64_t end = d + 1 < parts_.size() ? offsets_[d + 1] : size_;
+      for (int64_t i : samples) {
+        if (i >= offsets_[d] && i < end) local.push_back(i - offsets_[d]);
+      }
+      if (!local.empty()) parts_[d]->will_read(local);
+    }
+  }
   View check_view() const override { return parts_[0]->check_view(); }
   void resample_into(int64_t i, const ResizeGeometry& g, const ResizeOutput& out,
                      const JpegDecodeOptions& decode) const override {
@@ -62,7 +77,7 @@ class ConcatImages final : public ImageSource {
   std::vector<ImageSourcePtr> parts_;
   std::vector<int64_t> offsets_, shapes_;
   int64_t size_ = 0;
-  bool decodes_ = false;
+  bool decodes_ = false, reads_ahead_ = false;
 };
 
 }  // namespace

@@ -104,6 +104,9 @@ class ImageProducer final : public BatchProducer {
  private:
   void one_hot_label(int64_t sample, char* dst) const;
   void fill_transformed(const BatchPlan& plan, size_t k, char* out) const;
+  /// Tells a read-ahead source the samples of batch b and of the fetch_ahead batches after it.
+  void hint_reads(const std::vector<int64_t>& order, const ShardGeometry& geometry, int64_t b,
+                  const std::vector<int64_t>& planned) const;
 
   LoaderOptions options_;
   LoaderConfig config_;

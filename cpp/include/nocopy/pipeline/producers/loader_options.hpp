@@ -2,7 +2,7 @@
 // once where the part lives: the engine's (EngineOptions: batch_size, drop_last, num_threads,
 // prefetch, allocator, rank, world_size, on_error), the order's (OrderOptions: shuffle, seed) and
 // the operators' (CropWindowOptions, MirrorOptions, NormalizeOptions) and the JPEG codec's
-// (JpegDecodeOptions). resolve_loader_options is
+// (JpegDecodeOptions) and the source's read-ahead (ReadAheadOptions). resolve_loader_options is
 // the one place they are checked against the images; the Python nc.Loader's keyword arguments
 // are parsed by loader_option_specs(), the parts' tables appended.
 #pragma once
@@ -22,6 +22,7 @@
 #include "nocopy/pipeline/ops/normalize.hpp"
 #include "nocopy/pipeline/sampling/epoch_order.hpp"
 #include "nocopy/pipeline/sources/image_source.hpp"
+#include "nocopy/pipeline/sources/read_ahead.hpp"
 
 namespace nocopy {
 
@@ -32,7 +33,8 @@ struct LoaderOptions : EngineOptions,
                        CropWindowOptions,
                        MirrorOptions,
                        NormalizeOptions,
-                       JpegDecodeOptions {};
+                       JpegDecodeOptions,
+                       ReadAheadOptions {};
 
 /// The declarations of every option of the image loader (its parts' tables).
 std::span<const OptionSpec<LoaderOptions>> loader_option_specs();

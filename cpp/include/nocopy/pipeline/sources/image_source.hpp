@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "nocopy/core/dtype.hpp"
@@ -37,6 +38,12 @@ class ImageSource : public SampleSource {
   /// A (1, H, W, C) view with image 0's size, channels and dtype: what the output checks
   /// (SampleTransform) look at.
   virtual View check_view() const = 0;
+  /// True when the source reads its images from shards fetched on demand: the loader then
+  /// tells it (will_read) which samples the batches ahead read.
+  virtual bool reads_ahead() const { return false; }
+  /// A hint: `samples` will be read soon (fetch what they need in the background). Must not
+  /// throw.
+  virtual void will_read(std::span<const int64_t> /*samples*/) const noexcept {}
   /// Writes `g`'s window of image i (unchecked index) into `out` through the resampling kernel,
   /// decoding it first when the source is encoded (`decode`: the JPEG decoding options).
   /// Throws for an image that cannot be read (a corrupt JPEG: std::invalid_argument).

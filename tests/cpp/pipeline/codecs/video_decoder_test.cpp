@@ -15,13 +15,7 @@
 #include <string>
 #include <vector>
 
-#ifdef NOCOPY_HAVE_FFMPEG
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/mem.h>
-}
-#endif
+#include "test_video_encoder.hpp"
 
 using nocopy::DecodedFrame;
 using nocopy::VideoDecoder;
@@ -36,91 +30,18 @@ constexpr int kGop = 10;
 
 #ifdef NOCOPY_HAVE_FFMPEG
 
-/// Luma of pixel (y, x) in frame i: a pattern that moves from frame to frame.
-uint8_t luma(int i, int y, int x) {
-  return static_cast<uint8_t>(40 + ((x * 4 + y * 2 + i * 6) % 160));
-}
-
-void check(int ret, const char* what) {
-  if (ret < 0) throw std::runtime_error(std::string("test encoder: ") + what);
-}
-
-/// The test video and the encoder's keyframe flags, by presentation order.
-struct TestVideo {
-  std::vector<uint8_t> bytes;
-  std::vector<bool> keyframes;
-};
+using TestVideo = test_encoder::EncodedVideo;
+using test_encoder::luma;
 
 /// kFrames frames of `luma` (neutral chroma) as MPEG-4 part 2 in Matroska bytes.
 TestVideo encode_video() {
-  const AVCodec* codec = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
-  if (codec == nullptr) throw std::runtime_error("no MPEG-4 encoder");
-  AVFormatContext* fmt = nullptr;
-  check(avformat_alloc_output_context2(&fmt, nullptr, "matroska", nullptr), "muxer");
-  std::unique_ptr<AVFormatContext, void (*)(AVFormatContext*)> fmt_guard(
-      fmt, [](AVFormatContext* f) { avformat_free_context(f); });
-  AVCodecContext* enc = avcodec_alloc_context3(codec);
-  std::unique_ptr<AVCodecContext, void (*)(AVCodecContext*)> enc_guard(
-      enc, [](AVCodecContext* c) { avcodec_free_context(&c); });
-  enc->width = kWidth;
-  enc->height = kHeight;
-  enc->pix_fmt = AV_PIX_FMT_YUV420P;
-  enc->time_base = AVRational{1, 25};
-  enc->gop_size = kGop;
-  enc->max_b_frames = 2;
-  enc->flags |= AV_CODEC_FLAG_QSCALE;
-  enc->global_quality = FF_QP2LAMBDA * 2;
-  if ((fmt->oformat->flags & AVFMT_GLOBALHEADER) != 0) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-  check(avcodec_open2(enc, codec, nullptr), "open encoder");
-  AVStream* st = avformat_new_stream(fmt, nullptr);
-  if (st == nullptr) throw std::runtime_error("stream");
-  check(avcodec_parameters_from_context(st->codecpar, enc), "parameters");
-  st->time_base = enc->time_base;
-  check(avio_open_dyn_buf(&fmt->pb), "dyn buf");
-  check(avformat_write_header(fmt, nullptr), "header");
-  AVFrame* frame = av_frame_alloc();
-  AVPacket* packet = av_packet_alloc();
-  frame->format = enc->pix_fmt;
-  frame->width = kWidth;
-  frame->height = kHeight;
-  check(av_frame_get_buffer(frame, 0), "frame buffer");
-  std::vector<bool> keyframes(kFrames);
-  auto drain = [&] {
-    for (;;) {
-      const int ret = avcodec_receive_packet(enc, packet);
-      if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
-      check(ret, "encode");
-      keyframes[static_cast<size_t>(packet->pts)] = (packet->flags & AV_PKT_FLAG_KEY) != 0;
-      av_packet_rescale_ts(packet, enc->time_base, st->time_base);
-      packet->stream_index = st->index;
-      check(av_interleaved_write_frame(fmt, packet), "mux");
-    }
-  };
-  for (int i = 0; i < kFrames; ++i) {
-    check(av_frame_make_writable(frame), "writable");
-    for (int y = 0; y < kHeight; ++y) {
-      for (int x = 0; x < kWidth; ++x) frame->data[0][y * frame->linesize[0] + x] = luma(i, y, x);
-    }
-    for (int p = 1; p < 3; ++p) {
-      for (int y = 0; y < kHeight / 2; ++y) {
-        for (int x = 0; x < kWidth / 2; ++x) frame->data[p][y * frame->linesize[p] + x] = 128;
-      }
-    }
-    frame->pts = i;
-    check(avcodec_send_frame(enc, frame), "send frame");
-    drain();
-  }
-  check(avcodec_send_frame(enc, nullptr), "flush");
-  drain();
-  check(av_write_trailer(fmt), "trailer");
-  uint8_t* buffer = nullptr;
-  const int size = avio_close_dyn_buf(fmt->pb, &buffer);
-  fmt->pb = nullptr;
-  std::vector<uint8_t> out(buffer, buffer + size);
-  av_free(buffer);
-  av_frame_free(&frame);
-  av_packet_free(&packet);
-  return {out, keyframes};
+  test_encoder::EncodeOptions o;
+  o.width = kWidth;
+  o.height = kHeight;
+  o.frames = kFrames;
+  o.gop = kGop;
+  o.b_frames = 2;
+  return test_encoder::encode_video(o);
 }
 
 const TestVideo& encoded() {

@@ -98,8 +98,8 @@ void bind_loader(nb::module_& m) {
               int64_t total = 0;
               for (int64_t n : datasets) total += n;
               if (total != source->size()) {
-                throw std::invalid_argument("the mixture's datasets hold " +
-                                            std::to_string(total) + " samples, its sources " +
+                throw std::invalid_argument("the mixture's datasets hold " + std::to_string(total) +
+                                            " samples, its sources " +
                                             std::to_string(source->size()));
               }
               const int64_t n = m[2].is_none() ? mixture_default_size(datasets, weights)

@@ -46,7 +46,8 @@ class PythonShardProvider final : public ImageShardProvider {
   }
 
   ImageSet open(size_t k) const override {
-    if (!interpreter_alive()) throw std::runtime_error("shard provider: the interpreter is exiting");
+    if (!interpreter_alive())
+      throw std::runtime_error("shard provider: the interpreter is exiting");
     nb::gil_scoped_acquire gil;
     try {
       const nb::handle fn(open_);
@@ -55,7 +56,8 @@ class PythonShardProvider final : public ImageShardProvider {
     } catch (nb::python_error& e) {
       rethrow_as_cpp(e);
     } catch (const nb::cast_error&) {
-      throw std::runtime_error("shard " + std::to_string(k) + ": the opener did not return an "
+      throw std::runtime_error("shard " + std::to_string(k) +
+                               ": the opener did not return an "
                                "_ImageSet");
     }
   }

@@ -174,7 +174,8 @@ void bind_video(nb::module_& m) {
         View v = video_bytes(data);
         const std::vector<int64_t> wanted = int64_args(frames, "frames");
         const std::vector<int64_t> box = int64_args(window, "window");
-        if (box.size() != 4) throw std::invalid_argument("window must be (top, left, height, width)");
+        if (box.size() != 4)
+          throw std::invalid_argument("window must be (top, left, height, width)");
         const FrameWindow w{box[0], box[1], box[2], box[3]};
         if (w.height < 1 || w.width < 1 || w.height > 16384 || w.width > 16384) {
           throw std::invalid_argument("window height and width must be in [1, 16384]");

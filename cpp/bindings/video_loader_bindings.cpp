@@ -24,8 +24,7 @@ void bind_video_loader(nb::module_& m) {
               steps = options["transforms"];
               nb::del(options["transforms"]);
             }
-            const VideoLoaderOptions o =
-                options_from(options, video_option_specs(), "VideoLoader");
+            const VideoLoaderOptions o = options_from(options, video_option_specs(), "VideoLoader");
             std::optional<View> label_view;
             if (!labels.is_none()) label_view = view_from_object(labels);
             auto source = std::make_shared<const VideoSource>(videos);

@@ -395,10 +395,10 @@ struct VideoDecoder::Impl {
         planes[c.plane] = frame->data[c.plane] + y * frame->linesize[c.plane] + x;
       }
     }
-    SwsContext* s = sws_getCachedContext(sws.release(), static_cast<int>(cols),
-                                         static_cast<int>(rows), format, static_cast<int>(cols),
-                                         static_cast<int>(rows), AV_PIX_FMT_RGB24, SWS_BILINEAR,
-                                         nullptr, nullptr, nullptr);
+    SwsContext* s =
+        sws_getCachedContext(sws.release(), static_cast<int>(cols), static_cast<int>(rows), format,
+                             static_cast<int>(cols), static_cast<int>(rows), AV_PIX_FMT_RGB24,
+                             SWS_BILINEAR, nullptr, nullptr, nullptr);
     if (s == nullptr) throw std::runtime_error("video frame cannot be converted to RGB");
     sws.reset(s);
     // The frame's own matrix (BT.601 when unspecified) and range.
@@ -426,8 +426,8 @@ struct VideoDecoder::Impl {
     target.resize(static_cast<size_t>(rows * padded));
     uint8_t* dst[4] = {target.data(), nullptr, nullptr, nullptr};
     int dst_stride[4] = {static_cast<int>(padded), 0, 0, 0};
-    const int done = sws_scale(s, planes, frame->linesize, 0, static_cast<int>(rows), dst,
-                               dst_stride);
+    const int done =
+        sws_scale(s, planes, frame->linesize, 0, static_cast<int>(rows), dst, dst_stride);
     if (done != rows) throw std::runtime_error("video frame conversion to RGB failed");
     if (!direct) {
       rgb.resize(static_cast<size_t>(rows * dense));
@@ -443,8 +443,8 @@ struct VideoDecoder::Impl {
   /// sample, no bitstream packing.
   static bool windowable(const AVPixFmtDescriptor* desc) {
     if ((desc->flags & (AV_PIX_FMT_FLAG_PLANAR)) == 0) return false;
-    if ((desc->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL |
-                        AV_PIX_FMT_FLAG_PAL)) != 0) {
+    if ((desc->flags &
+         (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_PAL)) != 0) {
       return false;
     }
     for (int p = 0; p < desc->nb_components; ++p) {
@@ -477,8 +477,7 @@ struct VideoDecoder::Impl {
       throw std::invalid_argument(
           "window (" + std::to_string(window->top) + ", " + std::to_string(window->left) + ", " +
           std::to_string(window->height) + ", " + std::to_string(window->width) +
-          ") is not inside the " + std::to_string(height) + "x" + std::to_string(width) +
-          " frame");
+          ") is not inside the " + std::to_string(height) + "x" + std::to_string(width) + " frame");
     }
     auto keyframe_before = [&](int64_t f) {
       while (f > 0 && index.keyframe[static_cast<size_t>(f)] == 0) --f;

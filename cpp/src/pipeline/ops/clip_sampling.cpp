@@ -100,9 +100,9 @@ std::string_view clip_layout_name(ClipLayout layout) {
 }
 
 void check_clip_options(const ClipOptions& o) {
-  require(o.clip_len >= 1 && o.clip_len <= kMaxClipLen,
-          "clip_len " + std::to_string(o.clip_len) + " must be in [1, " +
-              std::to_string(kMaxClipLen) + "]");
+  require(o.clip_len >= 1 && o.clip_len <= kMaxClipLen, "clip_len " + std::to_string(o.clip_len) +
+                                                            " must be in [1, " +
+                                                            std::to_string(kMaxClipLen) + "]");
   require(o.frame_step >= 1 && o.frame_step <= kMaxFrameStep,
           "frame_step " + std::to_string(o.frame_step) + " must be in [1, " +
               std::to_string(kMaxFrameStep) + "]");
@@ -119,8 +119,8 @@ int64_t clip_start(const ClipOptions& o, int64_t num_frames, int64_t clip, uint6
   const int64_t room = std::max<int64_t>(num_frames - o.span(), 0);  // last valid start
   switch (o.clip_sampling) {
     case ClipSampling::Random:
-      return static_cast<int64_t>(bounded(
-          draw_bits(seed, epoch, position, RandomStream::ClipStart), static_cast<uint64_t>(room) + 1));
+      return static_cast<int64_t>(bounded(draw_bits(seed, epoch, position, RandomStream::ClipStart),
+                                          static_cast<uint64_t>(room) + 1));
     case ClipSampling::Uniform:
       if (o.clips_per_video == 1) return room / 2;
       // Evenly spread, rounded to the nearest frame: clip k starts at k * room / (n - 1).

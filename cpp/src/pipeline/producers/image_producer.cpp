@@ -245,8 +245,7 @@ std::vector<ByteRange> ImageProducer::source_extents() const {
 }
 
 std::vector<CheckpointEntry> ImageProducer::resume_key() const {
-  return {
-      {"seed", options_.seed}, {"num_samples", order_->size()}, {"shuffle", options_.shuffle}};
+  return {{"seed", options_.seed}, {"num_samples", order_->size()}, {"shuffle", options_.shuffle}};
 }
 
 void ImageProducer::fill(const ProducerPlan& plan, int64_t slot, std::span<char* const> out) const {

@@ -25,11 +25,10 @@ Loader::Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOp
 
 Loader::Loader(ImageSourcePtr images, std::optional<View> labels, const LoaderOptions& options,
                TransformProgramPtr transforms, BatchMixPtr batch_transforms, SampleOrderPtr order)
-    : TypedLoader(
-          std::make_unique<ImageProducer>(std::move(images), std::move(labels), validated(options),
-                                          std::move(transforms), std::move(batch_transforms),
-                                          std::move(order)),
-          options),
+    : TypedLoader(std::make_unique<ImageProducer>(std::move(images), std::move(labels),
+                                                  validated(options), std::move(transforms),
+                                                  std::move(batch_transforms), std::move(order)),
+                  options),
       options_(options) {}
 
 void inject_loader_fault_for_testing(Loader& loader, int64_t sample) {

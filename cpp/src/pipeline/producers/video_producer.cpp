@@ -60,7 +60,8 @@ VideoProducer::VideoProducer(VideoSourcePtr videos, std::optional<View> labels,
   check_loader_labels(labels_, n);
   // One frame size for the batch: every video's size (or output size through the transforms).
   std::map<std::pair<int64_t, int64_t>, int64_t> sizes;  // distinct (H, W) -> first video
-  for (int64_t i = 0; i < n; ++i) sizes.emplace(std::make_pair(videos_->height(i), videos_->width(i)), i);
+  for (int64_t i = 0; i < n; ++i)
+    sizes.emplace(std::make_pair(videos_->height(i), videos_->width(i)), i);
   bool first = true;
   int64_t first_video = 0;
   for (const auto& [hw, i] : sizes) {
@@ -87,11 +88,11 @@ VideoProducer::VideoProducer(VideoSourcePtr videos, std::optional<View> labels,
       const std::string fix = program_ ? "end the transforms with a fixed-size transform "
                                          "(CenterCrop, RandomResizedCrop, Resize((h, w)))"
                                        : "give transforms= that make one size";
-      throw std::invalid_argument(
-          "a batch needs one frame size, but " + video_name(*videos_, first_video) + " makes " +
-          std::to_string(out_h_) + "x" + std::to_string(out_w_) + " and " +
-          video_name(*videos_, i) + " makes " + std::to_string(h) + "x" + std::to_string(w) +
-          ": " + fix);
+      throw std::invalid_argument("a batch needs one frame size, but " +
+                                  video_name(*videos_, first_video) + " makes " +
+                                  std::to_string(out_h_) + "x" + std::to_string(out_w_) + " and " +
+                                  video_name(*videos_, i) + " makes " + std::to_string(h) + "x" +
+                                  std::to_string(w) + ": " + fix);
     }
     if (first) first_video = i;
     first = false;
@@ -207,9 +208,10 @@ void VideoProducer::fill(const ProducerPlan& plan, int64_t slot, std::span<char*
       ResizeGeometry whole;
       whole.height = whole.resized_h = whole.out_h = H;
       whole.width = whole.resized_w = whole.out_w = W;
-      resample_window(src, whole,
-                      {dst, DType::UInt8, channels_first, scratch.ones.data(), scratch.zeros.data()},
-                      scratch.resize);
+      resample_window(
+          src, whole,
+          {dst, DType::UInt8, channels_first, scratch.ones.data(), scratch.zeros.data()},
+          scratch.resize);
     }
     if (spread) {
       for (int64_t c = 0; c < out_c_; ++c) {

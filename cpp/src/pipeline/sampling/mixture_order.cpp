@@ -24,8 +24,7 @@ std::vector<int64_t> pass_order(int64_t n, bool shuffle, uint64_t seed, uint64_t
   std::iota(p.begin(), p.end(), int64_t{0});
   if (!shuffle) return p;
   for (uint64_t i = p.size() - 1; i > 0; --i) {
-    const uint64_t j =
-        bounded(draw_bits(seed, pass, i, RandomStream::MixturePassBase, d), i + 1);
+    const uint64_t j = bounded(draw_bits(seed, pass, i, RandomStream::MixturePassBase, d), i + 1);
     std::swap(p[i], p[j]);
   }
   return p;
@@ -88,8 +87,9 @@ int64_t mixture_default_size(const std::vector<int64_t>& sizes,
   }
   const double n = std::ceil(static_cast<double>(sizes[0]) * sum / weights[0] - 1e-9);
   if (!(n <= static_cast<double>(kMaxMixtureSamples))) {
-    throw std::invalid_argument("the mixture's epoch would have more than 2**32 samples: give "
-                                "num_samples");
+    throw std::invalid_argument(
+        "the mixture's epoch would have more than 2**32 samples: give "
+        "num_samples");
   }
   return std::max<int64_t>(1, static_cast<int64_t>(n));
 }

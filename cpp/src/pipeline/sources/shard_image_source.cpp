@@ -46,9 +46,7 @@ class ShardImages final : public ImageSource {
   int64_t channels() const override { return layout_.shapes[2]; }
   DType dtype() const override { return layout_.dtype; }
   int64_t height(int64_t i) const override { return layout_.shapes[static_cast<size_t>(3 * i)]; }
-  int64_t width(int64_t i) const override {
-    return layout_.shapes[static_cast<size_t>(3 * i + 1)];
-  }
+  int64_t width(int64_t i) const override { return layout_.shapes[static_cast<size_t>(3 * i + 1)]; }
   const std::vector<int64_t>* sample_shapes() const override { return &layout_.shapes; }
   bool decodes() const override { return layout_.jpeg; }
   bool reads_ahead() const override { return true; }

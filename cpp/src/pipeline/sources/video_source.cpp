@@ -22,9 +22,8 @@ struct OpenVideo {
 
 VideoSource::VideoSource(VideoSet set) : set_(std::move(set)), id_(next_source_id++) {
   if (!video_available()) {
-    throw std::runtime_error(
-        "nocopy was built without FFmpeg: it cannot decode " + set_.where() +
-        "; install libavcodec-dev libavformat-dev libswscale-dev and rebuild");
+    throw std::runtime_error("nocopy was built without FFmpeg: it cannot decode " + set_.where() +
+                             "; install libavcodec-dev libavformat-dev libswscale-dev and rebuild");
   }
 }
 

@@ -69,13 +69,13 @@ TEST(ClipSampling, NamesAndChecks) {
   EXPECT_THROW(clip_layout_from_string("NCHW"), std::invalid_argument);
   ClipOptions o;
   EXPECT_NO_THROW(check_clip_options(o));
-  for (auto edit : {+[](ClipOptions& c) { c.clip_len = 0; },
-                    +[](ClipOptions& c) { c.frame_step = 0; },
-                    +[](ClipOptions& c) { c.clips_per_video = 0; },
-                    +[](ClipOptions& c) {
-                      c.clip_sampling = ClipSampling::Center;
-                      c.clips_per_video = 2;
-                    }}) {
+  for (auto edit :
+       {+[](ClipOptions& c) { c.clip_len = 0; }, +[](ClipOptions& c) { c.frame_step = 0; },
+        +[](ClipOptions& c) { c.clips_per_video = 0; },
+        +[](ClipOptions& c) {
+          c.clip_sampling = ClipSampling::Center;
+          c.clips_per_video = 2;
+        }}) {
     ClipOptions bad;
     edit(bad);
     EXPECT_THROW(check_clip_options(bad), std::invalid_argument);

@@ -21,8 +21,8 @@ class VideoLoader : public TypedLoader<VideoProducer> {
   /// compiled nocopy.transforms pipeline drawn once per clip, or null (frames as decoded).
   /// Validates everything up front (std::invalid_argument naming the value and the limit) and
   /// starts the worker threads; no work happens before the first next().
-  VideoLoader(VideoSourcePtr videos, std::optional<View> labels,
-              const VideoLoaderOptions& options, VideoTransformPtr transforms = nullptr);
+  VideoLoader(VideoSourcePtr videos, std::optional<View> labels, const VideoLoaderOptions& options,
+              VideoTransformPtr transforms = nullptr);
 
   /// Clips per epoch over all ranks (videos x clips_per_video).
   int64_t clips_per_epoch() const { return typed_producer().epoch_size(); }

@@ -15,12 +15,12 @@ inline constexpr int64_t kMaxEpoch = (int64_t{1} << 62) - 1;
 /// The stream of each kind of draw (the numbers are part of the output: changing one changes
 /// every batch drawn with it).
 enum class RandomStream : uint64_t {
-  Shuffle = 1,      ///< the epoch order's Fisher-Yates swaps
-  CropTop = 2,      ///< crop_mode 'random': the window's top row
-  CropLeft = 3,     ///< crop_mode 'random': the window's left column
-  Mirror = 4,       ///< the horizontal flip
-  WindowStart = 5,  ///< SequenceLoader random starts: the window number
-  ClipStart = 6,    ///< video clip_sampling 'random': the clip's first frame
+  Shuffle = 1,       ///< the epoch order's Fisher-Yates swaps
+  CropTop = 2,       ///< crop_mode 'random': the window's top row
+  CropLeft = 3,      ///< crop_mode 'random': the window's left column
+  Mirror = 4,        ///< the horizontal flip
+  WindowStart = 5,   ///< SequenceLoader random starts: the window number
+  ClipStart = 6,     ///< video clip_sampling 'random': the clip's first frame
   MixtureSlots = 7,  ///< a Mixture's epoch: the Fisher-Yates swaps of its datasets' slots
   /// a Mixture's dataset d: the Fisher-Yates swaps of its c-th pass use MixturePassBase + d,
   /// with c as the epoch word.

@@ -97,7 +97,7 @@ class ImageSet:
         if os.path.isfile(os.path.join(folder, INDEX)):
             from ._sharded_set import ShardedImageSet
 
-            return ShardedImageSet.open(folder)
+            return ShardedImageSet._open(folder, cls)
         return cls._open_one(folder)
 
     @classmethod

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from . import _nocopy
 from ._image_set import MANIFEST
-from ._pack import count_arg, list_inputs, progress_bar, skip_handler
+from ._pack_steps import count_arg, list_inputs, progress_bar, skip_handler
 from ._pack_inputs import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from ._pack_output import (image_set_problem, make_temp_folder, move_into_place, output_target,
                            remove_if_ours)

@@ -24,8 +24,8 @@ import numpy as np
 
 from . import _nocopy
 from ._image_set import FORMAT_VERSION, MANIFEST
-from ._pack import (check_on_error, default_threads, list_inputs, progress_bar, shards_note,
-                    skip_handler, skipped_lines)
+from ._pack_steps import (check_on_error, default_threads, list_inputs, progress_bar,
+                          shards_note, skip_handler, skipped_lines)
 from ._pack_inputs import VIDEO_EXTENSIONS, open_regular
 from ._pack_output import make_temp_folder, move_into_place, output_target, remove_if_ours
 from ._printable import printable

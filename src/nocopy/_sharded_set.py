@@ -13,9 +13,7 @@ import os
 
 import numpy as np
 
-from ._image_set import ImageSet, checked_index
 from ._shards_format import INDEX, check_files, read_index, verify_files
-from ._video_set import VideoSet
 
 __all__ = ["ShardedImageSet", "ShardedVideoSet"]
 
@@ -23,11 +21,11 @@ __all__ = ["ShardedImageSet", "ShardedVideoSet"]
 class _ShardedSet:
     """What both sharded sets share: the index, the shards, global sample numbers."""
 
-    __slots__ = ("_folder", "_index", "_shards", "_starts", "_cache")
+    __slots__ = ("_folder", "_index", "_shards", "_starts", "_cache", "_set_class")
     _kind = ""
-    _set = None
 
-    def __init__(self, folder: str, index: dict, shards: list):
+    def __init__(self, folder: str, index: dict, shards: list, set_class):
+        self._set_class = set_class  # ImageSet or VideoSet: whose open() opens the folder
         self._folder = folder
         self._index = index
         self._shards = shards
@@ -36,12 +34,12 @@ class _ShardedSet:
         self._cache = {}
 
     @classmethod
-    def open(cls, path):
-        """Opens the sharded dataset folder ``path``: reads and checks index.json (its kind,
-        every listed file present with its listed size), opens each shard and checks its sample
-        count and classes against the index. ValueError naming the file for any mismatch; the
-        files' hashes are checked only by ``verify()``."""
-        folder = os.fsdecode(os.fspath(path))
+    def _open(cls, folder: str, set_class):
+        """Opens the sharded dataset folder ``folder`` (ImageSet.open / VideoSet.open call this,
+        ``set_class`` being the one whose ``_open_one`` opens a shard): reads and checks
+        index.json (its kind, every listed file present with its listed size), opens each shard
+        and checks its sample count and classes against the index. ValueError naming the file
+        for any mismatch; the files' hashes are checked only by ``verify()``."""
         index_path = os.path.join(folder, INDEX)
         index = read_index(index_path)
         if index["kind"] != cls._kind:
@@ -50,7 +48,7 @@ class _ShardedSet:
         check_files(folder, index)
         shards = []
         for s in index["shards"]:
-            shard = cls._set._open_one(os.path.join(folder, s["name"]))
+            shard = set_class._open_one(os.path.join(folder, s["name"]))
             if len(shard) != s["num_samples"]:
                 raise ValueError(f"{os.path.join(folder, s['name'])}: {len(shard)} samples, but "
                                  f"{INDEX} lists {s['num_samples']}")
@@ -58,7 +56,7 @@ class _ShardedSet:
                 raise ValueError(f"{os.path.join(folder, s['name'])}: classes differ from "
                                  f"{INDEX}'s")
             shards.append(shard)
-        return cls(folder, index, shards)
+        return cls(folder, index, shards, set_class)
 
     def __len__(self) -> int:
         return int(self._starts[-1])
@@ -101,8 +99,9 @@ class _ShardedSet:
     def shard_of(self, i) -> tuple[int, int]:
         """(shard number, index within that shard) of sample ``i`` (negative counts from the
         end); IndexError out of range."""
-        i = checked_index(i, len(self))
-        n = len(self)
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"indices must be integers, not {type(i).__name__}")
+        i, n = int(i), len(self)
         if not -n <= i < n:
             raise IndexError(f"index {i} is out of range for {n} samples")
         i = i + n if i < 0 else i
@@ -120,7 +119,7 @@ class _ShardedSet:
         verify_files(self._folder, self._index)
 
     def __reduce__(self):
-        return (type(self).open, (self._folder,))
+        return (self._set_class.open, (self._folder,))
 
     def __repr__(self) -> str:
         return (f"nocopy.{type(self).__name__}({len(self)} {self._kind}s in "
@@ -136,7 +135,6 @@ class ShardedImageSet(_ShardedSet):
 
     __slots__ = ()
     _kind = "image"
-    _set = ImageSet
 
     @property
     def format(self) -> str:
@@ -165,7 +163,6 @@ class ShardedVideoSet(_ShardedSet):
 
     __slots__ = ()
     _kind = "video"
-    _set = VideoSet
 
     @property
     def num_frames(self) -> np.ndarray:

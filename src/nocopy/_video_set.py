@@ -46,7 +46,7 @@ class VideoSet:
         if os.path.isfile(os.path.join(folder, INDEX)):
             from ._sharded_set import ShardedVideoSet
 
-            return ShardedVideoSet.open(folder)
+            return ShardedVideoSet._open(folder, cls)
         return cls._open_one(folder)
 
     @classmethod

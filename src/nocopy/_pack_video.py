@@ -246,8 +246,9 @@ def write_videos(tmp, items, classes, src, pool, fail_or_skip, skipped, bar, *, 
                  num_classes=None) -> tuple[int, int, int, int, tuple]:
     """Writes ``items`` ((path, label) pairs) as one VideoSet into the existing folder ``tmp``
     (re-encoded first when ``options``, staged in a temporary folder beside ``tmp``). Returns
-    (videos, classes, data bytes, frames, (videos re-encoded, their bytes before, after)). ``num_classes`` overrides the count taken from
-    ``classes`` or the largest label (a shard of a larger listing)."""
+    (videos, classes, data bytes, frames, (videos re-encoded, their bytes before, after)).
+    ``num_classes`` overrides the count taken from ``classes`` or the largest label (a shard of
+    a larger listing)."""
     stage, stage_id = None, None  # the re-encoded files until they are copied
     sources = [path for path, _ in items]  # the files stored: the inputs or their re-encodes
     input_bytes = np.zeros(len(items), np.int64)

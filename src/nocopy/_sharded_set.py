@@ -179,6 +179,21 @@ class ShardedVideoSet(_ShardedSet):
         k, j = self.shard_of(i)
         return self._shards[k].frames(j, indices)
 
+    def encoded(self, i):
+        """The container file of video i: a zero-copy 1-d uint8 View of its shard's bytes."""
+        k, j = self.shard_of(i)
+        return self._shards[k].encoded(j)
+
+    def timestamps(self, i) -> np.ndarray:
+        """(T,) int64 presentation timestamps of video i's frames, in its stream's time base."""
+        k, j = self.shard_of(i)
+        return self._shards[k].timestamps(j)
+
+    def keyframes(self, i) -> np.ndarray:
+        """(T,) bool: which frames of video i are keyframes."""
+        k, j = self.shard_of(i)
+        return self._shards[k].keyframes(j)
+
     def __getitem__(self, i):
         raise TypeError("a video is read with vs.frames(i, indices)")
 

@@ -369,6 +369,9 @@ def _same_videos(vs, ref):
         np.testing.assert_array_equal(shard.timestamps(j), ref.timestamps(i))
         np.testing.assert_array_equal(shard.keyframes(j), ref.keyframes(i))
         assert shard.codecs[j] == ref.codecs[i] and shard.time_base(j) == ref.time_base(i)
+        np.testing.assert_array_equal(np.asarray(vs.encoded(i)), np.asarray(ref.encoded(i)))
+        np.testing.assert_array_equal(vs.timestamps(i), ref.timestamps(i))
+        np.testing.assert_array_equal(vs.keyframes(i), ref.keyframes(i))
         if decoder:
             np.testing.assert_array_equal(vs.frames(i, [0, -1]), ref.frames(i, [0, -1]))
 

@@ -21,6 +21,9 @@ from ._image_set import ImageSet
 from ._pack import pack_images
 from ._pack_video import pack_videos
 from ._video_set import VideoSet
+from ._sharded_set import ShardedImageSet, ShardedVideoSet
+from ._pack_shards import merge_shards
+from ._tokens_shards import open_tokens, pack_tokens
 from ._video_loader import VideoLoader
 from ._mixture import Mixture
 from . import transforms
@@ -42,6 +45,7 @@ __all__ = [
     "View", "view", "crop", "center_crop", "ascontiguous", "shares_memory",
     "to_numpy", "to_torch", "to_tf", "to_jax",
     "SharedArray", "open_npy", "create_npy", "Loader", "ImageSet", "pack_images", "VideoSet", "pack_videos",
+    "ShardedImageSet", "ShardedVideoSet", "merge_shards", "pack_tokens", "open_tokens",
     "VideoLoader", "Mixture", "windows", "open_raw", "SequenceLoader",
     "audit", "assert_shares", "no_copy", "NotSharedError", "CopyForbiddenError",
     "LoaderError", "transforms",

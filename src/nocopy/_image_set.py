@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _nocopy
 from ._nocopy import View
+from ._shards_format import INDEX
 from ._storage import SharedArray
 
 __all__ = ["ImageSet", "FORMAT_VERSION", "MANIFEST"]
@@ -87,11 +88,21 @@ class ImageSet:
     def open(cls, path) -> "ImageSet":
         """Opens the ImageSet folder ``path``: reads manifest.json, maps the .npy files of its
         format (raw: pixels.npy; jpeg: jpeg.npy and lengths.npy; both: shapes.npy, offsets.npy,
-        optional labels.npy) read-only, without copying, and validates the index.
+        optional labels.npy) read-only, without copying, and validates the index. A sharded
+        dataset folder (one holding index.json) opens as a ShardedImageSet of its shards.
 
         >>> ds = nc.ImageSet.open("train.nc")
         """
         folder = os.fsdecode(os.fspath(path))
+        if os.path.isfile(os.path.join(folder, INDEX)):
+            from ._sharded_set import ShardedImageSet
+
+            return ShardedImageSet._open(folder, cls)
+        return cls._open_one(folder)
+
+    @classmethod
+    def _open_one(cls, folder: str) -> "ImageSet":
+        """Opens one ImageSet folder (not a sharded one)."""
         handle = _nocopy._ImageSet.open(folder)
         if handle.format == "jpeg" and not _nocopy.jpeg_available():
             raise RuntimeError(f"{folder}: this is a JPEG ImageSet, but nocopy was built without "

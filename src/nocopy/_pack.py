@@ -16,31 +16,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ._image_set import FORMAT_VERSION, MANIFEST
-from ._pack_inputs import IMAGE_EXTENSIONS, csv_items, image_folder, open_image
+from ._pack_inputs import IMAGE_EXTENSIONS, open_image
 from ._pack_jpeg import PACK_FORMATS, write_jpeg_images
+from ._pack_steps import (check_on_error, count_arg, default_threads, list_inputs,
+                          progress_bar, shards_note, skip_handler, skipped_lines)
 from ._pack_output import make_temp_folder, move_into_place, output_target, remove_if_ours
 from ._printable import printable
 from ._storage import create_npy
 
 __all__ = ["pack_images", "PackSummary", "IMAGE_EXTENSIONS"]
-
-
-def skipped_lines(skipped: list) -> list[str]:
-    """The summary's lines about skipped files (at most 20 named, escaped)."""
-    if not skipped:
-        return []
-    lines = [f"skipped {len(skipped)} files (listed in {MANIFEST}):"]
-    lines += [f"  {printable(s['path'])}: {printable(s['error'])}" for s in skipped[:20]]
-    if len(skipped) > 20:
-        lines.append(f"  ... and {len(skipped) - 20} more")
-    return lines
 
 
 @dataclasses.dataclass
@@ -52,24 +42,15 @@ class PackSummary:
     bytes: int
     skipped: list
     seconds: float
+    shards: int = 0   # shards written (shard_size or a part), 0 for one ImageSet folder
 
     def __str__(self) -> str:
         # File names and messages escaped: a name holding a newline or an escape sequence can
         # neither forge a line of the summary nor reach the terminal.
         lines = [f"packed {self.images} images, {self.classes} classes, "
                  f"{self.bytes / 2**20:.1f} MiB of pixels into {printable(self.out)} in "
-                 f"{self.seconds:.1f} s"]
+                 f"{self.seconds:.1f} s" + shards_note(self.shards)]
         return "\n".join(lines + skipped_lines(self.skipped))
-
-
-def count_arg(name: str, value) -> int:
-    """A count option (>= 1) as a Python int (a NumPy integer goes into the JSON manifest):
-    TypeError unless an integer (bools are not), ValueError below 1."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} {value!r} must be >= 1")
-    return int(value)
 
 
 def _target_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
@@ -79,72 +60,11 @@ def _target_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
     return max(1, round(w * s)), max(1, round(h * s))
 
 
-def progress_bar(enabled: bool, unit: str = "img"):
-    """A rich progress bar (``unit``/s, ETA), or None when disabled or rich is missing."""
-    if not enabled:
-        return None
-    try:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
-    except ImportError:
-        return None
-
-    class Rate(TextColumn):
-        def render(self, task):
-            speed = task.finished_speed or task.speed
-            return f"{speed:,.0f} {unit}/s" if speed else f"- {unit}/s"
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    Rate(""), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                    transient=False)
-
-
-def check_on_error(on_error: str) -> None:
-    """ValueError unless ``on_error`` is "skip" or "fail"."""
-    if on_error not in ("skip", "fail"):
-        raise ValueError(f"on_error {on_error!r} is not one of 'skip', 'fail'")
-
-
-def default_threads(threads) -> int:
-    """The pool size: ``threads`` checked, or up to 8, one per core."""
-    return min(8, os.cpu_count() or 1) if threads is None else count_arg("threads", threads)
-
-
-def skip_handler(on_error: str, what: str):
-    """(skipped list, fail_or_skip(path, exc, what=...)): with on_error="fail" the callback
-    raises ValueError naming the file, with "skip" it records {path, error} (thread-safe)."""
-    skipped: list[dict] = []
-    lock = threading.Lock()
-
-    def fail_or_skip(path, exc, what=what):
-        if on_error == "fail":
-            raise ValueError(f"{path}: {what} ({exc}); pass on_error='skip' "
-                             "(--on-error skip) to leave it out") from (
-                                 exc if isinstance(exc, BaseException) else None)
-        with lock:
-            skipped.append({"path": path, "error": str(exc) or type(exc).__name__})
-
-    return skipped, fail_or_skip
-
-
-def list_inputs(src: str, extensions: tuple, skipped: list, fail_or_skip):
-    """(items as (path, label), classes) of a folder tree ``src/<class>/...`` (files ending in
-    ``extensions``) or of a CSV of path,label; folders that cannot be listed go through
-    ``fail_or_skip``, second ways to a file or folder into ``skipped``."""
-    if os.path.isdir(src):
-        items, classes, notes = image_folder(src, extensions)
-        for path, reason, error in notes:
-            if error:
-                fail_or_skip(path, reason, "cannot list folder")
-            else:  # a second way to a folder or file already packed: nothing is lost
-                skipped.append({"path": path, "error": reason})
-        return items, classes
-    return csv_items(src)
-
-
 def pack_images(src, out, *, max_side: int | None = None, threads: int | None = None,
                 on_error: str = "fail", overwrite: bool = False,
-                progress: bool = False, format: str = "raw", quality: int = 90) -> PackSummary:
+                progress: bool = False, format: str = "raw", quality: int = 90,
+                shard_size=None, num_shards: int | None = None,
+                shard_index: int | None = None) -> PackSummary:
     """Packs ``src`` (an ImageFolder tree ``SRC/<class>/<image>``, labels by sorted class name,
     or a CSV of ``path,label`` rows, paths relative to the CSV) into the ImageSet folder ``out``
     (uint8 RGB). ``max_side`` shrinks the longer side of larger images to that many pixels
@@ -156,6 +76,11 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
     when no resize is needed, others re-encoded); a JPEG set is several times smaller and is
     decoded when read. Returns a PackSummary.
 
+    ``shard_size`` (bytes, or a text such as ``"256MB"``) writes ``out`` as shards, each a
+    complete ImageSet folder, with an index.json (see docs/SHARDS.md); ``num_shards`` and
+    ``shard_index`` pack only slice ``shard_index`` of ``num_shards`` as a part, for
+    nc.merge_shards to index once every part is written.
+
     An existing ``out`` is a FileExistsError unless ``overwrite``, and then only an ImageSet
     folder holding nothing but ImageSet files is replaced, atomically (through a symbolic link
     ``out``, the folder it names). An ``out`` that appears while the pack runs is never
@@ -165,8 +90,6 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
     >>> summary = nc.pack_images("photos/", "photos.nc", max_side=512, on_error="skip")
     >>> print(summary)          # images, classes, bytes, skipped files
     """
-    from PIL import Image  # Pillow: only needed to pack
-
     t0 = time.perf_counter()
     src, out = os.fspath(src), os.fspath(out)
     check_on_error(on_error)
@@ -181,96 +104,35 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
     if not os.path.exists(src):
         raise FileNotFoundError(2, "no such image folder or CSV", src)
     out = out.rstrip(os.sep) or out
+
+    def write(folder, items, classes, pool, fail_or_skip, skipped, bar, num_classes=None):
+        return write_images(folder, items, classes, src, pool, fail_or_skip, skipped, bar,
+                            max_side=max_side, format=format, quality=quality,
+                            num_classes=num_classes)
+
+    if shard_size is not None or num_shards is not None or shard_index is not None:
+        from ._pack_shards import pack_sharded
+
+        n, num_classes, nbytes, skipped, shards = pack_sharded(
+            "image", src, out, write, shard_size=shard_size, num_shards=num_shards,
+            shard_index=shard_index, threads=threads, on_error=on_error, overwrite=overwrite,
+            progress=progress)
+        return PackSummary(out, n, num_classes, nbytes, skipped, time.perf_counter() - t0,
+                           shards)
     target = output_target(out, overwrite)  # OUT, or the folder a link OUT names
 
     skipped, fail_or_skip = skip_handler(on_error, "cannot read image")
     items, classes = list_inputs(src, IMAGE_EXTENSIONS, skipped, fail_or_skip)
     if not items:
         raise ValueError(f"{src}: no images found")
-
-    def probe(item):
-        try:
-            with open_image(item[0]) as (_, im):
-                return _target_size(*im.size, max_side)
-        except Exception as exc:  # noqa: BLE001 - any decode failure is the file's
-            fail_or_skip(item[0], exc)
-            return None
-
     tmp, tmp_id = None, None
     bar = progress_bar(progress)
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nocopy-pack")
     try:
         if bar:
             bar.start()
-        sizes = list(pool.map(probe, items))
-        keep = [k for k, s in enumerate(sizes) if s is not None]
-        if not keep:
-            raise ValueError(f"{src}: no readable images ({len(skipped)} skipped)")
-        shapes = np.array([(sizes[k][1], sizes[k][0], 3) for k in keep], np.int64)
-        counts = shapes.prod(axis=1)
-        ends = np.cumsum(-(-counts // 64) * 64)            # each start 64-byte aligned
-        offsets = np.concatenate([[0], ends[:-1]]).astype(np.int64)
         tmp, tmp_id = make_temp_folder(target)
-        jpeg_info = {}
-        if format != "raw":  # JPEG bytes streamed into jpeg.npy
-            task = bar.add_task("packing", total=len(keep)) if bar else None
-            ok, offsets, lengths, total, kept = write_jpeg_images(
-                tmp, [items[k][0] for k in keep], shapes, pool, fail_or_skip,
-                (lambda: bar.advance(task)) if bar else (lambda: None), format == "keep", quality)
-            ends = np.array([total])
-            jpeg_info = {"storage": "jpeg", "quality": quality, "jpeg_bytes": int(total),
-                         "kept_originals": kept}
-            labels = np.array([items[keep[j]][1] for j in range(len(keep))], np.int64)[ok]
-            shapes, offsets = shapes[ok], offsets[ok]
-            if len(shapes) == 0:
-                raise ValueError(f"{src}: no readable images ({len(skipped)} skipped)")
-        else:
-            pixels_view = create_npy(os.path.join(tmp, "pixels.npy"), (int(ends[-1]),), "uint8")
-            pixels = np.asarray(pixels_view)
-            ok = np.ones(len(keep), bool)
-            task = bar.add_task("packing", total=len(keep)) if bar else None
-
-            def decode(j):
-                path = items[keep[j]][0]
-                h, w = int(shapes[j, 0]), int(shapes[j, 1])
-                try:
-                    with open_image(path) as (_, im):
-                        im = im.convert("RGB")
-                        if im.size != (w, h):
-                            im = im.resize((w, h), Image.Resampling.BILINEAR)
-                        a = np.asarray(im)
-                        if a.shape != (h, w, 3):
-                            raise ValueError(f"decoded shape {a.shape} differs from the header's")
-                        pixels[offsets[j]:offsets[j] + a.size] = a.reshape(-1)
-                except Exception as exc:  # noqa: BLE001
-                    fail_or_skip(path, exc)
-                    ok[j] = False
-                if bar:
-                    bar.advance(task)
-
-            for _ in pool.map(decode, range(len(keep))):
-                pass
-            labels = np.array([items[keep[j]][1] for j in range(len(keep))], np.int64)[ok]
-            shapes, offsets = shapes[ok], offsets[ok]
-            if len(shapes) == 0:
-                raise ValueError(f"{src}: no readable images ({len(skipped)} skipped)")
-            del pixels
-            del pixels_view  # unmapped once the last view goes
-        np.save(os.path.join(tmp, "shapes.npy"), shapes)
-        np.save(os.path.join(tmp, "offsets.npy"), offsets)
-        np.save(os.path.join(tmp, "labels.npy"), labels)
-        if format != "raw":
-            np.save(os.path.join(tmp, "lengths.npy"), lengths[ok])
-        skipped.sort(key=lambda s: s["path"])
-        num_classes = len(classes) if classes is not None else int(labels.max()) + 1
-        manifest = {
-            "format_version": FORMAT_VERSION, "kind": "image", "num_images": int(len(shapes)),
-            "num_classes": num_classes, "classes": classes, "dtype": "uint8", "channels": 3,
-            "pixel_bytes": int(ends[-1]), "max_side": max_side, "source": os.path.abspath(src),
-            "skipped": skipped, **jpeg_info,
-        }
-        with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
-            json.dump(manifest, f, indent=1)
+        n, num_classes, nbytes = write(tmp, items, classes, pool, fail_or_skip, skipped, bar)
         move_into_place(tmp, tmp_id, target, overwrite, out)
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -281,5 +143,92 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
         pool.shutdown(wait=True)
         if bar:
             bar.stop()
-    return PackSummary(out, int(len(shapes)), num_classes, int(ends[-1]), skipped,
-                       time.perf_counter() - t0)
+    return PackSummary(out, n, num_classes, nbytes, skipped, time.perf_counter() - t0)
+
+
+def write_images(tmp, items, classes, src, pool, fail_or_skip, skipped, bar, *, max_side,
+                 format, quality, num_classes=None) -> tuple[int, int, int]:
+    """Writes ``items`` ((path, label) pairs) as one ImageSet into the existing folder ``tmp``:
+    probes, decodes (or encodes) with ``pool``, writes the arrays and the manifest. Returns
+    (images, classes, bytes of pixels or encoded data). ``num_classes`` overrides the count
+    taken from ``classes`` or the largest label (a shard of a larger listing)."""
+    from PIL import Image  # Pillow: only needed to pack
+
+    def probe(item):
+        try:
+            with open_image(item[0]) as (_, im):
+                return _target_size(*im.size, max_side)
+        except Exception as exc:  # noqa: BLE001 - any decode failure is the file's
+            fail_or_skip(item[0], exc)
+            return None
+
+    sizes = list(pool.map(probe, items))
+    keep = [k for k, s in enumerate(sizes) if s is not None]
+    if not keep:
+        raise ValueError(f"{src}: no readable images ({len(skipped)} skipped)")
+    shapes = np.array([(sizes[k][1], sizes[k][0], 3) for k in keep], np.int64)
+    counts = shapes.prod(axis=1)
+    ends = np.cumsum(-(-counts // 64) * 64)            # each start 64-byte aligned
+    offsets = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    jpeg_info = {}
+    if format != "raw":  # JPEG bytes streamed into jpeg.npy
+        task = bar.add_task("packing", total=len(keep)) if bar else None
+        ok, offsets, lengths, total, kept = write_jpeg_images(
+            tmp, [items[k][0] for k in keep], shapes, pool, fail_or_skip,
+            (lambda: bar.advance(task)) if bar else (lambda: None), format == "keep", quality)
+        ends = np.array([total])
+        jpeg_info = {"storage": "jpeg", "quality": quality, "jpeg_bytes": int(total),
+                     "kept_originals": kept}
+        labels = np.array([items[keep[j]][1] for j in range(len(keep))], np.int64)[ok]
+        shapes, offsets = shapes[ok], offsets[ok]
+        if len(shapes) == 0:
+            raise ValueError(f"{src}: no readable images ({len(skipped)} skipped)")
+    else:
+        pixels_view = create_npy(os.path.join(tmp, "pixels.npy"), (int(ends[-1]),), "uint8")
+        pixels = np.asarray(pixels_view)
+        ok = np.ones(len(keep), bool)
+        task = bar.add_task("packing", total=len(keep)) if bar else None
+
+        def decode(j):
+            path = items[keep[j]][0]
+            h, w = int(shapes[j, 0]), int(shapes[j, 1])
+            try:
+                with open_image(path) as (_, im):
+                    im = im.convert("RGB")
+                    if im.size != (w, h):
+                        im = im.resize((w, h), Image.Resampling.BILINEAR)
+                    a = np.asarray(im)
+                    if a.shape != (h, w, 3):
+                        raise ValueError(f"decoded shape {a.shape} differs from the header's")
+                    pixels[offsets[j]:offsets[j] + a.size] = a.reshape(-1)
+            except Exception as exc:  # noqa: BLE001
+                fail_or_skip(path, exc)
+                ok[j] = False
+            if bar:
+                bar.advance(task)
+
+        for _ in pool.map(decode, range(len(keep))):
+            pass
+        labels = np.array([items[keep[j]][1] for j in range(len(keep))], np.int64)[ok]
+        shapes, offsets = shapes[ok], offsets[ok]
+        if len(shapes) == 0:
+            raise ValueError(f"{src}: no readable images ({len(skipped)} skipped)")
+        del pixels
+        del pixels_view  # unmapped once the last view goes
+    np.save(os.path.join(tmp, "shapes.npy"), shapes)
+    np.save(os.path.join(tmp, "offsets.npy"), offsets)
+    np.save(os.path.join(tmp, "labels.npy"), labels)
+    if format != "raw":
+        np.save(os.path.join(tmp, "lengths.npy"), lengths[ok])
+    skipped.sort(key=lambda s: s["path"])
+    if num_classes is None:
+        num_classes = len(classes) if classes is not None else int(labels.max()) + 1
+    manifest = {
+        "format_version": FORMAT_VERSION, "kind": "image", "num_images": int(len(shapes)),
+        "num_classes": num_classes, "classes": classes, "dtype": "uint8", "channels": 3,
+        "pixel_bytes": int(ends[-1]), "max_side": max_side, "source": os.path.abspath(src),
+        "skipped": skipped, **jpeg_info,
+    }
+    with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=1)
+    return int(len(shapes)), num_classes, int(ends[-1])

@@ -15,6 +15,7 @@ import warnings
 
 from . import _nocopy
 from ._image_set import MANIFEST
+from ._shards_format import INDEX, PART_INDEX_PATTERN
 
 __all__ = ["output_target", "make_temp_folder", "move_into_place", "remove_if_ours"]
 
@@ -27,15 +28,26 @@ def _is_image_set_file(name: str) -> bool:
     return name == MANIFEST or name.endswith(".npy")
 
 
-def image_set_problem(path: str) -> str | None:
+def _is_sharded_file(name: str) -> bool:
+    """True for the files a sharded pack writes beside its shards (the index, partial indexes,
+    token shards)."""
+    return (name == INDEX or PART_INDEX_PATTERN.match(name) is not None
+            or name.endswith((".bin", ".npy")))
+
+
+def image_set_problem(path: str, sharded: bool = True) -> str | None:
     """None when ``path`` is an ImageSet folder (not a link) holding only ImageSet files (the
-    manifest and .npy files), else why it may not be replaced."""
+    manifest and .npy files), or (``sharded``) a sharded dataset folder holding only its index
+    files, token shards and such set folders; else why it may not be replaced."""
     try:
         if os.path.islink(path) or not os.path.isdir(path):
             return "is not an ImageSet folder"
         names = os.listdir(path)
     except OSError as exc:
         return f"cannot be read ({exc.strerror or exc})"
+    if sharded and MANIFEST not in names and any(
+            n == INDEX or PART_INDEX_PATTERN.match(n) for n in names):
+        return _sharded_problem(path, names)
     if MANIFEST not in names:
         return "is not an ImageSet folder"
     foreign = sorted(n for n in names if not _is_image_set_file(n)
@@ -44,6 +56,23 @@ def image_set_problem(path: str) -> str | None:
     if foreign:
         shown = ", ".join(repr(n) for n in foreign[:3]) + (" ..." if len(foreign) > 3 else "")
         return f"holds files that are not part of an ImageSet ({shown})"
+    return None
+
+
+def _sharded_problem(path: str, names: list[str]) -> str | None:
+    foreign = []
+    for n in sorted(names):
+        full = os.path.join(path, n)
+        if os.path.islink(full):
+            foreign.append(n)
+        elif os.path.isdir(full):
+            if image_set_problem(full, sharded=False):
+                foreign.append(n)
+        elif not (os.path.isfile(full) and _is_sharded_file(n)):
+            foreign.append(n)
+    if foreign:
+        shown = ", ".join(repr(n) for n in foreign[:3]) + (" ..." if len(foreign) > 3 else "")
+        return f"holds files that are not part of a sharded dataset ({shown})"
     return None
 
 
@@ -93,14 +122,21 @@ def remove_if_ours(path: str, ident: tuple[int, int]) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _remove_image_set(path: str) -> None:
+def _remove_image_set(path: str, shard: bool = False) -> None:
     """Removes a replaced ImageSet folder: its ImageSet files, then the folder once empty.
     Anything else (a file that appeared since the check, a file that cannot be removed) is
     kept with the folder, and a warning names it: the new ImageSet is in place either way."""
     try:
-        for name in os.listdir(path):
+        names = os.listdir(path)
+        sharded = not shard and MANIFEST not in names  # a sharded dataset's folder
+        for name in names:
             full = os.path.join(path, name)
-            if _is_image_set_file(name) and os.path.isfile(full) and not os.path.islink(full):
+            if os.path.islink(full):
+                continue
+            if sharded and os.path.isdir(full):
+                _remove_image_set(full, shard=True)  # a shard: a set folder of its own
+            elif (_is_sharded_file(name) if sharded else _is_image_set_file(name)) \
+                    and os.path.isfile(full):
                 os.unlink(full)
         os.rmdir(path)
     except OSError as exc:

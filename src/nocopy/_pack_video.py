@@ -24,8 +24,8 @@ import numpy as np
 
 from . import _nocopy
 from ._image_set import FORMAT_VERSION, MANIFEST
-from ._pack import (check_on_error, default_threads, list_inputs, progress_bar, skip_handler,
-                    skipped_lines)
+from ._pack_steps import (check_on_error, default_threads, list_inputs, progress_bar,
+                          shards_note, skip_handler, skipped_lines)
 from ._pack_inputs import VIDEO_EXTENSIONS, open_regular
 from ._pack_output import make_temp_folder, move_into_place, output_target, remove_if_ours
 from ._printable import printable
@@ -50,11 +50,12 @@ class VideoPackSummary:
     reencoded: int = 0        # videos re-encoded (reencode=True)
     bytes_before: int = 0     # their input files' bytes
     bytes_after: int = 0      # their re-encoded bytes
+    shards: int = 0           # shards written (shard_size or a part), 0 for one folder
 
     def __str__(self) -> str:
         lines = [f"packed {self.videos} videos ({self.frames} frames), {self.classes} classes, "
                  f"{self.bytes / 2**20:.1f} MiB into {printable(self.out)} in "
-                 f"{self.seconds:.1f} s"]
+                 f"{self.seconds:.1f} s" + shards_note(self.shards)]
         if self.reencoded:
             lines.append(summary_line(self.reencoded, self.bytes_before, self.bytes_after))
         return "\n".join(lines + skipped_lines(self.skipped))
@@ -163,7 +164,8 @@ def _probe_with_pyav(path: str) -> VideoProbe:
 def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
                 overwrite: bool = False, progress: bool = False, reencode: bool = False,
                 gop: int | None = None, max_side: int | None = None,
-                crf: int | None = None) -> VideoPackSummary:
+                crf: int | None = None, shard_size=None, num_shards: int | None = None,
+                shard_index: int | None = None) -> VideoPackSummary:
     """Packs ``src`` (a folder tree ``SRC/<class>/<video>`` of .mp4, .mkv, .webm, .avi or .mov
     files, labels by sorted class name, or a CSV of ``path,label`` rows, paths relative to the
     CSV) into the VideoSet folder ``out``. The container files are kept as they are; each is
@@ -179,6 +181,9 @@ def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
     and rate kept; the probe then reads the re-encoded bytes. ``gop``, ``max_side`` and ``crf``
     without ``reencode`` are a ValueError.
 
+    ``shard_size``, ``num_shards`` and ``shard_index`` write shards, each a complete VideoSet
+    folder, as pack_images does (see docs/SHARDS.md).
+
     >>> print(nc.pack_videos("clips/", "clips.nc", on_error="skip"))
     """
     t0 = time.perf_counter()
@@ -189,6 +194,26 @@ def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
     if not os.path.exists(src):
         raise FileNotFoundError(2, "no such video folder or CSV", src)
     out = out.rstrip(os.sep) or out
+
+    stats = {"frames": 0, "reencoded": (0, 0, 0)}  # for the summary
+
+    def write(folder, items, classes, pool, fail_or_skip, skipped, bar, num_classes=None):
+        n, c, nbytes, frames, reencoded = write_videos(
+            folder, items, classes, src, pool, fail_or_skip, skipped, bar, options=options,
+            num_classes=num_classes)
+        stats["frames"] += frames
+        stats["reencoded"] = tuple(a + b for a, b in zip(stats["reencoded"], reencoded))
+        return n, c, nbytes
+
+    if shard_size is not None or num_shards is not None or shard_index is not None:
+        from ._pack_shards import pack_sharded
+
+        n, num_classes, nbytes, skipped, shards = pack_sharded(
+            "video", src, out, write, shard_size=shard_size, num_shards=num_shards,
+            shard_index=shard_index, threads=threads, on_error=on_error, overwrite=overwrite,
+            progress=progress)
+        return VideoPackSummary(out, n, stats["frames"], num_classes, nbytes, skipped,
+                                time.perf_counter() - t0, *stats["reencoded"], shards=shards)
     target = output_target(out, overwrite)
     skipped, fail_or_skip = skip_handler(on_error, "cannot read video")
     items, classes = list_inputs(src, VIDEO_EXTENSIONS, skipped, fail_or_skip)
@@ -196,16 +221,40 @@ def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
         raise ValueError(f"{src}: no videos found")
 
     tmp, tmp_id = None, None
-    stage, stage_id = None, None  # the re-encoded files until they are copied
-    sources = [path for path, _ in items]  # the files stored: the inputs or their re-encodes
-    input_bytes = np.zeros(len(items), np.int64)
     bar = progress_bar(progress, "video")
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nocopy-pack")
     try:
-        if options:
-            stage, stage_id = make_temp_folder(target)
         if bar:
             bar.start()
+        tmp, tmp_id = make_temp_folder(target)
+        n, num_classes, nbytes = write(tmp, items, classes, pool, fail_or_skip, skipped, bar)
+        move_into_place(tmp, tmp_id, target, overwrite, out)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if tmp is not None:
+            remove_if_ours(tmp, tmp_id)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        if bar:
+            bar.stop()
+    return VideoPackSummary(out, n, stats["frames"], num_classes, nbytes, skipped,
+                            time.perf_counter() - t0, *stats["reencoded"])
+
+
+def write_videos(tmp, items, classes, src, pool, fail_or_skip, skipped, bar, *, options,
+                 num_classes=None) -> tuple[int, int, int, int, tuple]:
+    """Writes ``items`` ((path, label) pairs) as one VideoSet into the existing folder ``tmp``
+    (re-encoded first when ``options``, staged in a temporary folder beside ``tmp``). Returns
+    (videos, classes, data bytes, frames, (videos re-encoded, their bytes before, after)).
+    ``num_classes`` overrides the count taken from ``classes`` or the largest label (a shard of
+    a larger listing)."""
+    stage, stage_id = None, None  # the re-encoded files until they are copied
+    sources = [path for path, _ in items]  # the files stored: the inputs or their re-encodes
+    input_bytes = np.zeros(len(items), np.int64)
+    try:
+        if options:
+            stage, stage_id = make_temp_folder(tmp)
         task = bar.add_task("re-encoding" if options else "probing",
                             total=len(items)) if bar else None
 
@@ -230,7 +279,6 @@ def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
         sizes = np.array([probes[k].size for k in keep], np.int64)
         ends = np.cumsum(-(-sizes // _ALIGN) * _ALIGN)
         offsets = np.concatenate([[0], ends[:-1]]).astype(np.int64)
-        tmp, tmp_id = make_temp_folder(target)
         data_view = create_npy(os.path.join(tmp, "videos.npy"), (int(ends[-1]),), "uint8")
         data = np.asarray(data_view)
         ok = np.ones(len(keep), bool)
@@ -255,48 +303,40 @@ def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
             pass
         del data
         del data_view
-        kept = [probes[keep[j]] for j in range(len(keep)) if ok[j]]
-        if not kept:
-            raise ValueError(f"{src}: no readable videos ({len(skipped)} skipped)")
-        labels = np.array([items[keep[j]][1] for j in range(len(keep)) if ok[j]], np.int64)
-        codec_names = sorted({p.codec for p in kept})
-        counts = np.array([len(p.pts) for p in kept], np.int64)
-        arrays = {
-            "offsets": offsets[ok], "lengths": sizes[ok],
-            "shapes": np.array([(p.height, p.width, 3) for p in kept], np.int64),
-            "fps": np.array([p.fps for p in kept], np.int64),
-            "time_bases": np.array([p.time_base for p in kept], np.int64),
-            "codecs": np.array([codec_names.index(p.codec) for p in kept], np.int64),
-            "frame_starts": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-            "pts": np.concatenate([p.pts for p in kept]).astype(np.int64),
-            "keyframes": np.concatenate([p.keyframes for p in kept]).astype(np.uint8),
-            "labels": labels,
-        }
-        for name, a in arrays.items():
-            np.save(os.path.join(tmp, f"{name}.npy"), a)
-        skipped.sort(key=lambda s: s["path"])
-        num_classes = len(classes) if classes is not None else int(labels.max()) + 1
-        manifest = {
-            "format_version": FORMAT_VERSION, "kind": "video", "num_videos": len(kept),
-            "num_frames": int(counts.sum()), "num_classes": num_classes, "classes": classes,
-            "codecs": codec_names, "data_bytes": int(ends[-1]), "source": os.path.abspath(src),
-            "reencode": options.manifest() if options else None, "skipped": skipped,
-        }
-        with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
-            json.dump(manifest, f, indent=1)
-        move_into_place(tmp, tmp_id, target, overwrite, out)
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        if tmp is not None:
-            remove_if_ours(tmp, tmp_id)
-        raise
     finally:
-        pool.shutdown(wait=True)
         if stage is not None:
             remove_if_ours(stage, stage_id)
-        if bar:
-            bar.stop()
-    return VideoPackSummary(out, len(kept), int(counts.sum()), num_classes, int(ends[-1]),
-                            skipped, time.perf_counter() - t0, len(kept) if options else 0,
-                            int(input_bytes[[keep[j] for j in range(len(keep)) if ok[j]]].sum()),
-                            int(sizes[ok].sum()) if options else 0)
+    kept = [probes[keep[j]] for j in range(len(keep)) if ok[j]]
+    if not kept:
+        raise ValueError(f"{src}: no readable videos ({len(skipped)} skipped)")
+    labels = np.array([items[keep[j]][1] for j in range(len(keep)) if ok[j]], np.int64)
+    codec_names = sorted({p.codec for p in kept})
+    counts = np.array([len(p.pts) for p in kept], np.int64)
+    arrays = {
+        "offsets": offsets[ok], "lengths": sizes[ok],
+        "shapes": np.array([(p.height, p.width, 3) for p in kept], np.int64),
+        "fps": np.array([p.fps for p in kept], np.int64),
+        "time_bases": np.array([p.time_base for p in kept], np.int64),
+        "codecs": np.array([codec_names.index(p.codec) for p in kept], np.int64),
+        "frame_starts": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        "pts": np.concatenate([p.pts for p in kept]).astype(np.int64),
+        "keyframes": np.concatenate([p.keyframes for p in kept]).astype(np.uint8),
+        "labels": labels,
+    }
+    for name, a in arrays.items():
+        np.save(os.path.join(tmp, f"{name}.npy"), a)
+    skipped.sort(key=lambda s: s["path"])
+    if num_classes is None:
+        num_classes = len(classes) if classes is not None else int(labels.max()) + 1
+    manifest = {
+        "format_version": FORMAT_VERSION, "kind": "video", "num_videos": len(kept),
+        "num_frames": int(counts.sum()), "num_classes": num_classes, "classes": classes,
+        "codecs": codec_names, "data_bytes": int(ends[-1]), "source": os.path.abspath(src),
+        "reencode": options.manifest() if options else None, "skipped": skipped,
+    }
+    with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=1)
+    done = [keep[j] for j in range(len(keep)) if ok[j]]
+    reencoded = ((len(kept), int(input_bytes[done].sum()), int(sizes[ok].sum()))
+                 if options else (0, 0, 0))
+    return len(kept), num_classes, int(ends[-1]), int(counts.sum()), reencoded

@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from . import _nocopy
+from ._shards_format import INDEX
 
 __all__ = ["VideoSet"]
 
@@ -39,8 +40,18 @@ class VideoSet:
     @classmethod
     def open(cls, path) -> "VideoSet":
         """Opens the VideoSet folder ``path`` (written by nc.pack_videos): the container bytes
-        mapped read-only without copying, the index validated and read."""
+        mapped read-only without copying, the index validated and read. A sharded dataset
+        folder (one holding index.json) opens as a ShardedVideoSet of its shards."""
         folder = os.fsdecode(os.fspath(path))
+        if os.path.isfile(os.path.join(folder, INDEX)):
+            from ._sharded_set import ShardedVideoSet
+
+            return ShardedVideoSet._open(folder, cls)
+        return cls._open_one(folder)
+
+    @classmethod
+    def _open_one(cls, folder: str) -> "VideoSet":
+        """Opens one VideoSet folder (not a sharded one)."""
         return cls(_nocopy._VideoSet.open(folder), folder)
 
     def _array(self, name: str) -> np.ndarray:

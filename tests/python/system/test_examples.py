@@ -82,3 +82,10 @@ def test_forecast_train_in_jax():
     assert "x (64, 32, 4) float32, y (64, 8, 4); 64-byte aligned: True" in out
     first, last = (float(v) for v in out.split("mse ")[-1].split(" -> "))
     assert last < first
+
+
+def test_pack_with_ray_matches_a_single_process_pack():
+    require("ray")
+    out = run_example("pack_with_ray.py")
+    assert "merged 24 images from 3 Ray tasks into" in out
+    assert "same as a single-process pack: len True, labels True, pixels True" in out

@@ -1,0 +1,215 @@
+"""The sharded dataset format: a folder OUT holding shards and OUT/index.json, which lists them.
+
+index.json (format_version 1)::
+
+    {"format_version": 1,
+     "kind": "image" | "video" | "tokens",
+     "num_samples": N,                       # images, videos, or tokens
+     "classes": [...] or null,               # the whole listing's classes (null for tokens)
+     "shards": [{"name": "shard-00000", "num_samples": n, "bytes": b,
+                 "files": {"manifest.json": {"bytes": .., "sha256": ".."}, ...}}, ...],
+     "skipped": [{"path": .., "error": ..}, ...]}
+
+An image or video shard is a folder OUT/<name>, a complete ImageSet or VideoSet with its own
+manifest; ``files`` lists every file in it. A token shard is a file OUT/<name> (``.bin`` or
+``.npy``), listed under its own name in ``files``; a tokens index also says the ``dtype`` and
+``format`` ("bin" or "npy"). ``bytes`` is the sum of the shard's file sizes. Shards keep the
+input's order (shard 0 first); a parallel part i writes shards ``part-{i:05d}-{k:05d}`` and
+the partial index ``index.part-{i:05d}.json`` (the same fields, plus ``"part": {"index": i,
+"count": N}``), which nc.merge_shards joins into index.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+
+__all__ = ["INDEX", "INDEX_FORMAT_VERSION", "SHARD_KINDS", "shard_name", "part_shard_name",
+           "part_index_name", "parse_size", "file_entry", "shard_entry", "write_json_atomic",
+           "read_index", "check_files", "verify_files"]
+
+#: Name of the index inside a sharded dataset folder.
+INDEX = "index.json"
+#: Version of the index format (index.json's "format_version").
+INDEX_FORMAT_VERSION = 1
+#: What a sharded dataset holds (index.json's "kind").
+SHARD_KINDS = ("image", "video", "tokens")
+#: A partial index written by one parallel part (index.part-00003.json).
+PART_INDEX_PATTERN = re.compile(r"^index\.part-(\d{5,})\.json$")
+#: What a shard's name may be: one plain name inside OUT, never a path.
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$", re.IGNORECASE)
+_HASH_CHUNK = 1 << 22
+
+
+def shard_name(k: int) -> str:
+    """Name of shard k of a sharded pack."""
+    return f"shard-{k:05d}"
+
+
+def part_shard_name(i: int, k: int) -> str:
+    """Name of shard k of parallel part i."""
+    return f"part-{i:05d}-{k:05d}"
+
+
+def part_index_name(i: int) -> str:
+    """Name of parallel part i's partial index."""
+    return f"index.part-{i:05d}.json"
+
+
+def parse_size(value) -> int:
+    """A shard size in bytes (>= 1) from an integer or a text: ``"256MB"`` (10**6), ``"1.5GiB"``
+    (2**30), ``"512KiB"``, ``"4096"``; units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB, any case.
+    TypeError for another type, ValueError for other text or a size below one byte."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) and not hasattr(
+            value, "__index__"):
+        raise TypeError(f"shard_size must be bytes (an integer) or a text such as '256MB', "
+                        f"got {value!r}")
+    if isinstance(value, str):
+        m = _SIZE.match(value)
+        if not m or m.group(2).lower() not in _UNITS:
+            raise ValueError(f"shard_size {value!r} is not a size such as '256MB', '1.5GiB' or "
+                             "'512KiB'")
+        number, unit = m.group(1), _UNITS[m.group(2).lower()]
+        size = int(float(number) * unit) if "." in number else int(number) * unit
+    else:
+        size = int(value.__index__())
+    if size < 1:
+        raise ValueError(f"shard_size {value!r} must be at least 1 byte")
+    return size
+
+
+def file_entry(path: str) -> dict:
+    """{"bytes", "sha256"} of the file at ``path``."""
+    h = hashlib.sha256()
+    n = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            h.update(chunk)
+            n += len(chunk)
+    return {"bytes": n, "sha256": h.hexdigest()}
+
+
+def shard_entry(out: str, name: str, num_samples: int) -> dict:
+    """The index entry of shard ``name`` in ``out``: a folder (every file in it hashed) or one
+    file (a token shard)."""
+    path = os.path.join(out, name)
+    if os.path.isdir(path):
+        files = {f: file_entry(os.path.join(path, f)) for f in sorted(os.listdir(path))}
+    else:
+        files = {name: file_entry(path)}
+    return {"name": name, "num_samples": int(num_samples),
+            "bytes": sum(e["bytes"] for e in files.values()), "files": files}
+
+
+def write_json_atomic(path: str, obj) -> None:
+    """Writes ``obj`` as JSON to ``path`` all at once: a temporary file beside it, flushed to
+    disk, then renamed over ``path`` (a reader sees the old file or the whole new one)."""
+    folder, base = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{base}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _fail(path: str, why: str):
+    raise ValueError(f"{path}: {why}")
+
+
+def _count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def read_index(path: str) -> dict:
+    """The index (or partial index) at ``path``, its fields checked: ValueError naming the file
+    and the field for anything out of format (a shard name is one plain name, never a path)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            index = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(path, f"not a JSON index ({exc})")
+    if not isinstance(index, dict):
+        _fail(path, "not a JSON object")
+    if index.get("format_version") != INDEX_FORMAT_VERSION:
+        _fail(path, f"format_version {index.get('format_version')!r} is not supported (this "
+                    f"nocopy reads version {INDEX_FORMAT_VERSION})")
+    if index.get("kind") not in SHARD_KINDS:
+        _fail(path, f"kind {index.get('kind')!r} is not one of {', '.join(SHARD_KINDS)}")
+    if not _count(index.get("num_samples")):
+        _fail(path, f"num_samples {index.get('num_samples')!r} is not a count")
+    classes = index.get("classes")
+    if classes is not None and not (isinstance(classes, list)
+                                    and all(isinstance(c, str) for c in classes)):
+        _fail(path, "classes must be a list of names or null")
+    shards = index.get("shards")
+    if not isinstance(shards, list):
+        _fail(path, "shards must be a list")
+    for s in shards:
+        if not isinstance(s, dict) or not isinstance(s.get("name"), str) \
+                or not _SAFE_NAME.match(s["name"]) or s["name"] == INDEX:
+            _fail(path, f"shard {s.get('name') if isinstance(s, dict) else s!r} has no valid "
+                        "name (one plain file or folder name)")
+        if not _count(s.get("num_samples")) or not _count(s.get("bytes")):
+            _fail(path, f"shard {s['name']}: num_samples and bytes must be counts")
+        files = s.get("files")
+        if not isinstance(files, dict) or not files:
+            _fail(path, f"shard {s['name']}: files must name the shard's files")
+        for name, e in files.items():
+            if not _SAFE_NAME.match(name) or not isinstance(e, dict) or not _count(
+                    e.get("bytes")) or not isinstance(e.get("sha256"), str):
+                _fail(path, f"shard {s['name']}: file entry {name!r} is not "
+                            "{\"bytes\": n, \"sha256\": hex}")
+    if len({s["name"] for s in shards}) != len(shards):
+        _fail(path, "two shards have the same name")
+    if sum(s["num_samples"] for s in shards) != index["num_samples"]:
+        _fail(path, f"num_samples {index['num_samples']} is not the sum of the shards' "
+                    f"({sum(s['num_samples'] for s in shards)})")
+    if not isinstance(index.get("skipped", []), list):
+        _fail(path, "skipped must be a list")
+    return index
+
+
+def _shard_files(out: str, index: dict, shard: dict):
+    """(path of each listed file, its entry) of ``shard``."""
+    if index["kind"] == "tokens":
+        return [(os.path.join(out, shard["name"]), shard["files"][name])
+                for name in shard["files"]]
+    return [(os.path.join(out, shard["name"], name), e) for name, e in shard["files"].items()]
+
+
+def check_files(out: str, index: dict) -> None:
+    """Every file the index lists is present with its listed size: ValueError naming the first
+    that is not (no hashing: see verify_files)."""
+    for shard in index["shards"]:
+        for path, e in _shard_files(out, index, shard):
+            try:
+                size = os.stat(path).st_size
+            except FileNotFoundError:
+                raise ValueError(f"{path}: listed in {INDEX} but missing") from None
+            if size != e["bytes"]:
+                raise ValueError(f"{path}: {size} bytes, but {INDEX} lists {e['bytes']}")
+
+
+def verify_files(out: str, index: dict) -> None:
+    """Every file the index lists has its listed size and SHA-256 (each file read in full):
+    ValueError naming the first that does not."""
+    check_files(out, index)
+    for shard in index["shards"]:
+        for path, e in _shard_files(out, index, shard):
+            got = file_entry(path)["sha256"]
+            if got != e["sha256"]:
+                raise ValueError(f"{path}: SHA-256 {got} differs from {INDEX}'s {e['sha256']} "
+                                 "(the file is corrupt or was changed)")

@@ -18,7 +18,7 @@ void bind_video_loader(nb::module_& m) {
                                        "C++ core of nocopy.VideoLoader (use nocopy.VideoLoader)")
       .def(
           "__init__",
-          [](VideoLoader* self, const VideoSet& videos, nb::handle labels, nb::kwargs options) {
+          [](VideoLoader* self, nb::handle videos, nb::handle labels, nb::kwargs options) {
             nb::object steps = nb::none();
             if (options.contains("transforms")) {
               steps = options["transforms"];
@@ -27,7 +27,14 @@ void bind_video_loader(nb::module_& m) {
             const VideoLoaderOptions o = options_from(options, video_option_specs(), "VideoLoader");
             std::optional<View> label_view;
             if (!labels.is_none()) label_view = view_from_object(labels);
-            auto source = std::make_shared<const VideoSource>(videos);
+            // One _VideoSet, or a list of them (the shards of a sharded set) read as one.
+            std::vector<VideoSet> sets;
+            if (nb::isinstance<nb::list>(videos)) {
+              for (nb::handle h : videos) sets.push_back(nb::cast<VideoSet>(h));
+            } else {
+              sets.push_back(nb::cast<VideoSet>(videos));
+            }
+            auto source = std::make_shared<const VideoSource>(std::move(sets));
             VideoTransformPtr program;
             if (!steps.is_none()) {
               program = std::make_shared<const TransformProgram>(transform_steps_from(steps), 3,
@@ -36,7 +43,7 @@ void bind_video_loader(nb::module_& m) {
             new (self) VideoLoader(std::move(source), std::move(label_view), o, std::move(program));
           },
           nb::arg("videos"), nb::arg("labels").none(), nb::arg("options"),
-          "videos (a _VideoSet), labels, then nc.VideoLoader's options as keyword arguments.")
+          "videos (a _VideoSet or a list of them, read as one), labels, then nc.VideoLoader's options as keyword arguments.")
       .def_prop_ro(
           "clip_shape",
           [](const VideoLoader& l) { return int_tuple(l.typed_producer().clip_shape()); },

@@ -111,7 +111,8 @@ class Loader(BatchLoader):
 
     def __new__(cls, images=None, *args, **kwargs):
         # A VideoSet makes the video loader (nc.VideoLoader, its own options).
-        if cls is Loader and isinstance(images, VideoSet):
+        if cls is Loader and (isinstance(images, VideoSet)
+                              or hasattr(images, "__nocopy_video_sources__")):
             return VideoLoader(images, *args, **kwargs)
         return super().__new__(cls)
 

@@ -75,7 +75,8 @@ class VideoLoader(BatchLoader):
                  drop_last: bool = False, num_threads: int | None = None, prefetch: int = 2,
                  rank: int = 0, world_size: int = 1, output: str = "torch", allocator=None,
                  pin_memory: bool = False, on_error: str = "raise"):
-        if not isinstance(videos, VideoSet):
+        shards = getattr(videos, "__nocopy_video_sources__", None)
+        if not isinstance(videos, VideoSet) and shards is None:
             raise TypeError(f"videos must be an nc.VideoSet, not {type(videos).__name__}")
         allocator = self._setup(output, allocator, pin_memory)
         self._videos = videos
@@ -91,7 +92,7 @@ class VideoLoader(BatchLoader):
             if any(name == "Lambda" for name, _args in extra["transforms"]):
                 _close_at_exit(self)
         self._core = _VideoLoader(
-            videos._handle, self._labels, batch_size=batch_size, clip_len=clip_len,
+            shards() if shards is not None else videos._handle, self._labels, batch_size=batch_size, clip_len=clip_len,
             frame_step=frame_step, clips_per_video=clips_per_video, clip_sampling=clip_sampling,
             layout=layout, shuffle=shuffle, seed=seed, drop_last=drop_last,
             num_threads=num_threads, prefetch=prefetch, rank=rank, world_size=world_size,

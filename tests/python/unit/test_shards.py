@@ -485,3 +485,39 @@ def test_cli_flags(tree, single, tmp_path):
     assert r.returncode == 2
     r = _cli(tree)
     assert r.returncode == 2
+
+
+@pytest.mark.parametrize("fmt", ["raw", "jpeg"])
+def test_a_loader_reads_the_shards_as_the_one_set(tree, single, tmp_path, fmt):
+    # The same seed over the sharded and the single set: the same bytes, batch for batch.
+    nc.pack_images(tree, tmp_path / "s.nc", shard_size=2000, format=fmt)
+    sharded = nc.ImageSet.open(tmp_path / "s.nc")
+    assert len(sharded.shards) > 2
+    kw = dict(batch_size=4, crop=12, crop_mode="random_resized", output="numpy", seed=5,
+              num_threads=2)
+    a, b = nc.Loader(sharded, **kw), nc.Loader(single[fmt], **kw)
+    for (x, y), (rx, ry) in zip(a, b):
+        np.testing.assert_array_equal(x, rx)
+        np.testing.assert_array_equal(y, ry)
+    mix = nc.Mixture([sharded, single[fmt]], [1, 1])  # shards inside a mixture
+    ld = nc.Loader(mix, **kw)
+    for i, (x, y) in enumerate(ld):
+        p = ld.plan(i)
+        assert np.array_equal(y, [int(sharded.labels[j]) for j in p.indices])
+
+
+def test_a_video_loader_reads_the_shards_as_the_one_set(videos, tmp_path):
+    if not getattr(_nocopy, "_video_available", lambda: False)():
+        pytest.skip("built without the video decoder")
+    root, ref = videos
+    nc.pack_videos(root, tmp_path / "v.nc", shard_size=3000)
+    vs = nc.VideoSet.open(tmp_path / "v.nc")
+    assert len(vs.shards) > 1
+    from nocopy import transforms as T
+    kw = dict(batch_size=2, clip_len=3, output="numpy", seed=2,
+              transforms=[T.RandomResizedCrop(8)])
+    a, b = nc.Loader(vs, **kw), nc.VideoLoader(ref, **kw)
+    assert isinstance(a, nc.VideoLoader)
+    for (x, y), (rx, ry) in zip(a, b):
+        np.testing.assert_array_equal(x, rx)
+        np.testing.assert_array_equal(y, ry)

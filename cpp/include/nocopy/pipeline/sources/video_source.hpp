@@ -1,5 +1,6 @@
-// VideoSource: the videos a video producer reads (a VideoSet), and the decoding of a clip's
-// frames from them. Each worker thread keeps one decoder open on the video it read last, with
+// VideoSource: the videos a video producer reads (a VideoSet, or the shards of a sharded one read
+// as one: video i of the whole is video i - offset of the shard holding it), and the decoding of
+// a clip's frames from them. Each worker thread keeps one decoder open on the video it read last, with
 // that video's frame index, so consecutive clips of one video reuse the decoder (and a clip
 // that continues forward inside the GOP the decoder is in needs no seek).
 #pragma once
@@ -21,17 +22,22 @@ class VideoSource final : public SampleSource {
  public:
   /// The videos of `set` (std::runtime_error when this build cannot decode video).
   explicit VideoSource(VideoSet set);
+  /// The videos of `shards` end to end (at least one; std::invalid_argument otherwise).
+  explicit VideoSource(std::vector<VideoSet> shards);
 
-  int64_t size() const override { return set_.size(); }
-  std::vector<ByteRange> extents() const override { return {set_.data().byte_extent()}; }
+  int64_t size() const override { return size_; }
+  std::vector<ByteRange> extents() const override;
 
-  /// The set.
-  const VideoSet& set() const { return set_; }
+  /// The first set (the only one unless sharded).
+  const VideoSet& set() const { return sets_[0]; }
   /// Frames of video i (unchecked index).
-  int64_t num_frames(int64_t i) const { return set_.num_frames(i); }
+  int64_t num_frames(int64_t i) const {
+    const size_t k = part_of(i);
+    return sets_[k].num_frames(i - offsets_[k]);
+  }
   /// Picture height and width of video i (unchecked index).
-  int64_t height(int64_t i) const { return set_.shapes()[static_cast<size_t>(3 * i)]; }
-  int64_t width(int64_t i) const { return set_.shapes()[static_cast<size_t>(3 * i + 1)]; }
+  int64_t height(int64_t i) const { return shape_of(i)[0]; }
+  int64_t width(int64_t i) const { return shape_of(i)[1]; }
 
   /// Decodes `frames` (non-decreasing) of video i with the calling thread's decoder, converting
   /// only `window` of each (the whole frame when null), and hands each to `sink`
@@ -41,7 +47,15 @@ class VideoSource final : public SampleSource {
               const FrameSink& sink) const;
 
  private:
-  VideoSet set_;
+  size_t part_of(int64_t i) const;
+  const int64_t* shape_of(int64_t i) const {
+    const size_t k = part_of(i);
+    return sets_[k].shapes().data() + 3 * (i - offsets_[k]);
+  }
+
+  std::vector<VideoSet> sets_;
+  std::vector<int64_t> offsets_;
+  int64_t size_ = 0;
   uint64_t id_;  // unique per source ever made: a worker's decoder is never reused across sources
 };
 

@@ -125,7 +125,8 @@ class Loader(BatchLoader):
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
                  world_size: int = 1, output: str = "torch",
                  allocator=None, pin_memory: bool = False, on_error: str = "raise",
-                 decode_scale: str = "auto", transforms=None, batch_transforms=None):
+                 decode_scale: str = "auto", fetch_ahead: int = 4, transforms=None,
+                 batch_transforms=None):
         # The options are checked once, by the C++ core; here only the framework objects become
         # views and the output adapter is chosen.
         allocator = self._setup(output, allocator, pin_memory)
@@ -179,7 +180,8 @@ class Loader(BatchLoader):
                              layout=layout, dtype=self._dtype, shuffle=shuffle, seed=seed,
                              drop_last=drop_last, num_threads=num_threads, prefetch=prefetch,
                              rank=rank, world_size=world_size, allocator=allocator,
-                             on_error=on_error, decode_scale=decode_scale, **extra)
+                             on_error=on_error, decode_scale=decode_scale,
+                             fetch_ahead=fetch_ahead, **extra)
 
     def plan(self, i: int, epoch: int | None = None):
         """What batch `i` of `epoch` holds, as NumPy arrays (to recompute it): a BatchPlan, or

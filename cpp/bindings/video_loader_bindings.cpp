@@ -43,7 +43,8 @@ void bind_video_loader(nb::module_& m) {
             new (self) VideoLoader(std::move(source), std::move(label_view), o, std::move(program));
           },
           nb::arg("videos"), nb::arg("labels").none(), nb::arg("options"),
-          "videos (a _VideoSet or a list of them, read as one), labels, then nc.VideoLoader's options as keyword arguments.")
+          "videos (a _VideoSet or a list of them, read as one), labels, then nc.VideoLoader's "
+          "options as keyword arguments.")
       .def_prop_ro(
           "clip_shape",
           [](const VideoLoader& l) { return int_tuple(l.typed_producer().clip_shape()); },

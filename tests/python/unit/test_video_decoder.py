@@ -213,6 +213,19 @@ def test_one_decoder_many_requests(name):
     assert seeks <= len(requests)
 
 
+@pytest.mark.parametrize("name", ["h264_gop12_bframes", "h264_gop250_bframes", "vp9_webm"])
+def test_a_clip_decodes_forward_through_near_keyframes_with_one_seek(name):
+    # Every frame to the end (the decoder drains its last frames without seeking again), and a
+    # clip of every other frame across GOP boundaries: one seek each.
+    data, pts, frames = video(name)
+    n = len(pts)
+    for wanted in (list(range(n)), list(range(1, min(n, 40), 2))):
+        arrays, seeks = _nocopy._video_decode_requests(data, [wanted])
+        assert seeks == 1, (name, seeks)
+        for k, f in enumerate(wanted[::7]):
+            assert_close(np.asarray(arrays[0])[k * 7], frames[f], f"{name} frame {f}")
+
+
 def test_repeated_and_duplicate_frames():
     data, pts, frames = video("h264_gop12_bframes")
     got = np.asarray(_nocopy._video_decode(data, [3, 3, 4, 4, 4]))

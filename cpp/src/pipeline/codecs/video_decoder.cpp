@@ -35,6 +35,8 @@ constexpr int64_t kMaxSide = 16384;
 constexpr int64_t kMaxPixels = int64_t{1} << 27;
 /// Packets read beyond the wanted frame's distance from its keyframe before giving up.
 constexpr int64_t kPacketSlack = 256;
+/// Frames a request decodes forward past the cursor, through keyframes, rather than seek.
+constexpr int64_t kForwardFrames = 8;
 /// Bytes of the AVIOContext's read buffer.
 constexpr int kIoBufferSize = 1 << 16;
 
@@ -487,8 +489,12 @@ struct VideoDecoder::Impl {
     while (next < wanted.size()) {
       const int64_t target = wanted[next];
       const int64_t key = keyframe_before(target);
-      // Forward inside the GOP the decoder is in: no keyframe between the cursor and the target.
-      const bool continues = cursor >= 0 && !draining && target > cursor && key <= cursor;
+      // Decode forward from the cursor (no seek) when the target lies in the GOP the decoder is
+      // in, or in a later one whose keyframe is at most kForwardFrames past the cursor: decoding
+      // those few frames costs less than a seek, which flushes the decoder and refills its
+      // reordering delay. Frames still drained from the decoder at the end of the video count.
+      const bool continues =
+          cursor >= 0 && target > cursor && (key <= cursor || key - cursor <= kForwardFrames);
       if (!continues) seek(index.pts[static_cast<size_t>(key)]);
       int64_t budget = target - (continues ? cursor : key) + kPacketSlack;
       bool overshoot_retry = !continues;

@@ -27,9 +27,9 @@ VideoSource::VideoSource(std::vector<VideoSet> shards)
     : sets_(std::move(shards)), id_(next_source_id++) {
   if (sets_.empty()) throw std::invalid_argument("a video source needs at least one VideoSet");
   if (!video_available()) {
-    throw std::runtime_error(
-        "nocopy was built without FFmpeg: it cannot decode " + sets_[0].where() +
-        "; install libavcodec-dev libavformat-dev libswscale-dev and rebuild");
+    throw std::runtime_error("nocopy was built without FFmpeg: it cannot decode " +
+                             sets_[0].where() +
+                             "; install libavcodec-dev libavformat-dev libswscale-dev and rebuild");
   }
   for (const VideoSet& s : sets_) {
     offsets_.push_back(size_);

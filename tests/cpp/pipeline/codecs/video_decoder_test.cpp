@@ -129,7 +129,7 @@ TEST(VideoDecoder, RandomAccessEqualsSequentialDecode) {
   }
 }
 
-TEST(VideoDecoder, ContinuesForwardInsideAGopWithoutSeeking) {
+TEST(VideoDecoder, ContinuesForwardWithoutSeekingAndSeeksFarOrBack) {
   const VideoProbe p = nocopy::probe_video(test_video());
   int64_t second_key = 1;
   while (p.index.keyframe[static_cast<size_t>(second_key)] == 0) ++second_key;
@@ -140,9 +140,17 @@ TEST(VideoDecoder, ContinuesForwardInsideAGopWithoutSeeking) {
   decode(decoder, p, {3});
   decode(decoder, p, {4, second_key - 1});
   EXPECT_EQ(decoder.seek_count(), 1);
-  decode(decoder, p, {second_key});  // another GOP: a seek
-  EXPECT_EQ(decoder.seek_count(), 2);
+  // The next GOP's keyframe just past the cursor: decoding on through it costs less than a seek.
+  decode(decoder, p, {second_key, second_key + 1});
+  EXPECT_EQ(decoder.seek_count(), 1);
   decode(decoder, p, {2});  // backwards: a seek
+  EXPECT_EQ(decoder.seek_count(), 2);
+  // A keyframe far past the cursor (more than the forward limit of 8 frames): a seek.
+  int64_t far_key = second_key + 1;
+  while (far_key < kFrames && p.index.keyframe[static_cast<size_t>(far_key)] == 0) ++far_key;
+  ASSERT_LT(far_key, kFrames);
+  ASSERT_GT(far_key - 2, 8);
+  decode(decoder, p, {far_key});
   EXPECT_EQ(decoder.seek_count(), 3);
 }
 

@@ -22,6 +22,8 @@ enum class RandomStream : uint64_t {
   WindowStart = 5,   ///< SequenceLoader random starts: the window number
   ClipStart = 6,     ///< video clip_sampling 'random': the clip's first frame
   MixtureSlots = 7,  ///< a Mixture's epoch: the Fisher-Yates swaps of its datasets' slots
+  BlockShards = 8,   ///< shuffle in blocks: the Fisher-Yates swaps of the shards
+  BlockSamples = 9,  ///< shuffle in blocks: the swaps of the samples within a block
   /// a Mixture's dataset d: the Fisher-Yates swaps of its c-th pass use MixturePassBase + d,
   /// with c as the epoch word.
   MixturePassBase = 0x4d58500000ull,

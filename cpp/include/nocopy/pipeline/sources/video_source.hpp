@@ -1,7 +1,7 @@
 // VideoSource: the videos a video producer reads (a VideoSet, or the shards of a sharded one read
 // as one: video i of the whole is video i - offset of the shard holding it), and the decoding of
-// a clip's frames from them. Each worker thread keeps one decoder open on the video it read last, with
-// that video's frame index, so consecutive clips of one video reuse the decoder (and a clip
+// a clip's frames from them. Each worker thread keeps one decoder open on the video it read last,
+// with that video's frame index, so consecutive clips of one video reuse the decoder (and a clip
 // that continues forward inside the GOP the decoder is in needs no seek).
 #pragma once
 

@@ -1,0 +1,33 @@
+// BlockOrder: the shuffled order of a sharded dataset that keeps reads within a few shards at a
+// time (for data fetched shard by shard from a remote store): each epoch the shards are put in
+// a random order (RandomStream::BlockShards), cut into blocks of `block_shards` consecutive
+// shards, and the samples of each block are shuffled among themselves (RandomStream::
+// BlockSamples). A loader then needs about one block of shards at a time, and every sample is
+// still read once per epoch. A pure function of (seed, epoch), like every order.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "nocopy/pipeline/sampling/epoch_order.hpp"
+
+namespace nocopy {
+
+/// The block-shuffled order of shards of `shard_sizes` samples (laid end to end).
+class BlockOrder final : public CachedSampleOrder {
+ public:
+  /// Shards of `shard_sizes` (each >= 1), blocks of `block_shards` (>= 1) shards;
+  /// std::invalid_argument naming the value otherwise.
+  BlockOrder(std::vector<int64_t> shard_sizes, int64_t block_shards, uint64_t seed);
+
+  int64_t size() const override { return size_; }
+
+ private:
+  std::vector<int64_t> compute(int64_t epoch) const override;
+
+  std::vector<int64_t> sizes_, offsets_;
+  int64_t block_shards_, size_ = 0;
+  uint64_t seed_;
+};
+
+}  // namespace nocopy

@@ -60,6 +60,7 @@ void bind_shards(nb::module_& m);
 /// The Python handle of a sharded image source (_ShardedImages): what the loader reads.
 struct ShardedImages {
   ImageSourcePtr source;
+  std::vector<int64_t> shard_sizes;
 };
 /// Registers the video loader's core (_VideoLoader).
 void bind_video_loader(nb::module_& m);

@@ -12,6 +12,7 @@
 
 #include "bindings.hpp"
 #include "nocopy/pipeline/producers/loader.hpp"
+#include "nocopy/pipeline/sampling/block_order.hpp"
 #include "nocopy/pipeline/sampling/mixture_order.hpp"
 #include "nocopy/pipeline/sources/concat_image_source.hpp"
 #include "nocopy/storage/image_set.hpp"
@@ -87,6 +88,14 @@ void bind_loader(nb::module_& m) {
             std::optional<View> label_view;
             if (!labels.is_none()) label_view = view_from_object(labels);
             ImageSourcePtr source = image_sources_of(images);
+            // The shards of a sharded dataset (a list of its shards, or a _ShardedImages), for
+            // the block shuffle.
+            std::vector<int64_t> shard_sizes;
+            if (nb::isinstance<nb::list>(images)) {
+              for (nb::handle h : images) shard_sizes.push_back(image_source_of(h)->size());
+            } else if (nb::isinstance<ShardedImages>(images)) {
+              shard_sizes = nb::cast<const ShardedImages&>(images).shard_sizes;
+            }
             SampleOrderPtr order;
             if (!mixture.is_none()) {
               // (sizes, weights, num_samples or None): the list's parts mixed, dataset d the
@@ -106,6 +115,10 @@ void bind_loader(nb::module_& m) {
                                                : int64_arg(m[2], "num_samples");
               order = std::make_shared<const MixtureOrder>(std::move(datasets), std::move(weights),
                                                            n, o.shuffle, o.seed);
+            }
+            if (o.block_shards > 0 && !order && shard_sizes.size() > 1 && o.shuffle) {
+              order = std::make_shared<const BlockOrder>(std::move(shard_sizes), o.block_shards,
+                                                         o.seed);
             }
             TransformProgramPtr program;
             if (!steps.is_none()) {

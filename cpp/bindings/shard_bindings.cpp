@@ -125,7 +125,9 @@ void bind_shards(nb::module_& m) {
             layout.jpeg = jpeg;
             layout.max_open = int64_arg(max_open, "max_open");
             auto provider = std::make_shared<const PythonShardProvider>(open, prefetch);
-            new (self) ShardedImages{sharded_image_source(std::move(provider), std::move(layout))};
+            std::vector<int64_t> sizes = layout.shard_sizes;
+            new (self) ShardedImages{sharded_image_source(std::move(provider), std::move(layout)),
+                                     std::move(sizes)};
           },
           nb::arg("open"), nb::arg("prefetch"), nb::arg("shard_sizes"), nb::arg("shapes"),
           nb::arg("dtype"), nb::arg("jpeg"), nb::arg("max_open"),

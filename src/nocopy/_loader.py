@@ -121,15 +121,19 @@ class Loader(BatchLoader):
                  area=None, ratio=None, resize: int | None = None,
                  interpolation: str = "bilinear",
                  scale: float | None = None, layout: str = "CHW", dtype: str = "float32",
-                 shuffle: bool = True, seed: int = 0, drop_last: bool = False,
+                 shuffle: bool | str = True, seed: int = 0, drop_last: bool = False,
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
                  world_size: int = 1, output: str = "torch",
                  allocator=None, pin_memory: bool = False, on_error: str = "raise",
-                 decode_scale: str = "auto", fetch_ahead: int = 4, transforms=None,
-                 batch_transforms=None):
+                 decode_scale: str = "auto", fetch_ahead: int = 4, block_shards: int = 0,
+                 transforms=None, batch_transforms=None):
         # The options are checked once, by the C++ core; here only the framework objects become
         # views and the output adapter is chosen.
         allocator = self._setup(output, allocator, pin_memory)
+        if isinstance(shuffle, str):
+            if shuffle != "block":
+                raise ValueError(f"shuffle {shuffle!r} is not True, False or 'block'")
+            shuffle, block_shards = True, block_shards or 4  # shards shuffled, then in blocks
         self._dtype = dtype if isinstance(dtype, str) else dtype_name(dtype)
         if output == "numpy" and self._dtype == "bfloat16":
             try:
@@ -181,7 +185,7 @@ class Loader(BatchLoader):
                              drop_last=drop_last, num_threads=num_threads, prefetch=prefetch,
                              rank=rank, world_size=world_size, allocator=allocator,
                              on_error=on_error, decode_scale=decode_scale,
-                             fetch_ahead=fetch_ahead, **extra)
+                             fetch_ahead=fetch_ahead, block_shards=block_shards, **extra)
 
     def plan(self, i: int, epoch: int | None = None):
         """What batch `i` of `epoch` holds, as NumPy arrays (to recompute it): a BatchPlan, or

@@ -521,3 +521,37 @@ def test_a_video_loader_reads_the_shards_as_the_one_set(videos, tmp_path):
     for (x, y), (rx, ry) in zip(a, b):
         np.testing.assert_array_equal(x, rx)
         np.testing.assert_array_equal(y, ry)
+
+
+def test_block_shuffle_reads_a_few_shards_at_a_time(tree, tmp_path):
+    nc.pack_images(tree, tmp_path / "b.nc", shard_size=800)
+    ds = nc.ImageSet.open(tmp_path / "b.nc")
+    sizes = [len(s) for s in ds.shards]
+    assert len(sizes) >= 6
+    starts = np.cumsum([0] + sizes)
+    kw = dict(batch_size=1, crop=1, output="numpy", seed=3, drop_last=False)
+    for epoch in range(2):
+        ld = nc.Loader(ds, shuffle="block", block_shards=2, **kw)
+        ld.set_epoch(epoch)
+        order = [int(ld.plan(i).indices[0]) for i in range(len(ld))]
+        assert sorted(order) == list(range(len(ds)))  # every sample once an epoch
+        shard = np.searchsorted(starts, order, side="right") - 1
+        # Blocks of 2 shards: consecutive runs never mix more than 2 shards.
+        at = 0
+        while at < len(order):
+            block = set(shard[at:at + 1])
+            end = at
+            while end < len(order) and len(block | {shard[end]}) <= 2:
+                block.add(shard[end])
+                end += 1
+            n = sum(sizes[k] for k in block)
+            assert end - at == n or end == len(order), (at, end, block)
+            at = end
+    one = nc.Loader(ds, shuffle="block", **kw)
+    assert [int(one.plan(i).indices[0]) for i in range(len(one))] != order
+    with pytest.raises(ValueError, match="block_shards"):
+        nc.Loader(ds.shards[0], block_shards=2, **kw)
+    with pytest.raises(ValueError, match="block_shards"):
+        nc.Loader(ds, block_shards=2, shuffle=False, **kw)
+    with pytest.raises(ValueError, match="shuffle"):
+        nc.Loader(ds, shuffle="blocks", **kw)

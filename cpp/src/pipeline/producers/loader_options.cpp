@@ -18,6 +18,7 @@ std::span<const OptionSpec<LoaderOptions>> loader_option_specs() {
     append_specs(out, jpeg_decode_option_specs());
     append_specs(out, read_ahead_option_specs());
     append_specs(out, order_option_specs());
+    append_specs(out, block_shuffle_option_specs());
     append_specs(out, engine_option_specs());
     return out;
   }();

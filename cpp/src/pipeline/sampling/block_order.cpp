@@ -9,6 +9,32 @@
 #include "nocopy/pipeline/sampling/random_streams.hpp"
 
 namespace nocopy {
+namespace {
+
+using O = BlockShuffleOptions;
+using V = OptionValue;
+
+const OptionSpec<BlockShuffleOptions> kBlockSpecs[] = {
+    {"block_shards", OptionKind::Int,
+     "With a sharded dataset (and shuffle): > 0 shuffles the order of its shards each epoch, "
+     "then the samples within each run of block_shards consecutive shards, so a few shards at a "
+     "time are read (remote data is fetched shard by shard; shuffle='block' sets 4); 0 "
+     "shuffles all samples together.",
+     [](O& o, const V& v) {
+       const int64_t k = std::get<int64_t>(v);
+       if (k < 0) {
+         throw std::invalid_argument("block_shards " + std::to_string(k) + " must be >= 0");
+       }
+       o.block_shards = k;
+     },
+     [](const O& o) -> V { return o.block_shards; }},
+};
+
+}  // namespace
+
+std::span<const OptionSpec<BlockShuffleOptions>> block_shuffle_option_specs() {
+  return kBlockSpecs;
+}
 
 BlockOrder::BlockOrder(std::vector<int64_t> shard_sizes, int64_t block_shards, uint64_t seed)
     : sizes_(std::move(shard_sizes)), block_shards_(block_shards), seed_(seed) {

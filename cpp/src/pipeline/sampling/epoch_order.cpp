@@ -66,19 +66,6 @@ const OptionSpec<OrderOptions> kOrderSpecs[] = {
      "Key of every random decision (the order, windows, flips), in [0, 2**64).",
      [](O& o, const V& v) { o.seed = std::get<uint64_t>(v); },
      [](const O& o) -> V { return o.seed; }},
-    {"block_shards", OptionKind::Int,
-     "With a sharded dataset: > 0 shuffles the order of its shards each epoch, then the samples "
-     "within each run of block_shards consecutive shards, so a few shards at a time are read "
-     "(remote data is fetched shard by shard; shuffle='block' sets 4); 0 shuffles all samples "
-     "together.",
-     [](O& o, const V& v) {
-       const int64_t k = std::get<int64_t>(v);
-       if (k < 0) {
-         throw std::invalid_argument("block_shards " + std::to_string(k) + " must be >= 0");
-       }
-       o.block_shards = k;
-     },
-     [](const O& o) -> V { return o.block_shards; }},
 };
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "nocopy/pipeline/ops/crop_window.hpp"
 #include "nocopy/pipeline/ops/mirror.hpp"
 #include "nocopy/pipeline/ops/normalize.hpp"
+#include "nocopy/pipeline/sampling/block_order.hpp"
 #include "nocopy/pipeline/sampling/epoch_order.hpp"
 #include "nocopy/pipeline/sources/image_source.hpp"
 #include "nocopy/pipeline/sources/read_ahead.hpp"
@@ -34,7 +35,8 @@ struct LoaderOptions : EngineOptions,
                        MirrorOptions,
                        NormalizeOptions,
                        JpegDecodeOptions,
-                       ReadAheadOptions {};
+                       ReadAheadOptions,
+                       BlockShuffleOptions {};
 
 /// The declarations of every option of the image loader (its parts' tables).
 std::span<const OptionSpec<LoaderOptions>> loader_option_specs();

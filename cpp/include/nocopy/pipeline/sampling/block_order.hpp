@@ -7,11 +7,23 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
+#include "nocopy/core/option_spec.hpp"
 #include "nocopy/pipeline/sampling/epoch_order.hpp"
 
 namespace nocopy {
+
+/// The block shuffle's option (nc.Loader's keyword argument of the same name).
+struct BlockShuffleOptions {
+  /// With a sharded dataset, > 0 shuffles its shards, then the samples within each run of
+  /// block_shards shards (BlockOrder); 0 shuffles all samples together.
+  int64_t block_shards = 0;
+};
+
+/// The declarations of BlockShuffleOptions.
+std::span<const OptionSpec<BlockShuffleOptions>> block_shuffle_option_specs();
 
 /// The block-shuffled order of shards of `shard_sizes` samples (laid end to end).
 class BlockOrder final : public CachedSampleOrder {

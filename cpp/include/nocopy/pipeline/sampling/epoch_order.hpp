@@ -22,9 +22,6 @@ struct OrderOptions {
   bool shuffle = true;
   /// Key of every random decision, in [0, 2**64).
   uint64_t seed = 0;
-  /// With a sharded dataset, > 0 shuffles its shards, then the samples within each run of
-  /// block_shards shards (BlockOrder); 0 shuffles all samples together.
-  int64_t block_shards = 0;
 };
 
 /// The declarations of OrderOptions.

@@ -19,6 +19,8 @@ warm-up) and the --batches timed batches after it. Methods, interleaved round by
   - bare-1t: libavcodec decoding exactly each clip's frames from the keyframe before it, one
     decoder per clip, one thread, no colour conversion (nocopy._nocopy._video_decode_only):
     the floor of the decode work every method does;
+  - bare-2t: the same on 2 Python threads (the call releases the GIL): what two cores decode
+    at that moment, which shows whether the machine had both to give;
   - dali-cpu: DALI's video decoder on the CPU, when this DALI version decodes H.264 there
     (checked each run; the reason it is left out goes into the output).
 Goals: nocopy-2t >= 2x the best DataLoader recipe, and >= 85% of 2x bare-1t (two threads at
@@ -34,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -49,6 +52,7 @@ from video_sources import video_set  # noqa: E402
 MEAN, STD = [0.43216, 0.394666, 0.37645], [0.22803, 0.22145, 0.216989]
 CROP = 112
 LABELS = {"bare-1t": "bare decode, 1 thread (no conversion, no transforms)",
+          "bare-2t": "bare decode, 2 threads (clips shared out)",
           "nocopy-2t": "nocopy VideoLoader, 2 threads", "nocopy-1t": "nocopy VideoLoader, 1 thread",
           "torchcodec-0": "torchcodec + DataLoader, 0 workers",
           "torchcodec-2": "torchcodec + DataLoader, 2 workers",
@@ -184,8 +188,10 @@ def nocopy_method(vs, args, threads: int, plans):
     return loader, lambda: next(it)
 
 
-def bare_method(vs, clips: Clips, args):
-    """next_batch() decoding one batch of the planned clips with _video_decode_only."""
+def bare_method(vs, clips: Clips, args, threads: int = 1):
+    """next_batch() decoding one batch of the planned clips with _video_decode_only (one
+    decoder and one thread per clip); with `threads` > 1 the clips are shared out to that many
+    Python threads (the call releases the GIL): what the machine's cores give at that moment."""
     inputs = {}
     for _, v, *_ in clips.items:
         if v not in inputs:
@@ -194,12 +200,33 @@ def bare_method(vs, clips: Clips, args):
     requests = [(inputs[v], sorted(set(frames))) for _, v, frames, *_ in clips.items]
     state = {"pos": 0}
 
-    def next_batch():
-        for (data, pts, keys), frames in requests[state["pos"]:state["pos"] + args.batch]:
-            _nocopy._video_decode_only(data, pts, keys, [frames])
-        state["pos"] += args.batch
+    def decode(request):
+        (data, pts, keys), frames = request
+        _nocopy._video_decode_only(data, pts, keys, [frames])
 
-    return None, next_batch
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+
+    def next_batch():
+        batch = requests[state["pos"]:state["pos"] + args.batch]
+        state["pos"] += args.batch
+        if pool is None:
+            for request in batch:
+                decode(request)
+        else:
+            list(pool.map(decode, batch))
+
+    return _Pool(pool), next_batch
+
+
+class _Pool:
+    """close() stops the bare decode's thread pool, if any."""
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown()
 
 
 def dali_status(path: str) -> str | None:
@@ -249,6 +276,19 @@ def torchcodec_status() -> str | None:
         return f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300]}"
 
 
+def machine_load() -> dict:
+    """The load average and the CPU pressure (the share of time runnable work waited for a
+    core, /proc/pressure/cpu), to tell an idle machine's run from a shared one's."""
+    load = {"loadavg_1m": round(os.getloadavg()[0], 2)}
+    try:
+        with open("/proc/pressure/cpu") as f:
+            some = f.readline().split()
+        load["cpu_pressure_avg60"] = float(some[2].split("=")[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return load
+
+
 def timed(next_batch, batches: int, batch: int) -> float:
     next_batch()  # warm-up batch 0: threads, worker processes, first decode
     t0 = time.perf_counter()
@@ -270,6 +310,7 @@ def run_set(args, gop: int, skipped: dict) -> dict:
     clips = Clips(vs, paths, plans)
     labels = vs.labels
     methods = {"bare-1t": lambda: bare_method(vs, clips, args),
+               "bare-2t": lambda: bare_method(vs, clips, args, 2),
                "nocopy-2t": lambda: nocopy_method(vs, args, args.threads, plans),
                "nocopy-1t": lambda: nocopy_method(vs, args, 1, plans)}
     peers = []
@@ -309,8 +350,10 @@ def run_set(args, gop: int, skipped: dict) -> dict:
             "median_clips_per_s": med, "goals": goals}
 
 
-def report(args, results: list[dict], skipped: dict) -> str:
+def report(args, results: list[dict], skipped: dict, load: dict) -> str:
     lines = [f"machine: {machine()}",
+             f"load before / after the run: {load['before']} / {load['after']} (an idle "
+             f"machine shows a load average below 1 and a CPU pressure near 0)",
              f"{args.videos} videos per set, {args.width}x{args.height}, {args.frames} frames at "
              f"25 fps; clips of {args.clip_len} frames, step {args.frame_step}; batch "
              f"{args.batch}; RandomResizedCrop {CROP} + flip + ToDtype float32 + Normalize; "
@@ -377,6 +420,7 @@ def main() -> None:
     if why:
         skipped["torchcodec"] = why
     results = []
+    load_before = machine_load()
     for gop in (int(g) for g in args.gops.split(",")):
         if "dali-cpu" not in skipped:
             _, paths = video_set(args.cache, 1, width=args.width, height=args.height,
@@ -384,14 +428,15 @@ def main() -> None:
             skipped["dali-cpu"] = dali_status(paths[0]) or (
                 "DALI decodes H.264 on the CPU in this version; not yet measured here")
         results.append(run_set(args, gop, skipped))
-    text = report(args, results, skipped)
+    load = {"before": load_before, "after": machine_load()}
+    text = report(args, results, skipped, load)
     print(text)
     path = args.json or os.path.join(args.cache, "results.json")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         json.dump({"machine": machine(), "command": " ".join([os.path.basename(sys.argv[0])]
                                                               + sys.argv[1:]),
-                   "args": vars(args), "not_run": skipped, "sets": results,
+                   "args": vars(args), "load": load, "not_run": skipped, "sets": results,
                    "labels": LABELS}, f, indent=1)
     progress(f"wrote {path}")
 

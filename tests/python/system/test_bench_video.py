@@ -25,7 +25,7 @@ def test_bench_video_smallest_form_prints_every_row(tmp_path):
          str(tmp_path / "out.json")],
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
-    rows = ["| bare-1t |", "| nocopy-2t |", "| nocopy-1t |", "| pyav-0 |", "| pyav-2 |"]
+    rows = ["| bare-1t |", "| bare-2t |", "| nocopy-2t |", "| nocopy-1t |", "| pyav-0 |", "| pyav-2 |"]
     if importlib.util.find_spec("torchcodec"):
         rows += ["| torchcodec-0 |", "| torchcodec-2 |"]
     else:

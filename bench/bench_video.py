@@ -18,7 +18,7 @@ warm-up) and the --batches timed batches after it. Methods, interleaved round by
     clip's frames;
   - bare-1t: libavcodec decoding exactly each clip's frames from the keyframe before it, one
     decoder per clip, one thread, no colour conversion (nocopy._nocopy._video_decode_only):
-    the floor of the decode work every method does;
+    the decode work of nocopy's own decoder, without conversion or transforms;
   - bare-2t: the same on 2 Python threads (the call releases the GIL): what two cores decode
     at that moment, which shows whether the machine had both to give;
   - dali-cpu: DALI's video decoder on the CPU, when this DALI version decodes H.264 there

@@ -23,6 +23,7 @@ from ._pack_video import pack_videos
 from ._video_set import VideoSet
 from ._video_loader import VideoLoader
 from ._mixture import Mixture
+from ._remote import RemoteError, RemoteShards
 from . import transforms
 
 __version__ = "0.1.0"
@@ -42,7 +43,7 @@ __all__ = [
     "View", "view", "crop", "center_crop", "ascontiguous", "shares_memory",
     "to_numpy", "to_torch", "to_tf", "to_jax",
     "SharedArray", "open_npy", "create_npy", "Loader", "ImageSet", "pack_images", "VideoSet", "pack_videos",
-    "VideoLoader", "Mixture", "windows", "open_raw", "SequenceLoader",
+    "VideoLoader", "Mixture", "RemoteShards", "RemoteError", "windows", "open_raw", "SequenceLoader",
     "audit", "assert_shares", "no_copy", "NotSharedError", "CopyForbiddenError",
     "LoaderError", "transforms",
 ]

@@ -51,8 +51,7 @@ class S3Store:
         self._credentials = {k: storage_options.get(o) for k, o in (
             ("aws_access_key_id", "key"), ("aws_secret_access_key", "secret"),
             ("aws_session_token", "token")) if storage_options.get(o)}
-        self._client = None
-        self._client_timeout = None
+        self._s3 = None
         self._lock = threading.Lock()
 
     def _key(self, rel: str) -> str:
@@ -66,15 +65,15 @@ class S3Store:
     def client(self, timeout: float):
         """The boto3 client (made once; its own retries off: the caller retries)."""
         with self._lock:
-            if self._client is None:
+            if self._s3 is None:
                 config = self._botocore.config.Config(
                     connect_timeout=timeout, read_timeout=timeout,
                     retries={"max_attempts": 1, "mode": "standard"})
                 session = self._boto3.session.Session()
-                self._client = session.client("s3", endpoint_url=self.endpoint_url,
+                self._s3 = session.client("s3", endpoint_url=self.endpoint_url,
                                               region_name=self.region, config=config,
                                               **self._credentials)
-            return self._client
+            return self._s3
 
     def open(self, rel: str, offset: int, timeout: float):
         """(first byte's offset, iterator of the body's chunks) of the object at ``rel`` from

@@ -19,6 +19,14 @@ import time
 import numpy as np
 
 
+def nginx_binary() -> str | None:
+    """nginx's path (Debian installs it in /usr/sbin, off a user's PATH), or None."""
+    found = shutil.which("nginx")
+    if found is None and os.access("/usr/sbin/nginx", os.X_OK):
+        found = "/usr/sbin/nginx"
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -116,7 +124,7 @@ http {{
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([shutil.which("nginx"), "-c", self.conf, "-p", self.workdir,
+        self.proc = subprocess.Popen([nginx_binary(), "-c", self.conf, "-p", self.workdir,
                                       "-e", os.path.join(self.workdir, "logs", "error.log")],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
@@ -154,7 +162,7 @@ class FaultProxy:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def reset(self) -> None:
         with self.lock:

@@ -187,13 +187,18 @@ class DatasetCache:
         """Puts the verified download ``staged`` (a folder, or a token shard's file) in place
         as ``name``: the entry file first (flushed), then one rename (call with the exclusive
         lock held). A dataset-wide file is not ``evictable``."""
-        tmp_entry = self._entry_path(name) + f"~{os.getpid()}"
-        with open(tmp_entry, "w", encoding="utf-8") as f:
-            json.dump({"name": name, "bytes": entry["bytes"], "files": entry["files"],
-                       "evictable": evictable}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_entry, self._entry_path(name))
+        tmp_entry = os.path.join(self.tmp, f"{name}~{os.getpid()}~entry")
+        try:
+            with open(tmp_entry, "w", encoding="utf-8") as f:
+                json.dump({"name": name, "bytes": entry["bytes"], "files": entry["files"],
+                           "evictable": evictable}, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp_entry, self._entry_path(name))
+        except BaseException:
+            if os.path.lexists(tmp_entry):
+                os.unlink(tmp_entry)
+            raise
         fsync_dir(self.entries)
         os.replace(staged, self.path(name))
         fsync_dir(self.root)

@@ -10,7 +10,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-from .cache import DatasetCache, evict_lru, fsync_dir
+from .cache import DatasetCache, evict_lru, fsync_dir, no_space
 from .download import Counters, download_file, read_small
 from .errors import RemoteError
 from .index import INDEX, parse_index, parse_size, shard_paths
@@ -108,12 +108,20 @@ class RemoteShards:
 
     def _write_index_copy(self, data: bytes) -> None:
         path = os.path.join(self.root, INDEX)
-        tmp = f"{path}~{os.getpid()}~{threading.get_ident()}"
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        tmp = os.path.join(self.cache.tmp, f"{INDEX}~{os.getpid()}~{threading.get_ident()}")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException as exc:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            if isinstance(exc, OSError) and no_space(exc):
+                raise OSError(exc.errno, f"no space left on the cache {self.cache_dir} while "
+                              f"writing {INDEX}", self.cache_dir) from None
+            raise
 
     # --- fetching ---------------------------------------------------------------------------
     def _shard(self, k) -> dict:
@@ -168,8 +176,9 @@ class RemoteShards:
                 return cache.path(name)
             cache.remove(name)  # an older version, or what a killed process left
             cache.clean_temps(name)
-            staging = cache.new_staging(name)
+            staging = None
             try:
+                staging = cache.new_staging(name)
                 for rel, e in files:
                     dest = os.path.join(staging, rel.rpartition("/")[2])
                     download_file(self.store, rel, e, dest, f"{what}, file {rel}",
@@ -178,9 +187,15 @@ class RemoteShards:
                 single = len(files) == 1 and files[0][0] == name  # a file, not a folder
                 cache.commit(name, os.path.join(staging, name) if single else staging, entry,
                              evictable=shard)
+                cache.mark_used(name)
+            except OSError as exc:
+                if no_space(exc) and self.cache_dir not in str(exc):
+                    raise OSError(exc.errno, f"no space left on the cache {self.cache_dir} "
+                                  f"while fetching {what} ({exc})", self.cache_dir) from None
+                raise
             finally:
-                shutil.rmtree(staging, ignore_errors=True)
-            cache.mark_used(name)
+                if staging is not None:
+                    shutil.rmtree(staging, ignore_errors=True)
         if shard:
             self._counters.add(shards_fetched=1)
             self._evict(name)

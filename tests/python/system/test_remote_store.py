@@ -22,8 +22,10 @@ import pytest
 import nocopy as nc
 from nocopy._remote import download as download_module
 from nocopy._remote.cache import META
+from nocopy._remote.index import parse_index
 
-from remote_servers import FaultProxy, MotoS3, Nginx, make_image_dataset, nginx_binary
+from remote_servers import (FaultProxy, MotoS3, Nginx, file_entry, make_image_dataset,
+                            nginx_binary)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,6 +43,18 @@ def served(tmp_path_factory):
     images.write_bytes(bytes(raw))
     shutil.copytree(root / "data", root / "missing")
     os.unlink(root / "missing" / "shard-00002" / "pixels.npy")
+    tokens = root / "tokens"
+    tokens.mkdir()
+    token_shards = []
+    for k in range(2):
+        name = f"shard-{k:05d}.npy"
+        np.save(tokens / name, np.arange(100 * k, 100 * k + 100, dtype=np.uint16))
+        e = file_entry(str(tokens / name))
+        token_shards.append({"name": name, "num_samples": 100, "bytes": e["bytes"],
+                             "files": {name: e}})
+    (tokens / "index.json").write_text(json.dumps(
+        {"format_version": 1, "kind": "tokens", "num_samples": 200, "classes": None,
+         "dtype": "uint16", "format": "npy", "shards": token_shards, "skipped": []}))
     (root / "badindex").mkdir()
     (root / "badindex" / "index.json").write_text(json.dumps(dict(index, format_version=2)))
     return root, index
@@ -133,6 +147,53 @@ def test_a_changed_index_refetches_a_shard_the_cache_holds_in_an_older_version(
     again = nc.RemoteShards(f"{nginx.url}/data", cache_dir=tmp_path)
     same_files(again.fetch(0), served[0] / "data" / "shard-00000")
     assert again.stats()["shards_fetched"] == 1
+
+
+def test_a_token_shard_is_one_file(nginx, served, tmp_path):
+    shards = nc.RemoteShards(f"{nginx.url}/tokens", cache_dir=tmp_path, cache_limit=400)
+    for k in range(2):
+        path = shards.fetch(k)
+        assert path == os.path.join(shards.root, f"shard-{k:05d}.npy") and os.path.isfile(path)
+        assert np.array_equal(np.load(path), np.arange(100 * k, 100 * k + 100, dtype=np.uint16))
+    assert shards.stats()["evicted"] == 1  # each file is 328 bytes: one fits in 400
+    assert sorted(n for n in os.listdir(shards.root) if n.startswith("shard")) == [
+        "shard-00001.npy"]
+
+
+GOOD = {"format_version": 1, "kind": "image", "num_samples": 2, "classes": None,
+        "shards": [{"name": "s0", "num_samples": 2, "bytes": 3,
+                    "files": {"a.npy": {"bytes": 3, "sha256": "ab" * 32}}}], "skipped": []}
+
+
+def edited(**fields):
+    return json.dumps({**GOOD, **fields}).encode()
+
+
+def one_shard(**fields):
+    return edited(shards=[{**GOOD["shards"][0], **fields}])
+
+
+@pytest.mark.parametrize("data, match", [
+    (b"<html>", "not a JSON index"),
+    (b"[]", "not a JSON object"),
+    (edited(kind="audio"), "kind 'audio' is not one of image, video, tokens"),
+    (edited(num_samples=-1), "num_samples -1 is not a count"),
+    (edited(num_samples=3), r"num_samples 3 is not the sum of the shards' \(2\)"),
+    (edited(shards={}), "shards must be a list"),
+    (one_shard(name="../etc"), r"shard '\.\./etc' has no valid name"),
+    (one_shard(name="index.json"), "shard 'index.json' has no valid name"),
+    (one_shard(bytes="3"), "shard s0: num_samples and bytes must be counts"),
+    (one_shard(files={}), "shard s0: files must name the files"),
+    (one_shard(files={"a/b": {"bytes": 1, "sha256": "ab" * 32}}), "file entry 'a/b'"),
+    (one_shard(files={"a": {"bytes": 1, "sha256": "xyz"}}), "file entry 'a'"),
+    (edited(shards=[GOOD["shards"][0]] * 2, num_samples=4), "two shards have the same name"),
+    (edited(kind="tokens"), "a token shard is one file listed under its own name"),
+    (edited(files={"s0": {"bytes": 1, "sha256": "ab" * 32}}), "dataset file 's0' has a shard"),
+])
+def test_index_checks_name_the_problem(data, match):
+    assert parse_index(edited(), "u")["shards"][0]["name"] == "s0"
+    with pytest.raises(ValueError, match="^u: .*" + match):
+        parse_index(data, "u")
 
 
 # --- faults ----------------------------------------------------------------------------------------

@@ -23,12 +23,20 @@ __all__ = ["RemoteShards", "PREFETCH_THREADS"]
 PREFETCH_THREADS = 4
 
 
-def _positive(name: str, value, kind=float):
-    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if not value > 0 and not (kind is int and value == 0):
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return kind(value)
+def _seconds(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds, got {value!r}")
+    if not value > 0:
+        raise ValueError(f"timeout must be positive, got {value!r}")
+    return float(value)
+
+
+def _retries(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"retries must be an integer, got {value!r}")
+    if value < 0:
+        raise ValueError(f"retries must be 0 or more, got {value!r}")
+    return value
 
 
 class RemoteShards:
@@ -57,8 +65,8 @@ class RemoteShards:
         if not isinstance(url, (str, os.PathLike)):
             raise TypeError(f"url must be a str or a path, got {type(url).__name__}")
         url = os.fspath(url)
-        self.timeout = _positive("timeout", timeout)
-        self.retries = _positive("retries", retries, int)
+        self.timeout = _seconds(timeout)
+        self.retries = _retries(retries)
         self.cache_limit = None if cache_limit is None else parse_size(cache_limit)
         if storage_options is not None and not isinstance(storage_options, dict):
             raise TypeError("storage_options must be a dict")

@@ -106,7 +106,8 @@ def test_http_shards_arrive_verified_open_as_image_sets_and_are_cached(nginx, se
     shards = nc.RemoteShards(f"{nginx.url}/data", cache_dir=tmp_path)
     assert shards.index == index and shards.num_shards == 3
     assert shards.shard_names == ["shard-00000", "shard-00001", "shard-00002"]
-    assert np.array_equal(np.load(shards.files["labels.npy"]), np.load(root / "data" / "labels.npy"))
+    assert np.array_equal(np.load(shards.files["labels.npy"]),
+                          np.load(root / "data" / "labels.npy"))
     for k, name in enumerate(shards.shard_names):
         path = shards.fetch(k)
         assert path == os.path.join(shards.root, name)
@@ -196,7 +197,7 @@ def test_index_checks_name_the_problem(data, match):
         parse_index(data, "u")
 
 
-# --- faults ----------------------------------------------------------------------------------------
+# --- faults ---------------------------------------------------------------------------------------
 def test_503s_are_retried_with_backoff_then_the_fetch_succeeds(proxy, served, tmp_path):
     shards = nc.RemoteShards(f"{proxy.url}/data", cache_dir=tmp_path)
     proxy.fail = 3
@@ -324,7 +325,7 @@ def test_kill_9_mid_download_leaves_nothing_that_looks_complete(proxy, served, t
     same_files(shards.fetch(1), served[0] / "data" / "shard-00001")
 
 
-# --- eviction ---------------------------------------------------------------------------------------
+# --- eviction -------------------------------------------------------------------------------------
 def test_least_recently_used_shards_are_evicted_under_the_limit(nginx, served, tmp_path):
     sizes = [s["bytes"] for s in served[1]["shards"]]
     shards = nc.RemoteShards(f"{nginx.url}/data", cache_dir=tmp_path,
@@ -356,7 +357,7 @@ def test_a_shard_held_by_open_lock_is_never_evicted(nginx, served, tmp_path):
     assert sorted(n for n in os.listdir(shards.root) if n.startswith("shard")) == ["shard-00002"]
 
 
-# --- a full cache disk ------------------------------------------------------------------------------
+# --- a full cache disk ----------------------------------------------------------------------------
 def test_a_full_cache_disk_is_enospc_naming_the_cache_and_leaves_no_temp(nginx, tmp_path,
                                                                           monkeypatch):
     """The writer made to fail as a full disk does (see the next test for a real one)."""
@@ -422,7 +423,7 @@ def test_a_real_tiny_filesystem_fills_up(nginx, tmp_path):
     assert r.stdout.split() == ["True", "True", "True", "False"]
 
 
-# --- prefetch ---------------------------------------------------------------------------------------
+# --- prefetch -------------------------------------------------------------------------------------
 def test_prefetch_downloads_in_the_background_once_and_fetch_joins_it(proxy, served, tmp_path):
     shards = nc.RemoteShards(f"{proxy.url}/data", cache_dir=tmp_path)
     proxy.delay = 0.05
@@ -445,7 +446,7 @@ def test_a_prefetch_error_surfaces_at_fetch(proxy, tmp_path):
             shards.fetch(2)
 
 
-# --- S3 (moto's server) -------------------------------------------------------------------------------
+# --- S3 (moto's server) ---------------------------------------------------------------------------
 def test_s3_with_storage_options(moto, served, tmp_path):
     shards = nc.RemoteShards("s3://bucket/datasets/tiny", cache_dir=tmp_path,
                              storage_options=options(moto))
@@ -482,7 +483,7 @@ def test_s3_without_boto3_says_what_to_install(monkeypatch, tmp_path):
         nc.RemoteShards("s3://bucket/x", cache_dir=tmp_path)
 
 
-# --- local folders and bad arguments ----------------------------------------------------------------
+# --- local folders and bad arguments --------------------------------------------------------------
 def test_a_local_folder_is_read_in_place(served):
     shards = nc.RemoteShards(str(served[0] / "data"))
     assert shards.fetch(1) == str(served[0] / "data" / "shard-00001")

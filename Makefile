@@ -20,7 +20,8 @@ demo: build
 	$(PY) -m nocopy bench --workload imagenet --quick
 
 # Debian packages the build and the C++ tests need (GoogleTest, nlohmann-json for the ImageSet
-# manifest, libjpeg-turbo, FFmpeg's libraries for video), installed only when missing.
+# manifest, libjpeg-turbo, FFmpeg's libraries for video, nginx for the remote store tests),
+# installed only when missing.
 system-deps:
 	@if ! [ -f /usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfig.cmake ] && ! ls /usr/lib/*/cmake/GTest/GTestConfig.cmake >/dev/null 2>&1; then \
 	  echo "installing libgtest-dev"; \
@@ -36,6 +37,11 @@ system-deps:
 	  echo "installing libjpeg62-turbo-dev"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjpeg62-turbo-dev) || \
 	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjpeg62-turbo-dev); \
+	fi
+	@if ! command -v nginx >/dev/null 2>&1 && ! [ -x /usr/sbin/nginx ]; then \
+	  echo "installing nginx (the web server of the remote store tests)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx) || \
+	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx); \
 	fi
 	@if ! pkg-config --exists libavformat libavcodec libswscale libavutil 2>/dev/null; then \
 	  echo "installing FFmpeg's development packages and pkg-config"; \

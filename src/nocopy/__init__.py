@@ -26,6 +26,7 @@ from ._pack_shards import merge_shards
 from ._tokens_shards import open_tokens, pack_tokens
 from ._video_loader import VideoLoader
 from ._mixture import Mixture
+from ._remote import RemoteError, RemoteShards
 from . import transforms
 
 __version__ = "0.1.0"
@@ -46,7 +47,8 @@ __all__ = [
     "to_numpy", "to_torch", "to_tf", "to_jax",
     "SharedArray", "open_npy", "create_npy", "Loader", "ImageSet", "pack_images", "VideoSet", "pack_videos",
     "ShardedImageSet", "ShardedVideoSet", "merge_shards", "pack_tokens", "open_tokens",
-    "VideoLoader", "Mixture", "windows", "open_raw", "SequenceLoader",
+    "VideoLoader", "Mixture", "RemoteShards", "RemoteError", "windows", "open_raw",
+    "SequenceLoader",
     "audit", "assert_shares", "no_copy", "NotSharedError", "CopyForbiddenError",
     "LoaderError", "transforms",
 ]

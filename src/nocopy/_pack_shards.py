@@ -25,7 +25,8 @@ from ._pack_output import (image_set_problem, make_temp_folder, move_into_place,
 from ._shard_split import group_by_size, sample_bytes, write_shard
 from ._shards_format import (INDEX, INDEX_FORMAT_VERSION, PART_INDEX_PATTERN, check_files,
                              part_index_name, part_shard_name, parse_size, read_index,
-                             shard_entry, shard_name, write_json_atomic)
+                             shard_entry, shard_name, write_json_atomic,
+                             write_sample_arrays)
 
 __all__ = ["pack_sharded", "merge_shards", "part_arg"]
 
@@ -98,6 +99,7 @@ def pack_sharded(kind: str, src: str, out: str, write, *, shard_size, num_shards
             write_json_atomic(os.path.join(tmp, part_index_name(part[0])), index)
             _publish_part(tmp, target, part[0], [s["name"] for s in shards], overwrite)
         else:
+            write_sample_arrays(tmp, index)
             write_json_atomic(os.path.join(tmp, INDEX), index)
             move_into_place(tmp, tmp_id, target, overwrite, out)
     except BaseException:
@@ -198,5 +200,6 @@ def merge_shards(out) -> dict:
              "shards": [s for p in parts for s in p["shards"]],
              "skipped": sorted((s for p in parts for s in p.get("skipped", [])),
                                key=lambda s: str(s.get("path")))}
+    write_sample_arrays(out, index)
     write_json_atomic(os.path.join(out, INDEX), index)
     return index

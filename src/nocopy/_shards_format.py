@@ -29,7 +29,7 @@ import secrets
 
 __all__ = ["INDEX", "INDEX_FORMAT_VERSION", "SHARD_KINDS", "shard_name", "part_shard_name",
            "part_index_name", "parse_size", "file_entry", "shard_entry", "write_json_atomic",
-           "read_index", "check_files", "verify_files"]
+           "read_index", "check_files", "verify_files", "write_sample_arrays", "SAMPLE_ARRAYS"]
 
 #: Name of the index inside a sharded dataset folder.
 INDEX = "index.json"
@@ -106,6 +106,35 @@ def shard_entry(out: str, name: str, num_samples: int) -> dict:
         files = {name: file_entry(path)}
     return {"name": name, "num_samples": int(num_samples),
             "bytes": sum(e["bytes"] for e in files.values()), "files": files}
+
+
+#: The per-sample arrays of an image or video dataset gathered beside index.json (listed in its
+#: top-level "files"), so a reader can plan batches before any shard is fetched.
+SAMPLE_ARRAYS = ("shapes.npy", "labels.npy")
+
+
+def write_sample_arrays(out: str, index: dict) -> None:
+    """Writes OUT/shapes.npy and OUT/labels.npy (when the shards have labels): the shards'
+    arrays end to end, and lists them in ``index["files"]`` (bytes, SHA-256). Nothing for
+    tokens."""
+    if index["kind"] == "tokens":
+        return
+    import numpy as np
+
+    files = {}
+    for name in SAMPLE_ARRAYS:
+        paths = [os.path.join(out, sh["name"], name) for sh in index["shards"]]
+        if not all(os.path.exists(p) for p in paths):
+            continue
+        joined = np.concatenate([np.load(p, allow_pickle=False) for p in paths])
+        tmp = os.path.join(out, f".{name}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, joined, allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, os.path.join(out, name))
+        files[name] = file_entry(os.path.join(out, name))
+    index["files"] = files
 
 
 def write_json_atomic(path: str, obj) -> None:

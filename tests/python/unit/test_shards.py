@@ -122,7 +122,15 @@ def test_index_sizes_and_hashes_equal_hashlib(tree, tmp_path):
     index = json.loads((out / "index.json").read_text())
     assert index["format_version"] == 1 and index["kind"] == "image"
     assert index["classes"] == list(CLASSES) and index["skipped"] == []
-    assert sorted(os.listdir(out)) == sorted(["index.json"] + [s["name"] for s in index["shards"]])
+    assert sorted(os.listdir(out)) == sorted(["index.json", "shapes.npy", "labels.npy"]
+                                             + [s["name"] for s in index["shards"]])
+    # The per-sample arrays beside the index, listed with their hashes, equal the shards'.
+    for name in ("shapes.npy", "labels.npy"):
+        data = (out / name).read_bytes()
+        assert index["files"][name] == {"bytes": len(data),
+                                        "sha256": hashlib.sha256(data).hexdigest()}
+        joined = np.concatenate([np.load(out / s["name"] / name) for s in index["shards"]])
+        np.testing.assert_array_equal(np.load(out / name), joined)
     assert [s["name"] for s in index["shards"]] == [f"shard-{k:05d}"
                                                     for k in range(len(index["shards"]))]
     assert index["num_samples"] == sum(s["num_samples"] for s in index["shards"])

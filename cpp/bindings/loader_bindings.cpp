@@ -91,10 +91,18 @@ void bind_loader(nb::module_& m) {
             // The shards of a sharded dataset (a list of its shards, or a _ShardedImages), for
             // the block shuffle.
             std::vector<int64_t> shard_sizes;
+            auto add_shards = [&](nb::handle h) {
+              if (nb::isinstance<ShardedImages>(h)) {
+                const auto& sizes = nb::cast<const ShardedImages&>(h).shard_sizes;
+                shard_sizes.insert(shard_sizes.end(), sizes.begin(), sizes.end());
+              } else {
+                shard_sizes.push_back(image_source_of(h)->size());
+              }
+            };
             if (nb::isinstance<nb::list>(images)) {
-              for (nb::handle h : images) shard_sizes.push_back(image_source_of(h)->size());
-            } else if (nb::isinstance<ShardedImages>(images)) {
-              shard_sizes = nb::cast<const ShardedImages&>(images).shard_sizes;
+              for (nb::handle h : images) add_shards(h);
+            } else {
+              add_shards(images);
             }
             SampleOrderPtr order;
             if (!mixture.is_none()) {

@@ -85,14 +85,25 @@ class ImageSet:
 
     # --- construction ------------------------------------------------------------------------
     @classmethod
-    def open(cls, path) -> "ImageSet":
+    def open(cls, path, **remote) -> "ImageSet":
         """Opens the ImageSet folder ``path``: reads manifest.json, maps the .npy files of its
         format (raw: pixels.npy; jpeg: jpeg.npy and lengths.npy; both: shapes.npy, offsets.npy,
         optional labels.npy) read-only, without copying, and validates the index. A sharded
-        dataset folder (one holding index.json) opens as a ShardedImageSet of its shards.
+        dataset folder (one holding index.json) opens as a ShardedImageSet of its shards. A URL
+        (``http(s)://``, ``s3://``) of a sharded dataset opens as a RemoteImageSet, read shard
+        by shard through a local cache; ``remote`` are its options (``cache_dir``,
+        ``cache_limit``, ``storage_options``, ``timeout``, ``retries``, ``max_open``).
 
         >>> ds = nc.ImageSet.open("train.nc")
+        >>> ds = nc.ImageSet.open("s3://bucket/train", cache_limit="200GB")  # doctest: +SKIP
         """
+        if isinstance(path, str) and path.lower().startswith(("http://", "https://", "s3://")):
+            from ._remote_image_set import RemoteImageSet
+
+            return RemoteImageSet(path, **remote)
+        if remote:
+            raise TypeError(f"{', '.join(sorted(remote))}: options of a remote dataset (a URL), "
+                            f"not of the folder {path!r}")
         folder = os.fsdecode(os.fspath(path))
         if os.path.isfile(os.path.join(folder, INDEX)):
             from ._sharded_set import ShardedImageSet

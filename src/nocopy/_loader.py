@@ -17,6 +17,7 @@ import numpy as np
 from ._batch_loader import BatchLoader, options_doc
 from ._dtypes import dtype_name
 from ._nocopy import _ImageSet as _ImageSetIndex
+from ._nocopy import _ShardedImages
 from ._nocopy import _Loader
 from ._video_loader import VideoLoader
 from ._video_set import VideoSet
@@ -146,7 +147,8 @@ class Loader(BatchLoader):
         mixture = getattr(images, "__nocopy_mixture__", None)
         self._mixture = images if mixture is not None else None
         if sources is not None:  # shards or a Mixture's datasets, read as one in C++
-            self._images = [s if isinstance(s, _ImageSetIndex) else view(s) for s in sources()]
+            self._images = [s if isinstance(s, (_ImageSetIndex, _ShardedImages)) else view(s)
+                            for s in sources()]
             if labels is None and images.labels is not None:
                 labels = images.labels
         elif image_set is not None:
@@ -162,11 +164,16 @@ class Loader(BatchLoader):
             self._labels = view(labels)
         extra = {}
         self._transforms = transforms
+        # Workers that call Python (a Lambda, a remote dataset's shard opener) wait for the GIL:
+        # they are joined with it released (close, collection, exit).
+        self._python_steps = isinstance(self._images, list) and any(
+            isinstance(s, _ShardedImages) for s in self._images)
         if transforms is not None:
             extra["transforms"] = _transform_steps(transforms)
-            self._python_steps = any(name == "Lambda" for name, _args in extra["transforms"])
-            if self._python_steps:
-                _close_at_exit(self)
+            self._python_steps = self._python_steps or any(
+                name == "Lambda" for name, _args in extra["transforms"])
+        if self._python_steps:
+            _close_at_exit(self)
         if mixture is not None:
             extra["mixture"] = mixture()
         self._batch_names = None

@@ -135,6 +135,13 @@ def write_sample_arrays(out: str, index: dict) -> None:
         os.replace(tmp, os.path.join(out, name))
         files[name] = file_entry(os.path.join(out, name))
     index["files"] = files
+    if index["kind"] == "image" and index["shards"]:
+        # What a reader needs to know of the pixels before it opens a shard.
+        with open(os.path.join(out, index["shards"][0]["name"], "manifest.json"),
+                  encoding="utf-8") as f:
+            manifest = json.load(f)
+        index["format"] = manifest.get("storage", "raw")
+        index["dtype"] = manifest.get("dtype", "uint8")
 
 
 def write_json_atomic(path: str, obj) -> None:

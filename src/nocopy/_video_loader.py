@@ -89,7 +89,9 @@ class VideoLoader(BatchLoader):
         self._transforms = transforms
         if transforms is not None:
             extra["transforms"] = _transform_steps(transforms)
-            if any(name == "Lambda" for name, _args in extra["transforms"]):
+            # A Lambda's workers wait for the GIL: joined with it released.
+            self._python_steps = any(name == "Lambda" for name, _args in extra["transforms"])
+            if self._python_steps:
                 _close_at_exit(self)
         self._core = _VideoLoader(
             shards() if shards is not None else videos._handle, self._labels, batch_size=batch_size, clip_len=clip_len,

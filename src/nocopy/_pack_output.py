@@ -79,8 +79,13 @@ def _sharded_problem(path: str, names: list[str]) -> str | None:
 def output_target(out: str, overwrite: bool) -> str:
     """The path the pack will take: ``out``, or, when ``out`` is a symbolic link, the folder it
     names (the link is kept). FileExistsError when ``out`` exists, unless ``overwrite`` and it
-    is (or links to) an ImageSet folder."""
+    is (or links to) an ImageSet folder; FileNotFoundError when the folder it goes in does not
+    exist."""
     if not os.path.lexists(out):
+        parent = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(parent):
+            raise FileNotFoundError(errno.ENOENT, "the folder the output goes in does not exist",
+                                    parent)
         return out
     if not overwrite:
         raise FileExistsError(errno.EEXIST, "output exists (pass overwrite=True / --overwrite)",

@@ -63,10 +63,8 @@ class RemoteImageSet:
 
     def _open_shard(self, k: int):
         """Shard k mapped (downloaded first when it is not in the cache), as the C++ index."""
-        from ._image_set import ImageSet
-
         with self._store.open_lock(k) as folder:  # kept from eviction while it is mapped
-            return ImageSet._open_one(folder).__nocopy_image_set__()
+            return _nocopy._ImageSet.open(folder)
 
     def _prefetch_shard(self, k: int) -> None:
         self._store.prefetch(k)
@@ -85,10 +83,8 @@ class RemoteImageSet:
 
     def __getitem__(self, i):
         """Image i (its shard fetched first when needed), a zero-copy view of the mapped shard."""
-        from ._image_set import ImageSet
-
         k, j = self.shard_of(i)
-        return ImageSet._open_one(self._store.fetch(k))[j]
+        return _nocopy._ImageSet.open(self._store.fetch(k)).image(j)
 
     @property
     def num_shards(self) -> int:

@@ -563,3 +563,11 @@ def test_block_shuffle_reads_a_few_shards_at_a_time(tree, tmp_path):
         nc.Loader(ds, block_shards=2, shuffle=False, **kw)
     with pytest.raises(ValueError, match="shuffle"):
         nc.Loader(ds, shuffle="blocks", **kw)
+
+
+@pytest.mark.parametrize("kw", [{}, {"shard_size": 1000}])
+def test_an_output_whose_folder_is_missing_says_so(tree, tmp_path, kw):
+    with pytest.raises(FileNotFoundError) as e:
+        nc.pack_images(tree, tmp_path / "no" / "such" / "out.nc", **kw)
+    assert e.value.filename == str(tmp_path / "no" / "such")
+    assert not (tmp_path / "no").exists()

@@ -1,0 +1,646 @@
+"""Remote data: a JPEG image set and a token set served by nginx on loopback, read by nocopy
+(cold cache, warm cache, local) and by litdata's StreamingDataset and WebDataset in a torch
+DataLoader, side by side in one run. Optionally with added round-trip time (``tc netem`` inside
+a network namespace the benchmark creates; the kernel must have sch_netem).
+
+Images: synthetic ImageNet-like JPEGs (Pillow, quality 90), the same bytes in every format
+(nocopy ``pack_images(format="keep")``, WebDataset tar shards, litdata ``optimize`` chunks), all
+sharded at ``--shard-mb``. The recipe for every reader: RandomResizedCrop(224) + horizontal flip
++ ToDtype(float32, scale) + Normalize, batch 64, 2 threads (nocopy) or 2 workers (torch).
+The peers decode with torchvision.io.decode_jpeg (libjpeg-turbo, as nocopy).
+
+- nocopy cold: a fresh cache folder, ``nc.ImageSet.open(url)`` + ``nc.Loader`` (shard by shard
+  through the verified cache, ``shuffle="block"``); warm: the cache already full; local: the
+  packed folder itself.
+- WebDataset: ``wds.WebDataset(http url pattern)`` (curl, streamed, no cache) + shuffle buffer.
+- litdata: StreamingDataset cannot read http(s) (its providers are s3, gs, r2), so it reads an
+  S3 bucket served by moto's S3 server (a separate process on loopback); nocopy reads the same
+  bucket too (``nocopy-s3 cold``) so the store is like for like.
+- Tokens: a uint16 token set (``nc.pack_tokens``) read by nc.SequenceLoader locally and from
+  the server; remote token loading is NOT streamed shard by shard yet: every shard is fetched
+  into the cache (nc.RemoteShards.fetch) before the loader opens the cache folder.
+
+Each reader's epoch is timed per round: time to first batch (from creating the dataset object)
+and img/s after the first batch (the whole epoch's rate is in the JSON too); medians of the
+rounds. Progress goes to stderr, the JSON result to stdout (or --json FILE).
+
+    .venv/bin/python bench/bench_remote.py                      # the full run (~10 min)
+    .venv/bin/python bench/bench_remote.py --quick --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import machine  # noqa: E402
+
+MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+NETNS, VETH_HOST, VETH_NS = "ncbench", "ncb0", "ncb1"
+HOST_IP, NS_IP = "10.77.0.1", "10.77.0.2"
+
+
+def log(*args) -> None:
+    print("[bench_remote]", *args, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- data
+
+def make_jpegs(src: str, n: int, classes: int, seed: int) -> list:
+    """``n`` ImageNet-like JPEGs (about 400x350, smooth content with some texture, quality 90)
+    in an ImageFolder tree; returns [(path, label)] in sorted order."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        label = i % classes
+        folder = os.path.join(src, f"c{label:03d}")
+        os.makedirs(folder, exist_ok=True)
+        h, w = int(rng.integers(300, 420)), int(rng.integers(340, 480))
+        base = rng.integers(0, 256, (h // 16 + 1, w // 16 + 1, 3), dtype=np.uint8)
+        img = Image.fromarray(base).resize((w, h), Image.BICUBIC)
+        px = np.asarray(img, dtype=np.int16) + rng.integers(-12, 13, (h, w, 3), dtype=np.int16)
+        path = os.path.join(folder, f"{i:06d}.jpg")
+        Image.fromarray(np.clip(px, 0, 255).astype(np.uint8)).save(path, quality=90)
+        out.append((path, label))
+    return sorted(out)
+
+
+def write_wds(files: list, out: str, shard_bytes: int) -> int:
+    """WebDataset tar shards of the same JPEG bytes (key.jpg + key.cls); returns the count."""
+    os.makedirs(out)
+    k, size, tar = 0, 0, None
+    for i, (path, label) in enumerate(files):
+        if tar is None or size >= shard_bytes:
+            if tar is not None:
+                tar.close()
+                k += 1
+            tar, size = tarfile.open(os.path.join(out, f"shard-{k:05d}.tar"), "w"), 0
+        for ext, data in (("jpg", open(path, "rb").read()), ("cls", str(label).encode())):
+            info = tarfile.TarInfo(f"{i:06d}.{ext}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+            size += len(data) + 1024
+    tar.close()
+    return k + 1
+
+
+def _litdata_sample(item):
+    path, label = item
+    return {"image": open(path, "rb").read(), "label": int(label)}
+
+
+def write_litdata(files: list, out: str, shard_mb: int) -> None:
+    """litdata's own format (optimize) holding the same JPEG bytes."""
+    from litdata import optimize
+
+    import multiprocessing
+
+    # optimize() and its worker print progress on file descriptor 1: sent to stderr, so that
+    # stdout holds the JSON alone.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        optimize(fn=_litdata_sample, inputs=files, output_dir=out,
+                 chunk_bytes=f"{shard_mb}MB", num_workers=1, mode="overwrite")
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+    # optimize() switches the process to "spawn"; every DataLoader here uses the default, fork.
+    multiprocessing.set_start_method("fork", force=True)
+
+
+# ----------------------------------------------------------------------------- servers
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(host: str, port: int, timeout: float = 15.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            socket.create_connection((host, port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{host}:{port} never came up")
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK)
+                                      else None)
+    if found is None:
+        raise RuntimeError("nginx is not installed (make system-deps installs it)")
+    return found
+
+
+class Nginx:
+    """nginx serving ``root`` on host:port, optionally inside a network namespace."""
+
+    def __init__(self, root: str, workdir: str, host: str = "127.0.0.1", netns: str | None = None):
+        self.host, self.port, self.netns, self.workdir = host, free_port(), netns, workdir
+        os.makedirs(os.path.join(workdir, "logs"), exist_ok=True)
+        self.conf = os.path.join(workdir, "nginx.conf")
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        with open(self.conf, "w") as f:
+            f.write(f"""{user}daemon off;
+worker_processes 2;
+pid {workdir}/nginx.pid;
+error_log {workdir}/logs/error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    sendfile on;
+    client_body_temp_path {workdir}/client_body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+    default_type application/octet-stream;
+    server {{ listen {host}:{self.port}; root {root}; }}
+}}
+""")
+        cmd = [nginx_binary(), "-c", self.conf, "-p", workdir, "-e",
+               os.path.join(workdir, "logs", "error.log")]
+        if netns:
+            cmd = ["ip", "netns", "exec", netns] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        wait_port(host, self.port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait()
+
+
+class MotoS3:
+    """moto's S3 server in its own process (so it does not share the benchmark's GIL)."""
+
+    OPTIONS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing",
+               "region_name": "us-east-1"}
+
+    def __init__(self, host: str = "127.0.0.1", netns: str | None = None):
+        self.host, self.port = host, free_port()
+        cmd = [sys.executable, "-m", "moto.server", "-H", host, "-p", str(self.port)]
+        if netns:
+            cmd = ["ip", "netns", "exec", netns] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        wait_port(host, self.port, timeout=60)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def upload(self, folder: str, bucket: str, prefix: str) -> None:
+        import boto3
+
+        c = boto3.client("s3", endpoint_url=self.endpoint, **self.OPTIONS)
+        try:
+            c.create_bucket(Bucket=bucket)
+        except c.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        for dirpath, _, names in os.walk(folder):
+            for name in names:
+                path = os.path.join(dirpath, name)
+                c.upload_file(path, bucket, f"{prefix}/{os.path.relpath(path, folder)}")
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait()
+
+
+def _sh(*cmd: str) -> None:
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"`{' '.join(cmd)}`: {(r.stderr or r.stdout).strip()}")
+
+
+def netns_down() -> None:
+    subprocess.run(["ip", "link", "del", VETH_HOST], capture_output=True)
+    subprocess.run(["ip", "netns", "del", NETNS], capture_output=True)
+
+
+def netns_up(rtt_ms: float) -> None:
+    """A network namespace joined to this one by a veth pair, ``rtt_ms / 2`` of netem delay on
+    each end; the servers run inside it at NS_IP. Raises RuntimeError naming the failing
+    command (and leaves nothing behind)."""
+    netns_down()
+    try:
+        _sh("ip", "netns", "add", NETNS)
+        _sh("ip", "link", "add", VETH_HOST, "type", "veth", "peer", "name", VETH_NS)
+        _sh("ip", "link", "set", VETH_NS, "netns", NETNS)
+        _sh("ip", "addr", "add", f"{HOST_IP}/24", "dev", VETH_HOST)
+        _sh("ip", "link", "set", VETH_HOST, "up")
+        _sh("ip", "netns", "exec", NETNS, "ip", "addr", "add", f"{NS_IP}/24", "dev", VETH_NS)
+        _sh("ip", "netns", "exec", NETNS, "ip", "link", "set", VETH_NS, "up")
+        _sh("ip", "netns", "exec", NETNS, "ip", "link", "set", "lo", "up")
+        half = f"{rtt_ms / 2:g}ms"
+        _sh("tc", "qdisc", "add", "dev", VETH_HOST, "root", "netem", "delay", half)
+        _sh("ip", "netns", "exec", NETNS, "tc", "qdisc", "add", "dev", VETH_NS, "root",
+            "netem", "delay", half)
+    except Exception:
+        netns_down()
+        raise
+
+
+def measured_rtt_ms(host: str, port: int, n: int = 20) -> float:
+    """Median TCP connect time to host:port (one round trip), in ms."""
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        socket.create_connection((host, port), timeout=5).close()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+# ----------------------------------------------------------------------------- readers
+
+def nocopy_recipe():
+    import nocopy.transforms as T
+
+    return [T.RandomResizedCrop(224), T.RandomHorizontalFlip(),
+            T.ToDtype("float32", scale=True), T.Normalize(MEAN, STD)]
+
+
+def torch_recipe():
+    import torch
+    import torchvision.transforms.v2 as tv
+
+    return tv.Compose([tv.RandomResizedCrop(224, antialias=True), tv.RandomHorizontalFlip(),
+                       tv.ToDtype(torch.float32, scale=True), tv.Normalize(MEAN, STD)])
+
+
+def time_epoch(make_iterable) -> dict:
+    """One epoch: seconds to the first batch (from calling ``make_iterable``), images, and
+    seconds for the rest."""
+    t0 = time.perf_counter()
+    it = iter(make_iterable())
+    first = next(it)
+    t1 = time.perf_counter()
+    n_first = len(first[0])
+    n = n_first
+    for x, _ in it:
+        n += len(x)
+    t2 = time.perf_counter()
+    del it
+    return {"ttfb_s": t1 - t0, "samples": n, "epoch_s": t2 - t0,
+            "img_s": (n - n_first) / max(t2 - t1, 1e-9), "epoch_img_s": n / (t2 - t0)}
+
+
+def nocopy_loader(ds, args, block: bool):
+    import nocopy as nc
+
+    return nc.Loader(ds, ds.labels, batch_size=args.batch, transforms=nocopy_recipe(),
+                     num_threads=args.threads, shuffle="block" if block else True,
+                     fetch_ahead=4, drop_last=False)
+
+
+def _decode_jpeg(data):
+    import torch
+    from torchvision.io import decode_jpeg
+
+    return decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8))
+
+
+class _WdsMap:
+    """A picklable (jpg bytes, cls bytes) -> (tensor, label) step for WebDataset."""
+
+    def __init__(self):
+        self.recipe = torch_recipe()
+
+    def __call__(self, sample):
+        return self.recipe(_decode_jpeg(sample["jpg"])), int(sample["cls"])
+
+
+def wds_loader(urls: str, args, epoch_size: int):
+    import torch
+    import webdataset as wds
+    from torch.utils.data import DataLoader
+
+    torch.set_num_threads(1)
+    ds = (wds.WebDataset(urls, shardshuffle=100, empty_check=False)
+          .shuffle(500).map(_WdsMap()))
+    return DataLoader(ds, batch_size=args.batch, num_workers=args.threads)
+
+
+def _litdata_images():
+    """litdata's StreamingDataset with the decode and the recipe in __getitem__ (a module-level
+    class, so the DataLoader's workers can unpickle it)."""
+    from litdata import StreamingDataset
+
+    global LitImages
+    if "LitImages" not in globals():
+        class LitImages(StreamingDataset):
+            def __init__(self, *a, **kw):
+                super().__init__(*a, **kw)
+                self.recipe = torch_recipe()
+
+            def __getitem__(self, index):
+                item = super().__getitem__(index)
+                return self.recipe(_decode_jpeg(item["image"])), item["label"]
+
+        LitImages.__qualname__ = "LitImages"
+    return LitImages
+
+
+def litdata_loader(input_dir: str, cache_dir: str, args, storage_options):
+    import torch
+    from torch.utils.data import DataLoader
+
+    torch.set_num_threads(1)
+    images = _litdata_images()
+    if storage_options:
+        from litdata.streaming.resolver import Dir
+
+        import litdata.streaming.downloader as lit_downloader
+
+        # litdata fetches chunks with obstore, whose S3Store it builds without allow_http, so a
+        # plain-http endpoint fails ("HTTP error: builder error"); its own options plus that one.
+        lit_downloader._OBSTORE_CLIENT_OPTIONS = {**lit_downloader._OBSTORE_CLIENT_OPTIONS,
+                                                  "allow_http": True}
+
+        ds = images(Dir(path=cache_dir, url=input_dir), shuffle=True,
+                    storage_options=storage_options)
+    else:
+        ds = images(input_dir, shuffle=True)
+    return DataLoader(ds, batch_size=args.batch, num_workers=args.threads)
+
+
+# ----------------------------------------------------------------------------- runs
+
+def fresh(path: str) -> str:
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def image_methods(args, work: str, paths: dict, http_url: str, s3: MotoS3 | None) -> dict:
+    """{name: callable returning one epoch's timing}; cold methods empty their cache first."""
+    import nocopy as nc
+
+    cache = os.path.join(work, "cache")
+    warm_cache = os.path.join(work, "warm-cache")
+    methods = {}
+
+    def local():
+        return time_epoch(lambda: nocopy_loader(nc.ImageSet.open(paths["nocopy"]), args, True))
+
+    def cold():
+        fresh(cache)
+        return time_epoch(lambda: nocopy_loader(
+            nc.ImageSet.open(f"{http_url}/nocopy", cache_dir=cache), args, True))
+
+    def warm():
+        return time_epoch(lambda: nocopy_loader(
+            nc.ImageSet.open(f"{http_url}/nocopy", cache_dir=warm_cache), args, True))
+
+    fresh(warm_cache)
+    time_epoch(lambda: nocopy_loader(nc.ImageSet.open(f"{http_url}/nocopy",
+                                                      cache_dir=warm_cache), args, True))
+    methods.update({"nocopy local": local, "nocopy warm": warm, "nocopy cold": cold})
+    if s3 is not None:
+        s3_opts = {"endpoint_url": s3.endpoint, "key": "testing", "secret": "testing",
+                   "region": "us-east-1"}
+
+        def s3_cold():
+            fresh(cache)
+            return time_epoch(lambda: nocopy_loader(
+                nc.ImageSet.open("s3://bench/nocopy", cache_dir=cache, storage_options=s3_opts),
+                args, True))
+
+        methods["nocopy-s3 cold"] = s3_cold
+    if "webdataset" in args.peers:
+        last = paths["wds_shards"] - 1
+        http = f"{http_url}/wds/shard-{{00000..{last:05d}}}.tar"
+        local_urls = os.path.join(paths["wds"], f"shard-{{00000..{last:05d}}}.tar")
+        methods["webdataset http"] = lambda: time_epoch(lambda: wds_loader(http, args, 0))
+        methods["webdataset local"] = lambda: time_epoch(lambda: wds_loader(local_urls, args, 0))
+    if "litdata" in args.peers:
+        lit_cache = os.path.join(work, "lit-cache")
+        if s3 is not None:
+            opts = {"endpoint_url": s3.endpoint, **MotoS3.OPTIONS}
+
+            def lit_cold():
+                fresh(lit_cache)
+                return time_epoch(lambda: litdata_loader("s3://bench/litdata", lit_cache, args,
+                                                         opts))
+
+            methods["litdata-s3 cold"] = lit_cold
+        methods["litdata local"] = lambda: time_epoch(
+            lambda: litdata_loader(paths["litdata"], "", args, None))
+    return methods
+
+
+def token_methods(args, work: str, tok_local: str, http_url: str) -> dict:
+    import nocopy as nc
+
+    cache = os.path.join(work, "tok-cache")
+    warm_cache = os.path.join(work, "tok-warm-cache")
+
+    def loader(folder):
+        return nc.SequenceLoader(nc.open_tokens(folder), args.seq_len, args.token_batch,
+                                 dtype="int64", num_threads=args.threads)
+
+    def remote(cache_dir):
+        shards = nc.RemoteShards(f"{http_url}/tokens", cache_dir=cache_dir)
+        for k in range(shards.num_shards):
+            shards.prefetch(k)
+        for k in range(shards.num_shards):
+            shards.fetch(k)
+        return loader(shards.root)
+
+    def cold():
+        fresh(cache)
+        return time_epoch(lambda: remote(cache))
+
+    fresh(warm_cache)
+    remote(warm_cache)
+    return {"tokens local": lambda: time_epoch(lambda: loader(tok_local)),
+            "tokens warm": lambda: time_epoch(lambda: remote(warm_cache)),
+            "tokens cold": cold}
+
+
+def run_rounds(methods: dict, rounds: int, label: str) -> dict:
+    """Runs every method once per round, interleaved; medians per method."""
+    runs = {n: [] for n in methods}
+    for r in range(rounds):
+        for name, fn in methods.items():
+            try:
+                res = fn()
+            except Exception as e:  # a peer that fails is recorded, not fatal
+                why = f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:300]}"
+                log(f"{label} {name}: FAILED: {why}")
+                runs[name].append({"error": why})
+                continue
+            runs[name].append(res)
+            log(f"{label} round {r + 1}/{rounds} {name:18s} ttfb {res['ttfb_s'] * 1e3:7.1f} ms"
+                f"  {res['img_s']:8.1f} /s  ({res["samples"]} in {res['epoch_s']:.2f} s)")
+    out = {}
+    for name, rs in runs.items():
+        ok = [r for r in rs if "error" not in r]
+        if not ok:
+            out[name] = {"error": rs[0]["error"]}
+            continue
+        out[name] = {k: statistics.median(r[k] for r in ok)
+                     for k in ("ttfb_s", "img_s", "epoch_img_s", "epoch_s")}
+        out[name]["samples"] = ok[0]["samples"]
+        out[name]["rounds"] = len(ok)
+    return out
+
+
+def with_ratios(res: dict, local: str) -> dict:
+    base = res.get(local, {}).get("img_s")
+    for v in res.values():
+        if base and "img_s" in v:
+            v["vs_local"] = v["img_s"] / base
+    return res
+
+
+def prepare(args, work: str) -> dict:
+    import nocopy as nc
+
+    served = os.path.join(work, "served")
+    os.makedirs(served)
+    paths = {"served": served}
+    t0 = time.perf_counter()
+    files = make_jpegs(os.path.join(work, "src"), args.images, args.classes, seed=0)
+    mb = sum(os.path.getsize(p) for p, _ in files) / 1e6
+    log(f"{args.images} JPEGs, {mb:.1f} MB ({mb * 1e3 / args.images:.0f} kB each), "
+        f"{time.perf_counter() - t0:.1f} s")
+    paths["nocopy"] = os.path.join(served, "nocopy")
+    nc.pack_images(os.path.join(work, "src"), paths["nocopy"], format="keep",
+                   shard_size=f"{args.shard_mb}MB")
+    if "webdataset" in args.peers:
+        paths["wds"] = os.path.join(served, "wds")
+        paths["wds_shards"] = write_wds(files, paths["wds"], args.shard_mb * 10**6)
+    if "litdata" in args.peers:
+        paths["litdata"] = os.path.join(served, "litdata")
+        try:
+            write_litdata(files, paths["litdata"], args.shard_mb)
+        except Exception as e:
+            log(f"litdata optimize FAILED: {type(e).__name__}: {e}")
+            args.peers.remove("litdata")
+    tokens = np.random.default_rng(1).integers(0, 50257, args.tokens, dtype=np.uint16)
+    paths["tokens"] = os.path.join(served, "tokens")
+    nc.pack_tokens(tokens, paths["tokens"], "uint16", shard_size=f"{args.shard_mb}MB")
+    log(f"packed: {', '.join(n for n in os.listdir(served))} in {time.perf_counter() - t0:.1f} s")
+    return paths
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--images", type=int, default=2000)
+    p.add_argument("--classes", type=int, default=10)
+    p.add_argument("--tokens", type=int, default=50_000_000)
+    p.add_argument("--seq-len", type=int, default=2048)
+    p.add_argument("--token-batch", type=int, default=32)
+    p.add_argument("--shard-mb", type=int, default=16)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rtt", default="0,10", help="added round-trip times in ms, comma separated")
+    p.add_argument("--peers", default="litdata,webdataset",
+                   help="comma separated: litdata, webdataset (empty: none)")
+    p.add_argument("--no-s3", action="store_true", help="skip moto's S3 server")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny sizes, one round, 0 ms only (a smoke run)")
+    p.add_argument("--workdir", default=None)
+    p.add_argument("--json", default=None, help="write the result here (else stdout)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.images, args.tokens, args.rounds, args.rtt = 96, 400_000, 1, "0"
+        args.shard_mb, args.batch, args.seq_len = 1, 16, 256
+    args.peers = [s for s in args.peers.split(",") if s]
+    rtts = [float(r) for r in args.rtt.split(",") if r]
+
+    work = tempfile.mkdtemp(prefix="bench_remote-", dir=args.workdir)
+    result = {"machine": machine(), "config": {k: v for k, v in vars(args).items()},
+              "images": {}, "tokens": {}, "measured_rtt_ms": {}, "not_run": {}}
+    try:
+        paths = prepare(args, work)
+        result["config"]["image_mb"] = round(sum(
+            os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(paths["nocopy"])
+            for f in fs) / 1e6, 1)
+        for rtt in rtts:
+            key = f"{rtt:g}ms"
+            host, netns = "127.0.0.1", None
+            if rtt > 0:
+                try:
+                    netns_up(rtt)
+                    host, netns = NS_IP, NETNS
+                except RuntimeError as e:
+                    log(f"{key}: cannot add round-trip time: {e}")
+                    result["not_run"][key] = f"netem/netns setup failed: {e}"
+                    continue
+            nginx = s3 = None
+            try:
+                nginx = Nginx(paths["served"], os.path.join(work, f"nginx-{key}"), host, netns)
+                if not args.no_s3 and ("litdata" in args.peers or not args.quick):
+                    try:
+                        s3 = MotoS3(host, netns)
+                        s3.upload(paths["nocopy"], "bench", "nocopy")
+                        if "litdata" in args.peers:
+                            s3.upload(paths["litdata"], "bench", "litdata")
+                    except Exception as e:
+                        log(f"moto S3 FAILED: {type(e).__name__}: {e}")
+                        result["not_run"][f"s3 {key}"] = f"{type(e).__name__}: {e}"
+                        s3 = None
+                rtt_seen = measured_rtt_ms(host, nginx.port)
+                log(f"{key}: nginx at {nginx.url}, measured connect RTT {rtt_seen:.2f} ms")
+                imgs = run_rounds(image_methods(args, work, paths, nginx.url, s3), args.rounds,
+                                  f"{key} images")
+                toks = run_rounds(token_methods(args, work, paths["tokens"], nginx.url),
+                                  args.rounds, f"{key} tokens")
+                result["images"][key] = with_ratios(imgs, "nocopy local")
+                result["tokens"][key] = with_ratios(toks, "tokens local")
+                for v in toks.values():  # a token "sample" is one window of seq_len tokens
+                    if "img_s" in v:
+                        v["windows_s"] = v.pop("img_s")
+                        v["tokens_s"] = v["windows_s"] * args.seq_len
+                        v.pop("epoch_img_s")
+                result["measured_rtt_ms"][key] = rtt_seen
+            finally:
+                if nginx is not None:
+                    nginx.stop()
+                if s3 is not None:
+                    s3.stop()
+                if netns:
+                    netns_down()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    text = json.dumps(result, indent=1)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text)
+    else:
+        print(text)
+    return result
+
+
+if __name__ == "__main__":
+    main()

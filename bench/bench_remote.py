@@ -499,7 +499,7 @@ def run_rounds(methods: dict, rounds: int, label: str) -> dict:
                 continue
             runs[name].append(res)
             log(f"{label} round {r + 1}/{rounds} {name:18s} ttfb {res['ttfb_s'] * 1e3:7.1f} ms"
-                f"  {res['img_s']:8.1f} /s  ({res["samples"]} in {res['epoch_s']:.2f} s)")
+                f"  {res['img_s']:8.1f} /s  ({res['samples']} in {res['epoch_s']:.2f} s)")
     out = {}
     for name, rs in runs.items():
         ok = [r for r in rs if "error" not in r]

@@ -514,11 +514,51 @@ def run_rounds(methods: dict, rounds: int, label: str) -> dict:
 
 
 def with_ratios(res: dict, local: str) -> dict:
-    base = res.get(local, {}).get("img_s")
+    """Adds each reader's rate over the local reader's: after the first batch (vs_local) and
+    over the whole epoch, first batch included (epoch_vs_local)."""
+    base = res.get(local, {})
     for v in res.values():
-        if base and "img_s" in v:
-            v["vs_local"] = v["img_s"] / base
+        if "img_s" in v and base.get("img_s"):
+            v["vs_local"] = v["img_s"] / base["img_s"]
+            v["epoch_vs_local"] = v["epoch_img_s"] / base["epoch_img_s"]
     return res
+
+
+def load() -> dict:
+    """The machine's load average and CPU pressure (other work sharing the cores)."""
+    out = {"loadavg_1m": os.getloadavg()[0]}
+    try:
+        with open("/proc/pressure/cpu") as f:
+            some = f.readline().split()
+        out["cpu_pressure_avg60"] = float(some[2].split("=")[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return out
+
+
+def markdown(result: dict) -> str:
+    """The result as Markdown tables, one per RTT and kind of data: one row per reader."""
+    lines = []
+    for part, unit, scale in (("images", "img/s", 1), ("tokens", "Mtok/s", 1e6)):
+        for key, rows in result[part].items():
+            lines += [f"{part}, {key} added RTT:", "",
+                      f"| reader | first batch ms | {unit} after it | vs local | "
+                      f"epoch {unit} | epoch vs local |", "|---|---:|---:|---:|---:|---:|"]
+            for name, v in rows.items():
+                if "error" in v:
+                    lines.append(f"| {name} | failed: {v['error'][:80]} | | | | |")
+                    continue
+                rate = v.get("img_s", v.get("windows_s", 0)) * (
+                    1 if part == "images" else result["config"]["seq_len"]) / scale
+                epoch = v["samples"] / v["epoch_s"] * (
+                    1 if part == "images" else result["config"]["seq_len"]) / scale
+                lines.append(f"| {name} | {v['ttfb_s'] * 1e3:.0f} | {rate:.0f} | "
+                             f"{v.get('vs_local', float('nan')):.2f} | {epoch:.0f} | "
+                             f"{v.get('epoch_vs_local', float('nan')):.2f} |")
+            lines.append("")
+    for k, why in result["not_run"].items():
+        lines.append(f"not run: {k}: {why}")
+    return "\n".join(lines)
 
 
 def prepare(args, work: str) -> dict:
@@ -571,7 +611,13 @@ def main(argv=None) -> dict:
                    help="tiny sizes, one round, 0 ms only (a smoke run)")
     p.add_argument("--workdir", default=None)
     p.add_argument("--json", default=None, help="write the result here (else stdout)")
+    p.add_argument("--table", default=None, metavar="JSON",
+                   help="print the Markdown tables of an earlier run's JSON and exit")
     args = p.parse_args(argv)
+    if args.table:
+        with open(args.table) as f:
+            print(markdown(json.load(f)))
+        return {}
     if args.quick:
         args.images, args.tokens, args.rounds, args.rtt = 96, 400_000, 1, "0"
         args.shard_mb, args.batch, args.seq_len = 1, 16, 256
@@ -580,7 +626,8 @@ def main(argv=None) -> dict:
 
     work = tempfile.mkdtemp(prefix="bench_remote-", dir=args.workdir)
     result = {"machine": machine(), "config": {k: v for k, v in vars(args).items()},
-              "images": {}, "tokens": {}, "measured_rtt_ms": {}, "not_run": {}}
+              "images": {}, "tokens": {}, "measured_rtt_ms": {}, "load": {},
+              "not_run": {}}
     try:
         paths = prepare(args, work)
         result["config"]["image_mb"] = round(sum(
@@ -611,6 +658,7 @@ def main(argv=None) -> dict:
                         result["not_run"][f"s3 {key}"] = f"{type(e).__name__}: {e}"
                         s3 = None
                 rtt_seen = measured_rtt_ms(host, nginx.port)
+                result["load"][f"{key} start"] = load()
                 log(f"{key}: nginx at {nginx.url}, measured connect RTT {rtt_seen:.2f} ms")
                 imgs = run_rounds(image_methods(args, work, paths, nginx.url, s3), args.rounds,
                                   f"{key} images")
@@ -622,8 +670,9 @@ def main(argv=None) -> dict:
                     if "img_s" in v:
                         v["windows_s"] = v.pop("img_s")
                         v["tokens_s"] = v["windows_s"] * args.seq_len
-                        v.pop("epoch_img_s")
+                        v["epoch_tokens_s"] = v.pop("epoch_img_s") * args.seq_len
                 result["measured_rtt_ms"][key] = rtt_seen
+                result["load"][f"{key} end"] = load()
             finally:
                 if nginx is not None:
                     nginx.stop()
@@ -633,6 +682,7 @@ def main(argv=None) -> dict:
                     netns_down()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    log("\n" + markdown(result))
     text = json.dumps(result, indent=1)
     if args.json:
         with open(args.json, "w") as f:

@@ -268,6 +268,17 @@ def netns_up(rtt_ms: float) -> None:
         raise
 
 
+def netem_in_kernel() -> str:
+    """The kernel configuration's netem line ("" when /proc/config.gz is not there)."""
+    import gzip
+
+    try:
+        with gzip.open("/proc/config.gz", "rt") as f:
+            return next((line.strip() for line in f if "CONFIG_NET_SCH_NETEM" in line), "")
+    except OSError:
+        return ""
+
+
 def measured_rtt_ms(host: str, port: int, n: int = 20) -> float:
     """Median TCP connect time to host:port (one round trip), in ms."""
     times = []
@@ -337,7 +348,7 @@ class _WdsMap:
         return self.recipe(_decode_jpeg(sample["jpg"])), int(sample["cls"])
 
 
-def wds_loader(urls: str, args, epoch_size: int):
+def wds_loader(urls: str, args):
     import torch
     import webdataset as wds
     from torch.utils.data import DataLoader
@@ -438,8 +449,8 @@ def image_methods(args, work: str, paths: dict, http_url: str, s3: MotoS3 | None
         last = paths["wds_shards"] - 1
         http = f"{http_url}/wds/shard-{{00000..{last:05d}}}.tar"
         local_urls = os.path.join(paths["wds"], f"shard-{{00000..{last:05d}}}.tar")
-        methods["webdataset http"] = lambda: time_epoch(lambda: wds_loader(http, args, 0))
-        methods["webdataset local"] = lambda: time_epoch(lambda: wds_loader(local_urls, args, 0))
+        methods["webdataset http"] = lambda: time_epoch(lambda: wds_loader(http, args))
+        methods["webdataset local"] = lambda: time_epoch(lambda: wds_loader(local_urls, args))
     if "litdata" in args.peers:
         lit_cache = os.path.join(work, "lit-cache")
         if s3 is not None:
@@ -641,6 +652,9 @@ def main(argv=None) -> dict:
                     netns_up(rtt)
                     host, netns = NS_IP, NETNS
                 except RuntimeError as e:
+                    config = netem_in_kernel()
+                    if config:
+                        e = RuntimeError(f"{e} (kernel config: {config})")
                     log(f"{key}: cannot add round-trip time: {e}")
                     result["not_run"][key] = f"netem/netns setup failed: {e}"
                     continue

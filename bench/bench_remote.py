@@ -24,7 +24,7 @@ Each reader's epoch is timed per round: time to first batch (from creating the d
 and img/s after the first batch (the whole epoch's rate is in the JSON too); medians of the
 rounds. Progress goes to stderr, the JSON result to stdout (or --json FILE).
 
-    .venv/bin/python bench/bench_remote.py                      # the full run (~10 min)
+    .venv/bin/python bench/bench_remote.py                      # the full run (~4 min)
     .venv/bin/python bench/bench_remote.py --quick --json out.json
 """
 
@@ -520,6 +520,8 @@ def run_rounds(methods: dict, rounds: int, label: str) -> dict:
         out[name] = {k: statistics.median(r[k] for r in ok)
                      for k in ("ttfb_s", "img_s", "epoch_img_s", "epoch_s")}
         out[name]["samples"] = ok[0]["samples"]
+        out[name]["img_s_range"] = [min(r["img_s"] for r in ok), max(r["img_s"] for r in ok)]
+        out[name]["ttfb_s_range"] = [min(r["ttfb_s"] for r in ok), max(r["ttfb_s"] for r in ok)]
         out[name]["rounds"] = len(ok)
     return out
 
@@ -661,7 +663,7 @@ def main(argv=None) -> dict:
             nginx = s3 = None
             try:
                 nginx = Nginx(paths["served"], os.path.join(work, f"nginx-{key}"), host, netns)
-                if not args.no_s3 and ("litdata" in args.peers or not args.quick):
+                if not args.no_s3:
                     try:
                         s3 = MotoS3(host, netns)
                         s3.upload(paths["nocopy"], "bench", "nocopy")
@@ -683,6 +685,7 @@ def main(argv=None) -> dict:
                 for v in toks.values():  # a token "sample" is one window of seq_len tokens
                     if "img_s" in v:
                         v["windows_s"] = v.pop("img_s")
+                        v["windows_s_range"] = v.pop("img_s_range")
                         v["tokens_s"] = v["windows_s"] * args.seq_len
                         v["epoch_tokens_s"] = v.pop("epoch_img_s") * args.seq_len
                 result["measured_rtt_ms"][key] = rtt_seen

@@ -126,6 +126,7 @@ bench: build
 	$(PY) bench/bench_jpeg.py
 	$(PY) bench/bench_transforms.py --images 512 --rounds 5 --batches 8 --png build/bench_transforms.png
 	$(PY) bench/bench_video.py --json build/bench_video.json
+	$(PY) bench/bench_remote.py --json build/bench_remote.json
 	$(PY) bench/gpu_check.py
 
 CXX_SOURCES = $(wildcard cpp/include/nocopy/*/*.hpp cpp/include/nocopy/pipeline/*/*.hpp cpp/src/*/*.[ch]pp \

@@ -1,0 +1,365 @@
+"""Remote data: a JPEG image set and a token set served by nginx on loopback, read by nocopy
+(cold cache, warm cache, local) and by litdata's StreamingDataset and WebDataset in a torch
+DataLoader, side by side in one run. Optionally with added round-trip time (``tc netem`` inside
+a network namespace the benchmark creates; the kernel must have sch_netem).
+
+Images: synthetic ImageNet-like JPEGs (Pillow, quality 90), the same bytes in every format
+(nocopy ``pack_images(format="keep")``, WebDataset tar shards, litdata ``optimize`` chunks), all
+sharded at ``--shard-mb``. The recipe for every reader: RandomResizedCrop(224) + horizontal flip
++ ToDtype(float32, scale) + Normalize, batch 64, 2 threads (nocopy) or 2 workers (torch).
+The peers decode with torchvision.io.decode_jpeg (libjpeg-turbo, as nocopy).
+
+- nocopy cold: a fresh cache folder, ``nc.ImageSet.open(url)`` + ``nc.Loader`` (shard by shard
+  through the verified cache, ``shuffle="block"``); warm: the cache already full; local: the
+  packed folder itself.
+- WebDataset: ``wds.WebDataset(http url pattern)`` (curl, streamed, no cache) + shuffle buffer.
+- litdata: StreamingDataset cannot read http(s) (its providers are s3, gs, r2), so it reads an
+  S3 bucket served by moto's S3 server (a separate process on loopback); nocopy reads the same
+  bucket too (``nocopy-s3 cold``) so the store is like for like.
+- Tokens: a uint16 token set (``nc.pack_tokens``) read by nc.SequenceLoader locally and from
+  the server; remote token loading is NOT streamed shard by shard yet: every shard is fetched
+  into the cache (nc.RemoteShards.fetch) before the loader opens the cache folder.
+
+Each reader's epoch is timed per round: time to first batch (from creating the dataset object)
+and img/s after the first batch (the whole epoch's rate is in the JSON too); medians of the
+rounds. Progress goes to stderr, the JSON result to stdout (or --json FILE).
+
+    .venv/bin/python bench/bench_remote.py                      # the full run (~4 min)
+    .venv/bin/python bench/bench_remote.py --quick --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import machine  # noqa: E402
+from remote_data import make_jpegs, write_litdata, write_wds  # noqa: E402
+from remote_net import (NETNS, NS_IP, MotoS3, Nginx, measured_rtt_ms,  # noqa: E402
+                        netem_in_kernel, netns_down, netns_up)
+from remote_readers import (litdata_loader, nocopy_loader, time_epoch,  # noqa: E402
+                            wds_loader)
+
+
+def log(*args) -> None:
+    print("[bench_remote]", *args, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- runs
+
+def fresh(path: str) -> str:
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def image_methods(args, work: str, paths: dict, http_url: str, s3: MotoS3 | None) -> dict:
+    """{name: callable returning one epoch's timing}; cold methods empty their cache first."""
+    import nocopy as nc
+
+    cache = os.path.join(work, "cache")
+    warm_cache = os.path.join(work, "warm-cache")
+    methods = {}
+
+    def local():
+        return time_epoch(lambda: nocopy_loader(nc.ImageSet.open(paths["nocopy"]), args, True))
+
+    def cold():
+        fresh(cache)
+        return time_epoch(lambda: nocopy_loader(
+            nc.ImageSet.open(f"{http_url}/nocopy", cache_dir=cache), args, True))
+
+    def warm():
+        return time_epoch(lambda: nocopy_loader(
+            nc.ImageSet.open(f"{http_url}/nocopy", cache_dir=warm_cache), args, True))
+
+    fresh(warm_cache)
+    time_epoch(lambda: nocopy_loader(nc.ImageSet.open(f"{http_url}/nocopy",
+                                                      cache_dir=warm_cache), args, True))
+    methods.update({"nocopy local": local, "nocopy warm": warm, "nocopy cold": cold})
+    if s3 is not None:
+        s3_opts = {"endpoint_url": s3.endpoint, "key": "testing", "secret": "testing",
+                   "region": "us-east-1"}
+
+        def s3_cold():
+            fresh(cache)
+            return time_epoch(lambda: nocopy_loader(
+                nc.ImageSet.open("s3://bench/nocopy", cache_dir=cache, storage_options=s3_opts),
+                args, True))
+
+        methods["nocopy-s3 cold"] = s3_cold
+    if "webdataset" in args.peers:
+        last = paths["wds_shards"] - 1
+        http = f"{http_url}/wds/shard-{{00000..{last:05d}}}.tar"
+        local_urls = os.path.join(paths["wds"], f"shard-{{00000..{last:05d}}}.tar")
+        methods["webdataset http"] = lambda: time_epoch(lambda: wds_loader(http, args))
+        methods["webdataset local"] = lambda: time_epoch(lambda: wds_loader(local_urls, args))
+    if "litdata" in args.peers:
+        lit_cache = os.path.join(work, "lit-cache")
+        if s3 is not None:
+            opts = {"endpoint_url": s3.endpoint, **MotoS3.OPTIONS}
+
+            def lit_cold():
+                fresh(lit_cache)
+                return time_epoch(lambda: litdata_loader("s3://bench/litdata", lit_cache, args,
+                                                         opts))
+
+            methods["litdata-s3 cold"] = lit_cold
+        methods["litdata local"] = lambda: time_epoch(
+            lambda: litdata_loader(paths["litdata"], "", args, None))
+    return methods
+
+
+def token_methods(args, work: str, tok_local: str, http_url: str) -> dict:
+    import nocopy as nc
+
+    cache = os.path.join(work, "tok-cache")
+    warm_cache = os.path.join(work, "tok-warm-cache")
+
+    def loader(folder):
+        return nc.SequenceLoader(nc.open_tokens(folder), args.seq_len, args.token_batch,
+                                 dtype="int64", num_threads=args.threads)
+
+    def remote(cache_dir):
+        shards = nc.RemoteShards(f"{http_url}/tokens", cache_dir=cache_dir)
+        for k in range(shards.num_shards):
+            shards.prefetch(k)
+        for k in range(shards.num_shards):
+            shards.fetch(k)
+        return loader(shards.root)
+
+    def cold():
+        fresh(cache)
+        return time_epoch(lambda: remote(cache))
+
+    fresh(warm_cache)
+    remote(warm_cache)
+    return {"tokens local": lambda: time_epoch(lambda: loader(tok_local)),
+            "tokens warm": lambda: time_epoch(lambda: remote(warm_cache)),
+            "tokens cold": cold}
+
+
+def run_rounds(methods: dict, rounds: int, label: str) -> dict:
+    """Runs every method once per round, interleaved; medians per method."""
+    runs = {n: [] for n in methods}
+    for r in range(rounds):
+        for name, fn in methods.items():
+            try:
+                res = fn()
+            except Exception as e:  # a peer that fails is recorded, not fatal
+                why = f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:300]}"
+                log(f"{label} {name}: FAILED: {why}")
+                runs[name].append({"error": why})
+                continue
+            runs[name].append(res)
+            log(f"{label} round {r + 1}/{rounds} {name:18s} ttfb {res['ttfb_s'] * 1e3:7.1f} ms"
+                f"  {res['img_s']:8.1f} /s  ({res['samples']} in {res['epoch_s']:.2f} s)")
+    out = {}
+    for name, rs in runs.items():
+        ok = [r for r in rs if "error" not in r]
+        if not ok:
+            out[name] = {"error": rs[0]["error"]}
+            continue
+        out[name] = {k: statistics.median(r[k] for r in ok)
+                     for k in ("ttfb_s", "img_s", "epoch_img_s", "epoch_s")}
+        out[name]["samples"] = ok[0]["samples"]
+        out[name]["img_s_range"] = [min(r["img_s"] for r in ok), max(r["img_s"] for r in ok)]
+        out[name]["ttfb_s_range"] = [min(r["ttfb_s"] for r in ok), max(r["ttfb_s"] for r in ok)]
+        out[name]["rounds"] = len(ok)
+    return out
+
+
+def with_ratios(res: dict, local: str) -> dict:
+    """Adds each reader's rate over the local reader's: after the first batch (vs_local) and
+    over the whole epoch, first batch included (epoch_vs_local)."""
+    base = res.get(local, {})
+    for v in res.values():
+        if "img_s" in v and base.get("img_s"):
+            v["vs_local"] = v["img_s"] / base["img_s"]
+            v["epoch_vs_local"] = v["epoch_img_s"] / base["epoch_img_s"]
+    return res
+
+
+def load() -> dict:
+    """The machine's load average and CPU pressure (other work sharing the cores)."""
+    out = {"loadavg_1m": os.getloadavg()[0]}
+    try:
+        with open("/proc/pressure/cpu") as f:
+            some = f.readline().split()
+        out["cpu_pressure_avg60"] = float(some[2].split("=")[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return out
+
+
+def markdown(result: dict) -> str:
+    """The result as Markdown tables, one per RTT and kind of data: one row per reader."""
+    lines = []
+    for part, unit, scale in (("images", "img/s", 1), ("tokens", "Mtok/s", 1e6)):
+        for key, rows in result[part].items():
+            lines += [f"{part}, {key} added RTT:", "",
+                      f"| reader | first batch ms | {unit} after it | vs local | "
+                      f"epoch {unit} | epoch vs local |", "|---|---:|---:|---:|---:|---:|"]
+            for name, v in rows.items():
+                if "error" in v:
+                    lines.append(f"| {name} | failed: {v['error'][:80]} | | | | |")
+                    continue
+                rate = v.get("img_s", v.get("windows_s", 0)) * (
+                    1 if part == "images" else result["config"]["seq_len"]) / scale
+                epoch = v["samples"] / v["epoch_s"] * (
+                    1 if part == "images" else result["config"]["seq_len"]) / scale
+                lines.append(f"| {name} | {v['ttfb_s'] * 1e3:.0f} | {rate:.0f} | "
+                             f"{v.get('vs_local', float('nan')):.2f} | {epoch:.0f} | "
+                             f"{v.get('epoch_vs_local', float('nan')):.2f} |")
+            lines.append("")
+    for k, why in result["not_run"].items():
+        lines.append(f"not run: {k}: {why}")
+    return "\n".join(lines)
+
+
+def prepare(args, work: str) -> dict:
+    import nocopy as nc
+
+    served = os.path.join(work, "served")
+    os.makedirs(served)
+    paths = {"served": served}
+    t0 = time.perf_counter()
+    files = make_jpegs(os.path.join(work, "src"), args.images, args.classes, seed=0)
+    mb = sum(os.path.getsize(p) for p, _ in files) / 1e6
+    log(f"{args.images} JPEGs, {mb:.1f} MB ({mb * 1e3 / args.images:.0f} kB each), "
+        f"{time.perf_counter() - t0:.1f} s")
+    paths["nocopy"] = os.path.join(served, "nocopy")
+    nc.pack_images(os.path.join(work, "src"), paths["nocopy"], format="keep",
+                   shard_size=f"{args.shard_mb}MB")
+    if "webdataset" in args.peers:
+        paths["wds"] = os.path.join(served, "wds")
+        paths["wds_shards"] = write_wds(files, paths["wds"], args.shard_mb * 10**6)
+    if "litdata" in args.peers:
+        paths["litdata"] = os.path.join(served, "litdata")
+        try:
+            write_litdata(files, paths["litdata"], args.shard_mb)
+        except Exception as e:
+            log(f"litdata optimize FAILED: {type(e).__name__}: {e}")
+            args.peers.remove("litdata")
+    tokens = np.random.default_rng(1).integers(0, 50257, args.tokens, dtype=np.uint16)
+    paths["tokens"] = os.path.join(served, "tokens")
+    nc.pack_tokens(tokens, paths["tokens"], "uint16", shard_size=f"{args.shard_mb}MB")
+    log(f"packed: {', '.join(n for n in os.listdir(served))} in {time.perf_counter() - t0:.1f} s")
+    return paths
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--images", type=int, default=2000)
+    p.add_argument("--classes", type=int, default=10)
+    p.add_argument("--tokens", type=int, default=50_000_000)
+    p.add_argument("--seq-len", type=int, default=2048)
+    p.add_argument("--token-batch", type=int, default=32)
+    p.add_argument("--shard-mb", type=int, default=16)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rtt", default="0,10", help="added round-trip times in ms, comma separated")
+    p.add_argument("--peers", default="litdata,webdataset",
+                   help="comma separated: litdata, webdataset (empty: none)")
+    p.add_argument("--no-s3", action="store_true", help="skip moto's S3 server")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny sizes, one round, 0 ms only (a smoke run)")
+    p.add_argument("--workdir", default=None)
+    p.add_argument("--json", default=None, help="write the result here (else stdout)")
+    p.add_argument("--table", default=None, metavar="JSON",
+                   help="print the Markdown tables of an earlier run's JSON and exit")
+    args = p.parse_args(argv)
+    if args.table:
+        with open(args.table) as f:
+            print(markdown(json.load(f)))
+        return {}
+    if args.quick:
+        args.images, args.tokens, args.rounds, args.rtt = 96, 400_000, 1, "0"
+        args.shard_mb, args.batch, args.seq_len = 1, 16, 256
+    args.peers = [s for s in args.peers.split(",") if s]
+    rtts = [float(r) for r in args.rtt.split(",") if r]
+
+    work = tempfile.mkdtemp(prefix="bench_remote-", dir=args.workdir)
+    result = {"machine": machine(), "config": {k: v for k, v in vars(args).items()},
+              "images": {}, "tokens": {}, "measured_rtt_ms": {}, "load": {},
+              "not_run": {}}
+    try:
+        paths = prepare(args, work)
+        result["config"]["image_mb"] = round(sum(
+            os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(paths["nocopy"])
+            for f in fs) / 1e6, 1)
+        for rtt in rtts:
+            key = f"{rtt:g}ms"
+            host, netns = "127.0.0.1", None
+            if rtt > 0:
+                try:
+                    netns_up(rtt)
+                    host, netns = NS_IP, NETNS
+                except RuntimeError as e:
+                    config = netem_in_kernel()
+                    if config:
+                        e = RuntimeError(f"{e} (kernel config: {config})")
+                    log(f"{key}: cannot add round-trip time: {e}")
+                    result["not_run"][key] = f"netem/netns setup failed: {e}"
+                    continue
+            nginx = s3 = None
+            try:
+                nginx = Nginx(paths["served"], os.path.join(work, f"nginx-{key}"), host, netns)
+                if not args.no_s3:
+                    try:
+                        s3 = MotoS3(host, netns)
+                        s3.upload(paths["nocopy"], "bench", "nocopy")
+                        if "litdata" in args.peers:
+                            s3.upload(paths["litdata"], "bench", "litdata")
+                    except Exception as e:
+                        log(f"moto S3 FAILED: {type(e).__name__}: {e}")
+                        result["not_run"][f"s3 {key}"] = f"{type(e).__name__}: {e}"
+                        s3 = None
+                rtt_seen = measured_rtt_ms(host, nginx.port)
+                result["load"][f"{key} start"] = load()
+                log(f"{key}: nginx at {nginx.url}, measured connect RTT {rtt_seen:.2f} ms")
+                imgs = run_rounds(image_methods(args, work, paths, nginx.url, s3), args.rounds,
+                                  f"{key} images")
+                toks = run_rounds(token_methods(args, work, paths["tokens"], nginx.url),
+                                  args.rounds, f"{key} tokens")
+                result["images"][key] = with_ratios(imgs, "nocopy local")
+                result["tokens"][key] = with_ratios(toks, "tokens local")
+                for v in toks.values():  # a token "sample" is one window of seq_len tokens
+                    if "img_s" in v:
+                        v["windows_s"] = v.pop("img_s")
+                        v["windows_s_range"] = v.pop("img_s_range")
+                        v["tokens_s"] = v["windows_s"] * args.seq_len
+                        v["epoch_tokens_s"] = v.pop("epoch_img_s") * args.seq_len
+                result["measured_rtt_ms"][key] = rtt_seen
+                result["load"][f"{key} end"] = load()
+            finally:
+                if nginx is not None:
+                    nginx.stop()
+                if s3 is not None:
+                    s3.stop()
+                if netns:
+                    netns_down()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    log("\n" + markdown(result))
+    text = json.dumps(result, indent=1)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text)
+    else:
+        print(text)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -63,25 +63,26 @@ def part_index_name(i: int) -> str:
     return f"index.part-{i:05d}.json"
 
 
-def parse_size(value) -> int:
-    """A shard size in bytes (>= 1) from an integer or a text: ``"256MB"`` (10**6), ``"1.5GiB"``
-    (2**30), ``"512KiB"``, ``"4096"``; units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB, any case.
-    TypeError for another type, ValueError for other text or a size below one byte."""
+def parse_size(value, what: str = "shard_size") -> int:
+    """Bytes (>= 1) from an integer or a text: ``"256MB"`` (10**6), ``"1.5GiB"`` (2**30),
+    ``"512KiB"``, ``"4096"``; units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB, any case. ``what``
+    names the option in messages (shard_size, cache_limit). TypeError for another type,
+    ValueError for other text or a size below one byte."""
     if isinstance(value, bool) or not isinstance(value, (int, str)) and not hasattr(
             value, "__index__"):
-        raise TypeError(f"shard_size must be bytes (an integer) or a text such as '256MB', "
+        raise TypeError(f"{what} must be bytes (an integer) or a text such as '256MB', "
                         f"got {value!r}")
     if isinstance(value, str):
         m = _SIZE.match(value)
         if not m or m.group(2).lower() not in _UNITS:
-            raise ValueError(f"shard_size {value!r} is not a size such as '256MB', '1.5GiB' or "
+            raise ValueError(f"{what} {value!r} is not a size such as '256MB', '1.5GiB' or "
                              "'512KiB'")
         number, unit = m.group(1), _UNITS[m.group(2).lower()]
         size = int(float(number) * unit) if "." in number else int(number) * unit
     else:
         size = int(value.__index__())
     if size < 1:
-        raise ValueError(f"shard_size {value!r} must be at least 1 byte")
+        raise ValueError(f"{what} {value!r} must be at least 1 byte")
     return size
 
 

@@ -1,4 +1,5 @@
-"""The checks of a sharded dataset's index.json as read from a store, and sizes such as "10GB".
+"""The checks of a sharded dataset's index.json as read from a store (sizes such as "10GB": the
+shards format's parse_size).
 
 index.json (format_version 1) lists the shards, each with its files' sizes and SHA-256::
 
@@ -18,6 +19,8 @@ from __future__ import annotations
 import json
 import re
 
+from .._shards_format import parse_size
+
 __all__ = ["INDEX", "FORMAT_VERSION", "KINDS", "parse_index", "parse_size", "shard_paths"]
 
 #: Name of the index inside a sharded dataset folder.
@@ -28,30 +31,6 @@ FORMAT_VERSION = 1
 KINDS = ("image", "video", "tokens")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$", re.IGNORECASE)
-
-
-def parse_size(value, what: str = "cache_limit") -> int:
-    """Bytes (>= 1) from an integer or a text such as ``"10GB"`` (10**9), ``"1.5GiB"`` (2**30),
-    ``"512MB"``; units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB in any case. TypeError for another
-    type, ValueError for other text or a size below one byte."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise TypeError(f"{what} must be bytes (an integer) or a text such as '10GB', "
-                        f"got {value!r}")
-    if isinstance(value, str):
-        m = _SIZE.match(value)
-        if not m or m.group(2).lower() not in _UNITS:
-            raise ValueError(f"{what} {value!r} is not a size such as '10GB', '1.5GiB' or "
-                             "'512MB'")
-        number, unit = m.group(1), _UNITS[m.group(2).lower()]
-        size = int(float(number) * unit) if "." in number else int(number) * unit
-    else:
-        size = int(value)
-    if size < 1:
-        raise ValueError(f"{what} {value!r} must be at least 1 byte")
-    return size
 
 
 def _count(v) -> bool:

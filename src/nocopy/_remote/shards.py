@@ -67,7 +67,7 @@ class RemoteShards:
         url = os.fspath(url)
         self.timeout = _seconds(timeout)
         self.retries = _retries(retries)
-        self.cache_limit = None if cache_limit is None else parse_size(cache_limit)
+        self.cache_limit = None if cache_limit is None else parse_size(cache_limit, "cache_limit")
         if storage_options is not None and not isinstance(storage_options, dict):
             raise TypeError("storage_options must be a dict")
         self.url = url

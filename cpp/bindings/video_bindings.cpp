@@ -25,6 +25,19 @@ View video_bytes(nb::handle obj) {
   return v;
 }
 
+/// A stored frame index (pts and keyframe flags, display order) from Python sequences.
+VideoIndex video_index_of(nb::handle pts, nb::handle keyframes) {
+  VideoIndex index;
+  index.pts = int64_args(pts, "pts");
+  for (int64_t k : int64_args(keyframes, "keyframes")) {
+    index.keyframe.push_back(static_cast<uint8_t>(k != 0));
+  }
+  if (index.pts.size() != index.keyframe.size() || index.pts.empty()) {
+    throw std::invalid_argument("pts and keyframes must be non-empty and of one length");
+  }
+  return index;
+}
+
 std::span<const uint8_t> byte_span(const View& v) {
   return {static_cast<const uint8_t*>(v.data()), static_cast<size_t>(v.nbytes())};
 }
@@ -96,14 +109,7 @@ void bind_video(nb::module_& m) {
       [](nb::handle data, nb::handle pts, nb::handle keyframes, nb::handle frames,
          nb::handle height, nb::handle width) {
         View v = video_bytes(data);
-        VideoIndex index;
-        index.pts = int64_args(pts, "pts");
-        for (int64_t k : int64_args(keyframes, "keyframes")) {
-          index.keyframe.push_back(static_cast<uint8_t>(k != 0));
-        }
-        if (index.pts.size() != index.keyframe.size() || index.pts.empty()) {
-          throw std::invalid_argument("pts and keyframes must be non-empty and of one length");
-        }
+        const VideoIndex index = video_index_of(pts, keyframes);
         const std::vector<int64_t> wanted = int64_args(frames, "frames");
         const int64_t h = int64_arg(height, "height"), w = int64_arg(width, "width");
         if (h < 1 || w < 1 || h > 16384 || w > 16384) {
@@ -212,14 +218,7 @@ void bind_video(nb::module_& m) {
       "_video_decode_only",
       [](nb::handle data, nb::handle pts, nb::handle keyframes, nb::handle requests) {
         View v = video_bytes(data);
-        VideoIndex index;
-        index.pts = int64_args(pts, "pts");
-        for (int64_t k : int64_args(keyframes, "keyframes")) {
-          index.keyframe.push_back(static_cast<uint8_t>(k != 0));
-        }
-        if (index.pts.size() != index.keyframe.size() || index.pts.empty()) {
-          throw std::invalid_argument("pts and keyframes must be non-empty and of one length");
-        }
+        const VideoIndex index = video_index_of(pts, keyframes);
         std::vector<std::vector<int64_t>> wanted;
         for (nb::handle r : requests) wanted.push_back(int64_args(r, "requests"));
         nb::gil_scoped_release release;

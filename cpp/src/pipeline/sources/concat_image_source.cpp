@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "internal/part_of.hpp"
+
 namespace nocopy {
 namespace {
 
@@ -69,10 +71,7 @@ class ConcatImages final : public ImageSource {
   }
 
  private:
-  size_t part_of(int64_t i) const {
-    const auto it = std::upper_bound(offsets_.begin(), offsets_.end(), i);
-    return static_cast<size_t>(it - offsets_.begin()) - 1;
-  }
+  size_t part_of(int64_t i) const { return internal::part_of(offsets_, i); }
 
   std::vector<ImageSourcePtr> parts_;
   std::vector<int64_t> offsets_, shapes_;

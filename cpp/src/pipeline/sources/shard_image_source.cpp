@@ -10,6 +10,8 @@
 #include <string>
 #include <utility>
 
+#include "internal/part_of.hpp"
+
 namespace nocopy {
 namespace {
 
@@ -84,10 +86,7 @@ class ShardImages final : public ImageSource {
     ImageSourcePtr source;
   };
 
-  size_t shard_of(int64_t i) const {
-    const auto it = std::upper_bound(offsets_.begin(), offsets_.end(), i);
-    return static_cast<size_t>(it - offsets_.begin()) - 1;
-  }
+  size_t shard_of(int64_t i) const { return internal::part_of(offsets_, i); }
 
   /// Shard k open: opened here by the first worker that asks, waited for by the others.
   ImageSourcePtr acquire(size_t k) const {

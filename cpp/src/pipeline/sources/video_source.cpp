@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "internal/part_of.hpp"
+
 namespace nocopy {
 namespace {
 
@@ -44,8 +46,7 @@ std::vector<ByteRange> VideoSource::extents() const {
 }
 
 size_t VideoSource::part_of(int64_t i) const {
-  const auto it = std::upper_bound(offsets_.begin(), offsets_.end(), i);
-  return static_cast<size_t>(it - offsets_.begin()) - 1;
+  return internal::part_of(offsets_, i);
 }
 
 void VideoSource::decode(int64_t i, std::span<const int64_t> frames, const FrameWindow* window,

@@ -20,6 +20,7 @@
 #include <system_error>
 #include <vector>
 
+#include "dataset_folder_test_util.hpp"
 #include "nocopy/core/errors.hpp"
 #include "nocopy/storage/npy_file.hpp"
 
@@ -189,21 +190,8 @@ TEST(ImageSet, CopyOfRejectsMixedInputs) {
   EXPECT_THROW(ImageSet::copy_of({}, std::nullopt), std::invalid_argument);
 }
 
-// A temporary folder, removed with everything in it when the test ends.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("nocopy-" + name + "-" + std::to_string(getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
+using dataset_folder_test::TempDir;
+using dataset_folder_test::write_text;
 
 void write_manifest(const TempDir& dir, int64_t n, const std::string& extra = "") {
   write_text(dir / "manifest.json",

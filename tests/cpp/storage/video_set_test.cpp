@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "dataset_folder_test_util.hpp"
 #include "nocopy/core/errors.hpp"
 #include "nocopy/storage/image_set.hpp"
 #include "nocopy/storage/npy_file.hpp"
@@ -28,26 +29,9 @@ using nocopy::VideoSet;
 using nocopy::View;
 using Ints = std::vector<int64_t>;
 
-// A temporary folder, removed with everything in it when the test ends.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("nocopy-" + name + "-" + std::to_string(getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
-
-void write_int64(const std::string& path, const Ints& shape, const Ints& values) {
-  View v = nocopy::create_npy(path, shape, DType::Int64);
-  std::memcpy(v.data(), values.data(), values.size() * sizeof(int64_t));
-}
+using dataset_folder_test::TempDir;
+using dataset_folder_test::write_int64;
+using dataset_folder_test::write_text;
 
 // A valid two-video folder: 3 and 2 frames, 100 and 37 bytes.
 void write_set(const TempDir& d, const std::string& manifest_extra = "") {

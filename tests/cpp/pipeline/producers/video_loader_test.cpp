@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../storage/dataset_folder_test_util.hpp"
 #include "../codecs/test_video_encoder.hpp"
 #include "nocopy/core/errors.hpp"
 #include "nocopy/pipeline/codecs/video_decoder.hpp"
@@ -42,24 +43,8 @@ using nocopy::VideoSource;
 using nocopy::View;
 using Ints = std::vector<int64_t>;
 
-/// A temporary folder, removed with everything in it when the test ends.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("nocopy-" + name + "-" + std::to_string(getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-void write_int64(const std::string& path, const Ints& shape, const Ints& values) {
-  View v = nocopy::create_npy(path, shape, DType::Int64);
-  std::memcpy(v.data(), values.data(), values.size() * sizeof(int64_t));
-}
+using dataset_folder_test::TempDir;
+using dataset_folder_test::write_int64;
 
 #ifdef NOCOPY_HAVE_FFMPEG
 

@@ -29,7 +29,7 @@ import secrets
 
 __all__ = ["INDEX", "INDEX_FORMAT_VERSION", "SHARD_KINDS", "shard_name", "part_shard_name",
            "part_index_name", "parse_size", "file_entry", "shard_entry", "write_json_atomic",
-           "read_index", "check_files", "verify_files", "write_sample_arrays", "SAMPLE_ARRAYS"]
+           "read_index", "parse_index", "check_index", "check_files", "verify_files", "write_sample_arrays", "SAMPLE_ARRAYS"]
 
 #: Name of the index inside a sharded dataset folder.
 INDEX = "index.json"
@@ -41,6 +41,8 @@ SHARD_KINDS = ("image", "video", "tokens")
 PART_INDEX_PATTERN = re.compile(r"^index\.part-(\d{5,})\.json$")
 #: What a shard's name may be: one plain name inside OUT, never a path.
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: A SHA-256 as index.json writes it: 64 lowercase hex digits.
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -170,53 +172,83 @@ def _count(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
-def read_index(path: str) -> dict:
-    """The index (or partial index) at ``path``, its fields checked: ValueError naming the file
-    and the field for anything out of format (a shard name is one plain name, never a path)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            index = json.load(f)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        _fail(path, f"not a JSON index ({exc})")
+def _check_files(where: str, files, fail) -> None:
+    if not isinstance(files, dict) or not files:
+        fail(f"{where}: files must name the files")
+    for name, e in files.items():
+        if not isinstance(name, str) or not _SAFE_NAME.match(name) or name == INDEX \
+                or not isinstance(e, dict) or not _count(e.get("bytes")) \
+                or not isinstance(e.get("sha256"), str) or not _HEX64.match(e["sha256"]):
+            fail(f"{where}: file entry {name!r} is not {{\"bytes\": n, \"sha256\": 64 hex "
+                 "digits}} under a plain file name")
+
+
+def check_index(index, where: str) -> dict:
+    """``index`` (an index or partial index, parsed from JSON) with every field checked:
+    ValueError "<where>: <what is wrong>" otherwise. A shard or file name is one plain name,
+    never a path; a token shard is one file listed under its own name; the dataset-wide
+    ``files`` never take a shard's name. The one check of the format, for local folders and
+    remote stores alike."""
+
+    def fail(why: str):
+        _fail(where, why)
+
     if not isinstance(index, dict):
-        _fail(path, "not a JSON object")
+        fail("not a JSON object")
     if index.get("format_version") != INDEX_FORMAT_VERSION:
-        _fail(path, f"format_version {index.get('format_version')!r} is not supported (this "
-                    f"nocopy reads version {INDEX_FORMAT_VERSION})")
+        fail(f"format_version {index.get('format_version')!r} is not supported (this nocopy "
+             f"reads version {INDEX_FORMAT_VERSION})")
     if index.get("kind") not in SHARD_KINDS:
-        _fail(path, f"kind {index.get('kind')!r} is not one of {', '.join(SHARD_KINDS)}")
+        fail(f"kind {index.get('kind')!r} is not one of {', '.join(SHARD_KINDS)}")
     if not _count(index.get("num_samples")):
-        _fail(path, f"num_samples {index.get('num_samples')!r} is not a count")
+        fail(f"num_samples {index.get('num_samples')!r} is not a count")
     classes = index.get("classes")
     if classes is not None and not (isinstance(classes, list)
                                     and all(isinstance(c, str) for c in classes)):
-        _fail(path, "classes must be a list of names or null")
+        fail("classes must be a list of names or null")
     shards = index.get("shards")
     if not isinstance(shards, list):
-        _fail(path, "shards must be a list")
+        fail("shards must be a list")
     for s in shards:
         if not isinstance(s, dict) or not isinstance(s.get("name"), str) \
                 or not _SAFE_NAME.match(s["name"]) or s["name"] == INDEX:
-            _fail(path, f"shard {s.get('name') if isinstance(s, dict) else s!r} has no valid "
-                        "name (one plain file or folder name)")
+            fail(f"shard {s.get('name') if isinstance(s, dict) else s!r} has no valid name "
+                 "(one plain file or folder name)")
         if not _count(s.get("num_samples")) or not _count(s.get("bytes")):
-            _fail(path, f"shard {s['name']}: num_samples and bytes must be counts")
-        files = s.get("files")
-        if not isinstance(files, dict) or not files:
-            _fail(path, f"shard {s['name']}: files must name the shard's files")
-        for name, e in files.items():
-            if not _SAFE_NAME.match(name) or not isinstance(e, dict) or not _count(
-                    e.get("bytes")) or not isinstance(e.get("sha256"), str):
-                _fail(path, f"shard {s['name']}: file entry {name!r} is not "
-                            "{\"bytes\": n, \"sha256\": hex}")
+            fail(f"shard {s['name']}: num_samples and bytes must be counts")
+        _check_files(f"shard {s['name']}", s.get("files"), fail)
+        if index["kind"] == "tokens" and list(s["files"]) != [s["name"]]:
+            fail(f"shard {s['name']}: a token shard is one file listed under its own name")
     if len({s["name"] for s in shards}) != len(shards):
-        _fail(path, "two shards have the same name")
+        fail("two shards have the same name")
     if sum(s["num_samples"] for s in shards) != index["num_samples"]:
-        _fail(path, f"num_samples {index['num_samples']} is not the sum of the shards' "
-                    f"({sum(s['num_samples'] for s in shards)})")
+        fail(f"num_samples {index['num_samples']} is not the sum of the shards' "
+             f"({sum(s['num_samples'] for s in shards)})")
+    if "files" in index:
+        _check_files("dataset", index["files"], fail)
+        clash = set(index["files"]) & {s["name"] for s in shards}
+        if clash:
+            fail(f"dataset file {sorted(clash)[0]!r} has a shard's name")
     if not isinstance(index.get("skipped", []), list):
-        _fail(path, "skipped must be a list")
+        fail("skipped must be a list")
     return index
+
+
+def parse_index(data: bytes, where: str) -> dict:
+    """The index whose JSON bytes are ``data`` (read from ``where``: a path or a URL), checked
+    (check_index)."""
+    try:
+        index = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(where, f"not a JSON index ({exc})")
+    return check_index(index, where)
+
+
+def read_index(path: str) -> dict:
+    """The index (or partial index) at ``path``, its fields checked: ValueError naming the file
+    and the field for anything out of format (check_index)."""
+    with open(path, "rb") as f:
+        return parse_index(f.read(), path)
 
 
 def _shard_files(out: str, index: dict, shard: dict):

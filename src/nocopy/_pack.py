@@ -17,7 +17,6 @@ import dataclasses
 import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -26,7 +25,7 @@ from ._pack_inputs import IMAGE_EXTENSIONS, open_image
 from ._pack_jpeg import PACK_FORMATS, write_jpeg_images
 from ._pack_steps import (check_on_error, count_arg, default_threads, list_inputs,
                           progress_bar, shards_note, skip_handler, skipped_lines)
-from ._pack_output import make_temp_folder, move_into_place, output_target, remove_if_ours
+from ._pack_output import output_target, write_into_place
 from ._printable import printable
 from ._storage import create_npy
 
@@ -125,24 +124,10 @@ def pack_images(src, out, *, max_side: int | None = None, threads: int | None = 
     items, classes = list_inputs(src, IMAGE_EXTENSIONS, skipped, fail_or_skip)
     if not items:
         raise ValueError(f"{src}: no images found")
-    tmp, tmp_id = None, None
     bar = progress_bar(progress)
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nocopy-pack")
-    try:
-        if bar:
-            bar.start()
-        tmp, tmp_id = make_temp_folder(target)
-        n, num_classes, nbytes = write(tmp, items, classes, pool, fail_or_skip, skipped, bar)
-        move_into_place(tmp, tmp_id, target, overwrite, out)
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        if tmp is not None:
-            remove_if_ours(tmp, tmp_id)
-        raise
-    finally:
-        pool.shutdown(wait=True)
-        if bar:
-            bar.stop()
+    n, num_classes, nbytes = write_into_place(
+        out, target, overwrite, threads, bar,
+        lambda tmp, pool: write(tmp, items, classes, pool, fail_or_skip, skipped, bar))
     return PackSummary(out, n, num_classes, nbytes, skipped, time.perf_counter() - t0)
 
 

@@ -12,12 +12,14 @@ import os
 import secrets
 import shutil
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 from . import _nocopy
 from ._image_set import MANIFEST
 from ._shards_format import INDEX, PART_INDEX_PATTERN
 
-__all__ = ["output_target", "make_temp_folder", "move_into_place", "remove_if_ours"]
+__all__ = ["output_target", "make_temp_folder", "move_into_place", "remove_if_ours",
+           "write_into_place"]
 
 # renameat2 errors that mean "this file system or kernel cannot exchange".
 _NO_EXCHANGE = (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP)
@@ -219,3 +221,28 @@ def move_into_place(tmp: str, ident: tuple[int, int], target: str, overwrite: bo
         return
     raise FileExistsError(errno.EEXIST, "output kept changing while packing; nothing was "
                                         "replaced", out)
+
+
+def write_into_place(out: str, target: str, overwrite: bool, threads: int, bar, write):
+    """Runs ``write(tmp, pool)`` on a new temporary folder beside ``target`` with a thread pool
+    of ``threads`` (and the progress ``bar`` started, or None), then moves the folder onto
+    ``target`` (move_into_place); returns what ``write`` returns. On any failure the pool's
+    queued work is cancelled and the temporary folder removed; the bar is always stopped."""
+    tmp, tmp_id = None, None
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nocopy-pack")
+    try:
+        if bar:
+            bar.start()
+        tmp, tmp_id = make_temp_folder(target)
+        result = write(tmp, pool)
+        move_into_place(tmp, tmp_id, target, overwrite, out)
+        return result
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if tmp is not None:
+            remove_if_ours(tmp, tmp_id)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        if bar:
+            bar.stop()

@@ -18,7 +18,6 @@ import dataclasses
 import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -27,7 +26,7 @@ from ._image_set import FORMAT_VERSION, MANIFEST
 from ._pack_steps import (check_on_error, default_threads, list_inputs, progress_bar,
                           shards_note, skip_handler, skipped_lines)
 from ._pack_inputs import VIDEO_EXTENSIONS, open_regular
-from ._pack_output import make_temp_folder, move_into_place, output_target, remove_if_ours
+from ._pack_output import make_temp_folder, output_target, remove_if_ours, write_into_place
 from ._printable import printable
 from ._reencode import reencode_options, reencode_video, summary_line
 from ._storage import create_npy
@@ -220,24 +219,10 @@ def pack_videos(src, out, *, threads: int | None = None, on_error: str = "fail",
     if not items:
         raise ValueError(f"{src}: no videos found")
 
-    tmp, tmp_id = None, None
     bar = progress_bar(progress, "video")
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nocopy-pack")
-    try:
-        if bar:
-            bar.start()
-        tmp, tmp_id = make_temp_folder(target)
-        n, num_classes, nbytes = write(tmp, items, classes, pool, fail_or_skip, skipped, bar)
-        move_into_place(tmp, tmp_id, target, overwrite, out)
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        if tmp is not None:
-            remove_if_ours(tmp, tmp_id)
-        raise
-    finally:
-        pool.shutdown(wait=True)
-        if bar:
-            bar.stop()
+    n, num_classes, nbytes = write_into_place(
+        out, target, overwrite, threads, bar,
+        lambda tmp, pool: write(tmp, items, classes, pool, fail_or_skip, skipped, bar))
     return VideoPackSummary(out, n, stats["frames"], num_classes, nbytes, skipped,
                             time.perf_counter() - t0, *stats["reencoded"])
 

@@ -1,111 +1,17 @@
 // Bindings of sharded image datasets read shard by shard: _ShardedImages, a source whose shards a
-// Python object opens on demand (nocopy's remote datasets: download, verify, map). The Python
-// side is called with the GIL from the loader's workers (open) and from one background thread
-// per source (prefetch hints, queued so that no loader lock is ever held while waiting for the
-// GIL). No logic beyond that; see nocopy/pipeline/sources/shard_image_source.hpp.
+// Python object opens on demand (python_shard_provider.hpp). No logic beyond that; see
+// nocopy/pipeline/sources/shard_image_source.hpp.
 #include <nanobind/stl/string.h>
 
-#include <condition_variable>
-#include <deque>
 #include <memory>
-#include <mutex>
-#include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "bindings.hpp"
 #include "nocopy/pipeline/sources/shard_image_source.hpp"
+#include "python_shard_provider.hpp"
 
 namespace nocopy::bindings {
-namespace {
-
-/// Shards opened by `open(k) -> _ImageSet` and hinted by `prefetch(k)`, two Python callables.
-class PythonShardProvider final : public ImageShardProvider {
- public:
-  PythonShardProvider(nb::handle open, nb::handle prefetch)
-      : open_owner_(python_owner(open)),
-        prefetch_owner_(python_owner(prefetch)),
-        open_(open.ptr()),
-        prefetch_(prefetch.ptr()),
-        hints_([this] { run_hints(); }) {}
-
-  ~PythonShardProvider() override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    // The hint thread may be waiting for the GIL: never join while holding it.
-    if (interpreter_alive() && PyGILState_Check() != 0) {
-      nb::gil_scoped_release release;
-      hints_.join();
-    } else {
-      hints_.join();
-    }
-  }
-
-  ImageSet open(size_t k) const override {
-    if (!interpreter_alive())
-      throw std::runtime_error("shard provider: the interpreter is exiting");
-    nb::gil_scoped_acquire gil;
-    try {
-      const nb::handle fn(open_);
-      nb::object set = fn(k);
-      return nb::cast<ImageSet>(set);
-    } catch (nb::python_error& e) {
-      rethrow_as_cpp(e);
-    } catch (const nb::cast_error&) {
-      throw std::runtime_error("shard " + std::to_string(k) +
-                               ": the opener did not return an "
-                               "_ImageSet");
-    }
-  }
-
-  void prefetch(size_t k) const noexcept override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (stop_ || queued_.size() >= kMaxQueued) return;
-      queued_.push_back(k);
-    }
-    wake_.notify_one();
-  }
-
- private:
-  static constexpr size_t kMaxQueued = 4096;
-
-  void run_hints() {
-    for (;;) {
-      size_t k = 0;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stop_ || !queued_.empty(); });
-        if (stop_) return;
-        k = queued_.front();
-        queued_.pop_front();
-      }
-      if (!interpreter_alive()) return;
-      nb::gil_scoped_acquire gil;
-      try {
-        const nb::handle fn(prefetch_);
-        fn(k);
-      } catch (nb::python_error& e) {
-        e.discard_as_unraisable("nocopy shard prefetch");
-      }
-    }
-  }
-
-  OwnerPtr open_owner_, prefetch_owner_;
-  PyObject* open_;
-  PyObject* prefetch_;
-  mutable std::mutex mutex_;
-  mutable std::condition_variable wake_;
-  mutable std::deque<size_t> queued_;
-  bool stop_ = false;
-  std::thread hints_;
-};
-
-}  // namespace
 
 void bind_shards(nb::module_& m) {
   nb::class_<ShardedImages>(m, "_ShardedImages",
@@ -124,7 +30,8 @@ void bind_shards(nb::module_& m) {
             layout.dtype = dtype_from_name(dtype);
             layout.jpeg = jpeg;
             layout.max_open = int64_arg(max_open, "max_open");
-            auto provider = std::make_shared<const PythonShardProvider>(open, prefetch);
+            auto provider = std::make_shared<const PythonShardProvider<ImageSet>>(open, prefetch,
+                                                                                  "an _ImageSet");
             std::vector<int64_t> sizes = layout.shard_sizes;
             new (self) ShardedImages{sharded_image_source(std::move(provider), std::move(layout)),
                                      std::move(sizes)};

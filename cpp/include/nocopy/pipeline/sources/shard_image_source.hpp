@@ -12,9 +12,13 @@
 
 #include "nocopy/core/dtype.hpp"
 #include "nocopy/pipeline/sources/image_source.hpp"
-#include "nocopy/storage/image_shard_provider.hpp"
+#include "nocopy/storage/image_set.hpp"
+#include "nocopy/storage/shard_provider.hpp"
 
 namespace nocopy {
+
+/// The shards of a sharded image dataset, opened on demand.
+using ImageShardProvider = ShardProvider<ImageSet>;
 
 /// What a sharded source knows before any shard is open.
 struct ShardedImagesLayout {

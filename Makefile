@@ -88,7 +88,7 @@ tsan-test: system-deps
 	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DNOCOPY_SANITIZE=thread -DCMAKE_CXX_FLAGS=-Wno-tsan $(CMAKE_TEST_FLAGS) >/dev/null
 	cmake --build build/tsan -j$(JOBS)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	  ctest --test-dir build/tsan --output-on-failure -j$(JOBS) -R '^(BatchEngine|Loader|BatchPool|Sampler|SequenceLoader|LoaderAllocator|SequenceLoaderAllocator|ChunkedJob|VideoLoader)\.'
+	  ctest --test-dir build/tsan --output-on-failure -j$(JOBS) -R '^(BatchEngine|Loader|BatchPool|Sampler|SequenceLoader|LoaderAllocator|SequenceLoaderAllocator|ChunkedJob|VideoLoader|LazyShards)\.'
 
 # Tests that fork run in their own interpreter, before any test imports multithreaded JAX/TF.
 FORK_TESTS := tests/python/unit/test_shared_array.py

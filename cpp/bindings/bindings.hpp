@@ -18,6 +18,7 @@
 #include "nocopy/pipeline/ops/mix_batch.hpp"
 #include "nocopy/pipeline/ops/transform_program.hpp"
 #include "nocopy/pipeline/sources/image_source.hpp"
+#include "nocopy/pipeline/sources/video_source.hpp"
 
 namespace nocopy::bindings {
 
@@ -55,12 +56,17 @@ void bind_video_set(nb::module_& m);
 void bind_jpeg(nb::module_& m);
 /// Registers the video decoder's test seams (_video_probe, _video_decode).
 void bind_video(nb::module_& m);
-/// Registers sharded image datasets opened shard by shard (_ShardedImages).
+/// Registers sharded image and video datasets opened shard by shard (_ShardedImages,
+/// _ShardedVideos).
 void bind_shards(nb::module_& m);
 /// The Python handle of a sharded image source (_ShardedImages): what the loader reads.
 struct ShardedImages {
   ImageSourcePtr source;
   std::vector<int64_t> shard_sizes;
+};
+/// The Python handle of a sharded video source (_ShardedVideos): what the video loader reads.
+struct ShardedVideos {
+  VideoSourcePtr source;
 };
 /// Registers the video loader's core (_VideoLoader).
 void bind_video_loader(nb::module_& m);

@@ -1,6 +1,6 @@
-// Bindings of sharded image datasets read shard by shard: _ShardedImages, a source whose shards a
-// Python object opens on demand (python_shard_provider.hpp). No logic beyond that; see
-// nocopy/pipeline/sources/shard_image_source.hpp.
+// Bindings of sharded datasets read shard by shard: _ShardedImages and _ShardedVideos, sources
+// whose shards a Python object opens on demand (python_shard_provider.hpp). No logic beyond
+// that; see nocopy/pipeline/sources/shard_image_source.hpp and video_source.hpp.
 #include <nanobind/stl/string.h>
 
 #include <memory>
@@ -42,6 +42,33 @@ void bind_shards(nb::module_& m) {
           "every sample's (H, W, C) flat, the dtype name, whether the shards are JPEG, and how "
           "many shards stay open.")
       .def("__len__", [](const ShardedImages& s) { return s.source->size(); });
+
+  nb::class_<ShardedVideos>(m, "_ShardedVideos",
+                            "A sharded video dataset opened shard by shard (nocopy's remote "
+                            "datasets; use them through nc.VideoSet.open(url)).")
+      .def(
+          "__init__",
+          [](ShardedVideos* self, nb::handle open, nb::handle prefetch, nb::handle shard_sizes,
+             nb::handle num_frames, nb::handle shapes, nb::handle max_open) {
+            if (!PyCallable_Check(open.ptr()) || !PyCallable_Check(prefetch.ptr())) {
+              throw TypeError("open and prefetch must be callable");
+            }
+            ShardedVideosLayout layout;
+            layout.shard_sizes = int64_args(shard_sizes, "shard_sizes");
+            layout.num_frames = int64_args(num_frames, "num_frames");
+            layout.shapes = int64_args(shapes, "shapes");
+            layout.max_open = int64_arg(max_open, "max_open");
+            auto provider = std::make_shared<const PythonShardProvider<VideoSet>>(open, prefetch,
+                                                                                  "a _VideoSet");
+            new (self) ShardedVideos{
+                std::make_shared<const VideoSource>(std::move(provider), std::move(layout))};
+          },
+          nb::arg("open"), nb::arg("prefetch"), nb::arg("shard_sizes"), nb::arg("num_frames"),
+          nb::arg("shapes"), nb::arg("max_open"),
+          "open(k) -> _VideoSet and prefetch(k) (Python callables), the videos of each shard, "
+          "every video's frame count, every video's (H, W, 3) flat, and how many shards stay "
+          "open.")
+      .def("__len__", [](const ShardedVideos& s) { return s.source->size(); });
 }
 
 }  // namespace nocopy::bindings

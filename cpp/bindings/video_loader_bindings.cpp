@@ -27,14 +27,22 @@ void bind_video_loader(nb::module_& m) {
             const VideoLoaderOptions o = options_from(options, video_option_specs(), "VideoLoader");
             std::optional<View> label_view;
             if (!labels.is_none()) label_view = view_from_object(labels);
-            // One _VideoSet, or a list of them (the shards of a sharded set) read as one.
-            std::vector<VideoSet> sets;
-            if (nb::isinstance<nb::list>(videos)) {
-              for (nb::handle h : videos) sets.push_back(nb::cast<VideoSet>(h));
+            // One _VideoSet, a list of them (the shards of a sharded set) read as one, or a
+            // _ShardedVideos (shards opened on demand).
+            VideoSourcePtr source;
+            nb::handle one = videos;
+            if (nb::isinstance<nb::list>(videos) && nb::len(videos) == 1) one = videos[0];
+            if (nb::isinstance<ShardedVideos>(one)) {
+              source = nb::cast<const ShardedVideos&>(one).source;
             } else {
-              sets.push_back(nb::cast<VideoSet>(videos));
+              std::vector<VideoSet> sets;
+              if (nb::isinstance<nb::list>(videos)) {
+                for (nb::handle h : videos) sets.push_back(nb::cast<VideoSet>(h));
+              } else {
+                sets.push_back(nb::cast<VideoSet>(videos));
+              }
+              source = std::make_shared<const VideoSource>(std::move(sets));
             }
-            auto source = std::make_shared<const VideoSource>(std::move(sets));
             VideoTransformPtr program;
             if (!steps.is_none()) {
               program = std::make_shared<const TransformProgram>(transform_steps_from(steps), 3,
@@ -43,7 +51,8 @@ void bind_video_loader(nb::module_& m) {
             new (self) VideoLoader(std::move(source), std::move(label_view), o, std::move(program));
           },
           nb::arg("videos"), nb::arg("labels").none(), nb::arg("options"),
-          "videos (a _VideoSet or a list of them, read as one), labels, then nc.VideoLoader's "
+          "videos (a _VideoSet, a list of them read as one, or a _ShardedVideos), labels, then "
+          "nc.VideoLoader's "
           "options as keyword arguments.")
       .def_prop_ro(
           "clip_shape",

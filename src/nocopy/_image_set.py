@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _nocopy
 from ._nocopy import View
+from ._remote.urls import is_url, no_remote_options
 from ._shards_format import INDEX
 from ._storage import SharedArray
 
@@ -97,13 +98,11 @@ class ImageSet:
         >>> ds = nc.ImageSet.open("train.nc")
         >>> ds = nc.ImageSet.open("s3://bucket/train", cache_limit="200GB")  # doctest: +SKIP
         """
-        if isinstance(path, str) and path.lower().startswith(("http://", "https://", "s3://")):
-            from ._remote_image_set import RemoteImageSet
+        if is_url(path):
+            from ._remote_sets import RemoteImageSet
 
             return RemoteImageSet(path, **remote)
-        if remote:
-            raise TypeError(f"{', '.join(sorted(remote))}: options of a remote dataset (a URL), "
-                            f"not of the folder {path!r}")
+        no_remote_options(path, remote)
         folder = os.fsdecode(os.fspath(path))
         if os.path.isfile(os.path.join(folder, INDEX)):
             from ._sharded_set import ShardedImageSet

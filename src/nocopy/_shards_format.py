@@ -112,27 +112,36 @@ def shard_entry(out: str, name: str, num_samples: int) -> dict:
 
 
 #: The per-sample arrays of an image or video dataset gathered beside index.json (listed in its
-#: top-level "files"), so a reader can plan batches before any shard is fetched.
+#: top-level "files"; a video dataset's num_frames.npy too), so a reader can plan batches
+#: before any shard is fetched.
 SAMPLE_ARRAYS = ("shapes.npy", "labels.npy")
 
 
 def write_sample_arrays(out: str, index: dict) -> None:
-    """Writes OUT/shapes.npy and OUT/labels.npy (when the shards have labels): the shards'
-    arrays end to end, and lists them in ``index["files"]`` (bytes, SHA-256). Nothing for
-    tokens."""
+    """Writes OUT/shapes.npy and OUT/labels.npy (when the shards have labels), and for videos
+    OUT/num_frames.npy (frames of each video): the shards' arrays end to end, and lists them in
+    ``index["files"]`` (bytes, SHA-256). Nothing for tokens."""
     if index["kind"] == "tokens":
         return
     import numpy as np
 
-    files = {}
-    for name in SAMPLE_ARRAYS:
+    def load_all(name):
         paths = [os.path.join(out, sh["name"], name) for sh in index["shards"]]
         if not all(os.path.exists(p) for p in paths):
+            return None
+        return [np.load(p, allow_pickle=False) for p in paths]
+
+    arrays = {name: load_all(name) for name in SAMPLE_ARRAYS}
+    if index["kind"] == "video":
+        starts = load_all("frame_starts.npy")
+        arrays["num_frames.npy"] = None if starts is None else [np.diff(a) for a in starts]
+    files = {}
+    for name, parts in arrays.items():
+        if parts is None:
             continue
-        joined = np.concatenate([np.load(p, allow_pickle=False) for p in paths])
         tmp = os.path.join(out, f".{name}.tmp")
         with open(tmp, "wb") as f:
-            np.save(f, joined, allow_pickle=False)
+            np.save(f, np.concatenate(parts), allow_pickle=False)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, os.path.join(out, name))

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._batch_loader import BatchLoader, options_doc
-from ._nocopy import _VideoLoader
+from ._nocopy import _ShardedVideos, _VideoLoader
 from ._video_set import VideoSet
 from ._views import view
 from .transforms import _close_at_exit
@@ -65,6 +65,10 @@ class VideoLoader(BatchLoader):
     ``load_state_dict()``, ``rank`` / ``world_size`` sharding, ``on_error`` (a corrupt or
     truncated video is an ``nc.LoaderError`` whose ``.sample`` is the video's index, or with
     ``"skip"`` a substitute clip), ``allocator`` and ``pin_memory`` work as for nc.Loader.
+
+    A VideoSet at a URL (``nc.VideoSet.open("https://...")``, a RemoteVideoSet) is read shard
+    by shard: a shard is fetched when a worker first decodes one of its videos, and the shards
+    of the next ``fetch_ahead`` batches download in the background (docs/REMOTE.md).
     """
 
     _what = "video loader"
@@ -74,7 +78,7 @@ class VideoLoader(BatchLoader):
                  layout: str = "TCHW", transforms=None, shuffle: bool = True, seed: int = 0,
                  drop_last: bool = False, num_threads: int | None = None, prefetch: int = 2,
                  rank: int = 0, world_size: int = 1, output: str = "torch", allocator=None,
-                 pin_memory: bool = False, on_error: str = "raise"):
+                 pin_memory: bool = False, on_error: str = "raise", fetch_ahead: int = 4):
         shards = getattr(videos, "__nocopy_video_sources__", None)
         if not isinstance(videos, VideoSet) and shards is None:
             raise TypeError(f"videos must be an nc.VideoSet, not {type(videos).__name__}")
@@ -87,18 +91,23 @@ class VideoLoader(BatchLoader):
         self._labels = None if labels is None else view(labels)
         extra = {}
         self._transforms = transforms
+        sources = shards() if shards is not None else videos._handle
+        # Workers that call Python (a Lambda, a remote dataset's shard opener) wait for the GIL:
+        # they are joined with it released (close, collection, exit).
+        self._python_steps = isinstance(sources, list) and any(
+            isinstance(s, _ShardedVideos) for s in sources)
         if transforms is not None:
             extra["transforms"] = _transform_steps(transforms)
-            # A Lambda's workers wait for the GIL: joined with it released.
-            self._python_steps = any(name == "Lambda" for name, _args in extra["transforms"])
-            if self._python_steps:
-                _close_at_exit(self)
+            self._python_steps = self._python_steps or any(
+                name == "Lambda" for name, _args in extra["transforms"])
+        if self._python_steps:
+            _close_at_exit(self)
         self._core = _VideoLoader(
-            shards() if shards is not None else videos._handle, self._labels, batch_size=batch_size, clip_len=clip_len,
+            sources, self._labels, batch_size=batch_size, clip_len=clip_len,
             frame_step=frame_step, clips_per_video=clips_per_video, clip_sampling=clip_sampling,
             layout=layout, shuffle=shuffle, seed=seed, drop_last=drop_last,
             num_threads=num_threads, prefetch=prefetch, rank=rank, world_size=world_size,
-            allocator=allocator, on_error=on_error, **extra)
+            allocator=allocator, on_error=on_error, fetch_ahead=fetch_ahead, **extra)
 
     @property
     def clip_shape(self) -> tuple:

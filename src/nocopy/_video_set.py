@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from . import _nocopy
+from ._remote.urls import is_url, no_remote_options
 from ._shards_format import INDEX
 
 __all__ = ["VideoSet"]
@@ -38,10 +39,19 @@ class VideoSet:
         self._cache = {}
 
     @classmethod
-    def open(cls, path) -> "VideoSet":
+    def open(cls, path, **remote) -> "VideoSet":
         """Opens the VideoSet folder ``path`` (written by nc.pack_videos): the container bytes
         mapped read-only without copying, the index validated and read. A sharded dataset
-        folder (one holding index.json) opens as a ShardedVideoSet of its shards."""
+        folder (one holding index.json) opens as a ShardedVideoSet of its shards. A URL
+        (``http(s)://``, ``s3://``) of a sharded dataset opens as a RemoteVideoSet, read shard
+        by shard through a local cache; ``remote`` are its options (``cache_dir``,
+        ``cache_limit``, ``storage_options``, ``timeout``, ``retries``, ``max_open``), as for
+        nc.ImageSet.open."""
+        if is_url(path):
+            from ._remote_sets import RemoteVideoSet
+
+            return RemoteVideoSet(path, **remote)
+        no_remote_options(path, remote)
         folder = os.fsdecode(os.fspath(path))
         if os.path.isfile(os.path.join(folder, INDEX)):
             from ._sharded_set import ShardedVideoSet

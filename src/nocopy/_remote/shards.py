@@ -230,7 +230,9 @@ class RemoteShards:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(PREFETCH_THREADS,
                                                 thread_name_prefix="nocopy-prefetch")
-            self._inflight[shard["name"]] = self._pool.submit(self._fetch_shard, shard, False)
+            # A shard the prefetch finds in the cache counts as a hit there (and fetch(k),
+            # joining it, counts nothing more).
+            self._inflight[shard["name"]] = self._pool.submit(self._fetch_shard, shard)
 
     @contextmanager
     def open_lock(self, k: int):

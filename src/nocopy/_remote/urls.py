@@ -7,10 +7,22 @@ import os
 import re
 import urllib.parse
 
-__all__ = ["SCHEMES", "local_path", "open_store", "dataset_key", "default_cache_dir"]
+__all__ = ["SCHEMES", "is_url", "no_remote_options", "local_path", "open_store", "dataset_key", "default_cache_dir"]
 
 #: The URL forms a remote dataset may have (anything else is a local path).
 SCHEMES = ("http://", "https://", "s3://")
+
+
+def is_url(path) -> bool:
+    """True when ``path`` is a remote dataset's URL (one of SCHEMES), not a local path."""
+    return isinstance(path, str) and path.lower().startswith(SCHEMES)
+
+
+def no_remote_options(path, options: dict) -> None:
+    """TypeError when a local folder is opened with a remote dataset's options."""
+    if options:
+        raise TypeError(f"{', '.join(sorted(options))}: options of a remote dataset (a URL), "
+                        f"not of the folder {path!r}")
 
 
 def local_path(url: str) -> str | None:

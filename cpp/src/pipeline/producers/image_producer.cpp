@@ -211,15 +211,8 @@ void ImageProducer::hint_reads(const std::vector<int64_t>& order, const ShardGeo
                                int64_t b, const std::vector<int64_t>& planned) const {
   // This batch's samples, then those of the fetch_ahead batches after it in the epoch.
   images_->will_read(planned);
-  std::vector<int64_t> ahead;
-  const int64_t last = std::min(geometry.num_batches() - 1, b + options_.fetch_ahead);
-  for (int64_t a = b + 1; a <= last; ++a) {
-    ahead.clear();
-    for (int64_t k = 0; k < geometry.batch_len(a); ++k) {
-      ahead.push_back(order[geometry.global(a, k) % order.size()]);
-    }
-    images_->will_read(ahead);
-  }
+  hint_batches_ahead(order, geometry, b, options_.fetch_ahead, 1,
+                     [this](std::span<const int64_t> ahead) { images_->will_read(ahead); });
 }
 
 void ImageProducer::finish_batch(const ProducerPlan& plan, std::span<char* const> outputs) const {

@@ -8,6 +8,7 @@ namespace nocopy {
 void VideoLoaderOptions::validate() const {
   EngineOptions::validate();
   check_clip_options(*this);
+  check_read_ahead(*this);
 }
 
 std::span<const OptionSpec<VideoLoaderOptions>> video_option_specs() {
@@ -15,6 +16,7 @@ std::span<const OptionSpec<VideoLoaderOptions>> video_option_specs() {
     std::vector<OptionSpec<VideoLoaderOptions>> out;
     append_specs(out, clip_option_specs());
     append_specs(out, order_option_specs());
+    append_specs(out, read_ahead_option_specs());
     append_specs(out, engine_option_specs());
     return out;
   }();

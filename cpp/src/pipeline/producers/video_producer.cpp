@@ -161,8 +161,17 @@ std::unique_ptr<ProducerPlan> VideoProducer::plan(int64_t epoch, const ShardGeom
       p.parameters.insert(p.parameters.end(), v.begin(), v.end());
     }
   }
+  if (videos_->reads_ahead()) hint_reads(order, geometry, b, p.indices);
   out->size = n;
   return out;
+}
+
+void VideoProducer::hint_reads(const std::vector<int64_t>& order, const ShardGeometry& geometry,
+                               int64_t b, const std::vector<int64_t>& planned) const {
+  // This batch's videos, then those of the fetch_ahead batches after it in the epoch.
+  videos_->will_read(planned);
+  hint_batches_ahead(order, geometry, b, options_.fetch_ahead, options_.clips_per_video,
+                     [this](std::span<const int64_t> ahead) { videos_->will_read(ahead); });
 }
 
 void VideoProducer::fill(const ProducerPlan& plan, int64_t slot, std::span<char* const> out) const {

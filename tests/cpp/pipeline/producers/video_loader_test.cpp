@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -256,7 +257,7 @@ TEST(VideoLoader, ClipsAreThePlannedFramesDecodedDirectlyInEveryLayout) {
   TempDir dir("videoloader-layouts");
   write_video_set(dir, same_size_videos());
   const VideoSourcePtr source = open_source(dir);
-  const std::vector<Frames> reference = decode_directly(source->set());
+  const std::vector<Frames> reference = decode_directly(VideoSet::open(dir.path.string()));
   const std::pair<ClipLayout, ClipSampling> cases[] = {{ClipLayout::TCHW, ClipSampling::Random},
                                                        {ClipLayout::CTHW, ClipSampling::Uniform},
                                                        {ClipLayout::THWC, ClipSampling::Center}};
@@ -328,7 +329,7 @@ TEST(VideoLoader, TransformsDrawOncePerClipAndCropEveryFrameTheSame) {
   TempDir dir("videoloader-transforms");
   write_video_set(dir, two_size_videos());
   const VideoSourcePtr source = open_source(dir);
-  const std::vector<Frames> reference = decode_directly(source->set());
+  const std::vector<Frames> reference = decode_directly(VideoSet::open(dir.path.string()));
   const auto program = crop_flip_float();
   const VideoLoaderOptions o = transform_options(2);
   VideoLoader loader(source, std::nullopt, o, program);
@@ -481,7 +482,8 @@ TEST(VideoLoader, TwoLoadersOverDifferentSetsAtOnce) {
   write_video_set(dir_a, same_size_videos(0));
   write_video_set(dir_b, same_size_videos(7));
   const VideoSourcePtr a = open_source(dir_a), b = open_source(dir_b);
-  const std::vector<Frames> ref_a = decode_directly(a->set()), ref_b = decode_directly(b->set());
+  const std::vector<Frames> ref_a = decode_directly(VideoSet::open(dir_a.path.string())),
+                            ref_b = decode_directly(VideoSet::open(dir_b.path.string()));
   ASSERT_NE(ref_a[0][0], ref_b[0][0]);
   const VideoLoaderOptions o = clip_options(ClipLayout::TCHW, ClipSampling::Random);
   VideoLoader la(a, labels_of(3), o), lb(b, labels_of(3), o);
@@ -513,7 +515,7 @@ TEST(VideoLoader, LoadersAndSourcesDestroyedAndMadeAgain) {
   o.prefetch = 4;
   for (int round = 0; round < 3; ++round) {
     const VideoSourcePtr source = open_source(dir);
-    if (reference.empty()) reference = decode_directly(source->set());
+    if (reference.empty()) reference = decode_directly(VideoSet::open(dir.path.string()));
     {
       VideoLoader loader(source, labels_of(3), o);
       const VideoBatch batch = take(loader);
@@ -534,6 +536,108 @@ TEST(VideoLoader, LoadersAndSourcesDestroyedAndMadeAgain) {
   int64_t sum = 0;
   for (int64_t e = 0; e < kept.clips.size(); ++e) sum += kept.clips.data_as<const uint8_t>()[e];
   EXPECT_GT(sum, 0);
+}
+
+/// Shards opened from folders, counting openings and hints; the first `failures` openings of
+/// shard `failing` throw.
+class FolderShards final : public nocopy::VideoShardProvider {
+ public:
+  explicit FolderShards(std::vector<std::string> folders, int64_t failing = -1, int failures = 0)
+      : folders_(std::move(folders)), failing_(failing), failures_(failures) {}
+  VideoSet open(size_t k) const override {
+    ++opened;
+    if (static_cast<int64_t>(k) == failing_ && failures_ > 0) {
+      --failures_;
+      throw std::runtime_error("shard " + std::to_string(k) + ": unreachable");
+    }
+    return VideoSet::open(folders_[k]);
+  }
+  void prefetch(size_t /*k*/) const noexcept override { ++hinted; }
+  mutable std::atomic<int> opened{0}, hinted{0};
+
+ private:
+  std::vector<std::string> folders_;
+  int64_t failing_;
+  mutable std::atomic<int> failures_;
+};
+
+/// The layout of shards written from `videos` split after the first `split`.
+nocopy::ShardedVideosLayout layout_of(const std::vector<EncodeOptions>& videos, size_t split,
+                                      int64_t max_open) {
+  nocopy::ShardedVideosLayout layout;
+  layout.shard_sizes = {static_cast<int64_t>(split), static_cast<int64_t>(videos.size() - split)};
+  for (const EncodeOptions& v : videos) {
+    layout.num_frames.push_back(v.frames);
+    layout.shapes.insert(layout.shapes.end(), {v.height, v.width, 3});
+  }
+  layout.max_open = max_open;
+  return layout;
+}
+
+TEST(VideoLoader, ShardsOpenedOnDemandGiveTheSameClipsOpeningEachShardOnce) {
+  const std::vector<EncodeOptions> videos = same_size_videos();
+  TempDir whole("videoloader-whole"), first("videoloader-shard0"), second("videoloader-shard1");
+  write_video_set(whole, videos);
+  write_video_set(first, {videos[0], videos[1]});
+  write_video_set(second, {videos[2]});
+  const std::vector<Frames> reference = decode_directly(VideoSet::open(whole.path.string()));
+  for (const int64_t max_open : {2, 1}) {
+    SCOPED_TRACE("max_open " + std::to_string(max_open));
+    auto provider = std::make_shared<const FolderShards>(
+        std::vector<std::string>{first.path.string(), second.path.string()});
+    auto source = std::make_shared<const VideoSource>(provider, layout_of(videos, 2, max_open));
+    EXPECT_EQ(provider->opened, 0);  // planned from the layout alone
+    EXPECT_TRUE(source->reads_ahead());
+    EXPECT_TRUE(source->extents().empty());
+    VideoLoaderOptions o = clip_options(ClipLayout::TCHW, ClipSampling::Random);
+    o.fetch_ahead = 2;
+    VideoLoader loader(source, labels_of(3), o);
+    for (int64_t k = 0; k < 2 * loader.num_batches(); ++k) {
+      expect_clips_are_decoded_frames(loader, take(loader), reference);
+    }
+    if (max_open == 2) {
+      EXPECT_EQ(provider->opened, 2);  // once each, however many workers ask
+    }
+    EXPECT_GE(provider->opened, 2);
+    EXPECT_GE(provider->hinted, 1);  // the closed shards of the batches ahead were hinted
+  }
+}
+
+TEST(VideoLoader, AShardThatFailsToOpenIsALoaderErrorAndOpensOnTheNextTry) {
+  const std::vector<EncodeOptions> videos = same_size_videos();
+  TempDir first("videoloader-fail0"), second("videoloader-fail1");
+  write_video_set(first, {videos[0], videos[1]});
+  write_video_set(second, {videos[2]});
+  auto provider = std::make_shared<const FolderShards>(
+      std::vector<std::string>{first.path.string(), second.path.string()}, 1, 1);
+  auto source = std::make_shared<const VideoSource>(provider, layout_of(videos, 2, 2));
+  const int64_t frames[] = {0, 1};
+  int64_t decoded = 0;
+  const auto count = [&](const DecodedFrame&) { ++decoded; };
+  EXPECT_THROW(source->decode(2, frames, nullptr, count), std::runtime_error);
+  source->decode(2, frames, nullptr, count);  // the next reader opens it again
+  source->decode(0, frames, nullptr, count);
+  EXPECT_EQ(decoded, 4);
+  EXPECT_EQ(provider->opened, 3);
+
+  // A shard whose videos are not what the layout says is refused when it opens.
+  nocopy::ShardedVideosLayout wrong = layout_of(videos, 2, 2);
+  wrong.num_frames[2] += 1;
+  auto other = std::make_shared<const FolderShards>(
+      std::vector<std::string>{first.path.string(), second.path.string()});
+  const VideoSource mismatched(other, wrong);
+  try {
+    mismatched.decode(2, frames, nullptr, count);
+    FAIL() << "expected a mismatch";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("shard 1 video 0"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(VideoSource(other, layout_of(videos, 3, 2)), std::invalid_argument);  // 0 videos
+  nocopy::ShardedVideosLayout short_layout = layout_of(videos, 2, 2);
+  short_layout.num_frames.pop_back();
+  EXPECT_THROW(VideoSource(other, short_layout), std::invalid_argument);
+  EXPECT_THROW(VideoSource(nullptr, layout_of(videos, 2, 2)), std::invalid_argument);
+  EXPECT_THROW(VideoSource(other, layout_of(videos, 2, 0)), std::invalid_argument);
 }
 
 #else

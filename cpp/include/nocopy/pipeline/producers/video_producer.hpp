@@ -87,6 +87,11 @@ class VideoProducer final : public BatchProducer {
   const std::vector<int64_t>& clip_shape() const { return outputs_[0].shape; }
 
  private:
+  /// Tells a source whose shards open on demand the videos of batch b and of the fetch_ahead
+  /// batches after it.
+  void hint_reads(const std::vector<int64_t>& order, const ShardGeometry& geometry, int64_t b,
+                  const std::vector<int64_t>& planned) const;
+
   VideoLoaderOptions options_;
   VideoSourcePtr videos_;
   std::optional<View> labels_;

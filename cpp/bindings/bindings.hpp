@@ -17,6 +17,7 @@
 #include "nocopy/core/view.hpp"
 #include "nocopy/pipeline/ops/mix_batch.hpp"
 #include "nocopy/pipeline/ops/transform_program.hpp"
+#include "nocopy/pipeline/sampling/epoch_order.hpp"
 #include "nocopy/pipeline/sources/image_source.hpp"
 #include "nocopy/pipeline/sources/video_source.hpp"
 
@@ -68,6 +69,12 @@ struct ShardedImages {
 struct ShardedVideos {
   VideoSourcePtr source;
 };
+/// The order of a loader's `mixture` argument, (sizes, weights, num_samples or None): its
+/// datasets, of sizes[d] samples each (summing to `total`), mixed into epochs of num_samples
+/// draws, each draw `per_sample` consecutive ids (a video's clips). std::invalid_argument for
+/// sizes that do not add up or a bad weight or count.
+SampleOrderPtr mixture_order_from(nb::handle mixture, int64_t total, int64_t per_sample,
+                                  bool shuffle, uint64_t seed);
 /// Registers the video loader's core (_VideoLoader).
 void bind_video_loader(nb::module_& m);
 /// nocopy.transforms' check seam (transform_bindings.cpp).

@@ -6,6 +6,7 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <limits>
 #include <optional>
 #include <tuple>
 #include <vector>
@@ -46,6 +47,32 @@ ImageSourcePtr image_sources_of(nb::handle images) {
 }
 
 }  // namespace
+
+SampleOrderPtr mixture_order_from(nb::handle mixture, int64_t total, int64_t per_sample,
+                                  bool shuffle, uint64_t seed) {
+  // (sizes, weights, num_samples or None): dataset d the next sizes[d] samples of the sources.
+  const nb::tuple m = nb::cast<nb::tuple>(mixture);
+  std::vector<int64_t> sizes = int64_args(m[0], "sizes");
+  std::vector<double> weights;
+  for (nb::handle w : m[1]) weights.push_back(double_arg(w, "weights"));
+  int64_t sum = 0;
+  for (int64_t n : sizes) sum += n;
+  if (sum != total) {
+    throw std::invalid_argument("the mixture's datasets hold " + std::to_string(sum) +
+                                " samples, its sources " + std::to_string(total));
+  }
+  const int64_t n =
+      m[2].is_none() ? mixture_default_size(sizes, weights) : int64_arg(m[2], "num_samples");
+  if (per_sample > 1) {
+    if (n > std::numeric_limits<int64_t>::max() / per_sample) {
+      throw std::invalid_argument("the mixture's num_samples " + std::to_string(n) +
+                                  " is too large");
+    }
+    for (int64_t& size : sizes) size *= per_sample;
+  }
+  return std::make_shared<const MixtureOrder>(std::move(sizes), std::move(weights), n * per_sample,
+                                              shuffle, seed);
+}
 
 void bind_loader(nb::module_& m) {
   m.def(
@@ -106,23 +133,7 @@ void bind_loader(nb::module_& m) {
             }
             SampleOrderPtr order;
             if (!mixture.is_none()) {
-              // (sizes, weights, num_samples or None): the list's parts mixed, dataset d the
-              // next sizes[d] samples of them.
-              const nb::tuple m = nb::cast<nb::tuple>(mixture);
-              std::vector<int64_t> datasets = int64_args(m[0], "sizes");
-              std::vector<double> weights;
-              for (nb::handle w : m[1]) weights.push_back(double_arg(w, "weights"));
-              int64_t total = 0;
-              for (int64_t n : datasets) total += n;
-              if (total != source->size()) {
-                throw std::invalid_argument("the mixture's datasets hold " + std::to_string(total) +
-                                            " samples, its sources " +
-                                            std::to_string(source->size()));
-              }
-              const int64_t n = m[2].is_none() ? mixture_default_size(datasets, weights)
-                                               : int64_arg(m[2], "num_samples");
-              order = std::make_shared<const MixtureOrder>(std::move(datasets), std::move(weights),
-                                                           n, o.shuffle, o.seed);
+              order = mixture_order_from(mixture, source->size(), 1, o.shuffle, o.seed);
             }
             if (o.block_shards > 0 && !order && shard_sizes.size() > 1 && o.shuffle) {
               order = std::make_shared<const BlockOrder>(std::move(shard_sizes), o.block_shards,

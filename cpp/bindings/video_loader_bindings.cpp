@@ -12,6 +12,29 @@
 #include "nocopy/pipeline/producers/video_loader.hpp"
 
 namespace nocopy::bindings {
+namespace {
+
+/// The source of a _VideoSet, a _ShardedVideos (shards opened on demand), or a list of them
+/// read as one (a sharded set's shards, a mixture's datasets).
+VideoSourcePtr video_source_of(nb::handle videos) {
+  if (nb::isinstance<ShardedVideos>(videos)) return nb::cast<const ShardedVideos&>(videos).source;
+  if (!nb::isinstance<nb::list>(videos)) {
+    return std::make_shared<const VideoSource>(nb::cast<VideoSet>(videos));
+  }
+  bool lazy = false;
+  for (nb::handle h : videos) lazy = lazy || nb::isinstance<ShardedVideos>(h);
+  if (!lazy) {  // every set open: one source over them
+    std::vector<VideoSet> sets;
+    for (nb::handle h : videos) sets.push_back(nb::cast<VideoSet>(h));
+    return std::make_shared<const VideoSource>(std::move(sets));
+  }
+  std::vector<VideoSourcePtr> parts;
+  for (nb::handle h : videos) parts.push_back(video_source_of(h));
+  if (parts.size() == 1) return parts[0];
+  return std::make_shared<const VideoSource>(std::move(parts));
+}
+
+}  // namespace
 
 void bind_video_loader(nb::module_& m) {
   nb::class_<VideoLoader, BatchEngine>(m, "_VideoLoader",
@@ -24,34 +47,31 @@ void bind_video_loader(nb::module_& m) {
               steps = options["transforms"];
               nb::del(options["transforms"]);
             }
+            nb::object mixture = nb::none();
+            if (options.contains("mixture")) {
+              mixture = options["mixture"];
+              nb::del(options["mixture"]);
+            }
             const VideoLoaderOptions o = options_from(options, video_option_specs(), "VideoLoader");
             std::optional<View> label_view;
             if (!labels.is_none()) label_view = view_from_object(labels);
-            // One _VideoSet, a list of them (the shards of a sharded set) read as one, or a
-            // _ShardedVideos (shards opened on demand).
-            VideoSourcePtr source;
-            nb::handle one = videos;
-            if (nb::isinstance<nb::list>(videos) && nb::len(videos) == 1) one = videos[0];
-            if (nb::isinstance<ShardedVideos>(one)) {
-              source = nb::cast<const ShardedVideos&>(one).source;
-            } else {
-              std::vector<VideoSet> sets;
-              if (nb::isinstance<nb::list>(videos)) {
-                for (nb::handle h : videos) sets.push_back(nb::cast<VideoSet>(h));
-              } else {
-                sets.push_back(nb::cast<VideoSet>(videos));
-              }
-              source = std::make_shared<const VideoSource>(std::move(sets));
-            }
+            VideoSourcePtr source = video_source_of(videos);
             VideoTransformPtr program;
             if (!steps.is_none()) {
               program = std::make_shared<const TransformProgram>(transform_steps_from(steps), 3,
                                                                  DType::UInt8);
             }
-            new (self) VideoLoader(std::move(source), std::move(label_view), o, std::move(program));
+            SampleOrderPtr order;
+            if (!mixture.is_none()) {
+              o.validate();  // clips_per_video scales the mixture
+              order =
+                  mixture_order_from(mixture, source->size(), o.clips_per_video, o.shuffle, o.seed);
+            }
+            new (self) VideoLoader(std::move(source), std::move(label_view), o, std::move(program),
+                                   std::move(order));
           },
           nb::arg("videos"), nb::arg("labels").none(), nb::arg("options"),
-          "videos (a _VideoSet, a list of them read as one, or a _ShardedVideos), labels, then "
+          "videos (a _VideoSet, a _ShardedVideos, or a list of them read as one), labels, then "
           "nc.VideoLoader's "
           "options as keyword arguments.")
       .def_prop_ro(

@@ -1,4 +1,4 @@
-"""nc.Mixture: several image datasets read as one, each sample drawn from dataset d with
+"""nc.Mixture: several image (or video) datasets read as one, each sample drawn from dataset d with
 probability proportional to ``weights[d]``, deterministically per (seed, epoch, position).
 
 The order is computed in C++ (``nocopy/pipeline/sampling/mixture_order.hpp``): an epoch has
@@ -19,25 +19,38 @@ from ._views import view
 __all__ = ["Mixture"]
 
 
-def _parts(dataset) -> list:
-    """The sources a dataset is read from: its shards, its ImageSet index, or an array view."""
+def _parts(dataset) -> tuple[str, list]:
+    """("image" or "video", the sources a dataset is read from: its shards, its set's index, or
+    an array view)."""
     if isinstance(dataset, Mixture):
         raise TypeError("a Mixture cannot hold another Mixture: list its datasets instead")
+    videos = getattr(dataset, "__nocopy_video_sources__", None)
+    if videos is not None:
+        return "video", list(videos())
+    handle = getattr(dataset, "_handle", None)
+    if isinstance(handle, _nocopy._VideoSet):  # one VideoSet
+        return "video", [handle]
     many = getattr(dataset, "__nocopy_image_sources__", None)
     if many is not None:
-        return list(many())
+        return "image", list(many())
     one = getattr(dataset, "__nocopy_image_set__", None)
     if one is not None:
-        return [one()]
-    return [view(dataset)]
+        return "image", [one()]
+    return "image", [view(dataset)]
 
 
 class Mixture:
-    """Image datasets (``nc.ImageSet``, sharded sets, or (N, H, W, C) arrays of one channel
-    count and dtype) mixed by ``weights`` (default: equal), a dataset ``nc.Loader`` accepts.
+    """Image datasets (``nc.ImageSet``, sharded or remote sets, or (N, H, W, C) arrays of one
+    channel count and dtype) or video datasets (``nc.VideoSet``, sharded or remote) mixed by
+    ``weights`` (default: equal), a dataset ``nc.Loader`` (images) and ``nc.VideoLoader``
+    (videos) accept.
 
     >>> mix = nc.Mixture([web_images, curated], weights=[0.8, 0.2])     # doctest: +SKIP
     >>> loader = nc.Loader(mix, batch_size=64, transforms=...)            # doctest: +SKIP
+
+    For videos a sample is a video: every epoch holds ``clips_per_video`` clips of each of its
+    ``counts[d]`` video draws of dataset d (``clips_per_epoch = len(mix) * clips_per_video``),
+    and ``plan(i).dataset`` says which dataset each clip came from.
 
     An epoch has ``num_samples`` samples (``len(mix)``); by default enough that the FIRST
     dataset is drawn about once per epoch: ``ceil(len(datasets[0]) * sum(weights) /
@@ -68,7 +81,11 @@ class Mixture:
                              f"got {len(weights)}")
         self.datasets = datasets
         self.weights = weights
-        self._parts = [_parts(d) for d in datasets]
+        kinds, self._parts = zip(*(_parts(d) for d in datasets))
+        if len(set(kinds)) > 1:
+            raise TypeError("a Mixture holds image datasets or video datasets, not both")
+        #: "image" (read by nc.Loader) or "video" (read by nc.VideoLoader).
+        self.kind = kinds[0]
         self.sizes = np.array([len(d) for d in datasets], np.int64)
         if (self.sizes < 1).any():
             raise ValueError(f"dataset {int(np.argmin(self.sizes))} of the mixture is empty")
@@ -108,8 +125,17 @@ class Mixture:
         d = np.searchsorted(self.offsets, idx, side="right") - 1
         return d, idx - self.offsets[d]
 
-    def __nocopy_image_sources__(self) -> list:
-        return [p for parts in self._parts for p in parts]
+    @property
+    def __nocopy_image_sources__(self):
+        if self.kind != "image":
+            raise AttributeError("a Mixture of videos has no image sources")
+        return lambda: [p for parts in self._parts for p in parts]
+
+    @property
+    def __nocopy_video_sources__(self):
+        if self.kind != "video":
+            raise AttributeError("a Mixture of images has no video sources")
+        return lambda: [p for parts in self._parts for p in parts]
 
     def __nocopy_mixture__(self) -> tuple:
         return (self.sizes.tolist(), self.weights, self.num_samples)

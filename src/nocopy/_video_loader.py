@@ -37,6 +37,8 @@ class VideoPlan(NamedTuple):
     clips: np.ndarray
     frames: np.ndarray
     params: dict
+    #: With an nc.Mixture: the dataset of each clip (``indices`` are then its index there).
+    dataset: np.ndarray | None = None
 
 
 class VideoLoader(BatchLoader):
@@ -82,6 +84,8 @@ class VideoLoader(BatchLoader):
         shards = getattr(videos, "__nocopy_video_sources__", None)
         if not isinstance(videos, VideoSet) and shards is None:
             raise TypeError(f"videos must be an nc.VideoSet, not {type(videos).__name__}")
+        mixture = getattr(videos, "__nocopy_mixture__", None)
+        self._mixture = videos if mixture is not None else None
         allocator = self._setup(output, allocator, pin_memory)
         self._videos = videos
         if labels is None:
@@ -96,6 +100,8 @@ class VideoLoader(BatchLoader):
         # they are joined with it released (close, collection, exit).
         self._python_steps = isinstance(sources, list) and any(
             isinstance(s, _ShardedVideos) for s in sources)
+        if mixture is not None:
+            extra["mixture"] = mixture()
         if transforms is not None:
             extra["transforms"] = _transform_steps(transforms)
             self._python_steps = self._python_steps or any(
@@ -127,7 +133,11 @@ class VideoLoader(BatchLoader):
         indices = np.asarray(indices, np.int64)
         frames = np.asarray(frames, np.int64).reshape(len(indices), -1)
         params = _transform_plan(indices, steps).params
-        return VideoPlan(indices, np.asarray(clips, np.int64), frames, params)
+        plan = VideoPlan(indices, np.asarray(clips, np.int64), frames, params)
+        if self._mixture is None:
+            return plan
+        dataset, local = self._mixture.locate(plan.indices)
+        return plan._replace(indices=local, dataset=dataset)
 
     def __repr__(self) -> str:
         state = "closed" if self._core is None else f"epoch={self.epoch}, batches={len(self)}"

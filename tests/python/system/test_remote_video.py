@@ -181,3 +181,18 @@ def test_wrong_kind_and_options(packed, nginx, tmp_path):
         (old / "index.json").write_text(json.dumps(index))
     with pytest.raises(ValueError, match="num_frames.npy.*pack it again"):
         nc.VideoSet.open(f"{nginx.url}/old", cache_dir=tmp_path / "cache")
+
+
+def test_a_mixture_of_a_remote_and_a_local_set_equals_the_local_mixture(packed, nginx,
+                                                                        tmp_path):
+    local = nc.VideoSet.open(packed / "served" / "v")
+    other = nc.VideoSet.open(packed / "served" / "v").shards[0]  # a plain VideoSet
+    remote = nc.VideoSet.open(f"{nginx.url}/v", cache_dir=tmp_path / "cache")
+    kw = dict(KW, batch_size=4)
+    want = nc.VideoLoader(nc.Mixture([local, other], weights=[2, 1], num_samples=12), **kw)
+    got = nc.VideoLoader(nc.Mixture([remote, other], weights=[2, 1], num_samples=12), **kw)
+    assert_same(batches(got), batches(want))
+    p, q = got.plan(1), want.plan(1)
+    np.testing.assert_array_equal(p.dataset, q.dataset)
+    np.testing.assert_array_equal(p.indices, q.indices)
+    assert 0 < remote.stats()["shards_fetched"] <= remote.num_shards

@@ -342,3 +342,45 @@ def test_loader_of_a_video_set_is_a_video_loader(videos):
     assert isinstance(loader, nc.VideoLoader)
     assert "VideoLoader" in repr(loader)
     assert loader.state_dict()["kind"] == "VideoLoader"
+
+
+def test_a_mixture_of_video_sets_draws_clips_by_weight_and_plans_name_the_dataset(videos,
+                                                                                  mixed):
+    from torchvision.transforms.v2 import functional as TF
+
+    vs_a, ref_a, _ = videos
+    vs_b, ref_b = mixed
+    codecs_a = [codec for _cls, _name, codec, *_ in sorted(SAME_SIZE)]  # the pack's order
+    mix = nc.Mixture([vs_a, vs_b], weights=[1, 3], num_samples=8)
+    assert mix.kind == "video" and mix.counts.tolist() == [2, 6]
+    kw = dict(batch_size=4, clip_len=3, frame_step=2, clips_per_video=2, layout="THWC",
+              output="numpy", seed=9, transforms=[T.CenterCrop(32)])
+    loader = nc.Loader(mix, **kw)  # a video mixture makes the video loader
+    assert isinstance(loader, nc.VideoLoader) and loader.clips_per_epoch == 16
+    labels_a, labels_b = np.asarray(vs_a.labels), np.asarray(vs_b.labels)
+    per_dataset = [0, 0]
+    for e in range(2):
+        loader.set_epoch(e)
+        for i, (clips, labels) in enumerate(loader):
+            p = loader.plan(i)
+            for k in range(len(p.indices)):
+                d, j = int(p.dataset[k]), int(p.indices[k])
+                per_dataset[d] += 1
+                frames = (ref_a if d == 0 else ref_b)[j][p.frames[k]]
+                want = torch.from_numpy(frames).permute(0, 3, 1, 2)
+                want = TF.center_crop(want, [32, 32]).permute(0, 2, 3, 1).numpy()
+                assert_frames(clips[k], want, codecs_a[j] if d == 0 else "libx264")
+                assert labels[k] == (labels_a if d == 0 else labels_b)[j]
+    assert per_dataset == [2 * 2 * 2, 2 * 6 * 2]  # exact counts, every epoch
+
+    # Resumed with other weights and the same epoch size: the position carries over.
+    it = iter(loader)
+    next(it)
+    state = loader.state_dict()
+    other = nc.Loader(nc.Mixture([vs_a, vs_b], weights=[1, 1], num_samples=8), **kw)
+    other.load_state_dict(state)
+    assert sum(1 for _ in other) == len(loader) - 1
+    with pytest.raises(ValueError, match="clips_per_epoch"):
+        nc.Loader(nc.Mixture([vs_a, vs_b], num_samples=9), **kw).load_state_dict(state)
+    with pytest.raises(TypeError, match="not both"):
+        nc.Mixture([vs_a, np.zeros((4, 8, 8, 3), np.uint8)])

@@ -49,13 +49,15 @@ struct ClipScratch {
 }  // namespace
 
 VideoProducer::VideoProducer(VideoSourcePtr videos, std::optional<View> labels,
-                             const VideoLoaderOptions& options, VideoTransformPtr program)
+                             const VideoLoaderOptions& options, VideoTransformPtr program,
+                             SampleOrderPtr order)
     : options_(validated(options)),
       videos_(std::move(videos)),
       labels_(std::move(labels)),
       program_(std::move(program)),
-      epoch_size_(epoch_clips(*videos_, options_)),
-      order_(epoch_size_, options_.shuffle, options_.seed) {
+      order_(order ? std::move(order)
+                   : std::make_shared<const EpochOrder>(epoch_clips(*videos_, options_),
+                                                        options_.shuffle, options_.seed)) {
   const int64_t n = videos_->size();
   check_loader_labels(labels_, n);
   // One frame size for the batch: every video's size (or output size through the transforms).
@@ -131,7 +133,7 @@ VideoBatch VideoProducer::batch_of(EngineBatch&& batch) {
 std::unique_ptr<ProducerPlan> VideoProducer::plan(int64_t epoch, const ShardGeometry& geometry,
                                                   int64_t b) const {
   const int64_t n = geometry.batch_len(b);
-  const std::shared_ptr<const std::vector<int64_t>> held = order_.order(epoch);
+  const std::shared_ptr<const std::vector<int64_t>> held = order_->order(epoch);
   const std::vector<int64_t>& order = *held;
   const auto e = static_cast<uint64_t>(epoch);
   const uint64_t seed = options_.seed;
@@ -251,6 +253,7 @@ std::vector<CheckpointEntry> VideoProducer::resume_key() const {
   return {{"seed", options_.seed},
           {"num_videos", videos_->size()},
           {"clips_per_video", options_.clips_per_video},
+          {"clips_per_epoch", order_->size()},
           {"shuffle", options_.shuffle}};
 }
 

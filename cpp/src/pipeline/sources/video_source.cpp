@@ -62,6 +62,7 @@ VideoSource::VideoSource(std::shared_ptr<const VideoShardProvider> provider,
       shapes_(std::move(layout.shapes)),
       id_(next_source_id++) {
   if (!provider_) throw std::invalid_argument("a sharded video source needs a shard provider");
+  reads_ahead_ = true;
   lazy_ = std::make_shared<LazyShards>(layout.shard_sizes.size(), layout.max_open);
   require_video();
   for (size_t k = 0; k < layout.shard_sizes.size(); ++k) {
@@ -84,6 +85,20 @@ VideoSource::VideoSource(std::shared_ptr<const VideoShardProvider> provider,
   }
 }
 
+VideoSource::VideoSource(std::vector<std::shared_ptr<const VideoSource>> parts)
+    : parts_(std::move(parts)), id_(next_source_id++) {
+  if (parts_.empty()) throw std::invalid_argument("a video source needs at least one part");
+  std::vector<int64_t> sizes;
+  for (const auto& part : parts_) {
+    if (!part) throw std::invalid_argument("a video source's part is null");
+    sizes.push_back(part->size());
+    num_frames_.insert(num_frames_.end(), part->num_frames_.begin(), part->num_frames_.end());
+    shapes_.insert(shapes_.end(), part->shapes_.begin(), part->shapes_.end());
+    reads_ahead_ = reads_ahead_ || part->reads_ahead();
+  }
+  add_shards(sizes);
+}
+
 void VideoSource::add_shards(const std::vector<int64_t>& shard_sizes) {
   for (int64_t n : shard_sizes) {
     offsets_.push_back(size_);
@@ -94,6 +109,10 @@ void VideoSource::add_shards(const std::vector<int64_t>& shard_sizes) {
 std::vector<ByteRange> VideoSource::extents() const {
   std::vector<ByteRange> out;
   for (const ShardPtr& s : sets_) out.push_back(s->data().byte_extent());
+  for (const auto& part : parts_) {
+    const std::vector<ByteRange> more = part->extents();
+    out.insert(out.end(), more.begin(), more.end());
+  }
   return out;  // shards opened on demand are mapped later: none known up front
 }
 
@@ -102,6 +121,18 @@ size_t VideoSource::part_of(int64_t i) const {
 }
 
 void VideoSource::will_read(std::span<const int64_t> videos) const noexcept {
+  if (!parts_.empty()) {
+    std::vector<int64_t> local;
+    for (size_t k = 0; k < parts_.size(); ++k) {
+      if (!parts_[k]->reads_ahead()) continue;
+      local.clear();
+      for (int64_t i : videos) {
+        if (i >= 0 && i < size_ && part_of(i) == k) local.push_back(i - offsets_[k]);
+      }
+      if (!local.empty()) parts_[k]->will_read(local);
+    }
+    return;
+  }
   if (!lazy_) return;
   size_t last = lazy_->size();
   for (int64_t i : videos) {
@@ -138,6 +169,11 @@ VideoSource::ShardPtr VideoSource::shard(size_t k) const {
 
 void VideoSource::decode(int64_t i, std::span<const int64_t> frames, const FrameWindow* window,
                          const FrameSink& sink) const {
+  if (!parts_.empty()) {
+    const size_t k = part_of(i);
+    parts_[k]->decode(i - offsets_[k], frames, window, sink);
+    return;
+  }
   static thread_local OpenVideo open;
   if (open.source != id_ || open.video != i) {
     open.source = 0;  // a failed open leaves no stale video behind

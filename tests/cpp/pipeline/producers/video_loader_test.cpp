@@ -640,6 +640,42 @@ TEST(VideoLoader, AShardThatFailsToOpenIsALoaderErrorAndOpensOnTheNextTry) {
   EXPECT_THROW(VideoSource(other, layout_of(videos, 2, 0)), std::invalid_argument);
 }
 
+TEST(VideoLoader, SourcesLaidEndToEndDecodeFromTheirOwnPart) {
+  // A mixture's datasets: a source over shards opened on demand, then a plain set.
+  const std::vector<EncodeOptions> videos = same_size_videos();
+  const std::vector<EncodeOptions> more = same_size_videos(7);
+  TempDir first("videoloader-part0"), second("videoloader-part1"), plain("videoloader-part2");
+  write_video_set(first, {videos[0], videos[1]});
+  write_video_set(second, {videos[2]});
+  write_video_set(plain, more);
+  auto provider = std::make_shared<const FolderShards>(
+      std::vector<std::string>{first.path.string(), second.path.string()});
+  auto lazy = std::make_shared<const VideoSource>(provider, layout_of(videos, 2, 2));
+  auto eager = open_source(plain);
+  const VideoSource both(std::vector<VideoSourcePtr>{lazy, eager});
+  ASSERT_EQ(both.size(), 6);
+  EXPECT_TRUE(both.reads_ahead());
+  EXPECT_EQ(both.extents().size(), 1U);  // the plain set's mapping; the shards open later
+  const int64_t hinted[] = {4, 2, 5};
+  both.will_read(hinted);  // video 2 is the lazy part's shard 1
+  EXPECT_EQ(provider->hinted, 1);
+  const std::vector<Frames> ref_lazy = decode_directly(VideoSet::open(second.path.string()));
+  const std::vector<Frames> ref_plain = decode_directly(VideoSet::open(plain.path.string()));
+  const int64_t frames[] = {1, 4};
+  for (const auto& [video, want] :
+       {std::pair{int64_t{2}, &ref_lazy[0]}, std::pair{int64_t{4}, &ref_plain[1]}}) {
+    int64_t t = 0;
+    both.decode(video, frames, nullptr, [&](const DecodedFrame& f) {
+      EXPECT_EQ(both.num_frames(video), static_cast<int64_t>(want->size()));
+      const std::vector<uint8_t>& w = (*want)[static_cast<size_t>(frames[t++])];
+      EXPECT_TRUE(std::equal(w.begin(), w.end(), f.rgb)) << video;
+    });
+    EXPECT_EQ(t, 2);
+  }
+  EXPECT_THROW(VideoSource(std::vector<VideoSourcePtr>{}), std::invalid_argument);
+  EXPECT_THROW(VideoSource(std::vector<VideoSourcePtr>{nullptr}), std::invalid_argument);
+}
+
 #else
 
 TEST(VideoLoader, WithoutFfmpegAVideoSourceThrows) {

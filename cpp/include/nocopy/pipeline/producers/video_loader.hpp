@@ -18,13 +18,14 @@ namespace nocopy {
 class VideoLoader : public TypedLoader<VideoProducer> {
  public:
   /// videos: a VideoSet's source; labels: first axis N, any dtype, or none; transforms: a
-  /// compiled nocopy.transforms pipeline drawn once per clip, or null (frames as decoded).
-  /// Validates everything up front (std::invalid_argument naming the value and the limit) and
-  /// starts the worker threads; no work happens before the first next().
+  /// compiled nocopy.transforms pipeline drawn once per clip, or null (frames as decoded);
+  /// order: a mixture's order of clip ids, or null (every clip once an epoch). Validates
+  /// everything up front (std::invalid_argument naming the value and the limit) and starts the
+  /// worker threads; no work happens before the first next().
   VideoLoader(VideoSourcePtr videos, std::optional<View> labels, const VideoLoaderOptions& options,
-              VideoTransformPtr transforms = nullptr);
+              VideoTransformPtr transforms = nullptr, SampleOrderPtr order = nullptr);
 
-  /// Clips per epoch over all ranks (videos x clips_per_video).
+  /// Clips per epoch over all ranks (videos x clips_per_video, or a mixture's size).
   int64_t clips_per_epoch() const { return typed_producer().epoch_size(); }
   /// The options (validated).
   const VideoLoaderOptions& options() const { return typed_producer().options(); }

@@ -62,12 +62,15 @@ class VideoProducer final : public BatchProducer {
   /// Checks `options` and the videos: at least one video; labels with first axis N; without
   /// `program`, every video the same size (the frames are delivered as decoded, uint8); with
   /// it, one output size for every video size (std::invalid_argument naming a video
-  /// otherwise).
+  /// otherwise). With an `order` (a mixture's, over the clip ids video * clips_per_video +
+  /// clip of the videos end to end), the epochs follow it instead of the uniform EpochOrder of
+  /// every clip.
   VideoProducer(VideoSourcePtr videos, std::optional<View> labels,
-                const VideoLoaderOptions& options, VideoTransformPtr program = nullptr);
+                const VideoLoaderOptions& options, VideoTransformPtr program = nullptr,
+                SampleOrderPtr order = nullptr);
 
   std::string_view kind() const override { return "VideoLoader"; }
-  int64_t epoch_size() const override { return epoch_size_; }
+  int64_t epoch_size() const override { return order_->size(); }
   const std::vector<SlotOutput>& outputs() const override { return outputs_; }
   std::unique_ptr<ProducerPlan> plan(int64_t epoch, const ShardGeometry& geometry,
                                      int64_t b) const override;
@@ -96,8 +99,7 @@ class VideoProducer final : public BatchProducer {
   VideoSourcePtr videos_;
   std::optional<View> labels_;
   VideoTransformPtr program_;
-  int64_t epoch_size_ = 0;
-  EpochOrder order_;
+  SampleOrderPtr order_;                       // of clip ids: video * clips_per_video + clip
   int64_t out_h_ = 0, out_w_ = 0, out_c_ = 0;  // one frame of the output
   DType dtype_ = DType::UInt8;
   std::vector<int64_t> label_shape_;

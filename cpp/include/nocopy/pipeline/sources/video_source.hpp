@@ -47,6 +47,9 @@ class VideoSource final : public SampleSource {
   /// The videos of `provider`'s shards, each opened when first decoded and checked against
   /// `layout` (std::invalid_argument when the layout is inconsistent).
   VideoSource(std::shared_ptr<const VideoShardProvider> provider, ShardedVideosLayout layout);
+  /// The videos of several sources end to end (a mixture's datasets, local or opened on
+  /// demand; at least one, none null: std::invalid_argument otherwise).
+  explicit VideoSource(std::vector<std::shared_ptr<const VideoSource>> parts);
 
   int64_t size() const override { return size_; }
   std::vector<ByteRange> extents() const override;
@@ -57,8 +60,8 @@ class VideoSource final : public SampleSource {
   int64_t height(int64_t i) const { return shapes_[static_cast<size_t>(3 * i)]; }
   int64_t width(int64_t i) const { return shapes_[static_cast<size_t>(3 * i + 1)]; }
 
-  /// True when the shards are opened on demand: the producer hints the videos ahead.
-  bool reads_ahead() const { return provider_ != nullptr; }
+  /// True when some shards are opened on demand: the producer hints the videos ahead.
+  bool reads_ahead() const { return reads_ahead_; }
   /// Hints that `videos` will be decoded soon: their closed shards are fetched in the
   /// background (nothing for shards all open; must not throw).
   void will_read(std::span<const int64_t> videos) const noexcept;
@@ -81,10 +84,12 @@ class VideoSource final : public SampleSource {
   /// Records the videos of shards of the given sizes (offsets, size).
   void add_shards(const std::vector<int64_t>& shard_sizes);
 
-  std::vector<ShardPtr> sets_;                          // every shard, when they are all open
-  std::shared_ptr<const VideoShardProvider> provider_;  // else where they come from
-  std::shared_ptr<LazyShards> lazy_;                    // and which are open
-  std::vector<int64_t> offsets_;
+  std::vector<ShardPtr> sets_;                             // every shard, when they are all open
+  std::shared_ptr<const VideoShardProvider> provider_;     // else where they come from
+  std::shared_ptr<LazyShards> lazy_;                       // and which are open
+  std::vector<std::shared_ptr<const VideoSource>> parts_;  // or the sources laid end to end
+  bool reads_ahead_ = false;
+  std::vector<int64_t> offsets_;     // first video of each shard (or part)
   std::vector<int64_t> num_frames_;  // per video
   std::vector<int64_t> shapes_;      // flat (H, W, 3) per video
   int64_t size_ = 0;

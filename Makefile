@@ -102,7 +102,7 @@ SDIST_VENV := build/sdist-venv
 WHEEL_TESTS := build/wheel-tests
 BASE_PYTHON = $$($(PY) -c 'import sys; print(sys._base_executable)')
 wheel: $(VENV)/.deps system-deps
-	rm -rf build/wheel-raw $(DIST)
+	rm -rf build/wheel-raw $(DIST) && mkdir -p build
 	@echo "building the wheel"; start=$$(date +%s); \
 	  $(PY) -m build -q --wheel --no-isolation --outdir build/wheel-raw . >build/wheel-build.log 2>&1 \
 	  || { tail -40 build/wheel-build.log; exit 1; }; \

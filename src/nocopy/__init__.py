@@ -29,8 +29,8 @@ from ._mixture import Mixture
 from ._remote_sets import RemoteImageSet, RemoteVideoSet
 from ._remote import RemoteError, RemoteShards
 from . import transforms
-
-__version__ = "0.1.0"
+from ._cmake import cmake_dir
+from ._version import __version__
 
 
 def __getattr__(name: str):
@@ -51,5 +51,5 @@ __all__ = [
     "VideoLoader", "Mixture", "RemoteShards", "RemoteError", "RemoteImageSet", "RemoteVideoSet", "windows", "open_raw",
     "SequenceLoader",
     "audit", "assert_shares", "no_copy", "NotSharedError", "CopyForbiddenError",
-    "LoaderError", "transforms",
+    "LoaderError", "transforms", "cmake_dir",
 ]

@@ -1,4 +1,4 @@
-"""Command line: ``python -m nocopy audit|bench|shm|pack ...``."""
+"""Command line: ``python -m nocopy audit|bench|shm|pack ...`` and ``python -m nocopy --version``."""
 
 from __future__ import annotations
 
@@ -16,8 +16,13 @@ _COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--version"]:
+        from ._version import __version__
+
+        print(f"nocopy {__version__}")
+        return 0
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in _COMMANDS:
-        print("usage: python -m nocopy {" + ",".join(_COMMANDS) + "} [options]\n")
+        print("usage: python -m nocopy {" + ",".join(_COMMANDS) + "} [options] | --version\n")
         for name, (_, text) in _COMMANDS.items():
             print(f"  {name:6} {text}")
         return 0 if argv and argv[0] in ("-h", "--help") else 2

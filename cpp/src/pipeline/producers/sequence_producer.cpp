@@ -2,6 +2,7 @@
 // (through memory or by position), and the mapped pages read released again.
 #include "nocopy/pipeline/producers/sequence_producer.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -29,6 +30,17 @@ SequenceProducer::SequenceProducer(std::vector<View> sources, const SequenceOpti
     : options_(validated(options)),
       source_(std::move(sources), window_rows(options_)),
       sampler_(source_.lengths(), window_sampling(options_)) {
+  setup();
+}
+
+SequenceProducer::SequenceProducer(LazySequences sources, const SequenceOptions& options)
+    : options_(validated(options)),
+      source_(std::move(sources), window_rows(options_)),
+      sampler_(source_.lengths(), window_sampling(options_)) {
+  setup();
+}
+
+void SequenceProducer::setup() {
   const DType in = source_.dtype();
   if (is_floating(in) && !is_floating(options_.dtype)) {
     throw std::invalid_argument("data dtype " + std::string(dtype_name(in)) +
@@ -58,7 +70,18 @@ std::unique_ptr<ProducerPlan> SequenceProducer::plan(int64_t epoch, const ShardG
   auto p = std::make_unique<TypedPlan<SequencePlan>>();
   p->plan = sampler_.plan(epoch, geometry, b);
   p->size = static_cast<int64_t>(p->plan.starts.size());
+  if (source_.lazy()) hint_reads(epoch, geometry, b, p->plan);
   return p;
+}
+
+void SequenceProducer::hint_reads(int64_t epoch, const ShardGeometry& geometry, int64_t b,
+                                  const SequencePlan& plan) const {
+  // This batch's sources, then those of the fetch_ahead batches after it in the epoch (the
+  // source hints each one once until it opens).
+  source_.will_read(plan.sources);
+  const int64_t last = std::min(geometry.num_batches() - 1, b + options_.fetch_ahead);
+  for (int64_t a = b + 1; a <= last; ++a)
+    source_.will_read(sampler_.plan(epoch, geometry, a).sources);
 }
 
 int64_t SequenceProducer::sample_of(const ProducerPlan& plan, int64_t slot) const {

@@ -27,6 +27,7 @@ from ._tokens_shards import open_tokens, pack_tokens
 from ._video_loader import VideoLoader
 from ._mixture import Mixture
 from ._remote_image_set import RemoteImageSet
+from ._remote_tokens import RemoteTokens
 from ._remote import RemoteError, RemoteShards
 from . import transforms
 
@@ -48,7 +49,7 @@ __all__ = [
     "to_numpy", "to_torch", "to_tf", "to_jax",
     "SharedArray", "open_npy", "create_npy", "Loader", "ImageSet", "pack_images", "VideoSet", "pack_videos",
     "ShardedImageSet", "ShardedVideoSet", "merge_shards", "pack_tokens", "open_tokens",
-    "VideoLoader", "Mixture", "RemoteShards", "RemoteError", "RemoteImageSet", "windows", "open_raw",
+    "VideoLoader", "Mixture", "RemoteShards", "RemoteError", "RemoteImageSet", "RemoteTokens", "windows", "open_raw",
     "SequenceLoader",
     "audit", "assert_shares", "no_copy", "NotSharedError", "CopyForbiddenError",
     "LoaderError", "transforms",

@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from ._remote.urls import SCHEMES
 from ._pack_output import make_temp_folder, move_into_place, output_target, remove_if_ours
 from ._sequence import open_raw
 from ._shards_format import (INDEX, INDEX_FORMAT_VERSION, check_files, parse_size, read_index,
@@ -92,35 +93,58 @@ def pack_tokens(src, out, dtype=None, shard_size="256MB", *, format: str | None 
     return index
 
 
-def open_tokens(path) -> list:
-    """The shards of the token folder ``path`` (written by pack_tokens) as a list of zero-copy
-    1-d Views, in order: nc.SequenceLoader(nc.open_tokens(path), ...) reads them as one dataset
-    of windows within shards. The index is checked (kind, each file's size and the token count
-    it implies); ValueError naming the file otherwise.
-
-    >>> views = nc.open_tokens("toy.tokens")
-    """
-    folder = os.fsdecode(os.fspath(path))
-    index_path = os.path.join(folder, INDEX)
-    index = read_index(index_path)
+def token_layout(index: dict, where: str) -> tuple[str, np.dtype]:
+    """(format, dtype) of the token dataset whose index is ``index`` (read from ``where``);
+    ValueError naming ``where`` when it is not a token dataset or either is not understood."""
     if index["kind"] != "tokens":
-        raise ValueError(f"{index_path}: kind {index['kind']!r}: not a token dataset (open "
+        raise ValueError(f"{where}: kind {index['kind']!r}: not a token dataset (open "
                          "images with nc.ImageSet.open, videos with nc.VideoSet.open)")
     if index.get("format") not in _FORMATS:
-        raise ValueError(f"{index_path}: format {index.get('format')!r} is not 'bin' or 'npy'")
+        raise ValueError(f"{where}: format {index.get('format')!r} is not 'bin' or 'npy'")
     try:
         if not isinstance(index.get("dtype"), str):
             raise TypeError
         dtype = np.dtype(index["dtype"])
     except TypeError:
-        raise ValueError(f"{index_path}: dtype {index.get('dtype')!r} is not a dtype") from None
+        raise ValueError(f"{where}: dtype {index.get('dtype')!r} is not a dtype") from None
+    return index["format"], dtype
+
+
+def open_shard_file(path: str, fmt: str, dtype: np.dtype, tokens: int):
+    """The token shard file ``path`` mapped as a zero-copy 1-d View, checked against its index
+    entry (``tokens`` of ``dtype``; ValueError naming the file otherwise)."""
+    v = open_npy(path) if fmt == "npy" else open_raw(path, dtype)
+    if v.shape != (tokens,) or np.dtype(v.dtype) != dtype:
+        raise ValueError(f"{path}: {v.shape} {v.dtype} tokens, but {INDEX} lists "
+                         f"({tokens},) {dtype}")
+    return v
+
+
+def open_tokens(path, **remote):
+    """The shards of the token folder ``path`` (written by pack_tokens) as a list of zero-copy
+    1-d Views, in order: nc.SequenceLoader(nc.open_tokens(path), ...) reads them as one dataset
+    of windows within shards. The index is checked (kind, each file's size and the token count
+    it implies); ValueError naming the file otherwise.
+
+    A URL (``http(s)://``, ``s3://``) of a token folder opens as an nc.RemoteTokens, which
+    nc.SequenceLoader reads shard by shard through a local cache; ``remote`` are its options
+    (``cache_dir``, ``cache_limit``, ``storage_options``, ``timeout``, ``retries``,
+    ``max_open``).
+
+    >>> views = nc.open_tokens("toy.tokens")
+    >>> shards = nc.open_tokens("https://data.example.com/toy.tokens")  # doctest: +SKIP
+    """
+    if isinstance(path, str) and path.lower().startswith(SCHEMES):
+        from ._remote_tokens import RemoteTokens
+
+        return RemoteTokens(path, **remote)
+    if remote:
+        raise TypeError(f"{', '.join(sorted(remote))}: options of a remote dataset (a URL), "
+                        f"not of the folder {path!r}")
+    folder = os.fsdecode(os.fspath(path))
+    index_path = os.path.join(folder, INDEX)
+    index = read_index(index_path)
+    fmt, dtype = token_layout(index, index_path)
     check_files(folder, index)
-    views = []
-    for s in index["shards"]:
-        p = os.path.join(folder, s["name"])
-        v = open_npy(p) if index["format"] == "npy" else open_raw(p, dtype)
-        if v.shape != (s["num_samples"],) or np.dtype(v.dtype) != dtype:
-            raise ValueError(f"{p}: {v.shape} {v.dtype} tokens, but {INDEX} lists "
-                             f"({s['num_samples']},) {dtype}")
-        views.append(v)
-    return views
+    return [open_shard_file(os.path.join(folder, s["name"]), fmt, dtype, s["num_samples"])
+            for s in index["shards"]]

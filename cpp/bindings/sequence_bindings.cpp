@@ -72,8 +72,8 @@ void bind_sequence(nb::module_& m) {
       nb::arg("offset").none(), nb::arg("mode"));
 
   nb::class_<ShardedSequences>(m, "_ShardedSequences",
-                                "Token shards opened on demand (nocopy's remote token datasets; "
-                                "use them through nc.open_tokens(url)).")
+                               "Token shards opened on demand (nocopy's remote token datasets; "
+                               "use them through nc.open_tokens(url)).")
       .def(
           "__init__",
           [](ShardedSequences* self, nb::handle open, nb::handle prefetch, nb::handle lengths,
@@ -85,7 +85,8 @@ void bind_sequence(nb::module_& m) {
             s.layout.lengths = int64_args(lengths, "lengths");
             s.layout.dtype = dtype_from_name(dtype);
             s.layout.max_open = int64_arg(max_open, "max_open");
-            s.provider = std::make_shared<const PythonShardProvider<View>>(open, prefetch, "a View");
+            s.provider =
+                std::make_shared<const PythonShardProvider<View>>(open, prefetch, "a View");
             // The layout is checked now (the loader checks it again when it is built).
             (void)SequenceSource(s, 1);
             new (self) ShardedSequences{std::move(s)};

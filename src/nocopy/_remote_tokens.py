@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _nocopy
 from ._remote import RemoteShards
-from ._tokens_shards import open_shard_file, token_layout
+from ._tokens_format import open_shard_file, token_layout
 
 __all__ = ["RemoteTokens"]
 

@@ -13,16 +13,14 @@ import os
 
 import numpy as np
 
-from ._remote.urls import SCHEMES
 from ._pack_output import make_temp_folder, move_into_place, output_target, remove_if_ours
-from ._sequence import open_raw
+from ._remote.urls import SCHEMES
 from ._shards_format import (INDEX, INDEX_FORMAT_VERSION, check_files, parse_size, read_index,
                              shard_entry, shard_name, write_json_atomic)
-from ._storage import open_npy
+from ._tokens_format import FORMATS, open_shard_file, token_layout
 
 __all__ = ["pack_tokens", "open_tokens"]
 
-_FORMATS = ("bin", "npy")
 
 
 def _source(src, dtype):
@@ -52,7 +50,7 @@ def pack_tokens(src, out, dtype=None, shard_size="256MB", *, format: str | None 
     size = parse_size(shard_size)
     tokens, natural = _source(src, dtype)
     fmt = natural if format is None else format
-    if fmt not in _FORMATS:
+    if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not one of 'bin', 'npy'")
     if tokens.ndim != 1:
         raise ValueError(f"tokens must be 1-d, got shape {tokens.shape}")
@@ -91,33 +89,6 @@ def pack_tokens(src, out, dtype=None, shard_size="256MB", *, format: str | None 
         remove_if_ours(tmp, tmp_id)
         raise
     return index
-
-
-def token_layout(index: dict, where: str) -> tuple[str, np.dtype]:
-    """(format, dtype) of the token dataset whose index is ``index`` (read from ``where``);
-    ValueError naming ``where`` when it is not a token dataset or either is not understood."""
-    if index["kind"] != "tokens":
-        raise ValueError(f"{where}: kind {index['kind']!r}: not a token dataset (open "
-                         "images with nc.ImageSet.open, videos with nc.VideoSet.open)")
-    if index.get("format") not in _FORMATS:
-        raise ValueError(f"{where}: format {index.get('format')!r} is not 'bin' or 'npy'")
-    try:
-        if not isinstance(index.get("dtype"), str):
-            raise TypeError
-        dtype = np.dtype(index["dtype"])
-    except TypeError:
-        raise ValueError(f"{where}: dtype {index.get('dtype')!r} is not a dtype") from None
-    return index["format"], dtype
-
-
-def open_shard_file(path: str, fmt: str, dtype: np.dtype, tokens: int):
-    """The token shard file ``path`` mapped as a zero-copy 1-d View, checked against its index
-    entry (``tokens`` of ``dtype``; ValueError naming the file otherwise)."""
-    v = open_npy(path) if fmt == "npy" else open_raw(path, dtype)
-    if v.shape != (tokens,) or np.dtype(v.dtype) != dtype:
-        raise ValueError(f"{path}: {v.shape} {v.dtype} tokens, but {INDEX} lists "
-                         f"({tokens},) {dtype}")
-    return v
 
 
 def open_tokens(path, **remote):

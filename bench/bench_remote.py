@@ -128,8 +128,8 @@ def token_methods(args, work: str, tok_local: str, http_url: str) -> dict:
     cache = os.path.join(work, "tok-cache")
     warm_cache = os.path.join(work, "tok-warm-cache")
 
-    def loader(folder):
-        return nc.SequenceLoader(nc.open_tokens(folder), args.seq_len, args.token_batch,
+    def loader(tokens):
+        return nc.SequenceLoader(tokens, args.seq_len, args.token_batch,
                                  dtype="int64", num_threads=args.threads)
 
     def streamed(cache_dir):
@@ -141,7 +141,7 @@ def token_methods(args, work: str, tok_local: str, http_url: str) -> dict:
             shards.prefetch(k)
         for k in range(shards.num_shards):
             shards.fetch(k)
-        return loader(shards.root)
+        return loader(nc.open_tokens(shards.root))
 
     def cold():
         fresh(cache)
@@ -153,7 +153,7 @@ def token_methods(args, work: str, tok_local: str, http_url: str) -> dict:
 
     fresh(warm_cache)
     whole(warm_cache)
-    return {"tokens local": lambda: time_epoch(lambda: loader(tok_local)),
+    return {"tokens local": lambda: time_epoch(lambda: loader(nc.open_tokens(tok_local))),
             "tokens warm": lambda: time_epoch(lambda: streamed(warm_cache)),
             "tokens cold": cold, "tokens cold whole": cold_whole}
 

@@ -10,6 +10,8 @@ batches ahead hinted so they download in the background).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from . import _nocopy
@@ -17,6 +19,12 @@ from ._remote import RemoteShards
 from ._tokens_format import open_shard_file, token_layout
 
 __all__ = ["RemoteTokens"]
+
+
+def _open_shard(store: RemoteShards, fmt: str, dtype: np.dtype, lengths: list, k: int):
+    """Shard k of ``store`` mapped (downloaded first when it is not in the cache), as a View."""
+    with store.open_lock(k) as path:  # kept from eviction while it is mapped
+        return open_shard_file(path, fmt, dtype, lengths[k])
 
 
 class RemoteTokens:
@@ -45,22 +53,15 @@ class RemoteTokens:
         self.shard_lengths = [int(s["num_samples"]) for s in store.index["shards"]]
         try:
             self._format, self.dtype = token_layout(store.index, f"{url}: index.json")
-            # max_open and the layout are checked by the C++ core.
+            # max_open and the layout are checked by the C++ core. The callables hold the store,
+            # not this object, so that no reference cycle runs through the C++ handle.
             self._sequences = _nocopy._ShardedSequences(
-                self._open_shard, self._prefetch_shard, self.shard_lengths, self.dtype.name,
-                max_open)
+                partial(_open_shard, store, self._format, self.dtype, self.shard_lengths),
+                store.prefetch, self.shard_lengths, self.dtype.name, max_open)
         except BaseException:
             store.close()
             raise
         self.max_open = max_open
-
-    def _open_shard(self, k: int):
-        """Shard k mapped (downloaded first when it is not in the cache), as a View."""
-        with self._store.open_lock(k) as path:  # kept from eviction while it is mapped
-            return open_shard_file(path, self._format, self.dtype, self.shard_lengths[k])
-
-    def _prefetch_shard(self, k: int) -> None:
-        self._store.prefetch(k)
 
     def __len__(self) -> int:
         return len(self.shard_lengths)

@@ -2,7 +2,8 @@
 // in-memory provider: one opening per sequence however many workers read it at once, a failing
 // opening retried by the next read, max_open honoured, hints sent once per closed sequence, a
 // sequence that does not match the layout refused, and a loader whose batches equal, byte for
-// byte, those of the same sequences given up front (these suites also run under TSan and ASan).
+// byte, those of the same sequences given up front. The suite is SequenceLoader's, so that the
+// sanitizer runs (make asan-test / tsan-test) pick these concurrent tests up.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -113,7 +114,7 @@ void read_concurrently(const SequenceSource& source, int threads, int per_thread
 
 }  // namespace
 
-TEST(LazySequenceSource, KnowsItsLayoutBeforeAnyShardOpens) {
+TEST(SequenceLoader, LazySourceKnowsItsLayoutBeforeAnyShardOpens) {
   auto provider = std::make_shared<const MemoryProvider>();
   SequenceSource source(lazy(provider, 2), 16);
   EXPECT_TRUE(source.lazy());
@@ -124,14 +125,14 @@ TEST(LazySequenceSource, KnowsItsLayoutBeforeAnyShardOpens) {
   for (size_t k = 0; k < kShards; ++k) EXPECT_EQ(provider->opens(k), 0);
 }
 
-TEST(LazySequenceSource, OneOpeningPerShardUnderConcurrentReads) {
+TEST(SequenceLoader, LazySourceOneOpeningPerShardUnderConcurrentReads) {
   auto provider = std::make_shared<const MemoryProvider>();
   SequenceSource source(lazy(provider, static_cast<int64_t>(kShards)), 16);
   read_concurrently(source, 8, 40);
   for (size_t k = 0; k < kShards; ++k) EXPECT_EQ(provider->opens(k), 1) << "shard " << k;
 }
 
-TEST(LazySequenceSource, MaxOpenOneStillReadsEveryShardRight) {
+TEST(SequenceLoader, LazySourceMaxOpenOneStillReadsEveryShardRight) {
   auto provider = std::make_shared<const MemoryProvider>();
   SequenceSource source(lazy(provider, 1), 16);
   read_concurrently(source, 4, 30);
@@ -141,7 +142,7 @@ TEST(LazySequenceSource, MaxOpenOneStillReadsEveryShardRight) {
   EXPECT_GT(opens, static_cast<int>(kShards));
 }
 
-TEST(LazySequenceSource, AFailingOpeningIsRetriedByTheNextRead) {
+TEST(SequenceLoader, LazySourceAFailingOpeningIsRetriedByTheNextRead) {
   auto provider = std::make_shared<const MemoryProvider>(/*failing=*/2, /*fail_first=*/1);
   SequenceSource source(lazy(provider, 4), 16);
   try {
@@ -156,7 +157,7 @@ TEST(LazySequenceSource, AFailingOpeningIsRetriedByTheNextRead) {
   EXPECT_EQ(provider->opens(2), 2);
 }
 
-TEST(LazySequenceSource, FailingOpeningsUnderConcurrentReadsNeverHang) {
+TEST(SequenceLoader, LazySourceFailingOpeningsUnderConcurrentReadsNeverHang) {
   auto provider = std::make_shared<const MemoryProvider>(/*failing=*/1, /*fail_first=*/3);
   SequenceSource source(lazy(provider, static_cast<int64_t>(kShards)), 16);
   std::atomic<int> failures{0};
@@ -177,7 +178,7 @@ TEST(LazySequenceSource, FailingOpeningsUnderConcurrentReadsNeverHang) {
   EXPECT_EQ(provider->opens(1), 4);
 }
 
-TEST(LazySequenceSource, HintsEachClosedShardOnceUntilItOpens) {
+TEST(SequenceLoader, LazySourceHintsEachClosedShardOnceUntilItOpens) {
   auto provider = std::make_shared<const MemoryProvider>();
   SequenceSource source(lazy(provider, static_cast<int64_t>(kShards)), 16);
   read_and_check(source, 0, 0);
@@ -190,7 +191,7 @@ TEST(LazySequenceSource, HintsEachClosedShardOnceUntilItOpens) {
   EXPECT_EQ(provider->hints(2), 0);
 }
 
-TEST(LazySequenceSource, AShardThatDoesNotMatchTheLayoutIsRefused) {
+TEST(SequenceLoader, LazySourceAShardThatDoesNotMatchTheLayoutIsRefused) {
   auto provider = std::make_shared<const MemoryProvider>();
   LazySequences s = lazy(provider, 2);
   s.layout.lengths[1] += 1;
@@ -203,7 +204,7 @@ TEST(LazySequenceSource, AShardThatDoesNotMatchTheLayoutIsRefused) {
   }
 }
 
-TEST(LazySequenceSource, BadLayoutsAreInvalidArguments) {
+TEST(SequenceLoader, LazySourceBadLayoutsAreInvalidArguments) {
   auto provider = std::make_shared<const MemoryProvider>();
   LazySequences none = lazy(provider, 2);
   none.layout.lengths.clear();
@@ -217,7 +218,7 @@ TEST(LazySequenceSource, BadLayoutsAreInvalidArguments) {
   EXPECT_THROW(SequenceSource(std::move(bools), 16), std::invalid_argument);
 }
 
-TEST(LazySequenceLoader, BatchesEqualThoseOfTheSameShardsGivenUpFront) {
+TEST(SequenceLoader, LazyBatchesEqualThoseOfTheSameShardsGivenUpFront) {
   for (int64_t step : {0, 24}) {
     SequenceOptions o;
     o.seq_len = 20;
@@ -247,7 +248,7 @@ TEST(LazySequenceLoader, BatchesEqualThoseOfTheSameShardsGivenUpFront) {
   }
 }
 
-TEST(LazySequenceLoader, AShardThatCannotBeHadIsALoaderErrorNamingIt) {
+TEST(SequenceLoader, LazyAShardThatCannotBeHadIsALoaderErrorNamingIt) {
   SequenceOptions o;
   o.seq_len = 20;
   o.batch_size = 64;
@@ -264,7 +265,7 @@ TEST(LazySequenceLoader, AShardThatCannotBeHadIsALoaderErrorNamingIt) {
   }
 }
 
-TEST(LazySequenceLoader, FetchAheadHintsTheShardsOfTheBatchesAhead) {
+TEST(SequenceLoader, LazyFetchAheadHintsTheShardsOfTheBatchesAhead) {
   SequenceOptions o;
   o.seq_len = 20;
   o.batch_size = 2;

@@ -76,12 +76,17 @@ std::unique_ptr<ProducerPlan> SequenceProducer::plan(int64_t epoch, const ShardG
 
 void SequenceProducer::hint_reads(int64_t epoch, const ShardGeometry& geometry, int64_t b,
                                   const SequencePlan& plan) const {
-  // This batch's sources, then those of the fetch_ahead batches after it in the epoch (the
-  // source hints each one once until it opens).
-  source_.will_read(plan.sources);
+  // The sources of this batch and of the fetch_ahead batches after it in the epoch, each once
+  // (the source hints each closed one once until it opens).
+  std::vector<int64_t> sources = plan.sources;
   const int64_t last = std::min(geometry.num_batches() - 1, b + options_.fetch_ahead);
-  for (int64_t a = b + 1; a <= last; ++a)
-    source_.will_read(sampler_.plan(epoch, geometry, a).sources);
+  for (int64_t a = b + 1; a <= last; ++a) {
+    const SequencePlan ahead = sampler_.plan(epoch, geometry, a);
+    sources.insert(sources.end(), ahead.sources.begin(), ahead.sources.end());
+  }
+  std::sort(sources.begin(), sources.end());
+  sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
+  source_.will_read(sources);
 }
 
 int64_t SequenceProducer::sample_of(const ProducerPlan& plan, int64_t slot) const {

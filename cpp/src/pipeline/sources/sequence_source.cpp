@@ -4,6 +4,7 @@
 #include "nocopy/pipeline/sources/sequence_source.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -184,7 +185,8 @@ struct LazySequenceState {
         large(large_data),
         shards(layout.lengths.size(), layout.max_open),
         hinted(layout.lengths.size()),
-        releasing(layout.lengths.size()) {
+        releasing(layout.lengths.size()),
+        mapped(layout.lengths.size()) {
     if (!provider) throw std::invalid_argument("a sharded source needs a shard provider");
   }
 
@@ -205,6 +207,10 @@ struct LazySequenceState {
                                format_tuple(shape) + " " + std::string(dtype_name(layout.dtype)));
     }
     auto opened = std::make_shared<const OpenSequence>(std::move(v), large);
+    const View& view = opened->view();
+    if (!opened->by_position() && view.is_c_contiguous()) {
+      mapped[k].store(static_cast<const char*>(view.data()), std::memory_order_relaxed);
+    }
     if (opened->releases()) {
       std::lock_guard<std::mutex> lock(mutex);
       releasing[k] = opened;
@@ -219,6 +225,10 @@ struct LazySequenceState {
   std::mutex mutex;  // guards hinted and releasing
   std::vector<uint8_t> hinted;
   std::vector<std::weak_ptr<const OpenSequence>> releasing;
+  /// First byte of each C-contiguous sequence read through its mapping, once opened, for
+  /// prefetch_window only: it may outlive the mapping (the shard closed), and a CPU prefetch of
+  /// an address no longer mapped is dropped, never a fault.
+  std::vector<std::atomic<const char*>> mapped;
 };
 
 SequenceSource::SequenceSource(std::vector<View> sequences, int64_t window_rows) {
@@ -295,9 +305,22 @@ void SequenceSource::read_window(size_t s, int64_t start, std::span<const Window
 }
 
 void SequenceSource::prefetch_window(size_t s, int64_t start) const noexcept {
-  // Sequences opened on demand: only the mapping of an open one is worth touching, and opening
-  // one here would block; the read itself opens it.
-  if (!lazy_) open_[s]->prefetch_window(start, window_rows_);
+  if (!lazy_) {
+    open_[s]->prefetch_window(start, window_rows_);
+    return;
+  }
+  // Sequences opened on demand: only one opened already (never blocking on an opening), from
+  // the address it was mapped at.
+  const char* base = lazy_->mapped[s].load(std::memory_order_relaxed);
+  if (base == nullptr || start < 0 || start > lengths_[s] - window_rows_) return;
+  const int64_t cols = row_shape_.empty() ? 1 : row_shape_[0];
+  RowSpan span;
+  span.first = base + static_cast<size_t>(start * cols) * itemsize(dtype_);
+  span.dtype = dtype_;
+  span.rows = window_rows_;
+  span.cols = cols;
+  span.row_stride = cols;
+  prefetch_rows(span, kPrefetchBytes);
 }
 
 void SequenceSource::will_read(std::span<const int64_t> sequences) const noexcept {

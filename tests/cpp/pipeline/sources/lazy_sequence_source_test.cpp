@@ -191,6 +191,19 @@ TEST(SequenceLoader, LazySourceHintsEachClosedShardOnceUntilItOpens) {
   EXPECT_EQ(provider->hints(2), 0);
 }
 
+TEST(SequenceLoader, LazySourcePrefetchNeitherOpensNorFaults) {
+  auto provider = std::make_shared<const MemoryProvider>();
+  SequenceSource source(lazy(provider, 1), 16);
+  source.prefetch_window(0, 0);  // not open: nothing (the read opens it)
+  EXPECT_EQ(provider->opens(0), 0);
+  read_and_check(source, 0, 0);
+  source.prefetch_window(0, 5);
+  source.prefetch_window(0, length(0));  // past the end: nothing
+  read_and_check(source, 1, 0);          // max_open 1: shard 0 closed
+  source.prefetch_window(0, 5);          // its old address: a dropped hint, never a fault
+  EXPECT_EQ(provider->opens(0), 1);
+}
+
 TEST(SequenceLoader, LazySourceAShardThatDoesNotMatchTheLayoutIsRefused) {
   auto provider = std::make_shared<const MemoryProvider>();
   LazySequences s = lazy(provider, 2);

@@ -106,7 +106,7 @@ class SequenceSource final : public SampleSource {
   void read_window(size_t s, int64_t start, std::span<const WindowPart> parts, DType out,
                    bool check_range) const;
   /// Starts loading the window at `start` of sequence `s` (a hint for windows read through a
-  /// mapping of an open sequence; must not throw).
+  /// mapping, of a sequence opened already when they are opened on demand; must not throw).
   void prefetch_window(size_t s, int64_t start) const noexcept;
   /// Windows a reader should tell prefetch_window about ahead of reading them.
   static constexpr int64_t kPrefetchWindows = 8;

@@ -1,6 +1,6 @@
 """nc.pack_tokens and nc.open_tokens: a 1-d token stream written as shards (OUT/shard-00000.bin
 ... or .npy) with the sharded index (kind "tokens", see _shards_format), and read back as the
-list of zero-copy views that nc.SequenceLoader takes.
+list of zero-copy views that nc.SequenceLoader takes (a URL: an nc.RemoteTokens, _remote_tokens).
 
 >>> nc.pack_tokens("train.bin", "train.tokens", np.uint16, "256MB")   # doctest: +SKIP
 >>> loader = nc.SequenceLoader(nc.open_tokens("train.tokens"), seq_len=1024, batch_size=8)
@@ -20,7 +20,6 @@ from ._shards_format import (INDEX, INDEX_FORMAT_VERSION, check_files, parse_siz
 from ._tokens_format import FORMATS, open_shard_file, token_layout
 
 __all__ = ["pack_tokens", "open_tokens"]
-
 
 
 def _source(src, dtype):

@@ -77,10 +77,21 @@ std::unique_ptr<ProducerPlan> SequenceProducer::plan(int64_t epoch, const ShardG
 void SequenceProducer::hint_reads(int64_t epoch, const ShardGeometry& geometry, int64_t b,
                                   const SequencePlan& plan) const {
   // The sources of this batch and of the fetch_ahead batches after it in the epoch, each once
-  // (the source hints each closed one once until it opens).
-  std::vector<int64_t> sources = plan.sources;
+  // (the source hints each closed one once until it opens). Planned in order, each batch ahead
+  // is planned for its hints once: only those past the ones hinted already (a jump elsewhere
+  // in the stream starts afresh).
   const int64_t last = std::min(geometry.num_batches() - 1, b + options_.fetch_ahead);
-  for (int64_t a = b + 1; a <= last; ++a) {
+  int64_t first = b + 1;
+  {
+    std::lock_guard<std::mutex> lock(hinted_mutex_);
+    const bool follows =
+        epoch == hinted_epoch_ && b <= hinted_last_ + 1 && hinted_last_ <= b + options_.fetch_ahead;
+    if (follows) first = std::max(first, hinted_last_ + 1);
+    hinted_epoch_ = epoch;
+    hinted_last_ = follows ? std::max(hinted_last_, last) : last;
+  }
+  std::vector<int64_t> sources = plan.sources;
+  for (int64_t a = first; a <= last; ++a) {
     const SequencePlan ahead = sampler_.plan(epoch, geometry, a);
     sources.insert(sources.end(), ahead.sources.begin(), ahead.sources.end());
   }

@@ -293,3 +293,21 @@ TEST(SequenceLoader, LazyFetchAheadHintsTheShardsOfTheBatchesAhead) {
   o.fetch_ahead = 1025;
   EXPECT_THROW(SequenceLoader(lazy(provider, 2), o), std::invalid_argument);
 }
+
+TEST(SequenceLoader, LazyPlansInOrderHintEveryShardOnce) {
+  SequenceOptions o;
+  o.seq_len = 20;
+  o.batch_size = 3;
+  o.step = 20;
+  o.shuffle = false;
+  o.num_threads = 1;
+  o.fetch_ahead = 2;
+  auto provider = std::make_shared<const MemoryProvider>();
+  SequenceLoader loader(lazy(provider, static_cast<int64_t>(kShards)), o);
+  const int64_t batches = loader.windows_per_epoch() / 3;
+  // In order (each plan hints only the batch newly in reach), then a jump back: nothing missed,
+  // nothing hinted twice while it stays closed.
+  for (int64_t b = 0; b < batches; ++b) (void)loader.plan(b, 0);
+  (void)loader.plan(0, 0);
+  for (size_t k = 0; k < kShards; ++k) EXPECT_EQ(provider->hints(k), 1) << "shard " << k;
+}

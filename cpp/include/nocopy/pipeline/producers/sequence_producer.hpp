@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -82,6 +83,8 @@ class SequenceProducer final : public BatchProducer {
   SequenceSampler sampler_;
   bool check_range_ = false;
   std::vector<SlotOutput> outputs_;
+  mutable std::mutex hinted_mutex_;  // guards the last batch whose sources were hinted
+  mutable int64_t hinted_epoch_ = -1, hinted_last_ = -1;
 };
 
 }  // namespace nocopy

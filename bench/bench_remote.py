@@ -17,8 +17,11 @@ The peers decode with torchvision.io.decode_jpeg (libjpeg-turbo, as nocopy).
   S3 bucket served by moto's S3 server (a separate process on loopback); nocopy reads the same
   bucket too (``nocopy-s3 cold``) so the store is like for like.
 - Tokens: a uint16 token set (``nc.pack_tokens``) read by nc.SequenceLoader locally and from
-  the server; remote token loading is NOT streamed shard by shard yet: every shard is fetched
-  into the cache (nc.RemoteShards.fetch) before the loader opens the cache folder.
+  the server: ``tokens cold`` streams it (``nc.open_tokens(url)``, a fresh cache: each shard
+  downloaded when a worker first reads a window of it, the next ``fetch_ahead`` batches'
+  shards in the background); ``tokens cold whole`` fetches every shard into the cache first
+  (nc.RemoteShards.fetch) and then opens the cache folder, for comparison; ``tokens warm``
+  streams from a full cache.
 
 Each reader's epoch is timed per round: time to first batch (from creating the dataset object)
 and img/s after the first batch (the whole epoch's rate is in the JSON too); medians of the
@@ -125,27 +128,34 @@ def token_methods(args, work: str, tok_local: str, http_url: str) -> dict:
     cache = os.path.join(work, "tok-cache")
     warm_cache = os.path.join(work, "tok-warm-cache")
 
-    def loader(folder):
-        return nc.SequenceLoader(nc.open_tokens(folder), args.seq_len, args.token_batch,
+    def loader(tokens):
+        return nc.SequenceLoader(tokens, args.seq_len, args.token_batch,
                                  dtype="int64", num_threads=args.threads)
 
-    def remote(cache_dir):
+    def streamed(cache_dir):
+        return loader(nc.open_tokens(f"{http_url}/tokens", cache_dir=cache_dir))
+
+    def whole(cache_dir):
         shards = nc.RemoteShards(f"{http_url}/tokens", cache_dir=cache_dir)
         for k in range(shards.num_shards):
             shards.prefetch(k)
         for k in range(shards.num_shards):
             shards.fetch(k)
-        return loader(shards.root)
+        return loader(nc.open_tokens(shards.root))
 
     def cold():
         fresh(cache)
-        return time_epoch(lambda: remote(cache))
+        return time_epoch(lambda: streamed(cache))
+
+    def cold_whole():
+        fresh(cache)
+        return time_epoch(lambda: whole(cache))
 
     fresh(warm_cache)
-    remote(warm_cache)
-    return {"tokens local": lambda: time_epoch(lambda: loader(tok_local)),
-            "tokens warm": lambda: time_epoch(lambda: remote(warm_cache)),
-            "tokens cold": cold}
+    whole(warm_cache)
+    return {"tokens local": lambda: time_epoch(lambda: loader(nc.open_tokens(tok_local))),
+            "tokens warm": lambda: time_epoch(lambda: streamed(warm_cache)),
+            "tokens cold": cold, "tokens cold whole": cold_whole}
 
 
 def run_rounds(methods: dict, rounds: int, label: str) -> dict:

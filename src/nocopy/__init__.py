@@ -27,6 +27,7 @@ from ._tokens_shards import open_tokens, pack_tokens
 from ._video_loader import VideoLoader
 from ._mixture import Mixture
 from ._remote_sets import RemoteImageSet, RemoteVideoSet
+from ._remote_tokens import RemoteTokens
 from ._remote import RemoteError, RemoteShards
 from . import transforms
 from ._cmake import cmake_dir
@@ -48,7 +49,8 @@ __all__ = [
     "to_numpy", "to_torch", "to_tf", "to_jax",
     "SharedArray", "open_npy", "create_npy", "Loader", "ImageSet", "pack_images", "VideoSet", "pack_videos",
     "ShardedImageSet", "ShardedVideoSet", "merge_shards", "pack_tokens", "open_tokens",
-    "VideoLoader", "Mixture", "RemoteShards", "RemoteError", "RemoteImageSet", "RemoteVideoSet", "windows", "open_raw",
+    "VideoLoader", "Mixture", "RemoteShards", "RemoteError", "RemoteImageSet", "RemoteVideoSet",
+    "RemoteTokens", "windows", "open_raw",
     "SequenceLoader",
     "audit", "assert_shares", "no_copy", "NotSharedError", "CopyForbiddenError",
     "LoaderError", "transforms", "cmake_dir",

@@ -19,6 +19,7 @@ from ._batch_loader import BatchLoader, options_doc
 from ._dtypes import dtype_name
 from ._nocopy import View
 from ._views import view
+from .transforms import _close_at_exit
 
 __all__ = ["windows", "open_raw", "SequenceLoader", "SequencePlan"]
 
@@ -107,6 +108,11 @@ class SequenceLoader(BatchLoader):
     bounded. An np.memmap is read as plain memory: pass
     nc.open_raw(path, dtype) instead.
 
+    ``data`` may also be an nc.RemoteTokens (``nc.open_tokens(url)``): the same windows and
+    bytes as the local copy, read shard by shard: a worker that first reads a window of a
+    shard downloads (verified), maps and keeps it (``max_open`` at once), and the shards the
+    next ``fetch_ahead`` batches read download in the background (docs/REMOTE.md).
+
     ``allocator`` / ``pin_memory`` choose where batch buffers come from, as for nc.Loader.
     """
 
@@ -117,18 +123,29 @@ class SequenceLoader(BatchLoader):
                  shuffle: bool = True, seed: int = 0, drop_last: bool = True,
                  num_threads: int | None = None, prefetch: int = 2, rank: int = 0,
                  world_size: int = 1, output: str = "torch", allocator=None,
-                 pin_memory: bool = False, on_error: str = "raise"):
+                 pin_memory: bool = False, on_error: str = "raise", fetch_ahead: int = 4):
         # Every option is validated once, by the C++ core (declared in SequenceOptions).
         allocator = self._setup(output, allocator, pin_memory)
-        sources = list(data) if isinstance(data, (list, tuple)) else [data]
-        self._sources = [view(s) for s in sources]
+        shards = getattr(type(data), "__nocopy_sequence_shards__", None)
+        if shards is not None:
+            # Shards opened on demand by Python (a remote dataset's opener): the workers that
+            # call it wait for the GIL, so they are joined with it released (close, exit).
+            self._data = data
+            self._sources = shards(data)
+            self._python_steps = True
+            _close_at_exit(self)
+        else:
+            sources = list(data) if isinstance(data, (list, tuple)) else [data]
+            self._data = None
+            self._sources = [view(s) for s in sources]
         self._targets = targets
         self._seq_len = seq_len
         self._core = _nocopy._SequenceLoader(
             self._sources, seq_len=seq_len, batch_size=batch_size, targets=targets,
             horizon=horizon, step=step, dtype=dtype_name(dtype), shuffle=shuffle, seed=seed,
             drop_last=drop_last, num_threads=num_threads, prefetch=prefetch, rank=rank,
-            world_size=world_size, allocator=allocator, on_error=on_error)
+            world_size=world_size, allocator=allocator, on_error=on_error,
+            fetch_ahead=fetch_ahead)
 
     @property
     def windows_per_epoch(self) -> int:
@@ -145,9 +162,12 @@ class SequenceLoader(BatchLoader):
 
     def __repr__(self) -> str:
         state = "closed" if self._core is None else f"epoch={self.epoch}, batches={len(self)}"
-        shapes = [s.shape for s in self._sources[:3]]
-        more = ", ..." if len(self._sources) > 3 else ""
-        return (f"nocopy.SequenceLoader(data={shapes}{more}, seq_len={self._seq_len}, "
+        if self._data is not None:
+            data = repr(self._data)
+        else:
+            shapes = [s.shape for s in self._sources[:3]]
+            data = f"{shapes}{', ...' if len(self._sources) > 3 else ''}"
+        return (f"nocopy.SequenceLoader(data={data}, seq_len={self._seq_len}, "
                 f"targets={self._targets!r}, output={self._output!r}, {state})")
 
 

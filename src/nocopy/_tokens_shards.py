@@ -1,6 +1,6 @@
 """nc.pack_tokens and nc.open_tokens: a 1-d token stream written as shards (OUT/shard-00000.bin
 ... or .npy) with the sharded index (kind "tokens", see _shards_format), and read back as the
-list of zero-copy views that nc.SequenceLoader takes.
+list of zero-copy views that nc.SequenceLoader takes (a URL: an nc.RemoteTokens, _remote_tokens).
 
 >>> nc.pack_tokens("train.bin", "train.tokens", np.uint16, "256MB")   # doctest: +SKIP
 >>> loader = nc.SequenceLoader(nc.open_tokens("train.tokens"), seq_len=1024, batch_size=8)
@@ -14,14 +14,12 @@ import os
 import numpy as np
 
 from ._pack_output import make_temp_folder, move_into_place, output_target, remove_if_ours
-from ._sequence import open_raw
+from ._remote.urls import SCHEMES
 from ._shards_format import (INDEX, INDEX_FORMAT_VERSION, check_files, parse_size, read_index,
                              shard_entry, shard_name, write_json_atomic)
-from ._storage import open_npy
+from ._tokens_format import FORMATS, open_shard_file, token_layout
 
 __all__ = ["pack_tokens", "open_tokens"]
-
-_FORMATS = ("bin", "npy")
 
 
 def _source(src, dtype):
@@ -51,7 +49,7 @@ def pack_tokens(src, out, dtype=None, shard_size="256MB", *, format: str | None 
     size = parse_size(shard_size)
     tokens, natural = _source(src, dtype)
     fmt = natural if format is None else format
-    if fmt not in _FORMATS:
+    if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not one of 'bin', 'npy'")
     if tokens.ndim != 1:
         raise ValueError(f"tokens must be 1-d, got shape {tokens.shape}")
@@ -92,35 +90,31 @@ def pack_tokens(src, out, dtype=None, shard_size="256MB", *, format: str | None 
     return index
 
 
-def open_tokens(path) -> list:
+def open_tokens(path, **remote):
     """The shards of the token folder ``path`` (written by pack_tokens) as a list of zero-copy
     1-d Views, in order: nc.SequenceLoader(nc.open_tokens(path), ...) reads them as one dataset
     of windows within shards. The index is checked (kind, each file's size and the token count
     it implies); ValueError naming the file otherwise.
 
+    A URL (``http(s)://``, ``s3://``) of a token folder opens as an nc.RemoteTokens, which
+    nc.SequenceLoader reads shard by shard through a local cache; ``remote`` are its options
+    (``cache_dir``, ``cache_limit``, ``storage_options``, ``timeout``, ``retries``,
+    ``max_open``).
+
     >>> views = nc.open_tokens("toy.tokens")
+    >>> shards = nc.open_tokens("https://data.example.com/toy.tokens")  # doctest: +SKIP
     """
+    if isinstance(path, str) and path.lower().startswith(SCHEMES):
+        from ._remote_tokens import RemoteTokens
+
+        return RemoteTokens(path, **remote)
+    if remote:
+        raise TypeError(f"{', '.join(sorted(remote))}: options of a remote dataset (a URL), "
+                        f"not of the folder {path!r}")
     folder = os.fsdecode(os.fspath(path))
     index_path = os.path.join(folder, INDEX)
     index = read_index(index_path)
-    if index["kind"] != "tokens":
-        raise ValueError(f"{index_path}: kind {index['kind']!r}: not a token dataset (open "
-                         "images with nc.ImageSet.open, videos with nc.VideoSet.open)")
-    if index.get("format") not in _FORMATS:
-        raise ValueError(f"{index_path}: format {index.get('format')!r} is not 'bin' or 'npy'")
-    try:
-        if not isinstance(index.get("dtype"), str):
-            raise TypeError
-        dtype = np.dtype(index["dtype"])
-    except TypeError:
-        raise ValueError(f"{index_path}: dtype {index.get('dtype')!r} is not a dtype") from None
+    fmt, dtype = token_layout(index, index_path)
     check_files(folder, index)
-    views = []
-    for s in index["shards"]:
-        p = os.path.join(folder, s["name"])
-        v = open_npy(p) if index["format"] == "npy" else open_raw(p, dtype)
-        if v.shape != (s["num_samples"],) or np.dtype(v.dtype) != dtype:
-            raise ValueError(f"{p}: {v.shape} {v.dtype} tokens, but {INDEX} lists "
-                             f"({s['num_samples']},) {dtype}")
-        views.append(v)
-    return views
+    return [open_shard_file(os.path.join(folder, s["name"]), fmt, dtype, s["num_samples"])
+            for s in index["shards"]]

@@ -218,8 +218,8 @@ class RemoteShards:
     # --- prefetch, locks, stats ---------------------------------------------------------------
     def prefetch(self, k: int) -> None:
         """Starts fetching shard ``k`` in the background (at most PREFETCH_THREADS at once; a
-        shard already on its way is not asked twice). Its error, if any, is raised by
-        ``fetch(k)``."""
+        shard already on its way is not asked twice; one already in the cache counts as a cache
+        hit). Its error, if any, is raised by ``fetch(k)``."""
         shard = self._shard(k)
         if self._local is not None:
             return

@@ -9,4 +9,7 @@ namespace nocopy {
 SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions& options)
     : TypedLoader(std::make_unique<SequenceProducer>(std::move(sources), options), options) {}
 
+SequenceLoader::SequenceLoader(LazySequences sources, const SequenceOptions& options)
+    : TypedLoader(std::make_unique<SequenceProducer>(std::move(sources), options), options) {}
+
 }  // namespace nocopy

@@ -8,6 +8,7 @@ namespace nocopy {
 void SequenceOptions::validate() const {
   EngineOptions::validate();
   check_sequence_window(*this, shuffle);
+  check_read_ahead(*this);
 }
 
 std::span<const OptionSpec<SequenceOptions>> sequence_option_specs() {
@@ -16,6 +17,7 @@ std::span<const OptionSpec<SequenceOptions>> sequence_option_specs() {
     append_specs(out, sequence_window_option_specs());
     append_specs(out, order_option_specs());
     append_specs(out, engine_option_specs());
+    append_specs(out, read_ahead_option_specs());
     return out;
   }();
   return specs;

@@ -2,6 +2,7 @@
 // (through memory or by position), and the mapped pages read released again.
 #include "nocopy/pipeline/producers/sequence_producer.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -29,6 +30,17 @@ SequenceProducer::SequenceProducer(std::vector<View> sources, const SequenceOpti
     : options_(validated(options)),
       source_(std::move(sources), window_rows(options_)),
       sampler_(source_.lengths(), window_sampling(options_)) {
+  setup();
+}
+
+SequenceProducer::SequenceProducer(LazySequences sources, const SequenceOptions& options)
+    : options_(validated(options)),
+      source_(std::move(sources), window_rows(options_)),
+      sampler_(source_.lengths(), window_sampling(options_)) {
+  setup();
+}
+
+void SequenceProducer::setup() {
   const DType in = source_.dtype();
   if (is_floating(in) && !is_floating(options_.dtype)) {
     throw std::invalid_argument("data dtype " + std::string(dtype_name(in)) +
@@ -58,7 +70,34 @@ std::unique_ptr<ProducerPlan> SequenceProducer::plan(int64_t epoch, const ShardG
   auto p = std::make_unique<TypedPlan<SequencePlan>>();
   p->plan = sampler_.plan(epoch, geometry, b);
   p->size = static_cast<int64_t>(p->plan.starts.size());
+  if (source_.lazy()) hint_reads(epoch, geometry, b, p->plan);
   return p;
+}
+
+void SequenceProducer::hint_reads(int64_t epoch, const ShardGeometry& geometry, int64_t b,
+                                  const SequencePlan& plan) const {
+  // The sources of this batch and of the fetch_ahead batches after it in the epoch, each once
+  // (the source hints each closed one once until it opens). Planned in order, each batch ahead
+  // is planned for its hints once: only those past the ones hinted already (a jump elsewhere
+  // in the stream starts afresh).
+  const int64_t last = std::min(geometry.num_batches() - 1, b + options_.fetch_ahead);
+  int64_t first = b + 1;
+  {
+    std::lock_guard<std::mutex> lock(hinted_mutex_);
+    const bool follows =
+        epoch == hinted_epoch_ && b <= hinted_last_ + 1 && hinted_last_ <= b + options_.fetch_ahead;
+    if (follows) first = std::max(first, hinted_last_ + 1);
+    hinted_epoch_ = epoch;
+    hinted_last_ = follows ? std::max(hinted_last_, last) : last;
+  }
+  std::vector<int64_t> sources = plan.sources;
+  for (int64_t a = first; a <= last; ++a) {
+    const SequencePlan ahead = sampler_.plan(epoch, geometry, a);
+    sources.insert(sources.end(), ahead.sources.begin(), ahead.sources.end());
+  }
+  std::sort(sources.begin(), sources.end());
+  sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
+  source_.will_read(sources);
 }
 
 int64_t SequenceProducer::sample_of(const ProducerPlan& plan, int64_t slot) const {

@@ -27,6 +27,10 @@ class SequenceLoader : public TypedLoader<SequenceProducer> {
   /// the data (std::invalid_argument / std::overflow_error / BufferError naming the value and
   /// the limit) and starts the threads; no work happens before the first next().
   SequenceLoader(std::vector<View> sources, const SequenceOptions& options);
+  /// Sources opened on demand (the shards of a remote token dataset; see SequenceSource): the
+  /// same windows as the sources given up front, each source opened when a worker first reads
+  /// a window of it, the sources of the next fetch_ahead batches hinted to the provider.
+  SequenceLoader(LazySequences sources, const SequenceOptions& options);
 
   /// Windows per epoch over all ranks.
   int64_t windows_per_epoch() const { return typed_producer().sampler().windows_per_epoch(); }

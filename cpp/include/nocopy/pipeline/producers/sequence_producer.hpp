@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -43,6 +44,10 @@ class SequenceProducer final : public BatchProducer {
   /// the data (std::invalid_argument / std::overflow_error / BufferError naming the value and
   /// the limit).
   SequenceProducer(std::vector<View> sources, const SequenceOptions& options);
+  /// Sources opened on demand (the shards of a remote token dataset): windows are planned from
+  /// their lengths; a worker opens a source when it first reads a window of it, and each plan
+  /// hints the sources of its batch and of the `fetch_ahead` batches after it.
+  SequenceProducer(LazySequences sources, const SequenceOptions& options);
 
   std::string_view kind() const override { return "SequenceLoader"; }
   int64_t epoch_size() const override { return sampler_.windows_per_epoch(); }
@@ -54,7 +59,8 @@ class SequenceProducer final : public BatchProducer {
   void prefetch(const ProducerPlan& plan, int64_t slot) const noexcept override;
   int64_t sample_of(const ProducerPlan& plan, int64_t slot) const override;
   Stage fill_stage() const override {
-    return source_.reads_by_position() ? Stage::Read : Stage::Kernel;
+    // Sources opened on demand spend their time opening (fetching) and reading.
+    return source_.reads_by_position() || source_.lazy() ? Stage::Read : Stage::Kernel;
   }
   void after_batch(int64_t slots) override;
   std::vector<ByteRange> source_extents() const override;
@@ -66,11 +72,19 @@ class SequenceProducer final : public BatchProducer {
   const SequenceSampler& sampler() const { return sampler_; }
 
  private:
+  /// The checks and outputs shared by both constructors.
+  void setup();
+  /// Hints the sources of `plan` (batch b) and of the fetch_ahead batches after it.
+  void hint_reads(int64_t epoch, const ShardGeometry& geometry, int64_t b,
+                  const SequencePlan& plan) const;
+
   SequenceOptions options_;
   SequenceSource source_;
   SequenceSampler sampler_;
   bool check_range_ = false;
   std::vector<SlotOutput> outputs_;
+  mutable std::mutex hinted_mutex_;  // guards the last batch whose sources were hinted
+  mutable int64_t hinted_epoch_ = -1, hinted_last_ = -1;
 };
 
 }  // namespace nocopy

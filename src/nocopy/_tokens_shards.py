@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from ._pack_output import make_temp_folder, move_into_place, output_target, remove_if_ours
-from ._remote.urls import SCHEMES
+from ._remote.urls import is_url, no_remote_options
 from ._shards_format import (INDEX, INDEX_FORMAT_VERSION, check_files, parse_size, read_index,
                              shard_entry, shard_name, write_json_atomic)
 from ._tokens_format import FORMATS, open_shard_file, token_layout
@@ -104,13 +104,11 @@ def open_tokens(path, **remote):
     >>> views = nc.open_tokens("toy.tokens")
     >>> shards = nc.open_tokens("https://data.example.com/toy.tokens")  # doctest: +SKIP
     """
-    if isinstance(path, str) and path.lower().startswith(SCHEMES):
+    if is_url(path):
         from ._remote_tokens import RemoteTokens
 
         return RemoteTokens(path, **remote)
-    if remote:
-        raise TypeError(f"{', '.join(sorted(remote))}: options of a remote dataset (a URL), "
-                        f"not of the folder {path!r}")
+    no_remote_options(path, remote)
     folder = os.fsdecode(os.fspath(path))
     index_path = os.path.join(folder, INDEX)
     index = read_index(index_path)

@@ -10,6 +10,15 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+# Triton (which torchvision's transforms pull in through torch) and jaxlib each carry their own
+# LLVM; loading triton's after jaxlib's crashes the interpreter (a segmentation fault inside
+# triton's import), so which test file runs first would decide whether the suite survives.
+# Loaded here, before any test can import JAX, the order is always the one that works.
+try:
+    import triton  # noqa: F401
+except ImportError:
+    pass
+
 
 def data_ptr(arr) -> int:
     """Address of element 0 of a NumPy array."""

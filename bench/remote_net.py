@@ -250,6 +250,8 @@ class DelayProxy:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    endpoint = url  # in front of an S3 server
+
     def stop(self) -> None:
         os.killpg(self.proc.pid, signal.SIGTERM)
         self.proc.wait()

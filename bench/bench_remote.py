@@ -1,7 +1,10 @@
 """Remote data: a JPEG image set and a token set served by nginx on loopback, read by nocopy
 (cold cache, warm cache, local) and by litdata's StreamingDataset and WebDataset in a torch
-DataLoader, side by side in one run. Optionally with added round-trip time (``tc netem`` inside
-a network namespace the benchmark creates; the kernel must have sch_netem).
+DataLoader, side by side in one run. Optionally with added round-trip time: ``tc netem`` inside
+a network namespace the benchmark creates where the kernel has sch_netem, else (or with
+``--rtt-mode proxy``) a userspace delay proxy in front of each server (bench/remote_net.py
+DelayProxy: every chunk sent rtt/2 after it arrived, in each direction), which every reader goes
+through; such rounds are labelled "emulated by a userspace delay proxy" in the JSON and tables.
 
 Images: synthetic ImageNet-like JPEGs (Pillow, quality 90), the same bytes in every format
 (nocopy ``pack_images(format="keep")``, WebDataset tar shards, litdata ``optimize`` chunks), all
@@ -27,8 +30,9 @@ Each reader's epoch is timed per round: time to first batch (from creating the d
 and img/s after the first batch (the whole epoch's rate is in the JSON too); medians of the
 rounds. Progress goes to stderr, the JSON result to stdout (or --json FILE).
 
-    .venv/bin/python bench/bench_remote.py                      # the full run (~4 min)
+    .venv/bin/python bench/bench_remote.py                      # the full run, 0 and 10 ms
     .venv/bin/python bench/bench_remote.py --quick --json out.json
+    .venv/bin/python bench/bench_remote.py --quick --rtt 0,10 --rtt-mode proxy
 """
 
 from __future__ import annotations
@@ -47,8 +51,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine  # noqa: E402
 from remote_data import make_jpegs, write_litdata, write_wds  # noqa: E402
-from remote_net import (NETNS, NS_IP, MotoS3, Nginx, measured_rtt_ms,  # noqa: E402
-                        netem_in_kernel, netns_down, netns_up)
+from remote_net import (NETNS, NS_IP, PROXY_LABEL, DelayProxy, MotoS3, Nginx,  # noqa: E402
+                        measured_request_ms, measured_rtt_ms, netem_in_kernel, netns_down,
+                        netns_up)
 from remote_readers import (litdata_loader, nocopy_loader, time_epoch,  # noqa: E402
                             wds_loader)
 
@@ -65,8 +70,9 @@ def fresh(path: str) -> str:
     return path
 
 
-def image_methods(args, work: str, paths: dict, http_url: str, s3: MotoS3 | None) -> dict:
-    """{name: callable returning one epoch's timing}; cold methods empty their cache first."""
+def image_methods(args, work: str, paths: dict, http_url: str, s3_endpoint: str | None) -> dict:
+    """{name: callable returning one epoch's timing}; cold methods empty their cache first.
+    http_url and s3_endpoint are what the readers connect to (the servers or their proxies)."""
     import nocopy as nc
 
     cache = os.path.join(work, "cache")
@@ -89,8 +95,8 @@ def image_methods(args, work: str, paths: dict, http_url: str, s3: MotoS3 | None
     time_epoch(lambda: nocopy_loader(nc.ImageSet.open(f"{http_url}/nocopy",
                                                       cache_dir=warm_cache), args, True))
     methods.update({"nocopy local": local, "nocopy warm": warm, "nocopy cold": cold})
-    if s3 is not None:
-        s3_opts = {"endpoint_url": s3.endpoint, "key": "testing", "secret": "testing",
+    if s3_endpoint is not None:
+        s3_opts = {"endpoint_url": s3_endpoint, "key": "testing", "secret": "testing",
                    "region": "us-east-1"}
 
         def s3_cold():
@@ -108,8 +114,8 @@ def image_methods(args, work: str, paths: dict, http_url: str, s3: MotoS3 | None
         methods["webdataset local"] = lambda: time_epoch(lambda: wds_loader(local_urls, args))
     if "litdata" in args.peers:
         lit_cache = os.path.join(work, "lit-cache")
-        if s3 is not None:
-            opts = {"endpoint_url": s3.endpoint, **MotoS3.OPTIONS}
+        if s3_endpoint is not None:
+            opts = {"endpoint_url": s3_endpoint, **MotoS3.OPTIONS}
 
             def lit_cold():
                 fresh(lit_cache)
@@ -216,7 +222,15 @@ def markdown(result: dict) -> str:
     lines = []
     for part, unit, scale in (("images", "img/s", 1), ("tokens", "Mtok/s", 1e6)):
         for key, rows in result[part].items():
-            lines += [f"{part}, {key} added RTT:", "",
+            how = result.get("rtt_emulation", {}).get(key, {})
+            seen = result.get("measured", {}).get(key)
+            title = f"{part}, {key} added RTT"
+            if how.get("mode", "none") != "none":
+                title += f", {how['label']}"
+            if seen:
+                title += (f" (measured: request round trip {seen['request_ms']:.1f} ms, new "
+                          f"connection + request {seen['new_connection_request_ms']:.1f} ms)")
+            lines += [title + ":", "",
                       f"| reader | first batch ms | {unit} after it | vs local | "
                       f"epoch {unit} | epoch vs local |", "|---|---:|---:|---:|---:|---:|"]
             for name, v in rows.items():
@@ -234,6 +248,37 @@ def markdown(result: dict) -> str:
     for k, why in result["not_run"].items():
         lines.append(f"not run: {k}: {why}")
     return "\n".join(lines)
+
+
+def add_rtt(rtt: float, mode: str) -> dict:
+    """Sets up ``rtt`` ms of added round-trip time the ``mode`` way (auto, netem, proxy): a dict
+    with the mode used ("none", "netem" with the namespace up, or "proxy") and its label, or
+    {"not_run": why} when mode is netem and netem cannot be had."""
+    if mode == "proxy":
+        return {"mode": "proxy", "label": f"{PROXY_LABEL} (--rtt-mode proxy)"}
+    if rtt <= 0:
+        return {"mode": "none", "label": "loopback, nothing added"}
+    try:
+        netns_up(rtt)
+        return {"mode": "netem", "label": f"netem, {rtt / 2:g} ms on each end of a veth pair"}
+    except RuntimeError as e:
+        config = netem_in_kernel()
+        why = f"{e} (kernel config: {config})" if config else str(e)
+    if mode == "netem":
+        log(f"{rtt:g}ms: cannot add round-trip time: {why}")
+        return {"not_run": f"netem/netns setup failed: {why}"}
+    log(f"{rtt:g}ms: no netem ({why}); every reader goes through a userspace delay proxy")
+    return {"mode": "proxy", "label": f"{PROXY_LABEL} (no netem in this kernel)",
+            "netem_error": why}
+
+
+def measured(host: str, port: int) -> dict:
+    """What a reader sees of the round trip to host:port: TCP connect time, one HTTP request's
+    round trip on an open connection, and a new connection plus its first request (about two
+    round trips on a real link; the proxy's handshake shows there, not in connect)."""
+    first, again = measured_request_ms(host, port)
+    return {"connect_ms": measured_rtt_ms(host, port), "request_ms": again,
+            "new_connection_request_ms": first}
 
 
 def prepare(args, work: str) -> dict:
@@ -278,7 +323,13 @@ def main(argv=None) -> dict:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--rtt", default="0,10", help="added round-trip times in ms, comma separated")
+    p.add_argument("--rtt", default=None,
+                   help="added round-trip times in ms, comma separated (default 0,10; --quick: 0)")
+    p.add_argument("--rtt-mode", choices=("auto", "netem", "proxy"), default="auto",
+                   help="how round-trip time is added: netem in a network namespace; a userspace "
+                   "delay proxy in front of each server (with proxy, the 0 ms rounds go through "
+                   "a 0 ms proxy too, to show its own cost); auto: netem where the kernel has "
+                   "it, else the proxy")
     p.add_argument("--peers", default="litdata,webdataset",
                    help="comma separated: litdata, webdataset (empty: none)")
     p.add_argument("--no-s3", action="store_true", help="skip moto's S3 server")
@@ -294,15 +345,17 @@ def main(argv=None) -> dict:
             print(markdown(json.load(f)))
         return {}
     if args.quick:
-        args.images, args.tokens, args.rounds, args.rtt = 96, 400_000, 1, "0"
+        args.images, args.tokens, args.rounds = 96, 400_000, 1
         args.shard_mb, args.batch, args.seq_len = 1, 16, 256
     args.peers = [s for s in args.peers.split(",") if s]
+    if args.rtt is None:
+        args.rtt = "0" if args.quick else "0,10"
     rtts = [float(r) for r in args.rtt.split(",") if r]
 
     work = tempfile.mkdtemp(prefix="bench_remote-", dir=args.workdir)
     result = {"machine": machine(), "config": {k: v for k, v in vars(args).items()},
-              "images": {}, "tokens": {}, "measured_rtt_ms": {}, "load": {},
-              "not_run": {}}
+              "images": {}, "tokens": {}, "rtt_emulation": {}, "measured_rtt_ms": {},
+              "measured": {}, "load": {}, "not_run": {}}
     try:
         paths = prepare(args, work)
         result["config"]["image_mb"] = round(sum(
@@ -310,19 +363,14 @@ def main(argv=None) -> dict:
             for f in fs) / 1e6, 1)
         for rtt in rtts:
             key = f"{rtt:g}ms"
-            host, netns = "127.0.0.1", None
-            if rtt > 0:
-                try:
-                    netns_up(rtt)
-                    host, netns = NS_IP, NETNS
-                except RuntimeError as e:
-                    config = netem_in_kernel()
-                    if config:
-                        e = RuntimeError(f"{e} (kernel config: {config})")
-                    log(f"{key}: cannot add round-trip time: {e}")
-                    result["not_run"][key] = f"netem/netns setup failed: {e}"
-                    continue
+            how = add_rtt(rtt, args.rtt_mode)
+            if "not_run" in how:
+                result["not_run"][key] = how["not_run"]
+                continue
+            result["rtt_emulation"][key] = how
+            host, netns = (NS_IP, NETNS) if how["mode"] == "netem" else ("127.0.0.1", None)
             nginx = s3 = None
+            proxies = []
             try:
                 nginx = Nginx(paths["served"], os.path.join(work, f"nginx-{key}"), host, netns)
                 if not args.no_s3:
@@ -335,12 +383,25 @@ def main(argv=None) -> dict:
                         log(f"moto S3 FAILED: {type(e).__name__}: {e}")
                         result["not_run"][f"s3 {key}"] = f"{type(e).__name__}: {e}"
                         s3 = None
-                rtt_seen = measured_rtt_ms(host, nginx.port)
+                front, s3_front = nginx, s3  # what the readers connect to
+                if how["mode"] == "proxy":  # every reader goes through a proxy per server
+                    front = DelayProxy(nginx.host, nginx.port, rtt)
+                    proxies.append(front)
+                    if s3 is not None:
+                        s3_front = DelayProxy(s3.host, s3.port, rtt)
+                        proxies.append(s3_front)
+                seen = measured(front.host, front.port)
+                result["measured"][key] = seen
                 result["load"][f"{key} start"] = load()
-                log(f"{key}: nginx at {nginx.url}, measured connect RTT {rtt_seen:.2f} ms")
-                imgs = run_rounds(image_methods(args, work, paths, nginx.url, s3), args.rounds,
-                                  f"{key} images")
-                toks = run_rounds(token_methods(args, work, paths["tokens"], nginx.url),
+                log(f"{key}: readers connect to {front.url} ({how['label']}); measured: "
+                    f"connect {seen['connect_ms']:.2f} ms, request round trip "
+                    f"{seen['request_ms']:.2f} ms, new connection + request "
+                    f"{seen['new_connection_request_ms']:.2f} ms")
+                http_url = front.url
+                s3_endpoint = s3_front.endpoint if s3_front is not None else None
+                imgs = run_rounds(image_methods(args, work, paths, http_url, s3_endpoint),
+                                  args.rounds, f"{key} images")
+                toks = run_rounds(token_methods(args, work, paths["tokens"], http_url),
                                   args.rounds, f"{key} tokens")
                 result["images"][key] = with_ratios(imgs, "nocopy local")
                 result["tokens"][key] = with_ratios(toks, "tokens local")
@@ -350,9 +411,11 @@ def main(argv=None) -> dict:
                         v["windows_s_range"] = v.pop("img_s_range")
                         v["tokens_s"] = v["windows_s"] * args.seq_len
                         v["epoch_tokens_s"] = v.pop("epoch_img_s") * args.seq_len
-                result["measured_rtt_ms"][key] = rtt_seen
+                result["measured_rtt_ms"][key] = seen["request_ms"]
                 result["load"][f"{key} end"] = load()
             finally:
+                for proxy in proxies:
+                    proxy.stop()
                 if nginx is not None:
                     nginx.stop()
                 if s3 is not None:

@@ -55,3 +55,21 @@ def test_bench_remote_quick_form_reads_every_epoch(tmp_path):
                            capture_output=True, text=True, timeout=60)
     assert "| tokens cold |" in table.stdout
     assert not [n for n in os.listdir(tmp_path) if n.startswith("bench_remote-")]  # cleaned
+
+
+def test_bench_remote_quick_form_through_the_delay_proxy(tmp_path):
+    """--rtt-mode proxy: the round goes through DelayProxy, is labelled as such, and the
+    measured request round trip is about the added one."""
+    out = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "bench", "bench_remote.py"), "--quick", "--peers",
+         "", "--no-s3", "--rtt", "20", "--rtt-mode", "proxy", "--workdir", str(tmp_path),
+         "--json", str(tmp_path / "out.json")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads((tmp_path / "out.json").read_text())
+    assert result["rtt_emulation"]["20ms"]["mode"] == "proxy"
+    assert "emulated by a userspace delay proxy" in result["rtt_emulation"]["20ms"]["label"]
+    assert result["images"]["20ms"]["nocopy cold"]["samples"] == 96
+    assert 19 <= result["measured"]["20ms"]["request_ms"] <= 40
+    assert 39 <= result["measured"]["20ms"]["new_connection_request_ms"] <= 80
+    assert "20ms added RTT, emulated by a userspace delay proxy" in out.stderr

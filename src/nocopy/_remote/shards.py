@@ -21,6 +21,8 @@ __all__ = ["RemoteShards", "PREFETCH_THREADS"]
 
 #: How many shards prefetch() downloads at once.
 PREFETCH_THREADS = 4
+#: Files of one shard downloaded at once.
+FILE_THREADS = 6
 
 
 def _seconds(value) -> float:
@@ -187,10 +189,7 @@ class RemoteShards:
             staging = None
             try:
                 staging = cache.new_staging(name)
-                for rel, e in files:
-                    dest = os.path.join(staging, rel.rpartition("/")[2])
-                    download_file(self.store, rel, e, dest, f"{what}, file {rel}",
-                                  self.cache_dir, deadline, self.retries, self._counters)
+                self._download_all(files, staging, what, deadline)
                 fsync_dir(staging)
                 single = len(files) == 1 and files[0][0] == name  # a file, not a folder
                 cache.commit(name, os.path.join(staging, name) if single else staging, entry,
@@ -208,6 +207,24 @@ class RemoteShards:
             self._counters.add(shards_fetched=1)
             self._evict(name)
         return cache.path(name)
+
+    def _download_all(self, files, staging: str, what: str, deadline: Deadline) -> None:
+        """Downloads ``files`` ((path, entry) pairs) into ``staging``, up to FILE_THREADS at
+        once: a shard's files cost one round trip together, not one each. The first failure is
+        raised once every download has ended (each bounded by the deadline)."""
+        def one(rel: str, e: dict) -> None:
+            dest = os.path.join(staging, rel.rpartition("/")[2])
+            download_file(self.store, rel, e, dest, f"{what}, file {rel}", self.cache_dir,
+                          deadline, self.retries, self._counters)
+
+        if len(files) == 1:
+            one(*files[0])
+            return
+        with ThreadPoolExecutor(min(len(files), FILE_THREADS),
+                                thread_name_prefix="nocopy-download") as pool:
+            futures = [pool.submit(one, rel, e) for rel, e in files]
+        for future in futures:
+            future.result()
 
     def _evict(self, keep: str) -> None:
         if self.cache_limit is None:

@@ -142,8 +142,8 @@ http {{
 
 
 class FaultProxy:
-    """An HTTP proxy in front of ``upstream`` (host, port) that counts GETs by path and can
-    answer 503 to the next ``fail`` requests, cut the next ``truncate`` bodies in half, stall a
+    """An HTTP proxy in front of ``upstream`` (host, port) that counts GETs by path (and the
+    most it answered at once: ``most_in_flight``) and can answer 503 to the next ``fail`` requests, cut the next ``truncate`` bodies in half, stall a
     body half way until ``release`` is set, or delay each answer by ``delay`` seconds."""
 
     def __init__(self, upstream_port: int):
@@ -174,6 +174,8 @@ class FaultProxy:
             self.delay = 0.0
             self.stalled = threading.Event()
             self.release = threading.Event()
+            self.in_flight = 0
+            self.most_in_flight = 0  # requests answered at once, at most
 
     @property
     def url(self) -> str:
@@ -184,6 +186,16 @@ class FaultProxy:
             return sum(n for p, n in self.gets.items() if p.endswith(suffix))
 
     def handle(self, h) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            self._answer(h)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _answer(self, h) -> None:
         with self.lock:
             self.gets[h.path] = self.gets.get(h.path, 0) + 1
             fail = self.fail > 0

@@ -308,6 +308,19 @@ def test_two_processes_racing_for_a_shard_download_it_once(proxy, served, tmp_pa
     same_files(outs[0][0], served[0] / "data" / "shard-00000")
 
 
+def test_the_files_of_a_shard_download_at_once(proxy, served, tmp_path):
+    from nocopy._remote.shards import FILE_THREADS
+
+    shards = nc.RemoteShards(f"{proxy.url}/data", cache_dir=tmp_path)
+    proxy.reset()
+    proxy.delay = 0.2  # each answer waits: files fetched one by one would never overlap
+    files = served[1]["shards"][0]["files"]
+    assert len(files) > 2
+    same_files(shards.fetch(0), served[0] / "data" / "shard-00000")
+    assert proxy.most_in_flight == min(len(files), FILE_THREADS)
+    shards.close()
+
+
 def test_kill_9_mid_download_leaves_nothing_that_looks_complete(proxy, served, tmp_path):
     proxy.stall = True
     p = child(f"{proxy.url}/data", tmp_path, 1)

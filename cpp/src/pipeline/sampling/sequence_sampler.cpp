@@ -78,10 +78,10 @@ SequenceSampler::SequenceSampler(std::span<const int64_t> lengths, const WindowS
       }
     }
     if (windows == 0) {
-      throw std::invalid_argument("dataset " + std::to_string(d) + " of the mixture has no window of " +
-                                  std::to_string(window_steps_) +
-                                  " steps (seq_len + targets): its longest sequence has " +
-                                  std::to_string(longest));
+      throw std::invalid_argument(
+          "dataset " + std::to_string(d) + " of the mixture has no window of " +
+          std::to_string(window_steps_) + " steps (seq_len + targets): its longest sequence has " +
+          std::to_string(longest));
     }
     dataset_sizes_.push_back(o.step == 0 ? std::max<int64_t>(1, usable_steps / o.seq_len)
                                          : windows);
@@ -134,10 +134,11 @@ SequencePlan SequenceSampler::plan(int64_t epoch, const ShardGeometry& geo, int6
       const int64_t d = order[g];
       const auto first = first_window_[static_cast<size_t>(d)];
       const auto starts = static_cast<uint64_t>(first_window_[static_cast<size_t>(d) + 1] - first);
-      const auto w = first + static_cast<int64_t>(bounded(
-                                 draw_bits(options_.seed, static_cast<uint64_t>(epoch), g,
-                                           RandomStream::WindowStart),
-                                 starts));
+      const auto w =
+          first +
+          static_cast<int64_t>(bounded(
+              draw_bits(options_.seed, static_cast<uint64_t>(epoch), g, RandomStream::WindowStart),
+              starts));
       locate(w, p.sources[slot], p.starts[slot]);
       p.datasets[slot] = d;
     }

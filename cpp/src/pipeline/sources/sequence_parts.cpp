@@ -23,8 +23,7 @@ struct PartSequence {
 /// The provider of the parts end to end.
 class ConcatProvider final : public SequenceShardProvider {
  public:
-  explicit ConcatProvider(std::vector<PartSequence> sequences)
-      : sequences_(std::move(sequences)) {}
+  explicit ConcatProvider(std::vector<PartSequence> sequences) : sequences_(std::move(sequences)) {}
 
   View open(size_t k) const override {
     const PartSequence& s = sequences_.at(k);

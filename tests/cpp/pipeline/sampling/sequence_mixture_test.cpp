@@ -110,11 +110,9 @@ TEST(SequenceSampler, MixtureErrorsNameTheDataset) {
   // Dataset 1 is a 5-step source: no window of 9 steps.
   const std::vector<int64_t> lengths{100, 5};
   EXPECT_THROW(SequenceSampler(lengths, sampling(0), {{1, 1}, {1, 1}, 10}), std::invalid_argument);
-  EXPECT_THROW(SequenceSampler(kLengths, sampling(0), {{2, 2}, {1, 1}, 10}),
-               std::invalid_argument);
+  EXPECT_THROW(SequenceSampler(kLengths, sampling(0), {{2, 2}, {1, 1}, 10}), std::invalid_argument);
   EXPECT_THROW(SequenceSampler(kLengths, sampling(0), {{2, 3}, {1}, 10}), std::invalid_argument);
-  EXPECT_THROW(SequenceSampler(kLengths, sampling(0), {{2, 3}, {0, 1}, 0}),
-               std::invalid_argument);
+  EXPECT_THROW(SequenceSampler(kLengths, sampling(0), {{2, 3}, {0, 1}, 0}), std::invalid_argument);
 }
 
 namespace {

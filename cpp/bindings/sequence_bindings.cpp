@@ -15,11 +15,13 @@
 #include <string>
 #include <tuple>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "bindings.hpp"
 #include "nocopy/core/sliding_window.hpp"
 #include "nocopy/pipeline/producers/sequence_loader.hpp"
+#include "nocopy/pipeline/sources/sequence_parts.hpp"
 #include "nocopy/storage/raw_file.hpp"
 #include "python_shard_provider.hpp"
 
@@ -31,7 +33,9 @@ struct ShardedSequences {
   LazySequences sequences;
 };
 
-/// The sources of nc.SequenceLoader's `data`: a _ShardedSequences or a list of arrays.
+/// The sources of nc.SequenceLoader's `data`: a _ShardedSequences, or a list of arrays and
+/// _ShardedSequences (a mixture's datasets end to end: read as one list opened on demand when
+/// some part is).
 template <class Make>
 auto with_sources(nb::handle data, Make&& make) {
   if (nb::isinstance<ShardedSequences>(data)) {
@@ -40,9 +44,46 @@ auto with_sources(nb::handle data, Make&& make) {
   if (!nb::isinstance<nb::list>(data)) {
     throw TypeError("data must be a list of arrays or a _ShardedSequences");
   }
+  std::vector<SequencePart> parts;
+  bool lazy = false;
+  for (nb::handle h : nb::cast<nb::list>(data)) {
+    if (nb::isinstance<ShardedSequences>(h)) {
+      parts.emplace_back(nb::cast<const ShardedSequences&>(h).sequences);
+      lazy = true;
+      continue;
+    }
+    if (parts.empty() || !std::holds_alternative<std::vector<View>>(parts.back())) {
+      parts.emplace_back(std::vector<View>{});
+    }
+    std::get<std::vector<View>>(parts.back()).push_back(view_from_object(h));
+  }
+  if (lazy) return make(concat_sequence_parts(std::move(parts)));
   std::vector<View> sources;
-  for (nb::handle h : nb::cast<nb::list>(data)) sources.push_back(view_from_object(h));
+  if (!parts.empty()) sources = std::move(std::get<std::vector<View>>(parts.front()));
   return make(std::move(sources));
+}
+
+/// The mixture of nc.SequenceLoader's `mixture` argument, (sources per dataset, weights,
+/// num_samples or None).
+SequenceMixture sequence_mixture_from(nb::handle mixture) {
+  const nb::tuple m = nb::cast<nb::tuple>(mixture);
+  if (m.size() != 3) throw TypeError("mixture must be (sources, weights, num_samples)");
+  SequenceMixture out;
+  out.sources = int64_args(m[0], "sources");
+  for (nb::handle w : m[1]) out.weights.push_back(double_arg(w, "weights"));
+  if (out.weights.size() != out.sources.size()) {
+    throw std::invalid_argument("a mixture of " + std::to_string(out.sources.size()) +
+                                " datasets needs as many weights, not " +
+                                std::to_string(out.weights.size()));
+  }
+  if (!m[2].is_none()) {
+    out.num_samples = int64_arg(m[2], "num_samples");
+    if (out.num_samples < 1) {
+      throw std::invalid_argument("num_samples " + std::to_string(out.num_samples) +
+                                  " must be >= 1");
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -102,18 +143,33 @@ void bind_sequence(nb::module_& m) {
       .def(
           "__init__",
           [](SequenceLoader* self, nb::handle data, nb::kwargs options) {
+            std::optional<SequenceMixture> mixture;
+            if (options.contains("mixture")) {
+              nb::object m = options["mixture"];
+              nb::del(options["mixture"]);
+              if (!m.is_none()) mixture = sequence_mixture_from(m);
+            }
             const SequenceOptions o =
                 options_from(options, sequence_option_specs(), "SequenceLoader");
             with_sources(data, [&](auto sources) {
-              new (self) SequenceLoader(std::move(sources), o);
+              new (self) SequenceLoader(std::move(sources), o, mixture);
               return 0;
             });
           },
           nb::arg("data"), nb::arg("options"),
-          "data (a list of arrays or a _ShardedSequences), then nc.SequenceLoader's options as "
-          "keyword arguments.")
+          "data (a list of arrays or a _ShardedSequences, or a mixture's datasets end to end: "
+          "arrays and _ShardedSequences), then nc.SequenceLoader's options as keyword arguments "
+          "(mixture=(sources per dataset, weights, num_samples or None) mixes datasets).")
       .def_prop_ro("windows_per_epoch", &SequenceLoader::windows_per_epoch,
                    "Windows per epoch over all ranks.")
+      .def_prop_ro(
+          "mixture_sizes",
+          [](const SequenceLoader& l) { return l.typed_producer().sampler().dataset_sizes(); },
+          "With a mixture: each dataset's windows per epoch as a lone loader (else []).")
+      .def_prop_ro(
+          "mixture_counts",
+          [](const SequenceLoader& l) { return l.typed_producer().sampler().dataset_counts(); },
+          "With a mixture: each dataset's windows in every epoch (else []).")
       .def(
           "plan",
           [](const SequenceLoader& l, nb::handle b, nb::handle epoch) {
@@ -125,10 +181,12 @@ void bind_sequence(nb::module_& m) {
               const int64_t e = int64_arg(epoch, "epoch");
               p = without_gil([&] { return l.plan(index, e); });
             }
-            return std::make_tuple(std::move(p.sources), std::move(p.starts));
+            return std::make_tuple(std::move(p.sources), std::move(p.starts),
+                                   std::move(p.datasets));
           },
           nb::arg("batch").none(), nb::arg("epoch").none() = nb::none(),
-          "(sources, starts) lists of batch `batch` of `epoch` (default: current).");
+          "(sources, starts, datasets) lists of batch `batch` of `epoch` (default: current; "
+          "datasets empty without a mixture).");
 }
 
 }  // namespace nocopy::bindings

@@ -21,7 +21,7 @@ from ._nocopy import View
 from ._views import view
 from .transforms import _close_at_exit
 
-__all__ = ["windows", "open_raw", "SequenceLoader", "SequencePlan"]
+__all__ = ["windows", "open_raw", "SequenceLoader", "SequencePlan", "SequenceMixturePlan"]
 
 
 
@@ -65,6 +65,16 @@ class SequencePlan(NamedTuple):
 
     sources: np.ndarray
     starts: np.ndarray
+
+
+class SequenceMixturePlan(NamedTuple):
+    """What batch i of an nc.Mixture holds: the dataset of each window, and the source (index in
+    that dataset's list of sequences; a lone array is sequence 0) and first step of each, as
+    NumPy int64 arrays."""
+
+    sources: np.ndarray
+    starts: np.ndarray
+    dataset: np.ndarray
 
 
 class SequenceLoader(BatchLoader):
@@ -113,6 +123,11 @@ class SequenceLoader(BatchLoader):
     shard downloads (verified), maps and keeps it (``max_open`` at once), and the shards the
     next ``fetch_ahead`` batches read download in the background (docs/REMOTE.md).
 
+    ``data`` may be an nc.Mixture of such datasets (arrays, lists of them, nc.open_tokens of a
+    folder or URL; one dtype and row shape), mixed by weight: an epoch holds
+    ``windows_per_epoch`` windows, exactly ``mixture_counts[d]`` of dataset d, placed per
+    (seed, epoch); ``plan(i).dataset`` says which dataset each window reads (docs/SEQUENCES.md).
+
     ``allocator`` / ``pin_memory`` choose where batch buffers come from, as for nc.Loader.
     """
 
@@ -125,9 +140,24 @@ class SequenceLoader(BatchLoader):
                  world_size: int = 1, output: str = "torch", allocator=None,
                  pin_memory: bool = False, on_error: str = "raise", fetch_ahead: int = 4):
         # Every option is validated once, by the C++ core (declared in SequenceOptions).
+        mixture = getattr(data, "__nocopy_mixture__", None)
+        if mixture is not None and getattr(data, "kind", None) != "sequence":
+            raise TypeError(f"a Mixture of {getattr(data, 'kind', 'other')} datasets is read by "
+                            f"nc.Loader / nc.VideoLoader, not nc.SequenceLoader")
         allocator = self._setup(output, allocator, pin_memory)
+        self._mixture = data if mixture is not None else None
         shards = getattr(type(data), "__nocopy_sequence_shards__", None)
-        if shards is not None:
+        extra = {}
+        if mixture is not None:
+            # The datasets end to end: arrays, and the shards of remote ones opened on demand.
+            self._data = data
+            self._sources = data.__nocopy_sequence_sources__()
+            extra["mixture"] = mixture()
+            self._python_steps = any(isinstance(s, _nocopy._ShardedSequences)
+                                     for s in self._sources)
+            if self._python_steps:
+                _close_at_exit(self)
+        elif shards is not None:
             # Shards opened on demand by Python (a remote dataset's opener): the workers that
             # call it wait for the GIL, so they are joined with it released (close, exit).
             self._data = data
@@ -145,19 +175,43 @@ class SequenceLoader(BatchLoader):
             horizon=horizon, step=step, dtype=dtype_name(dtype), shuffle=shuffle, seed=seed,
             drop_last=drop_last, num_threads=num_threads, prefetch=prefetch, rank=rank,
             world_size=world_size, allocator=allocator, on_error=on_error,
-            fetch_ahead=fetch_ahead)
+            fetch_ahead=fetch_ahead, **extra)
 
     @property
     def windows_per_epoch(self) -> int:
         """Windows in one epoch over all ranks."""
         return self._live().windows_per_epoch
 
-    def plan(self, i: int, epoch: int | None = None) -> SequencePlan:
+    @property
+    def mixture_sizes(self) -> np.ndarray | None:
+        """With an nc.Mixture: each dataset's windows per epoch as a lone loader with these
+        options (step mode: its windows; random starts: its usable steps // seq_len)."""
+        if self._mixture is None:
+            return None
+        return np.asarray(self._live().mixture_sizes, np.int64)
+
+    @property
+    def mixture_counts(self) -> np.ndarray | None:
+        """With an nc.Mixture: each dataset's windows in every epoch (they add up to
+        ``windows_per_epoch``)."""
+        if self._mixture is None:
+            return None
+        return np.asarray(self._live().mixture_counts, np.int64)
+
+    def plan(self, i: int, epoch: int | None = None) -> SequencePlan | SequenceMixturePlan:
         """The windows of batch ``i`` of ``epoch`` (default: the current one, as for
         nc.Loader.plan): x[k] is ``data[sources[k]][starts[k]:starts[k] + seq_len]`` (y follows
-        it)."""
-        sources, starts = self._live().plan(i, epoch)
-        return SequencePlan(np.asarray(sources, np.int64), np.asarray(starts, np.int64))
+        it). With an nc.Mixture, ``dataset[k]`` is the dataset and x[k] is
+        ``datasets[dataset[k]][sources[k]][starts[k]:...]`` (a lone array is its own sequence
+        0)."""
+        sources, starts, datasets = self._live().plan(i, epoch)
+        sources = np.asarray(sources, np.int64)
+        starts = np.asarray(starts, np.int64)
+        if self._mixture is None:
+            return SequencePlan(sources, starts)
+        datasets = np.asarray(datasets, np.int64)
+        return SequenceMixturePlan(sources - self._mixture.source_offsets[datasets], starts,
+                                   datasets)
 
 
     def __repr__(self) -> str:

@@ -6,10 +6,14 @@
 
 namespace nocopy {
 
-SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions& options)
-    : TypedLoader(std::make_unique<SequenceProducer>(std::move(sources), options), options) {}
+SequenceLoader::SequenceLoader(std::vector<View> sources, const SequenceOptions& options,
+                               const std::optional<SequenceMixture>& mixture)
+    : TypedLoader(std::make_unique<SequenceProducer>(std::move(sources), options, mixture),
+                  options) {}
 
-SequenceLoader::SequenceLoader(LazySequences sources, const SequenceOptions& options)
-    : TypedLoader(std::make_unique<SequenceProducer>(std::move(sources), options), options) {}
+SequenceLoader::SequenceLoader(LazySequences sources, const SequenceOptions& options,
+                               const std::optional<SequenceMixture>& mixture)
+    : TypedLoader(std::make_unique<SequenceProducer>(std::move(sources), options, mixture),
+                  options) {}
 
 }  // namespace nocopy

@@ -24,19 +24,28 @@ WindowSampling window_sampling(const SequenceOptions& o) {
           o.step,    o.shuffle,        o.seed};
 }
 
+/// The sampler of `source`'s windows, mixing the datasets of `mixture` when there is one.
+SequenceSampler sampler_of(const SequenceSource& source, const SequenceOptions& o,
+                           const std::optional<SequenceMixture>& mixture) {
+  if (!mixture) return SequenceSampler(source.lengths(), window_sampling(o));
+  return SequenceSampler(source.lengths(), window_sampling(o), *mixture);
+}
+
 }  // namespace
 
-SequenceProducer::SequenceProducer(std::vector<View> sources, const SequenceOptions& options)
+SequenceProducer::SequenceProducer(std::vector<View> sources, const SequenceOptions& options,
+                                   const std::optional<SequenceMixture>& mixture)
     : options_(validated(options)),
       source_(std::move(sources), window_rows(options_)),
-      sampler_(source_.lengths(), window_sampling(options_)) {
+      sampler_(sampler_of(source_, options_, mixture)) {
   setup();
 }
 
-SequenceProducer::SequenceProducer(LazySequences sources, const SequenceOptions& options)
+SequenceProducer::SequenceProducer(LazySequences sources, const SequenceOptions& options,
+                                   const std::optional<SequenceMixture>& mixture)
     : options_(validated(options)),
       source_(std::move(sources), window_rows(options_)),
-      sampler_(source_.lengths(), window_sampling(options_)) {
+      sampler_(sampler_of(source_, options_, mixture)) {
   setup();
 }
 
@@ -110,10 +119,13 @@ std::vector<ByteRange> SequenceProducer::source_extents() const {
 
 std::vector<CheckpointEntry> SequenceProducer::resume_key() const {
   const SequenceOptions& o = options_;
-  return {
+  std::vector<CheckpointEntry> key{
       {"seq_len", o.seq_len}, {"targets", std::string(sequence_targets_name(o.targets))},
       {"horizon", o.horizon}, {"step", o.step == 0 ? CheckpointValue() : CheckpointValue(o.step)},
       {"seed", o.seed},       {"shuffle", o.shuffle}};
+  // A mixture's epoch size (its weights may change between runs; its size may not).
+  if (sampler_.mixed()) key.push_back({"num_samples", sampler_.windows_per_epoch()});
+  return key;
 }
 
 void SequenceProducer::fill(const ProducerPlan& plan, int64_t slot,

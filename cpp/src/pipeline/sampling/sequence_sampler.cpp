@@ -1,5 +1,5 @@
 // SequenceSampler: window tables per source, random starts from the counter hash, step windows
-// in an EpochOrder.
+// in an EpochOrder, the datasets of a mixture in a MixtureOrder.
 #include "nocopy/pipeline/sampling/sequence_sampler.hpp"
 
 #include <algorithm>
@@ -47,6 +47,57 @@ SequenceSampler::SequenceSampler(std::span<const int64_t> lengths, const WindowS
   }
 }
 
+SequenceSampler::SequenceSampler(std::span<const int64_t> lengths, const WindowSampling& o,
+                                 const SequenceMixture& m)
+    : SequenceSampler(lengths, o) {
+  order_.reset();  // the mixture orders the windows
+  const size_t datasets = m.sources.size();
+  if (datasets == 0) throw std::invalid_argument("a mixture needs at least one dataset");
+  first_source_.assign(1, 0);
+  for (size_t d = 0; d < datasets; ++d) {
+    if (m.sources[d] < 1) {
+      throw std::invalid_argument("dataset " + std::to_string(d) + " of the mixture is empty");
+    }
+    first_source_.push_back(checked_add(first_source_.back(), m.sources[d], "sources"));
+  }
+  if (first_source_.back() != static_cast<int64_t>(lengths.size())) {
+    throw std::invalid_argument("the mixture's datasets hold " +
+                                std::to_string(first_source_.back()) + " sequences, the data " +
+                                std::to_string(lengths.size()));
+  }
+  for (size_t d = 0; d < datasets; ++d) {
+    const auto begin = static_cast<size_t>(first_source_[d]);
+    const auto end = static_cast<size_t>(first_source_[d + 1]);
+    first_window_.push_back(prefix_[begin]);
+    const int64_t windows = prefix_[end] - prefix_[begin];
+    int64_t longest = 0, usable_steps = 0;
+    for (size_t s = begin; s < end; ++s) {
+      longest = std::max(longest, lengths[s]);
+      if (lengths[s] >= window_steps_) {
+        usable_steps = checked_add(usable_steps, lengths[s], "data length");
+      }
+    }
+    if (windows == 0) {
+      throw std::invalid_argument(
+          "dataset " + std::to_string(d) + " of the mixture has no window of " +
+          std::to_string(window_steps_) + " steps (seq_len + targets): its longest sequence has " +
+          std::to_string(longest));
+    }
+    dataset_sizes_.push_back(o.step == 0 ? std::max<int64_t>(1, usable_steps / o.seq_len)
+                                         : windows);
+  }
+  first_window_.push_back(prefix_.back());
+  windows_ = m.num_samples > 0 ? m.num_samples : mixture_default_size(dataset_sizes_, m.weights);
+  // Random mode keeps the dataset labels only: each dataset one sample, so slot g's value is
+  // its dataset.
+  std::vector<int64_t> sizes = o.step == 0 ? std::vector<int64_t>(datasets, 1) : dataset_sizes_;
+  mixture_.emplace(std::move(sizes), m.weights, windows_, o.shuffle, o.seed);
+}
+
+std::vector<int64_t> SequenceSampler::dataset_counts() const {
+  return mixture_ ? mixture_->counts() : std::vector<int64_t>{};
+}
+
 void SequenceSampler::locate(int64_t w, int64_t& source, int64_t& offset) const {
   const auto it = std::upper_bound(prefix_.begin(), prefix_.end(), w);
   source = static_cast<int64_t>(it - prefix_.begin()) - 1;
@@ -58,6 +109,41 @@ SequencePlan SequenceSampler::plan(int64_t epoch, const ShardGeometry& geo, int6
   SequencePlan p;
   p.sources.resize(static_cast<size_t>(n));
   p.starts.resize(static_cast<size_t>(n));
+  if (mixture_) {
+    if (epoch < 0 || epoch > kMaxEpoch) {
+      throw std::invalid_argument("epoch " + std::to_string(epoch) + " is not in [0, " +
+                                  std::to_string(kMaxEpoch) + "]");
+    }
+    const std::shared_ptr<const std::vector<int64_t>> held = mixture_->order(epoch);
+    const std::vector<int64_t>& order = *held;
+    p.datasets.resize(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k) {
+      const auto slot = static_cast<size_t>(k);
+      // Padding positions (past the epoch's end) wrap around to its first positions.
+      const uint64_t g = geo.global(b, k) % order.size();
+      int64_t offset = 0;
+      if (options_.step > 0) {
+        // The window number itself (the datasets' windows are numbered end to end).
+        locate(order[g], p.sources[slot], offset);
+        p.starts[slot] = offset * options_.step;
+        p.datasets[slot] = static_cast<int64_t>(
+            std::upper_bound(first_source_.begin(), first_source_.end(), p.sources[slot]) -
+            first_source_.begin() - 1);
+        continue;
+      }
+      const int64_t d = order[g];
+      const auto first = first_window_[static_cast<size_t>(d)];
+      const auto starts = static_cast<uint64_t>(first_window_[static_cast<size_t>(d) + 1] - first);
+      const auto w =
+          first +
+          static_cast<int64_t>(bounded(
+              draw_bits(options_.seed, static_cast<uint64_t>(epoch), g, RandomStream::WindowStart),
+              starts));
+      locate(w, p.sources[slot], p.starts[slot]);
+      p.datasets[slot] = d;
+    }
+    return p;
+  }
   if (order_) {
     const std::shared_ptr<const std::vector<int64_t>> held = order_->order(epoch);
     const std::vector<int64_t>& order = *held;

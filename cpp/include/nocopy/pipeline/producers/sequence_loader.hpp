@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "nocopy/core/view.hpp"
@@ -26,11 +27,15 @@ class SequenceLoader : public TypedLoader<SequenceProducer> {
   /// strides; a window never crosses from one source to the next. Validates the options and
   /// the data (std::invalid_argument / std::overflow_error / BufferError naming the value and
   /// the limit) and starts the threads; no work happens before the first next().
-  SequenceLoader(std::vector<View> sources, const SequenceOptions& options);
+  /// With a `mixture`, the sources are its datasets' end to end, mixed by weight every epoch
+  /// (see SequenceSampler).
+  SequenceLoader(std::vector<View> sources, const SequenceOptions& options,
+                 const std::optional<SequenceMixture>& mixture = std::nullopt);
   /// Sources opened on demand (the shards of a remote token dataset; see SequenceSource): the
   /// same windows as the sources given up front, each source opened when a worker first reads
   /// a window of it, the sources of the next fetch_ahead batches hinted to the provider.
-  SequenceLoader(LazySequences sources, const SequenceOptions& options);
+  SequenceLoader(LazySequences sources, const SequenceOptions& options,
+                 const std::optional<SequenceMixture>& mixture = std::nullopt);
 
   /// Windows per epoch over all ranks.
   int64_t windows_per_epoch() const { return typed_producer().sampler().windows_per_epoch(); }

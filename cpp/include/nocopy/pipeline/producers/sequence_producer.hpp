@@ -43,11 +43,15 @@ class SequenceProducer final : public BatchProducer {
   /// strides; a window never crosses from one source to the next. Validates the options and
   /// the data (std::invalid_argument / std::overflow_error / BufferError naming the value and
   /// the limit).
-  SequenceProducer(std::vector<View> sources, const SequenceOptions& options);
+  /// With a `mixture`, the sources are its datasets' end to end and each epoch mixes them (see
+  /// SequenceSampler).
+  SequenceProducer(std::vector<View> sources, const SequenceOptions& options,
+                   const std::optional<SequenceMixture>& mixture = std::nullopt);
   /// Sources opened on demand (the shards of a remote token dataset): windows are planned from
   /// their lengths; a worker opens a source when it first reads a window of it, and each plan
   /// hints the sources of its batch and of the `fetch_ahead` batches after it.
-  SequenceProducer(LazySequences sources, const SequenceOptions& options);
+  SequenceProducer(LazySequences sources, const SequenceOptions& options,
+                   const std::optional<SequenceMixture>& mixture = std::nullopt);
 
   std::string_view kind() const override { return "SequenceLoader"; }
   int64_t epoch_size() const override { return sampler_.windows_per_epoch(); }

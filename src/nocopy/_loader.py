@@ -115,6 +115,9 @@ class Loader(BatchLoader):
         if cls is Loader and (isinstance(images, VideoSet)
                               or hasattr(images, "__nocopy_video_sources__")):
             return VideoLoader(images, *args, **kwargs)
+        if getattr(images, "kind", None) == "sequence" and hasattr(images, "__nocopy_mixture__"):
+            raise TypeError("a Mixture of token / series datasets is read by nc.SequenceLoader("
+                            "mix, seq_len, ...), not nc.Loader")
         return super().__new__(cls)
 
     def __init__(self, images, labels=None, batch_size: int = 32, crop=(256, 256),

@@ -243,6 +243,8 @@ def test_bad_inputs_raise_clearly():
     images = nc.Mixture([np.zeros((4, 8, 8, 3), np.uint8)] * 2)
     with pytest.raises(TypeError, match="SequenceLoader"):
         nc.SequenceLoader(images, SEQ_LEN, 2)
+    with pytest.raises(TypeError, match=r"nc.SequenceLoader\(mix, seq_len"):
+        nc.Loader(nc.Mixture([STREAM_B, DOCS_A], num_samples=10), batch_size=2)
     with pytest.raises(TypeError, match="num_samples"):
         len(nc.Mixture([STREAM_B, DOCS_A]))
     assert len(nc.Mixture([STREAM_B, DOCS_A], num_samples=10)) == 10

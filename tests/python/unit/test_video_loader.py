@@ -382,5 +382,5 @@ def test_a_mixture_of_video_sets_draws_clips_by_weight_and_plans_name_the_datase
     assert sum(1 for _ in other) == len(loader) - 1
     with pytest.raises(ValueError, match="clips_per_epoch"):
         nc.Loader(nc.Mixture([vs_a, vs_b], num_samples=9), **kw).load_state_dict(state)
-    with pytest.raises(TypeError, match="not both"):
+    with pytest.raises(TypeError, match="one kind"):
         nc.Mixture([vs_a, np.zeros((4, 8, 8, 3), np.uint8)])

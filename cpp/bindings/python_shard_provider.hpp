@@ -22,11 +22,12 @@ namespace nocopy::bindings {
 template <class Shard>
 class PythonShardProvider final : public ShardProvider<Shard> {
  public:
-  /// `open` and `prefetch` are kept alive; `shard_type` names what open must return (messages).
+  /// `open` and `prefetch` are kept alive (TypeError when one is not callable); `shard_type`
+  /// names what open must return (messages).
   PythonShardProvider(nb::handle open, nb::handle prefetch, const char* shard_type)
       : shard_type_(shard_type),
-        open_owner_(python_owner(open)),
-        prefetch_owner_(python_owner(prefetch)),
+        open_owner_(python_owner(callable(open, "open"))),
+        prefetch_owner_(python_owner(callable(prefetch, "prefetch"))),
         open_(open.ptr()),
         prefetch_(prefetch.ptr()),
         hints_([this] { run_hints(); }) {}
@@ -73,6 +74,12 @@ class PythonShardProvider final : public ShardProvider<Shard> {
 
  private:
   static constexpr size_t kMaxQueued = 4096;
+
+  /// `h`, or TypeError naming it when it is not callable (before the hint thread starts).
+  static nb::handle callable(nb::handle h, const char* name) {
+    if (!PyCallable_Check(h.ptr())) throw TypeError(std::string(name) + " must be callable");
+    return h;
+  }
 
   void run_hints() {
     for (;;) {

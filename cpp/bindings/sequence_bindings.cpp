@@ -119,9 +119,6 @@ void bind_sequence(nb::module_& m) {
           "__init__",
           [](ShardedSequences* self, nb::handle open, nb::handle prefetch, nb::handle lengths,
              const std::string& dtype, nb::handle max_open) {
-            if (!PyCallable_Check(open.ptr()) || !PyCallable_Check(prefetch.ptr())) {
-              throw TypeError("open and prefetch must be callable");
-            }
             LazySequences s;
             s.layout.lengths = int64_args(lengths, "lengths");
             s.layout.dtype = dtype_from_name(dtype);

@@ -21,9 +21,6 @@ void bind_shards(nb::module_& m) {
           "__init__",
           [](ShardedImages* self, nb::handle open, nb::handle prefetch, nb::handle shard_sizes,
              nb::handle shapes, const std::string& dtype, bool jpeg, nb::handle max_open) {
-            if (!PyCallable_Check(open.ptr()) || !PyCallable_Check(prefetch.ptr())) {
-              throw TypeError("open and prefetch must be callable");
-            }
             ShardedImagesLayout layout;
             layout.shard_sizes = int64_args(shard_sizes, "shard_sizes");
             layout.shapes = int64_args(shapes, "shapes");
@@ -50,9 +47,6 @@ void bind_shards(nb::module_& m) {
           "__init__",
           [](ShardedVideos* self, nb::handle open, nb::handle prefetch, nb::handle shard_sizes,
              nb::handle num_frames, nb::handle shapes, nb::handle max_open) {
-            if (!PyCallable_Check(open.ptr()) || !PyCallable_Check(prefetch.ptr())) {
-              throw TypeError("open and prefetch must be callable");
-            }
             ShardedVideosLayout layout;
             layout.shard_sizes = int64_args(shard_sizes, "shard_sizes");
             layout.num_frames = int64_args(num_frames, "num_frames");

@@ -571,3 +571,17 @@ def test_an_output_whose_folder_is_missing_says_so(tree, tmp_path, kw):
         nc.pack_images(tree, tmp_path / "no" / "such" / "out.nc", **kw)
     assert e.value.filename == str(tmp_path / "no" / "such")
     assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("cls, layout", [
+    ("_ShardedImages", ([1], [8, 8, 3], "uint8", False, 2)),
+    ("_ShardedVideos", ([1], [5], [8, 8, 3], 2)),
+    ("_ShardedSequences", ([10], "uint16", 2)),
+])
+def test_the_shard_opener_and_hint_must_be_callable(cls, layout):
+    make = getattr(nc._nocopy, cls)
+    with pytest.raises(TypeError, match="open must be callable"):
+        make("open", print, *layout)
+    with pytest.raises(TypeError, match="prefetch must be callable"):
+        make(print, 3, *layout)
+    assert len(make(print, print, *layout)) == 1  # one shard

@@ -11,6 +11,8 @@ download in the background).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from . import _nocopy
@@ -19,9 +21,47 @@ from ._remote import RemoteShards
 __all__ = ["RemoteImageSet", "RemoteVideoSet"]
 
 
-class _RemoteSet:
-    """What a remote image set and a remote video set share: the store, the index's per-sample
-    arrays, shard lookup, stats and close."""
+class RemoteDataset:
+    """What every dataset at a URL has: its store (``_store``, a RemoteShards) and ``url``,
+    ``stats()``, ``close()`` and ``with``. The callables its C++ handle keeps hold the store,
+    never the dataset, so that no reference cycle runs through the handle: an unused dataset
+    and its hint thread are freed."""
+
+    _store: RemoteShards
+    url: str
+
+    def stats(self) -> dict:
+        """Bytes downloaded, shards fetched, cache hits, retries, evictions."""
+        return self._store.stats()
+
+    def close(self) -> None:
+        """Stops the background downloads (a loader keeps the shards it opened)."""
+        self._store.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _open_image_shard(store: RemoteShards, k: int):
+    """Shard k of ``store`` mapped (downloaded first when it is not in the cache), as the C++
+    index."""
+    with store.open_lock(k) as folder:  # kept from eviction while it is mapped
+        return _nocopy._ImageSet.open(folder)
+
+
+def _open_video_shard(store: RemoteShards, k: int):
+    """Shard k of ``store`` mapped (downloaded first when it is not in the cache), as the C++
+    set."""
+    with store.open_lock(k) as folder:  # kept from eviction while it is mapped
+        return _nocopy._VideoSet.open(folder)
+
+
+class _RemoteSet(RemoteDataset):
+    """What a remote image set and a remote video set share: the index's per-sample arrays and
+    shard lookup."""
 
     _kind = ""  # index.json's "kind"
     _noun = ""  # what a sample is called in messages
@@ -60,9 +100,6 @@ class _RemoteSet:
     def _make_source(self, index: dict, max_open: int):
         raise NotImplementedError
 
-    def _prefetch_shard(self, k: int) -> None:
-        self._store.prefetch(k)
-
     def __len__(self) -> int:
         return int(self._offsets[-1])
 
@@ -78,14 +115,6 @@ class _RemoteSet:
     @property
     def num_shards(self) -> int:
         return len(self.shard_sizes)
-
-    def stats(self) -> dict:
-        """Bytes downloaded, shards fetched, cache hits, retries, evictions."""
-        return self._store.stats()
-
-    def close(self) -> None:
-        """Stops the background downloads (the loader keeps what it opened)."""
-        self._store.close()
 
     def __repr__(self) -> str:
         return (f"nocopy.{type(self).__name__}({self.url!r}, {len(self)} {self._noun}s in "
@@ -113,13 +142,8 @@ class RemoteImageSet(_RemoteSet):
         self.format = index.get("format", "raw")
         self.dtype = np.dtype(index.get("dtype", "uint8"))
         return _nocopy._ShardedImages(
-            self._open_shard, self._prefetch_shard, self.shard_sizes,
+            partial(_open_image_shard, self._store), self._store.prefetch, self.shard_sizes,
             self.shapes.reshape(-1).tolist(), self.dtype.name, self.format == "jpeg", max_open)
-
-    def _open_shard(self, k: int):
-        """Shard k mapped (downloaded first when it is not in the cache), as the C++ index."""
-        with self._store.open_lock(k) as folder:  # kept from eviction while it is mapped
-            return _nocopy._ImageSet.open(folder)
 
     def __getitem__(self, i):
         """Image i (its shard fetched first when needed), a zero-copy view of the mapped shard."""
@@ -155,13 +179,8 @@ class RemoteVideoSet(_RemoteSet):
             raise ValueError(f"{self.url}: num_frames.npy is {self.num_frames.shape}, the index "
                              f"says {index['num_samples']} videos")
         return _nocopy._ShardedVideos(
-            self._open_shard, self._prefetch_shard, self.shard_sizes,
+            partial(_open_video_shard, self._store), self._store.prefetch, self.shard_sizes,
             self.num_frames.tolist(), self.shapes.reshape(-1).tolist(), max_open)
-
-    def _open_shard(self, k: int):
-        """Shard k mapped (downloaded first when it is not in the cache), as the C++ set."""
-        with self._store.open_lock(k) as folder:  # kept from eviction while it is mapped
-            return _nocopy._VideoSet.open(folder)
 
     def shard(self, k: int):
         """Shard k as an nc.VideoSet (downloaded first when it is not in the cache)."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _nocopy
 from ._remote import RemoteShards
+from ._remote_sets import RemoteDataset
 from ._tokens_format import open_shard_file, token_layout
 
 __all__ = ["RemoteTokens"]
@@ -27,7 +28,7 @@ def _open_shard(store: RemoteShards, fmt: str, dtype: np.dtype, lengths: list, k
         return open_shard_file(path, fmt, dtype, lengths[k])
 
 
-class RemoteTokens:
+class RemoteTokens(RemoteDataset):
     """The shards of a token dataset at a URL (``http(s)://``, ``s3://``), opened by
     ``nc.open_tokens(url, cache_dir=..., cache_limit=..., storage_options=..., timeout=...,
     retries=..., max_open=...)``: the remote counterpart of the list of views a local folder
@@ -54,7 +55,7 @@ class RemoteTokens:
         try:
             self._format, self.dtype = token_layout(store.index, f"{url}: index.json")
             # max_open and the layout are checked by the C++ core. The callables hold the store,
-            # not this object, so that no reference cycle runs through the C++ handle.
+            # not this object (RemoteDataset).
             self._sequences = _nocopy._ShardedSequences(
                 partial(_open_shard, store, self._format, self.dtype, self.shard_lengths),
                 store.prefetch, self.shard_lengths, self.dtype.name, max_open)
@@ -88,20 +89,6 @@ class RemoteTokens:
     @property
     def num_shards(self) -> int:
         return len(self.shard_lengths)
-
-    def stats(self) -> dict:
-        """Bytes downloaded, shards fetched, cache hits, retries, evictions."""
-        return self._store.stats()
-
-    def close(self) -> None:
-        """Stops the background downloads (a loader keeps the shards it opened)."""
-        self._store.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __nocopy_sequence_shards__(self):
         return self._sequences

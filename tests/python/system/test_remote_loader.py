@@ -7,7 +7,9 @@ shard within the timeout, never a hang."""
 
 from __future__ import annotations
 
+import gc
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -145,3 +147,13 @@ def test_s3_through_moto(packed, tmp_path):
 def test_remote_options_need_a_url(packed):
     with pytest.raises(TypeError, match="cache_dir"):
         nc.ImageSet.open(packed / "served" / "raw", cache_dir="/tmp/x")
+
+
+def test_an_unused_remote_set_is_freed(packed, nginx, tmp_path):
+    # The C++ handle's callables hold the store, not the set: no cycle keeps it (and its hint
+    # thread) alive.
+    remote = nc.ImageSet.open(f"{nginx.url}/raw", cache_dir=tmp_path / "cache")
+    gone = weakref.ref(remote)
+    del remote
+    gc.collect()
+    assert gone() is None

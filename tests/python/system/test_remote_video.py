@@ -7,10 +7,12 @@ shard within the timeout, never a hang."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import shutil
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -196,3 +198,13 @@ def test_a_mixture_of_a_remote_and_a_local_set_equals_the_local_mixture(packed, 
     np.testing.assert_array_equal(p.dataset, q.dataset)
     np.testing.assert_array_equal(p.indices, q.indices)
     assert 0 < remote.stats()["shards_fetched"] <= remote.num_shards
+
+
+def test_an_unused_remote_set_is_freed(packed, nginx, tmp_path):
+    # The C++ handle's callables hold the store, not the set: no cycle keeps it (and its hint
+    # thread) alive.
+    remote = nc.VideoSet.open(f"{nginx.url}/v", cache_dir=tmp_path / "cache")
+    gone = weakref.ref(remote)
+    del remote
+    gc.collect()
+    assert gone() is None

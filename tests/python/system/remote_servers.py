@@ -141,6 +141,32 @@ http {{
         wait_port(self.port, up=False)
 
 
+def serving(root, workdir):
+    """A started nginx serving ``root`` (a generator for a fixture: yields it, then kills it);
+    skips the test when nginx is not installed."""
+    import pytest
+
+    if nginx_binary() is None:
+        pytest.skip("nginx is not installed (make system-deps installs it)")
+    server = Nginx(str(root), str(workdir))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def opened_then_gone(root, workdir, open_dataset):
+    """``open_dataset(url)`` of nginx serving ``root``, the server killed right after: a dataset
+    whose shards can no longer be had (skips the test when nginx is not installed)."""
+    served = serving(root, workdir)
+    server = next(served)
+    try:
+        return open_dataset(server.url)
+    finally:
+        served.close()
+
+
 class FaultProxy:
     """An HTTP proxy in front of ``upstream`` (host, port) that counts GETs by path (and the
     most it answered at once: ``most_in_flight``) and can answer 503 to the next ``fail`` requests, cut the next ``truncate`` bodies in half, stall a

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 import nocopy as nc
-from remote_servers import FaultProxy, MotoS3, Nginx, nginx_binary
+from remote_servers import FaultProxy, MotoS3, opened_then_gone, serving
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +38,7 @@ def packed(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def nginx(packed, tmp_path_factory):
-    if nginx_binary() is None:
-        pytest.skip("nginx is not installed (make system-deps installs it)")
-    server = Nginx(str(packed / "served"), str(tmp_path_factory.mktemp("nginx")))
-    server.start()
-    yield server
-    server.kill()
+    yield from serving(packed / "served", tmp_path_factory.mktemp("nginx"))
 
 
 KW = dict(batch_size=5, crop=16, crop_mode="random_resized", output="numpy", seed=7,
@@ -110,15 +105,10 @@ def test_block_shuffle_reads_one_block_of_shards_at_a_time(packed, nginx, tmp_pa
 
 def test_a_server_that_goes_away_is_a_loader_error_naming_the_shard(packed, tmp_path_factory,
                                                                     tmp_path):
-    if nginx_binary() is None:
-        pytest.skip("nginx is not installed")
-    server = Nginx(str(packed / "served"), str(tmp_path_factory.mktemp("nginx_down")))
-    server.start()
-    try:
-        remote = nc.ImageSet.open(f"{server.url}/raw", cache_dir=tmp_path / "cache",
-                                  timeout=2.0, retries=2)
-    finally:
-        server.kill()
+    remote = opened_then_gone(
+        packed / "served", tmp_path_factory.mktemp("nginx_down"),
+        lambda url: nc.ImageSet.open(f"{url}/raw", cache_dir=tmp_path / "cache",
+                                     timeout=2.0, retries=2))
     loader = nc.Loader(remote, batch_size=27, crop=16, output="numpy", fetch_ahead=0)
     t0 = time.monotonic()
     with pytest.raises(nc.LoaderError, match="shard") as e:

@@ -24,8 +24,7 @@ from nocopy._remote import download as download_module
 from nocopy._remote.cache import META
 from nocopy._remote.index import parse_index
 
-from remote_servers import (FaultProxy, MotoS3, Nginx, file_entry, make_image_dataset,
-                            nginx_binary)
+from remote_servers import FaultProxy, MotoS3, file_entry, make_image_dataset, serving
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -62,12 +61,7 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def nginx(served, tmp_path_factory):
-    if nginx_binary() is None:
-        pytest.skip("nginx is not installed (make system-deps installs it)")
-    server = Nginx(str(served[0]), str(tmp_path_factory.mktemp("nginx")))
-    server.start()
-    yield server
-    server.kill()
+    yield from serving(served[0], tmp_path_factory.mktemp("nginx"))
 
 
 @pytest.fixture

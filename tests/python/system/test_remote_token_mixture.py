@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nocopy as nc
-from remote_servers import Nginx, nginx_binary
+from remote_servers import serving
 
 TOKENS = 12_007
 
@@ -25,12 +25,7 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def nginx(served, tmp_path_factory):
-    if nginx_binary() is None:
-        pytest.skip("nginx is not installed (make system-deps installs it)")
-    server = Nginx(str(served / "served"), str(tmp_path_factory.mktemp("nginx")))
-    server.start()
-    yield server
-    server.kill()
+    yield from serving(served / "served", tmp_path_factory.mktemp("nginx"))
 
 
 @pytest.mark.parametrize("step", [None, 19])

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import nocopy as nc
-from remote_servers import FaultProxy, MotoS3, Nginx, nginx_binary
+from remote_servers import FaultProxy, MotoS3, opened_then_gone, serving
 
 TOKENS = 20_011  # shards of 1600 tokens and an odd last one
 
@@ -35,12 +35,7 @@ def packed(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def nginx(packed, tmp_path_factory):
-    if nginx_binary() is None:
-        pytest.skip("nginx is not installed (make system-deps installs it)")
-    server = Nginx(str(packed / "served"), str(tmp_path_factory.mktemp("nginx")))
-    server.start()
-    yield server
-    server.kill()
+    yield from serving(packed / "served", tmp_path_factory.mktemp("nginx"))
 
 
 KW = dict(seq_len=33, batch_size=8, output="numpy", seed=7, num_threads=3)
@@ -132,15 +127,10 @@ def test_the_shards_ahead_download_in_the_background(packed, nginx, tmp_path):
 
 def test_a_server_that_goes_away_is_a_loader_error_naming_the_shard(packed, tmp_path_factory,
                                                                     tmp_path):
-    if nginx_binary() is None:
-        pytest.skip("nginx is not installed")
-    server = Nginx(str(packed / "served"), str(tmp_path_factory.mktemp("nginx_down")))
-    server.start()
-    try:
-        remote = nc.open_tokens(f"{server.url}/bin", cache_dir=tmp_path / "cache", timeout=2.0,
-                                retries=2)
-    finally:
-        server.kill()
+    remote = opened_then_gone(
+        packed / "served", tmp_path_factory.mktemp("nginx_down"),
+        lambda url: nc.open_tokens(f"{url}/bin", cache_dir=tmp_path / "cache",
+                                   timeout=2.0, retries=2))
     loader = nc.SequenceLoader(remote, seq_len=33, batch_size=64, output="numpy", fetch_ahead=0)
     t0 = time.monotonic()
     with pytest.raises(nc.LoaderError, match="shard") as e:

@@ -20,7 +20,7 @@ import pytest
 import nocopy as nc
 from nocopy import _nocopy
 from nocopy import transforms as T
-from remote_servers import FaultProxy, MotoS3, Nginx, nginx_binary
+from remote_servers import FaultProxy, MotoS3, opened_then_gone, serving
 
 av = pytest.importorskip("av")
 torch = pytest.importorskip("torch")
@@ -67,12 +67,7 @@ def packed(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def nginx(packed, tmp_path_factory):
-    if nginx_binary() is None:
-        pytest.skip("nginx is not installed (make system-deps installs it)")
-    server = Nginx(str(packed / "served"), str(tmp_path_factory.mktemp("nginx")))
-    server.start()
-    yield server
-    server.kill()
+    yield from serving(packed / "served", tmp_path_factory.mktemp("nginx"))
 
 
 KW = dict(batch_size=3, clip_len=4, frame_step=2, clips_per_video=2, output="numpy", seed=11,
@@ -129,15 +124,10 @@ def test_the_shards_ahead_download_in_the_background(packed, nginx, tmp_path):
 
 def test_a_server_that_goes_away_is_a_loader_error_naming_the_shard(packed, tmp_path_factory,
                                                                     tmp_path):
-    if nginx_binary() is None:
-        pytest.skip("nginx is not installed")
-    server = Nginx(str(packed / "served"), str(tmp_path_factory.mktemp("nginx_down")))
-    server.start()
-    try:
-        remote = nc.VideoSet.open(f"{server.url}/v", cache_dir=tmp_path / "cache", timeout=2.0,
-                                  retries=2)
-    finally:
-        server.kill()
+    remote = opened_then_gone(
+        packed / "served", tmp_path_factory.mktemp("nginx_down"),
+        lambda url: nc.VideoSet.open(f"{url}/v", cache_dir=tmp_path / "cache",
+                                     timeout=2.0, retries=2))
     loader = nc.VideoLoader(remote, batch_size=9, clip_len=2, output="numpy", fetch_ahead=0,
                             transforms=[T.CenterCrop(24)])
     t0 = time.monotonic()

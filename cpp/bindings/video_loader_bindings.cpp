@@ -10,6 +10,7 @@
 
 #include "bindings.hpp"
 #include "nocopy/pipeline/producers/video_loader.hpp"
+#include "nocopy/pipeline/sampling/block_order.hpp"
 
 namespace nocopy::bindings {
 namespace {
@@ -66,6 +67,13 @@ void bind_video_loader(nb::module_& m) {
               o.validate();  // clips_per_video scales the mixture
               order =
                   mixture_order_from(mixture, source->size(), o.clips_per_video, o.shuffle, o.seed);
+            } else if (o.block_shards > 0 && o.shuffle && source->shard_sizes().size() > 1) {
+              // Shards shuffled, then the clips of each block: a shard's clip ids are the
+              // consecutive video * clips_per_video + clip of its videos.
+              o.validate();
+              std::vector<int64_t> clips = source->shard_sizes();
+              for (int64_t& c : clips) c *= o.clips_per_video;
+              order = std::make_shared<const BlockOrder>(std::move(clips), o.block_shards, o.seed);
             }
             new (self) VideoLoader(std::move(source), std::move(label_view), o, std::move(program),
                                    std::move(order));

@@ -31,6 +31,16 @@ from ._nocopy import _option_specs
 __all__ = ["BatchLoader", "options_doc"]
 
 
+def block_shuffle(shuffle, block_shards):
+    """(shuffle, block_shards) with ``shuffle="block"`` spelled out: the shards shuffled, then
+    the samples within each block of ``block_shards`` (default 4) shards."""
+    if isinstance(shuffle, str):
+        if shuffle != "block":
+            raise ValueError(f"shuffle {shuffle!r} is not True, False or 'block'")
+        return True, block_shards or 4
+    return shuffle, block_shards
+
+
 def options_doc(loader: str) -> str:
     """The options section of a loader's docstring, from the C++ declarations of its options."""
     lines = ["", "    Options (declared once, in the C++ core; the same names in C++):", ""]

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._batch_loader import BatchLoader, options_doc
+from ._batch_loader import BatchLoader, block_shuffle, options_doc
 from ._dtypes import dtype_name
 from ._nocopy import _ImageSet as _ImageSetIndex
 from ._nocopy import _ShardedImages
@@ -134,10 +134,7 @@ class Loader(BatchLoader):
         # The options are checked once, by the C++ core; here only the framework objects become
         # views and the output adapter is chosen.
         allocator = self._setup(output, allocator, pin_memory)
-        if isinstance(shuffle, str):
-            if shuffle != "block":
-                raise ValueError(f"shuffle {shuffle!r} is not True, False or 'block'")
-            shuffle, block_shards = True, block_shards or 4  # shards shuffled, then in blocks
+        shuffle, block_shards = block_shuffle(shuffle, block_shards)
         self._dtype = dtype if isinstance(dtype, str) else dtype_name(dtype)
         if output == "numpy" and self._dtype == "bfloat16":
             try:

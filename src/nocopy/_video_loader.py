@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._batch_loader import BatchLoader, options_doc
+from ._batch_loader import BatchLoader, block_shuffle, options_doc
 from ._nocopy import _ShardedVideos, _VideoLoader
 from ._video_set import VideoSet
 from ._views import view
@@ -77,16 +77,18 @@ class VideoLoader(BatchLoader):
 
     def __init__(self, videos, labels=None, batch_size: int = 32, *, clip_len: int = 16,
                  frame_step: int = 1, clips_per_video: int = 1, clip_sampling: str = "random",
-                 layout: str = "TCHW", transforms=None, shuffle: bool = True, seed: int = 0,
+                 layout: str = "TCHW", transforms=None, shuffle: bool | str = True, seed: int = 0,
                  drop_last: bool = False, num_threads: int | None = None, prefetch: int = 2,
                  rank: int = 0, world_size: int = 1, output: str = "torch", allocator=None,
-                 pin_memory: bool = False, on_error: str = "raise", fetch_ahead: int = 4):
+                 pin_memory: bool = False, on_error: str = "raise", fetch_ahead: int = 4,
+                 block_shards: int = 0):
         shards = getattr(videos, "__nocopy_video_sources__", None)
         if not isinstance(videos, VideoSet) and shards is None:
             raise TypeError(f"videos must be an nc.VideoSet, not {type(videos).__name__}")
         mixture = getattr(videos, "__nocopy_mixture__", None)
         self._mixture = videos if mixture is not None else None
         allocator = self._setup(output, allocator, pin_memory)
+        shuffle, block_shards = block_shuffle(shuffle, block_shards)
         self._videos = videos
         if labels is None:
             labels = videos.labels
@@ -113,7 +115,8 @@ class VideoLoader(BatchLoader):
             frame_step=frame_step, clips_per_video=clips_per_video, clip_sampling=clip_sampling,
             layout=layout, shuffle=shuffle, seed=seed, drop_last=drop_last,
             num_threads=num_threads, prefetch=prefetch, rank=rank, world_size=world_size,
-            allocator=allocator, on_error=on_error, fetch_ahead=fetch_ahead, **extra)
+            allocator=allocator, on_error=on_error, fetch_ahead=fetch_ahead,
+            block_shards=block_shards, **extra)
 
     @property
     def clip_shape(self) -> tuple:

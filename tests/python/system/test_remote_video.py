@@ -198,3 +198,25 @@ def test_an_unused_remote_set_is_freed(packed, nginx, tmp_path):
     del remote
     gc.collect()
     assert gone() is None
+
+
+def test_block_shuffle_reads_one_block_of_shards_at_a_time(packed, nginx, tmp_path):
+    local = nc.VideoSet.open(packed / "served" / "v")
+    remote = nc.VideoSet.open(f"{nginx.url}/v", cache_dir=tmp_path / "cache")
+    kw = dict(shuffle="block", block_shards=2, batch_size=1, clip_len=2, clips_per_video=2,
+              output="numpy", fetch_ahead=0, transforms=[T.CenterCrop(24)], seed=3)
+    loader = nc.VideoLoader(remote, **kw)
+    order = [(int(loader.plan(i).indices[0]), int(loader.plan(i).clips[0]))
+             for i in range(len(loader))]
+    assert sorted(order) == [(v, c) for v in range(len(remote)) for c in range(2)]
+    shard = [remote.shard_of(v)[0] for v, _ in order]
+    # A shard's clips never come back after the block moved on: at most block_shards distinct
+    # shards between a shard's first clip and its last.
+    for k in set(shard):
+        first, last = shard.index(k), len(shard) - 1 - shard[::-1].index(k)
+        assert len(set(shard[first:last + 1])) <= 2
+    assert_same(batches(loader), batches(nc.VideoLoader(local, **kw)))
+    with pytest.raises(ValueError, match="block_shards"):
+        nc.VideoLoader(local.shards[0], **kw)  # one VideoSet: no shards to block
+    with pytest.raises(ValueError, match="shuffle"):
+        nc.VideoLoader(remote, **dict(kw, shuffle="blocks"))

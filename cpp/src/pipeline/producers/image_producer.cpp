@@ -104,13 +104,7 @@ ImageProducer::ImageProducer(ImageSourcePtr images, std::optional<View> labels,
       program_(std::move(program)),
       mix_(std::move(mix)) {
   check_read_ahead(options_);
-  if (options_.block_shards > 0 &&
-      (!options_.shuffle || !dynamic_cast<const BlockOrder*>(order_.get()))) {
-    throw std::invalid_argument(
-        "block_shards " + std::to_string(options_.block_shards) +
-        " needs shuffle and a sharded dataset of several shards (a ShardedImageSet or a remote "
-        "one; not a Mixture)");
-  }
+  check_block_shuffle(options_, options_.shuffle, *order_, "a ShardedImageSet or a remote one");
   if (!program_) transform_.emplace(images_->check_view(), config_.transform);
   const DType dtype = program_ ? program_->output_dtype() : options_.dtype;
   outputs_.push_back({"images", dtype, config_.sample_shape});

@@ -17,6 +17,7 @@ std::span<const OptionSpec<VideoLoaderOptions>> video_option_specs() {
     append_specs(out, clip_option_specs());
     append_specs(out, order_option_specs());
     append_specs(out, read_ahead_option_specs());
+    append_specs(out, block_shuffle_option_specs());
     append_specs(out, engine_option_specs());
     return out;
   }();

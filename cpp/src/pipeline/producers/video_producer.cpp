@@ -60,6 +60,7 @@ VideoProducer::VideoProducer(VideoSourcePtr videos, std::optional<View> labels,
                                                         options_.shuffle, options_.seed)) {
   const int64_t n = videos_->size();
   check_loader_labels(labels_, n);
+  check_block_shuffle(options_, options_.shuffle, *order_, "a ShardedVideoSet or a remote one");
   // One frame size for the batch: every video's size (or output size through the transforms).
   std::map<std::pair<int64_t, int64_t>, int64_t> sizes;  // distinct (H, W) -> first video
   for (int64_t i = 0; i < n; ++i)

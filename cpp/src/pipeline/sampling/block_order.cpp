@@ -36,6 +36,15 @@ std::span<const OptionSpec<BlockShuffleOptions>> block_shuffle_option_specs() {
   return kBlockSpecs;
 }
 
+void check_block_shuffle(const BlockShuffleOptions& options, bool shuffle, const SampleOrder& order,
+                         std::string_view datasets) {
+  if (options.block_shards > 0 && (!shuffle || !dynamic_cast<const BlockOrder*>(&order))) {
+    throw std::invalid_argument("block_shards " + std::to_string(options.block_shards) +
+                                " needs shuffle and a sharded dataset of several shards (" +
+                                std::string(datasets) + "; not a Mixture)");
+  }
+}
+
 BlockOrder::BlockOrder(std::vector<int64_t> shard_sizes, int64_t block_shards, uint64_t seed)
     : sizes_(std::move(shard_sizes)), block_shards_(block_shards), seed_(seed) {
   if (sizes_.empty()) throw std::invalid_argument("a block order needs at least one shard");

@@ -116,6 +116,14 @@ std::vector<ByteRange> VideoSource::extents() const {
   return out;  // shards opened on demand are mapped later: none known up front
 }
 
+std::vector<int64_t> VideoSource::shard_sizes() const {
+  std::vector<int64_t> sizes;
+  for (size_t k = 0; k < offsets_.size(); ++k) {
+    sizes.push_back((k + 1 < offsets_.size() ? offsets_[k + 1] : size_) - offsets_[k]);
+  }
+  return sizes;
+}
+
 size_t VideoSource::part_of(int64_t i) const {
   return internal::part_of(offsets_, i);
 }
@@ -149,7 +157,7 @@ VideoSource::ShardPtr VideoSource::shard(size_t k) const {
   return lazy_->acquire(k, [this](size_t s) {
     auto set = std::make_shared<const VideoSet>(provider_->open(s));
     const int64_t first = offsets_[s];
-    const int64_t n = (s + 1 < offsets_.size() ? offsets_[s + 1] : size_) - first;
+    const int64_t n = (s + 1 < offsets_.size() ? offsets_[s + 1] : size_) - first;  // its videos
     if (set->size() != n) {
       throw std::runtime_error("shard " + std::to_string(s) + " holds " +
                                std::to_string(set->size()) + " videos, the index says " +

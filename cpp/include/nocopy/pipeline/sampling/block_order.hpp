@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "nocopy/core/option_spec.hpp"
@@ -24,6 +25,12 @@ struct BlockShuffleOptions {
 
 /// The declarations of BlockShuffleOptions.
 std::span<const OptionSpec<BlockShuffleOptions>> block_shuffle_option_specs();
+
+/// std::invalid_argument when `options` asks for a block shuffle that `order` (a loader's epoch
+/// order) is not: block_shards > 0 needs shuffle and a BlockOrder (a sharded dataset of several
+/// shards; `datasets` names the kinds that are, for the message).
+void check_block_shuffle(const BlockShuffleOptions& options, bool shuffle, const SampleOrder& order,
+                         std::string_view datasets);
 
 /// The block-shuffled order of shards of `shard_sizes` samples (laid end to end).
 class BlockOrder final : public CachedSampleOrder {

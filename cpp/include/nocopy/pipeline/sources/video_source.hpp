@@ -60,6 +60,8 @@ class VideoSource final : public SampleSource {
   int64_t height(int64_t i) const { return shapes_[static_cast<size_t>(3 * i)]; }
   int64_t width(int64_t i) const { return shapes_[static_cast<size_t>(3 * i + 1)]; }
 
+  /// Videos in each shard (or in each part, for sources laid end to end), in order.
+  std::vector<int64_t> shard_sizes() const;
   /// True when some shards are opened on demand: the producer hints the videos ahead.
   bool reads_ahead() const { return reads_ahead_; }
   /// Hints that `videos` will be decoded soon: their closed shards are fetched in the

@@ -167,6 +167,29 @@ def opened_then_gone(root, workdir, open_dataset):
         served.close()
 
 
+def every_shard_fetched(remote, within: float = 20.0) -> bool:
+    """Waits until ``remote`` (a remote dataset) has downloaded every shard; False if it has not
+    within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while remote.stats()["shards_fetched"] < remote.num_shards and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return remote.stats()["shards_fetched"] == remote.num_shards
+
+
+def first_batch_error(loader, within: float = 30.0):
+    """The nc.LoaderError naming a shard that the loader's first batch raises, checked to come
+    within ``within`` seconds (never a hang)."""
+    import pytest
+
+    import nocopy as nc
+
+    t0 = time.monotonic()
+    with pytest.raises(nc.LoaderError, match="shard") as e:
+        next(iter(loader))
+    assert time.monotonic() - t0 < within
+    return e.value
+
+
 class FaultProxy:
     """An HTTP proxy in front of ``upstream`` (host, port) that counts GETs by path (and the
     most it answered at once: ``most_in_flight``) and can answer 503 to the next ``fail`` requests, cut the next ``truncate`` bodies in half, stall a
@@ -273,6 +296,12 @@ class MotoS3:
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self.server.start()
         wait_port(self.port)
+
+    @property
+    def storage_options(self) -> dict:
+        """nocopy's storage_options for this server (moto accepts any credentials)."""
+        return {"endpoint_url": self.endpoint, "key": "testing", "secret": "testing",
+                "region": "us-east-1"}
 
     @property
     def endpoint(self) -> str:

@@ -172,6 +172,8 @@ class RemoteVideoSet(_RemoteSet):
 
     _kind = "video"
     _noun = "video"
+    #: What a shard opens as: nc.VideoSet (set by its module, which imports this one).
+    shard_class = None
 
     def _make_source(self, index: dict, max_open: int):
         self.num_frames = self._array("num_frames.npy")
@@ -184,9 +186,7 @@ class RemoteVideoSet(_RemoteSet):
 
     def shard(self, k: int):
         """Shard k as an nc.VideoSet (downloaded first when it is not in the cache)."""
-        from ._video_set import VideoSet
-
-        return VideoSet._open_one(self._store.fetch(k))
+        return self.shard_class._open_one(self._store.fetch(k))
 
     def frames(self, i, indices) -> np.ndarray:
         """Frames ``indices`` of video i, as VideoSet.frames decodes them (its shard fetched)."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _nocopy
 from ._remote.urls import is_url, no_remote_options
+from ._remote_sets import RemoteVideoSet
 from ._shards_format import INDEX
 
 __all__ = ["VideoSet"]
@@ -48,8 +49,6 @@ class VideoSet:
         ``cache_limit``, ``storage_options``, ``timeout``, ``retries``, ``max_open``), as for
         nc.ImageSet.open."""
         if is_url(path):
-            from ._remote_sets import RemoteVideoSet
-
             return RemoteVideoSet(path, **remote)
         no_remote_options(path, remote)
         folder = os.fsdecode(os.fspath(path))
@@ -181,3 +180,7 @@ class VideoSet:
 
     def __reduce__(self):
         return (VideoSet.open, (self._folder,))
+
+
+# A remote set's shards open as VideoSets (wired here: _remote_sets cannot import this module).
+RemoteVideoSet.shard_class = VideoSet

@@ -15,6 +15,7 @@
 #include "nocopy/pipeline/ops/transform_apply.hpp"
 #include "nocopy/pipeline/producers/typed_loader.hpp"
 #include "nocopy/pipeline/sampling/block_order.hpp"
+#include "pipeline/producers/batches_ahead.hpp"
 
 namespace nocopy {
 

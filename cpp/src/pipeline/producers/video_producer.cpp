@@ -15,6 +15,7 @@
 #include "nocopy/pipeline/ops/transform_apply.hpp"
 #include "nocopy/pipeline/producers/loader_options.hpp"
 #include "nocopy/pipeline/producers/typed_loader.hpp"
+#include "pipeline/producers/batches_ahead.hpp"
 
 namespace nocopy {
 namespace {

@@ -1,10 +1,8 @@
 // The read-ahead option's declaration and check.
 #include "nocopy/pipeline/sources/read_ahead.hpp"
 
-#include <algorithm>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 namespace nocopy {
 namespace {
@@ -32,20 +30,6 @@ void check_read_ahead(const ReadAheadOptions& o) {
   if (o.fetch_ahead < 0 || o.fetch_ahead > kMaxFetchAhead) {
     throw std::invalid_argument("fetch_ahead " + std::to_string(o.fetch_ahead) +
                                 " must be in [0, " + std::to_string(kMaxFetchAhead) + "]");
-  }
-}
-
-void hint_batches_ahead(std::span<const int64_t> order, const ShardGeometry& geometry, int64_t b,
-                        int64_t fetch_ahead, int64_t per_sample,
-                        const std::function<void(std::span<const int64_t>)>& hint) {
-  std::vector<int64_t> ahead;
-  const int64_t last = std::min(geometry.num_batches() - 1, b + fetch_ahead);
-  for (int64_t a = b + 1; a <= last; ++a) {
-    ahead.clear();
-    for (int64_t k = 0; k < geometry.batch_len(a); ++k) {
-      ahead.push_back(order[geometry.global(a, k) % order.size()] / per_sample);
-    }
-    hint(ahead);
   }
 }
 

@@ -4,11 +4,9 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <span>
 
 #include "nocopy/core/option_spec.hpp"
-#include "nocopy/pipeline/sampling/shard.hpp"
 
 namespace nocopy {
 
@@ -23,12 +21,5 @@ std::span<const OptionSpec<ReadAheadOptions>> read_ahead_option_specs();
 
 /// std::invalid_argument naming the option, its value and the limit.
 void check_read_ahead(const ReadAheadOptions& options);
-
-/// Hands `hint` the samples of each of the `fetch_ahead` batches after batch b of `geometry`
-/// (fewer at the epoch's end), one batch at a time: sample = order[global position %
-/// order.size()] / per_sample (per_sample > 1 when the order counts clips of samples).
-void hint_batches_ahead(std::span<const int64_t> order, const ShardGeometry& geometry, int64_t b,
-                        int64_t fetch_ahead, int64_t per_sample,
-                        const std::function<void(std::span<const int64_t>)>& hint);
 
 }  // namespace nocopy
